@@ -1,0 +1,75 @@
+import type { Preference } from '../domain/types.js';
+
+/** The fully defaulted, validated configuration. Only src/config builds it; everything else reads it. */
+export type Config = {
+  site: SiteConfig;
+  tenant: TenantConfig;
+  /** Files the configuration was read from, in the order applied (site file, then tenant document). */
+  sources: string[];
+};
+
+export type SiteConfig = {
+  id: string;
+  predictionPreference?: Preference;
+  projectLocation?: string;
+  /** `{ url }` for an existing Redis, or `{ embedded: true }` to start a private redis-server. */
+  redis: { url: string } | { embedded: true; dir?: string };
+  queues: {
+    prefix: string; // default 'sync'
+    concurrency: number; // default 4
+    attempts: number; // default 5 (retryable failures)
+    backoffMs: number; // default 2000 (exponential, with jitter)
+  };
+  sqs?: {
+    completionQueueUrl: string;
+    waitTimeSeconds: number; // default 20
+    visibilityTimeoutSeconds: number; // default 60
+  };
+  aws: {
+    region: string; // default 'us-east-1' (or AWS_REGION)
+    endpoints: { emr?: string; s3?: string; sqs?: string };
+    /** Path-style S3 URLs, needed by local S3 servers; default true when endpoints.s3 is set. */
+    s3ForcePathStyle: boolean;
+  };
+  predictions: {
+    backend: 'local' | 'sync-api';
+    apiUrl: string; // default 'https://api.synccomputing.com'
+    /** Extra or overriding instance catalog rows (see data/instances.json). */
+    instances?: InstanceOverride[];
+    /** EMR surcharge per instance type, USD/hour, overriding the shipped table. */
+    emrPricing?: Record<string, number>;
+  };
+  http: { enabled: boolean; port: number; host: string };
+  shutdown: { graceMs: number }; // default 30000
+  reconcile: { intervalMs: number }; // default 300000
+  eventLog: { waitTimeoutMs: number; pollMs: number }; // defaults 900000 / 15000
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+};
+
+export type InstanceOverride = {
+  instanceType: string;
+  vcpu?: number;
+  memoryGib?: number;
+  onDemandUsdPerHour?: number;
+  emrUsdPerHour?: number;
+  spotUsdPerHour?: number;
+  coremark?: number;
+};
+
+export type TenantConfig = {
+  id: string;
+  /** `file:///path` or `s3://bucket/prefix`: where project state lives. */
+  state: string;
+  predictionPreference?: Preference;
+  projectLocation?: string;
+};
+
+/** Secrets, kept apart from Config so that nothing that logs or serialises Config can leak them. */
+export type Credentials = {
+  apiKeyId?: string;
+  apiKeySecret?: string;
+  /** Bearer token for the HTTP ingress. */
+  httpToken?: string;
+  /** Where each came from (names of sources, never values), for diagnostics. */
+  sources: string[];
+};

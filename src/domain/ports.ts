@@ -1,0 +1,100 @@
+// The narrow ports handlers see. Adapters in src/adapters implement them; tests use in-memory fakes.
+import type { JobFlow, ProjectState } from './types.js';
+
+/** Pass-through cancellation for every I/O call. */
+export type CallOptions = { signal?: AbortSignal };
+
+export type ObjectInfo = {
+  /** Full URL, e.g. `s3://bucket/key` or `file:///abs/path`. */
+  url: string;
+  size: number;
+  /** Opaque version tag used for conditional writes (S3 ETag with quotes, or a file digest). */
+  etag: string;
+  lastModified: Date;
+};
+
+export type PutOptions = CallOptions & {
+  contentType?: string;
+  /** Write only if the current object has this etag (else SyncError 'conflict'). */
+  ifMatch?: string;
+  /** `'*'`: write only if no object exists (else SyncError 'conflict'). */
+  ifNoneMatch?: '*';
+};
+
+/**
+ * Object storage addressed by URL (`s3://bucket/key`, `file:///path`). Keys ending in `/` are
+ * "directory" marker objects. Missing objects are SyncError 'not_found'.
+ */
+export type ObjectStore = {
+  head(url: string, options?: CallOptions): Promise<ObjectInfo | undefined>;
+  get(url: string, options?: CallOptions): Promise<{ body: Buffer; info: ObjectInfo }>;
+  /** Streams the object's bytes without buffering it whole. */
+  stream(url: string, options?: CallOptions): AsyncIterable<Uint8Array>;
+  put(url: string, body: string | Uint8Array, options?: PutOptions): Promise<ObjectInfo>;
+  /** Every object whose URL starts with `prefix`, in key order, across all pages. */
+  list(prefix: string, options?: CallOptions): AsyncIterable<ObjectInfo>;
+  delete(url: string, options?: CallOptions): Promise<void>;
+};
+
+/** A cluster as the handlers need it, whatever the platform. */
+export type ClusterInfo = {
+  id: string;
+  /** EMR states: STARTING, BOOTSTRAPPING, RUNNING, WAITING, TERMINATING, TERMINATED, TERMINATED_WITH_ERRORS. */
+  state: string;
+  stateChangeReason?: { code?: string; message?: string };
+  tags: Record<string, string>;
+  createdAt?: Date;
+  readyAt?: Date;
+  endedAt?: Date;
+  /** True for auto-terminating clusters (no KeepJobFlowAliveWhenNoSteps). */
+  autoTerminate?: boolean;
+};
+
+/** What run.record saves as `emr-cluster-report.json`. */
+export type ClusterReport = {
+  Cluster: Record<string, unknown>;
+  Instances: Record<string, unknown>[];
+  /** Instance groups or fleets, by the cluster's InstanceCollectionType. */
+  InstanceGroups?: Record<string, unknown>[];
+  InstanceFleets?: Record<string, unknown>[];
+  Steps: Record<string, unknown>[];
+  BootstrapActions: Record<string, unknown>[];
+  Region: string;
+};
+
+/** The compute platform (EMR; Databricks later). */
+export type Platform = {
+  readonly name: 'emr' | 'databricks';
+  readonly region: string;
+  startCluster(request: JobFlow, options?: CallOptions): Promise<{ clusterId: string }>;
+  /** The cluster tagged `tagKey=tagValue` created at or after `createdAfter`, if any. */
+  findClusterByTag(tagKey: string, tagValue: string, createdAfter: Date, options?: CallOptions): Promise<ClusterInfo | undefined>;
+  describeCluster(clusterId: string, options?: CallOptions): Promise<ClusterInfo>;
+  clusterReport(clusterId: string, options?: CallOptions): Promise<ClusterReport>;
+  terminateCluster(clusterId: string, options?: CallOptions): Promise<void>;
+};
+
+/** A project document with the version it was read at. */
+export type Versioned<T> = { value: T; version: string };
+
+/**
+ * Tenant state: one document per project. `put` with `expectedVersion` writes only if nobody
+ * wrote since (else SyncError 'conflict'); `expectedVersion: null` writes only if absent.
+ */
+export type StateStore = {
+  get(projectId: string, options?: CallOptions): Promise<Versioned<ProjectState> | undefined>;
+  put(projectId: string, state: ProjectState, expectedVersion: string | null, options?: CallOptions): Promise<string>;
+  list(options?: CallOptions): Promise<string[]>;
+};
+
+export type Clock = { now(): Date };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** Structured logger; fields are redacted of secrets before they are written. */
+export type Logger = {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+};

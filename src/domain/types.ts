@@ -1,0 +1,77 @@
+/** A tuning goal: fastest, cheapest, or the knee between them. */
+export type Preference = 'performance' | 'balanced' | 'economy';
+export const PREFERENCES: readonly Preference[] = ['performance', 'balanced', 'economy'];
+
+export type PlatformName = 'emr' | 'databricks';
+
+/** How much the agent may do on its own for a project (issue 5). */
+export type ProjectMode = 'track' | 'recommend' | 'auto';
+
+/**
+ * The user's EMR RunJobFlow request, kept as plain JSON in the shape of the EMR API
+ * (`Name`, `ReleaseLabel`, `Instances`, `Steps`, `Configurations`, `Tags`, ...).
+ * Typed loosely on purpose: we must carry every field the user set, including ones we do not know.
+ */
+export type JobFlow = Record<string, unknown>;
+
+/** Lifecycle of one run (one cluster). */
+export type RunStatus =
+  | 'starting' // run id reserved, RunJobFlow not yet confirmed
+  | 'running' // the cluster exists
+  | 'recording' // the cluster finished; waiting for the event log / writing the report
+  | 'recorded' // the cluster report is written; the run can be used for predictions
+  | 'failed'; // the cluster failed or could not be started
+
+export type Run = {
+  id: string;
+  projectId: string;
+  status: RunStatus;
+  /** `{location}/{projectId}/{UTC ts}/{runId}/` with a trailing slash. */
+  location: string;
+  createdAt: string;
+  /** Key that made this run: the request's idempotencyKey, else `job:<request id>`. */
+  requestKey: string;
+  clusterId?: string;
+  predictionId?: string;
+  /** The final EMR state (TERMINATED, TERMINATED_WITH_ERRORS, WAITING, ...). */
+  clusterState?: string;
+  stateChangeReason?: string;
+  startedAt?: string;
+  endedAt?: string;
+  recordedAt?: string;
+  reportUrl?: string;
+  eventLogUrl?: string;
+  /** Wall-clock runtime of the cluster (ready -> end) and estimated cost, once recorded. */
+  runtimeSeconds?: number;
+  costUsd?: number;
+  error?: { code: string; message: string };
+};
+
+export type Project = {
+  id: string;
+  name: string;
+  platform: PlatformName;
+  tenantId: string;
+  /** The project's own run data location (s3:// or file://), when set on the project. */
+  location?: string;
+  preference?: Preference;
+  autoApply?: boolean;
+  mode?: ProjectMode;
+  /** The user's base request, merged into every run. */
+  jobFlow?: JobFlow;
+  /** Databricks clusters/create body, for platform 'databricks'. */
+  cluster?: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+};
+
+/** One document per project in the state store. */
+export type ProjectState = {
+  project: Project;
+  /** Oldest first. */
+  runs: Run[];
+  /** Prediction ids, oldest first, with where they are stored. */
+  predictions: { id: string; url: string; basisRunId?: string; createdAt: string }[];
+  /** Request keys of finished requests -> their result, so a replay answers the same. */
+  requests?: Record<string, { runId?: string; at: string }>;
+};
