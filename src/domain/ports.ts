@@ -1,5 +1,5 @@
 // The narrow ports handlers see. Adapters in src/adapters implement them; tests use in-memory fakes.
-import type { JobFlow, ProjectState } from './types.js';
+import type { JobFlow, Prediction, ProjectState } from './types.js';
 
 /** Pass-through cancellation for every I/O call. */
 export type CallOptions = { signal?: AbortSignal };
@@ -97,4 +97,23 @@ export type Logger = {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+};
+
+/** What a prediction backend gets: the basis run's data plus the project's history. */
+export type PredictionInput = {
+  projectId: string;
+  basisRunId: string;
+  /** URL of the basis run's event log directory or file (s3:// or file://). */
+  eventLogUrl: string;
+  report: ClusterReport;
+  /** Earlier recorded runs of the project (for learning a scaling curve), oldest first. */
+  history: { runId: string; instanceType: string; nodes: number; runtimeSeconds: number }[];
+  predictionId: string;
+  createdAt: Date;
+};
+
+/** Turns a recorded run into per-preference recommendations ('local' engine or Sync's API). */
+export type PredictionBackend = {
+  readonly name: 'local' | 'sync-api';
+  predict(input: PredictionInput, options?: CallOptions): Promise<Prediction>;
 };

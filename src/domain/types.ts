@@ -75,3 +75,30 @@ export type ProjectState = {
   /** Request keys of finished requests -> their result, so a replay answers the same. */
   requests?: Record<string, { runId?: string; at: string }>;
 };
+
+/** An estimate for one configuration. */
+export type Estimate = { runtimeSeconds: number; costUsd: number };
+
+/** One recommended configuration. */
+export type Solution = {
+  /** A RunJobFlow fragment (at least `Instances`, plus `Configurations` when executor sizing changes). */
+  configuration: JobFlow;
+  estimate: Estimate;
+  /** Where the estimate came from. */
+  source: 'simulator' | 'history' | 'blend' | 'sync-api';
+  /** What changed against the basis run and why, in a sentence or two. */
+  explanation: string;
+};
+
+/** A prediction as stored at `{location}/{projectId}/predictions/{predictionId}.json`. */
+export type Prediction = {
+  predictionId: string;
+  projectId: string;
+  basisRunId: string;
+  createdAt: string;
+  solutions: Record<Preference, Solution>;
+  basis: Estimate;
+  /** How many candidate configurations were evaluated. */
+  candidates?: number;
+  warnings?: string[];
+};
