@@ -1,0 +1,64 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** How a request ended, as counted by `sync_requests_total`. */
+export type RequestOutcome = 'completed' | 'failed' | 'retried' | 'rejected' | 'enqueued' | 'duplicate';
+/** What happened to one SQS completion event, as counted by `sync_completion_events_total`. */
+export type CompletionEventOutcome = 'recorded' | 'duplicate' | 'ignored' | 'unparseable' | 'error';
+
+/** The agent's Prometheus metrics, on a private registry (no global state). */
+export type Metrics = {
+  readonly registry: Registry;
+  requests: Counter<'name' | 'outcome'>;
+  handlerDuration: Histogram<'name'>;
+  sqsLagSeconds: Gauge;
+  completionEvents: Counter<'outcome'>;
+  inflight: Gauge;
+  /** The exposition text for `/metrics`. */
+  render(): Promise<string>;
+  readonly contentType: string;
+};
+
+/** Creates the metric set with its own Registry plus the default process metrics. */
+export function createMetrics(options: { prefix?: string; defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, ...(options.prefix ? { prefix: options.prefix } : {}) });
+  const requests = new Counter({
+    name: 'sync_requests_total',
+    help: 'Requests by name and outcome (enqueued, duplicate, rejected, retried, completed, failed).',
+    labelNames: ['name', 'outcome'] as const,
+    registers: [registry],
+  });
+  const handlerDuration = new Histogram({
+    name: 'sync_handler_duration_seconds',
+    help: 'Time a request handler ran, per attempt.',
+    labelNames: ['name'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+    registers: [registry],
+  });
+  const sqsLagSeconds = new Gauge({
+    name: 'sync_sqs_lag_seconds',
+    help: 'Age of the last completion event processed (now - event time).',
+    registers: [registry],
+  });
+  const completionEvents = new Counter({
+    name: 'sync_completion_events_total',
+    help: 'SQS completion events by outcome (recorded, duplicate, ignored, unparseable, error).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const inflight = new Gauge({
+    name: 'sync_inflight_requests',
+    help: 'Requests being handled by this agent right now.',
+    registers: [registry],
+  });
+  return {
+    registry,
+    requests,
+    handlerDuration,
+    sqsLagSeconds,
+    completionEvents,
+    inflight,
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}

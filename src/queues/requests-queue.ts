@@ -1,0 +1,302 @@
+import { randomUUID } from 'node:crypto';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Job, JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { SyncError, toSyncError } from '../domain/errors.js';
+import type { Logger } from '../domain/ports.js';
+import type { Metrics } from '../agent/metrics.js';
+import { createResults } from './results.js';
+import type { Results } from './results.js';
+
+/** A request as clients send it: `{ id?, name, data, idempotencyKey? }`. */
+export type RequestInput = { id?: string; name: string; data: unknown; idempotencyKey?: string };
+/** A request that passed validation. */
+export type ValidRequest = { name: string; data: unknown; id?: string; idempotencyKey?: string };
+/** What `enqueue` answers: the request id, and whether an earlier request already covered it. */
+export type EnqueueResult = { id: string; duplicate: boolean };
+/** Hands a request to the requests queue; resolves once the job is durable in Redis. */
+export type Enqueue = (request: RequestInput) => Promise<EnqueueResult>;
+/** Validates a raw request (throws SyncError 'invalid_request' / 'unknown_request'). */
+export type Validate = (raw: unknown) => ValidRequest;
+/** Context a handler gets for one attempt. */
+export type DispatchContext = { requestId: string; idempotencyKey?: string; signal: AbortSignal };
+/** Runs the handler for a request name. */
+export type Dispatch = (name: string, data: unknown, ctx: DispatchContext) => Promise<unknown>;
+/** Where a request stands while it has no final result. */
+export type PendingState = 'queued' | 'active';
+
+/**
+ * The BullMQ job data of a request: the request minus its name (the job name) and id (the job id).
+ * BullMQ clients in other languages add jobs of this shape to queue `<prefix>.requests` with the
+ * BullMQ `prefix` option set to `<prefix>`.
+ */
+export type RequestJobData = { data: unknown; idempotencyKey?: string };
+
+/** The BullMQ queue name of the requests queue. */
+export function requestQueueName(prefix: string): string {
+  return `${prefix}.requests`;
+}
+
+/** The Redis key mapping an idempotency key to the request id that claimed it. */
+export function idempotencyKeyOf(prefix: string, key: string): string {
+  return `${prefix}:idem:${key}`;
+}
+
+/** A request id usable as a BullMQ job id: 1-200 chars of [A-Za-z0-9._-], not an integer. Throws otherwise. */
+export function checkRequestId(id: string): string {
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(id) || /^\d+$/.test(id)) {
+    throw new SyncError('invalid_request', `request id ${JSON.stringify(id.slice(0, 80))} is not allowed: use 1-200 characters of A-Z a-z 0-9 . _ - and not only digits`);
+  }
+  return id;
+}
+
+/** Opens an ioredis connection the way BullMQ needs it (no per-command retry limit). */
+export function openRedis(url: string, name?: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, ...(name ? { connectionName: name } : {}) });
+}
+
+export type RequestQueueOptions = {
+  connection: { url: string };
+  prefix: string;
+  /** Attempts for retryable failures (first run included). */
+  attempts: number;
+  /** Base delay of the exponential backoff between attempts. */
+  backoffMs: number;
+  logger: Logger;
+  metrics?: Metrics;
+  /** How long an idempotency key stays claimed; default 30 days. */
+  idempotencyTtlSeconds?: number;
+};
+
+export type RequestQueue = {
+  enqueue: Enqueue;
+  /** 'queued' / 'active' for a job that has not finished, undefined when no such job is pending. */
+  state(id: string): Promise<PendingState | undefined>;
+  /** Round-trips to Redis (for readiness). */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+};
+
+/** The producer side of `<prefix>.requests`: enqueue with id and idempotency-key deduplication. */
+export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
+  const redis = openRedis(opts.connection.url, `${opts.prefix}-queue`);
+  const results = createResults(redis, opts.prefix);
+  const idemTtl = opts.idempotencyTtlSeconds ?? 30 * 24 * 3600;
+  const defaultJobOptions: JobsOptions = {
+    attempts: Math.max(1, opts.attempts),
+    backoff: { type: 'exponential', delay: opts.backoffMs, jitter: 0.5 },
+    removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+  };
+  const queue = new Queue<RequestJobData, unknown, string>(requestQueueName(opts.prefix), { connection: redis, prefix: opts.prefix, defaultJobOptions });
+  queue.on('error', (err) => opts.logger.warn('requests queue connection error', { error: err }));
+  let closing: Promise<void> | undefined;
+
+  const known = async (id: string): Promise<boolean> => {
+    if ((await queue.getJobState(id)) !== 'unknown') return true;
+    const result = await results.get(id);
+    return result !== undefined && result.status !== 'rejected';
+  };
+
+  const add = async (id: string, request: RequestInput): Promise<void> => {
+    const data: RequestJobData = { data: request.data };
+    if (request.idempotencyKey !== undefined) data.idempotencyKey = request.idempotencyKey;
+    await queue.add(request.name, data, { jobId: id });
+  };
+
+  const enqueue: Enqueue = async (request) => {
+    if (closing) throw new SyncError('unavailable', 'the requests queue is closing');
+    const id = checkRequestId(request.id ?? randomUUID());
+    const count = (outcome: 'enqueued' | 'duplicate') => opts.metrics?.requests.inc({ name: request.name, outcome });
+    try {
+      if (request.idempotencyKey !== undefined) {
+        const key = idempotencyKeyOf(opts.prefix, request.idempotencyKey);
+        const claimed = await redis.set(key, id, 'EX', idemTtl, 'NX');
+        if (claimed === null) {
+          const owner = await redis.get(key);
+          count('duplicate');
+          return { id: owner ?? id, duplicate: true };
+        }
+        if (await known(id)) {
+          count('duplicate');
+          return { id, duplicate: true };
+        }
+        try {
+          await add(id, request);
+        } catch (e) {
+          // Release the claim so a retry of the same request is not answered "duplicate" for a job that never existed.
+          await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, key, id).catch(() => undefined);
+          throw e;
+        }
+      } else {
+        if (await known(id)) {
+          count('duplicate');
+          return { id, duplicate: true };
+        }
+        await add(id, request);
+      }
+      count('enqueued');
+      opts.logger.debug('request enqueued', { requestId: id, name: request.name });
+      return { id, duplicate: false };
+    } catch (e) {
+      if (e instanceof SyncError) throw e;
+      throw new SyncError('unavailable', `could not enqueue request ${id}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  };
+
+  return {
+    enqueue,
+    async state(id) {
+      const s = await queue.getJobState(id);
+      if (s === 'active') return 'active';
+      if (s === 'waiting' || s === 'delayed' || s === 'prioritized' || s === 'waiting-children') return 'queued';
+      return undefined;
+    },
+    async ping() {
+      try {
+        return (await redis.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    close() {
+      closing ??= (async () => {
+        await queue.close().catch(() => undefined);
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closing;
+    },
+  };
+}
+
+export type RequestWorkerOptions = {
+  connection: { url: string };
+  prefix: string;
+  concurrency: number;
+  dispatch: Dispatch;
+  validate: Validate;
+  logger: Logger;
+  metrics?: Metrics;
+  results: Results;
+  /** How long `close()` lets in-flight requests finish before aborting them; default 30 s. */
+  graceMs?: number;
+  /** BullMQ lock duration (a job whose worker stops renewing it is retried elsewhere); default 60 s. */
+  lockDurationMs?: number;
+};
+
+export type RequestWorker = {
+  /** Stops taking jobs and waits for in-flight ones (aborting them after the grace period). Safe to call twice. */
+  close(): Promise<void>;
+  /** Second phase of shutdown: aborts the signal of every in-flight request (they fail as retryable). */
+  abort(): void;
+  /** Requests being handled now. */
+  readonly inflight: number;
+};
+
+/** Runs requests from `<prefix>.requests` through `dispatch`, ending each with one result entry. */
+export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
+  const redis = openRedis(opts.connection.url, `${opts.prefix}-worker`);
+  const inflight = new Set<AbortController>();
+  let closing: Promise<void> | undefined;
+  let aborting = false;
+
+  const processor = async (job: Job<RequestJobData, unknown, string>): Promise<unknown> => {
+    const id = job.id ?? '';
+    const attempts = job.opts.attempts ?? 1;
+    const log = opts.logger.child({ requestId: id, name: job.name, attempt: job.attemptsMade + 1 });
+    const controller = new AbortController();
+    if (aborting) controller.abort();
+    inflight.add(controller);
+    opts.metrics?.inflight.inc();
+    const stopTimer = opts.metrics?.handlerDuration.startTimer({ name: job.name });
+    let name = job.name;
+    try {
+      let request: ValidRequest;
+      try {
+        const envelope = (job.data ?? {}) as Partial<RequestJobData>;
+        const raw: Record<string, unknown> = { id, name: job.name, data: envelope.data };
+        if (envelope.idempotencyKey !== undefined) raw.idempotencyKey = envelope.idempotencyKey;
+        request = opts.validate(raw);
+        name = request.name;
+      } catch (e) {
+        const err = toSyncError(e, 'invalid_request');
+        log.warn('request failed validation', { error: err.toJSON() });
+        await opts.results.publish({ id, name, status: 'failed', error: err.toJSON() });
+        opts.metrics?.requests.inc({ name, outcome: 'failed' });
+        throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      }
+      const ctx: DispatchContext = { requestId: id, signal: controller.signal };
+      if (request.idempotencyKey !== undefined) ctx.idempotencyKey = request.idempotencyKey;
+      try {
+        const result = await opts.dispatch(request.name, request.data, ctx);
+        await opts.results.publish({ id, name, status: 'completed', result: result ?? null });
+        opts.metrics?.requests.inc({ name, outcome: 'completed' });
+        log.info('request completed');
+        return result ?? null;
+      } catch (e) {
+        const err = controller.signal.aborted && !(e instanceof SyncError && !e.retryable)
+          ? new SyncError('aborted', `request ${id} was aborted by shutdown`, { cause: e })
+          : toSyncError(e);
+        const final = !err.retryable || job.attemptsMade + 1 >= attempts;
+        if (final) {
+          await opts.results.publish({ id, name, status: 'failed', error: err.toJSON() });
+          opts.metrics?.requests.inc({ name, outcome: 'failed' });
+          log.warn('request failed', { error: err.toJSON() });
+        } else {
+          opts.metrics?.requests.inc({ name, outcome: 'retried' });
+          log.info('request attempt failed; will retry', { error: err.toJSON() });
+        }
+        if (!err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+        throw new Error(`${err.code}: ${err.message}`);
+      }
+    } finally {
+      stopTimer?.();
+      opts.metrics?.inflight.dec();
+      inflight.delete(controller);
+    }
+  };
+
+  const worker = new Worker<RequestJobData, unknown, string>(requestQueueName(opts.prefix), processor, {
+    connection: redis,
+    prefix: opts.prefix,
+    concurrency: Math.max(1, opts.concurrency),
+    lockDuration: opts.lockDurationMs ?? 60_000,
+  });
+  worker.on('error', (err) => opts.logger.warn('requests worker error', { error: err }));
+  // Safety net for failures the processor never saw (e.g. a job stalled too often); publish is write-once.
+  worker.on('failed', (job, err) => {
+    if (!job?.id || !job.finishedOn) return;
+    const error = err.message.includes('stalled')
+      ? { code: 'unavailable', message: err.message }
+      : { code: 'internal', message: err.message };
+    opts.results.publish({ id: job.id, name: job.name, status: 'failed', error }).catch((e: unknown) => opts.logger.warn('could not publish a failed result', { requestId: job.id, error: e }));
+  });
+
+  const abort = () => {
+    aborting = true;
+    for (const c of inflight) c.abort(new SyncError('aborted', 'shutdown aborted the request'));
+  };
+
+  return {
+    close() {
+      closing ??= (async () => {
+        const done = worker.close();
+        const timer = setTimeout(() => {
+          if (inflight.size > 0) opts.logger.warn('grace period over; aborting in-flight requests', { inflight: inflight.size });
+          abort();
+        }, opts.graceMs ?? 30_000);
+        try {
+          await done;
+        } finally {
+          clearTimeout(timer);
+          await redis.quit().catch(() => redis.disconnect());
+        }
+      })();
+      return closing;
+    },
+    abort,
+    get inflight() {
+      return inflight.size;
+    },
+  };
+}

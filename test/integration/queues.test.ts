@@ -1,0 +1,322 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Redis } from 'ioredis';
+import { SyncError } from '../../src/domain/errors.js';
+import { silentLogger } from '../../src/adapters/logger.js';
+import { createMetrics } from '../../src/agent/metrics.js';
+import { createResults } from '../../src/queues/results.js';
+import { createRequestQueue, createRequestWorker } from '../../src/queues/requests-queue.js';
+import type { Dispatch, RequestQueue, RequestWorker, Validate } from '../../src/queues/requests-queue.js';
+
+// Minimal private redis-server (no test/support/redis.ts yet): free port, no persistence, temp dir.
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sync-redis-'));
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  for (let i = 0; ; i++) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      break;
+    } catch (e) {
+      if (i > 100) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  probe.disconnect();
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+// Only a test double: the real validator is src/queues/validate-request.ts.
+const validate: Validate = (raw) => {
+  const r = raw as { name?: unknown; data?: unknown; id?: string; idempotencyKey?: string };
+  if (typeof r.name !== 'string' || !r.name.includes('.')) throw new SyncError('unknown_request', `unknown request name ${String(r.name)}`);
+  if (typeof r.data !== 'object' || r.data === null) throw new SyncError('invalid_request', 'data: must be an object');
+  return { name: r.name, data: r.data, ...(r.id ? { id: r.id } : {}), ...(r.idempotencyKey ? { idempotencyKey: r.idempotencyKey } : {}) };
+};
+
+type Ctx = {
+  server: { url: string; stop(): Promise<void> };
+  redis: Redis;
+  open: { close(): Promise<void> }[];
+  n: number;
+};
+const Q = suite<Ctx>('requests queue + worker');
+
+Q.before(async (ctx) => {
+  ctx.server = await startRedis();
+  ctx.redis = new Redis(ctx.server.url, { maxRetriesPerRequest: null });
+  ctx.open = [];
+  ctx.n = 0;
+});
+Q.after.each(async (ctx) => {
+  for (const o of ctx.open.splice(0).reverse()) await o.close();
+});
+Q.after(async (ctx) => {
+  ctx.redis.disconnect();
+  await ctx.server.stop();
+});
+
+function setup(ctx: Ctx, dispatch: Dispatch, options: { attempts?: number; graceMs?: number; concurrency?: number } = {}) {
+  const prefix = `t${++ctx.n}`;
+  const metrics = createMetrics({ defaultMetrics: false });
+  const results = createResults(ctx.redis, prefix);
+  const queue: RequestQueue = createRequestQueue({ connection: { url: ctx.server.url }, prefix, attempts: options.attempts ?? 3, backoffMs: 20, logger: silentLogger, metrics });
+  const startWorker = (d: Dispatch = dispatch): RequestWorker => {
+    const w = createRequestWorker({ connection: { url: ctx.server.url }, prefix, concurrency: options.concurrency ?? 2, dispatch: d, validate, logger: silentLogger, metrics, results, graceMs: options.graceMs ?? 5_000 });
+    ctx.open.push(w);
+    return w;
+  };
+  ctx.open.push(queue);
+  const stream = async () => {
+    const entries = await ctx.redis.xrange(`${prefix}:results`, '-', '+');
+    return entries.map(([, flat]) => {
+      const o: Record<string, string> = {};
+      for (let i = 0; i < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
+      return o;
+    });
+  };
+  return { prefix, metrics, results, queue, startWorker, stream };
+}
+
+Q('enqueue -> worker -> one completed entry on the results stream and by id', async (ctx) => {
+  const seen: { name: string; data: unknown; requestId: string }[] = [];
+  const t = setup(ctx, async (name, data, c) => {
+    seen.push({ name, data, requestId: c.requestId });
+    return { echoed: (data as { n: number }).n * 2 };
+  });
+  t.startWorker();
+  const { id, duplicate } = await t.queue.enqueue({ name: 'run.start', data: { n: 21 } });
+  assert.is(duplicate, false);
+  assert.ok(/^[0-9a-f-]{36}$/.test(id), 'a uuid is generated when the request has no id');
+  const entries = await waitFor('result', async () => ((await t.stream()).length > 0 ? t.stream() : undefined));
+  assert.is(entries.length, 1);
+  assert.is(entries[0]!.id, id);
+  assert.is(entries[0]!.name, 'run.start');
+  assert.is(entries[0]!.status, 'completed');
+  assert.equal(JSON.parse(entries[0]!.result!), { echoed: 42 });
+  assert.equal(seen, [{ name: 'run.start', data: { n: 21 }, requestId: id }]);
+  const byId = await t.results.get(id);
+  assert.is(byId?.status, 'completed');
+  assert.equal(byId?.result, { echoed: 42 });
+  const ttl = await ctx.redis.ttl(`${t.prefix}:result:${id}`);
+  assert.ok(ttl > 6 * 24 * 3600 && ttl <= 7 * 24 * 3600, `ttl ${ttl}`);
+  assert.ok((await t.metrics.render()).includes('sync_requests_total{name="run.start",outcome="completed"} 1'));
+});
+
+Q('a retryable error is retried, then success gives exactly one result', async (ctx) => {
+  let calls = 0;
+  const t = setup(ctx, async () => {
+    calls += 1;
+    if (calls < 3) throw new SyncError('throttled', 'slow down');
+    return 'ok';
+  }, { attempts: 5 });
+  t.startWorker();
+  const { id } = await t.queue.enqueue({ id: 'req-retry', name: 'run.record', data: {} });
+  assert.is(id, 'req-retry');
+  await waitFor('result', async () => (await t.results.get(id)) ?? undefined);
+  await sleep(200);
+  assert.is(calls, 3);
+  const entries = await t.stream();
+  assert.is(entries.length, 1);
+  assert.is(entries[0]!.status, 'completed');
+  assert.ok((await t.metrics.render()).includes('sync_requests_total{name="run.record",outcome="retried"} 2'));
+});
+
+Q('a retryable error on every attempt fails once, after the configured attempts', async (ctx) => {
+  let calls = 0;
+  const t = setup(ctx, async () => {
+    calls += 1;
+    throw new SyncError('unavailable', 'EMR is down');
+  }, { attempts: 3 });
+  t.startWorker();
+  const { id } = await t.queue.enqueue({ name: 'run.record', data: {} });
+  const r = await waitFor('result', () => t.results.get(id));
+  await sleep(200);
+  assert.is(calls, 3);
+  assert.is(r.status, 'failed');
+  assert.equal(r.error, { code: 'unavailable', message: 'EMR is down' });
+  assert.is((await t.stream()).length, 1);
+});
+
+Q('a non-retryable error fails at once: one attempt, one failed entry', async (ctx) => {
+  let calls = 0;
+  const t = setup(ctx, async () => {
+    calls += 1;
+    throw new SyncError('access_denied', 'no permission to RunJobFlow');
+  }, { attempts: 5 });
+  t.startWorker();
+  const { id } = await t.queue.enqueue({ name: 'run.start', data: {} });
+  const r = await waitFor('result', () => t.results.get(id));
+  await sleep(300);
+  assert.is(calls, 1);
+  assert.is(r.status, 'failed');
+  assert.is(r.error?.code, 'access_denied');
+  const entries = await t.stream();
+  assert.is(entries.length, 1);
+  assert.equal(JSON.parse(entries[0]!.error!), { code: 'access_denied', message: 'no permission to RunJobFlow' });
+});
+
+Q('a job that fails validation in the worker fails at once without running the handler', async (ctx) => {
+  let calls = 0;
+  const t = setup(ctx, async () => {
+    calls += 1;
+  }, { attempts: 5 });
+  t.startWorker();
+  const { id } = await t.queue.enqueue({ name: 'run.start', data: 'not an object' });
+  const r = await waitFor('result', () => t.results.get(id));
+  await sleep(200);
+  assert.is(calls, 0);
+  assert.is(r.status, 'failed');
+  assert.equal(r.error, { code: 'invalid_request', message: 'data: must be an object' });
+  assert.is((await t.stream()).length, 1);
+});
+
+Q('the same idempotency key twice makes one job; the same id twice too', async (ctx) => {
+  let calls = 0;
+  const t = setup(ctx, async () => {
+    calls += 1;
+    return calls;
+  });
+  const a = await t.queue.enqueue({ name: 'run.start', data: { x: 1 }, idempotencyKey: 'nightly-2026-11-22' });
+  const b = await t.queue.enqueue({ name: 'run.start', data: { x: 2 }, idempotencyKey: 'nightly-2026-11-22' });
+  assert.is(a.duplicate, false);
+  assert.is(b.duplicate, true);
+  assert.is(b.id, a.id);
+  assert.is(await ctx.redis.get(`${t.prefix}:idem:nightly-2026-11-22`), a.id);
+  const c = await t.queue.enqueue({ id: 'fixed-1', name: 'run.start', data: {} });
+  const d = await t.queue.enqueue({ id: 'fixed-1', name: 'run.start', data: {} });
+  assert.equal([c.duplicate, d.duplicate], [false, true]);
+  assert.is(await t.queue.state(a.id), 'queued');
+  t.startWorker();
+  await waitFor('two results', async () => ((await t.stream()).length >= 2 ? true : undefined));
+  await sleep(300);
+  assert.is(calls, 2);
+  assert.is((await t.stream()).length, 2);
+  // Finished and still answered as a duplicate (by its result).
+  const e = await t.queue.enqueue({ id: 'fixed-1', name: 'run.start', data: {} });
+  assert.is(e.duplicate, true);
+});
+
+Q('a bad request id is refused before anything is written', async (ctx) => {
+  const t = setup(ctx, async () => undefined);
+  for (const id of ['has:colon', '12345', '', 'x'.repeat(201)]) {
+    const err = await t.queue.enqueue({ id, name: 'run.start', data: {} }).then(() => undefined, (e: unknown) => e);
+    assert.instance(err, SyncError, `id ${id}`);
+    assert.is((err as SyncError).code, 'invalid_request');
+  }
+});
+
+Q('close() stops taking jobs and waits for the in-flight request', async (ctx) => {
+  let finished = false;
+  let started!: () => void;
+  const startedP = new Promise<void>((r) => (started = r));
+  const t = setup(ctx, async () => {
+    started();
+    await sleep(600);
+    finished = true;
+    return 'done';
+  }, { concurrency: 1 });
+  const w = t.startWorker();
+  const { id } = await t.queue.enqueue({ name: 'run.start', data: {} });
+  await startedP;
+  const second = await t.queue.enqueue({ name: 'run.start', data: {} });
+  const before = Date.now();
+  await Promise.all([w.close(), w.close()]);
+  assert.ok(finished, 'close resolved only after the handler finished');
+  assert.ok(Date.now() - before >= 400);
+  assert.is((await t.results.get(id))?.status, 'completed');
+  assert.is(await t.results.get(second.id), undefined);
+  assert.is(await t.queue.state(second.id), 'queued');
+});
+
+Q('abort() aborts in-flight handlers; the request is retried later, never lost', async (ctx) => {
+  let started!: () => void;
+  const startedP = new Promise<void>((r) => (started = r));
+  let sawAbort = false;
+  const t = setup(ctx, (_n, _d, c) =>
+    new Promise((_resolve, reject) => {
+      started();
+      c.signal.addEventListener('abort', () => {
+        sawAbort = true;
+        reject(c.signal.reason);
+      });
+    }), { graceMs: 60_000 });
+  const w = t.startWorker();
+  const { id } = await t.queue.enqueue({ name: 'run.start', data: {} });
+  await startedP;
+  const closed = w.close();
+  await sleep(100);
+  w.abort();
+  await closed;
+  assert.ok(sawAbort);
+  assert.is(await t.results.get(id), undefined, 'an aborted attempt is not a final result');
+  assert.is(await t.queue.state(id), 'queued');
+  t.startWorker(async () => 'second time');
+  const r = await waitFor('result', () => t.results.get(id));
+  assert.is(r.status, 'completed');
+  assert.is(r.result, 'second time');
+  assert.is((await t.stream()).length, 1);
+});
+
+Q('the grace period ends with an abort', async (ctx) => {
+  let started!: () => void;
+  const startedP = new Promise<void>((r) => (started = r));
+  const t = setup(ctx, (_n, _d, c) =>
+    new Promise((_resolve, reject) => {
+      started();
+      c.signal.addEventListener('abort', () => reject(new Error('stopped')));
+    }), { graceMs: 300, attempts: 1 });
+  const w = t.startWorker();
+  const { id } = await t.queue.enqueue({ name: 'run.start', data: {} });
+  await startedP;
+  const before = Date.now();
+  await w.close();
+  const took = Date.now() - before;
+  assert.ok(took >= 250 && took < 5_000, `took ${took} ms`);
+  const r = await t.results.get(id);
+  assert.is(r?.status, 'failed', 'with one attempt, the aborted attempt was the last');
+  assert.is(r?.error?.code, 'aborted');
+});
+
+Q.run();
