@@ -1,0 +1,51 @@
+import type { JobFlow, PlatformName, Preference, ProjectMode } from './types.js';
+
+/** Names of the requests the agent answers (see schema/requests.schema.json). */
+export type RequestName = 'project.create' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate';
+
+/** Every request name, in the order of the design's table. */
+export const REQUEST_NAMES: readonly RequestName[] = ['project.create', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate'];
+
+export type ProjectCreateData = {
+  projectId?: string;
+  name: string;
+  platform: PlatformName;
+  jobFlow?: JobFlow;
+  cluster?: Record<string, unknown>;
+  location?: string;
+  preference?: Preference;
+  autoApply?: boolean;
+  mode?: ProjectMode;
+};
+
+export type RunStartData = { projectId: string; jobFlow?: JobFlow; predictionId?: string; preference?: Preference };
+
+/** At least one of clusterId / runId is present. */
+export type RunRecordData = { projectId?: string; clusterId?: string; runId?: string };
+
+export type PredictionCreateData = { projectId: string; runId?: string; preference?: Preference };
+
+export type PredictionApplyData = { projectId: string; predictionId?: string; preference?: Preference };
+
+export type ProjectIterateData = { projectId: string; preference?: Preference };
+
+/** The data type of each request name. */
+export type RequestDataMap = {
+  'project.create': ProjectCreateData;
+  'run.start': RunStartData;
+  'run.record': RunRecordData;
+  'prediction.create': PredictionCreateData;
+  'prediction.apply': PredictionApplyData;
+  'project.iterate': ProjectIterateData;
+};
+
+/** A validated request envelope; `name` narrows `data`. */
+export type ValidRequest = {
+  [N in RequestName]: { name: N; data: RequestDataMap[N]; id?: string; idempotencyKey?: string };
+}[RequestName];
+
+/** Result of run.start (and prediction.apply). */
+export type RunStartResult = { runId: string; clusterId: string; location: string };
+
+/** Result of run.record; `warnings` says what was recorded incompletely (e.g. no event log). */
+export type RunRecordResult = { runId: string; status: 'recorded' | 'failed'; reportUrl?: string; warnings?: string[] };
