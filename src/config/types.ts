@@ -70,6 +70,8 @@ export type Credentials = {
   apiKeySecret?: string;
   /** Bearer token for the HTTP ingress. */
   httpToken?: string;
+  /** Password for site.redis (a Redis URL in the config file may not carry one). */
+  redisPassword?: string;
   /** Where each came from (names of sources, never values), for diagnostics. */
   sources: string[];
 };

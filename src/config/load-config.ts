@@ -1,0 +1,344 @@
+import { readFile, realpath } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { hostname as osHostname } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cosmiconfig, type Loader } from 'cosmiconfig';
+import { SyncError } from '../domain/errors.js';
+import { PREFERENCES } from '../domain/types.js';
+import { DEFAULT_REDIS_URL, DEFAULT_STATE, embeddedDefaults, siteDefaults } from './defaults.js';
+import { createReader, formatProblems, type ConfigProblem, type Reader } from './reader.js';
+import type { Config, InstanceOverride, SiteConfig, TenantConfig } from './types.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Options of loadConfig; everything defaults to the current process. */
+export type LoadConfigOptions = {
+  /** An explicit file (`--config PATH`), relative to `cwd`; no search happens then. */
+  configPath?: string;
+  /** The folder searched for a config file (default process.cwd()). */
+  cwd?: string;
+  env?: Env;
+  /** Reads an `s3://` tenant document; injected so that config does not depend on the S3 adapter. */
+  fetchTenant?: (url: string) => Promise<string>;
+  /** When no config file exists, return embeddedDefaults(cwd) instead of failing. */
+  allowDefaults?: boolean;
+  /** Default for site.id (default os.hostname()). */
+  hostname?: string;
+};
+
+/** The files looked for, in order, in the search folder (cosmiconfig, module name `sync`). */
+export const SEARCH_PLACES: readonly string[] = [
+  'package.json',
+  '.syncrc',
+  '.syncrc.json',
+  '.syncrc.yaml',
+  '.syncrc.yml',
+  'sync.config.js',
+  'sync.config.mjs',
+  'sync.config.cjs',
+];
+
+let generation = 0;
+
+// cosmiconfig's own JS loader uses a plain import(), which Node caches for the life of the process;
+// a reload (SIGHUP) must see the file as it is now, so each load imports a fresh copy.
+const loadFreshModule: Loader = async (filepath) => {
+  const real = await realpath(filepath);
+  const require = createRequire(real);
+  delete require.cache[real];
+  const url = pathToFileURL(real);
+  url.search = `?generation=${++generation}`;
+  const mod = (await import(url.href)) as { default?: unknown };
+  return mod.default;
+};
+
+/**
+ * Finds, reads, validates and defaults the configuration. Reports every problem at once as
+ * SyncError('invalid_config') with `details.problems`. Has no side effects and may be called again (reload).
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const explorer = cosmiconfig('sync', {
+    searchPlaces: [...SEARCH_PLACES],
+    searchStrategy: 'none',
+    cache: false,
+    ignoreEmptySearchPlaces: false,
+    loaders: { '.js': loadFreshModule, '.mjs': loadFreshModule, '.cjs': loadFreshModule },
+  });
+  explorer.clearCaches();
+  let found: { config: unknown; filepath: string; isEmpty?: boolean } | null;
+  const explicit = options.configPath === undefined ? undefined : resolve(cwd, options.configPath);
+  try {
+    found = explicit ? await explorer.load(explicit) : await explorer.search(cwd);
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    if (explicit && err.code === 'ENOENT') throw new SyncError('invalid_config', `config file not found: ${explicit}`, { cause: e });
+    throw new SyncError('invalid_config', `could not load the configuration${explicit ? ` ${explicit}` : ` from ${cwd}`}: ${err.message ?? String(e)}`, { cause: e });
+  }
+  if (!found) {
+    if (explicit) throw new SyncError('invalid_config', `${explicit} has no 'sync' configuration`);
+    if (options.allowDefaults) return embeddedDefaults(cwd, { env, ...(options.hostname === undefined ? {} : { hostname: options.hostname }) });
+    const places = SEARCH_PLACES.map((p) => join(cwd, p) + (p === 'package.json' ? ' (key "sync")' : ''));
+    throw new SyncError('invalid_config', `no configuration file found; searched ${places.join(', ')}. Run \`sync-agent configure\` to write one, or pass --config PATH`, {
+      details: { searched: places },
+    });
+  }
+  return parseConfig(found.isEmpty ? undefined : found.config, {
+    file: found.filepath,
+    env,
+    ...(options.fetchTenant ? { fetchTenant: options.fetchTenant } : {}),
+    ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
+  });
+}
+
+/** Validates and defaults an already loaded configuration object as if it had been read from `file`. */
+export async function parseConfig(
+  raw: unknown,
+  options: { file: string; env?: Env; hostname?: string; fetchTenant?: (url: string) => Promise<string> },
+): Promise<Config> {
+  const env = options.env ?? process.env;
+  const r = createReader(options.file, dirname(options.file));
+  const problems: ConfigProblem[] = r.problems;
+  const sources = [options.file];
+  if (raw === undefined || raw === null) r.add('(top level)', 'the file defines nothing: it must contain (or `export default`) an object { site, tenant }');
+  const top = raw === undefined || raw === null ? undefined : r.object(raw, '', ['site', 'tenant']);
+  const site = readSite(r, top?.site, env, options.hostname ?? osHostname());
+
+  let tenant: TenantConfig = { id: 'unknown', state: DEFAULT_STATE };
+  const tenantValue = top?.tenant;
+  if (top !== undefined && tenantValue === undefined) r.add('tenant', 'is required: an object { id, state } or the path/s3:// URL of a JSON document');
+  else if (typeof tenantValue === 'string') {
+    const doc = await readTenantDocument(r, tenantValue, options.fetchTenant);
+    if (doc) {
+      sources.push(doc.source);
+      const tr = createReader(doc.source, doc.baseDir);
+      tenant = readTenant(tr, doc.value, 'tenant');
+      problems.push(...tr.problems);
+    }
+  } else if (tenantValue !== undefined) {
+    tenant = readTenant(r, tenantValue, 'tenant');
+  }
+
+  if (problems.length > 0) {
+    throw new SyncError('invalid_config', `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${formatProblems(problems)}`, {
+      details: { problems },
+    });
+  }
+  return { site, tenant, sources };
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const ID_WHAT = 'an id of letters, digits, _ . - (at most 128)';
+const INSTANCE_TYPE = /^[a-z0-9-]+\.[a-z0-9-]+$/;
+const REGION = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+function readSite(r: Reader, value: unknown, env: Env, defaultId: string): SiteConfig {
+  const d = siteDefaults(env);
+  if (value === undefined) return { id: defaultId, redis: { url: DEFAULT_REDIS_URL }, ...d };
+  const s = r.object(value, 'site', [
+    'id',
+    'predictionPreference',
+    'projectLocation',
+    'redis',
+    'queues',
+    'sqs',
+    'aws',
+    'predictions',
+    'http',
+    'shutdown',
+    'reconcile',
+    'eventLog',
+    'logLevel',
+  ]);
+  const site: SiteConfig = {
+    id: r.string(s, 'site', 'id', { pattern: ID, what: ID_WHAT }) ?? defaultId,
+    redis: readRedis(r, s?.redis),
+    queues: readQueues(r, s?.queues, d.queues),
+    aws: readAws(r, s?.aws, d.aws),
+    predictions: readPredictions(r, s?.predictions, d.predictions),
+    http: readHttp(r, s?.http, d.http),
+    shutdown: { graceMs: r.integer(r.object(s?.shutdown, 'site.shutdown', ['graceMs']), 'site.shutdown', 'graceMs', 0, 3_600_000) ?? d.shutdown.graceMs },
+    reconcile: {
+      intervalMs: r.integer(r.object(s?.reconcile, 'site.reconcile', ['intervalMs']), 'site.reconcile', 'intervalMs', 1000, 86_400_000) ?? d.reconcile.intervalMs,
+    },
+    eventLog: readEventLog(r, s?.eventLog, d.eventLog),
+    logLevel: r.oneOf(s, 'site', 'logLevel', ['debug', 'info', 'warn', 'error'] as const) ?? d.logLevel,
+  };
+  const preference = r.oneOf(s, 'site', 'predictionPreference', PREFERENCES);
+  if (preference) site.predictionPreference = preference;
+  const projectLocation = r.location(s, 'site', 'projectLocation');
+  if (projectLocation) site.projectLocation = projectLocation;
+  const sqs = readSqs(r, s?.sqs);
+  if (sqs) site.sqs = sqs;
+  return site;
+}
+
+function readRedis(r: Reader, value: unknown): SiteConfig['redis'] {
+  const what = "must be 'embedded', a redis:// URL, { url: 'redis://host:port' } or { embedded: true, dir? }";
+  if (value === undefined) return { url: DEFAULT_REDIS_URL };
+  if (value === 'embedded') return { embedded: true };
+  if (typeof value === 'string') {
+    const url = r.url({ url: value }, 'site', 'redis', ['redis:', 'rediss:']);
+    return { url: url ?? DEFAULT_REDIS_URL };
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'embedded' in value) {
+    const o = r.object(value, 'site.redis', ['embedded', 'dir']);
+    if (o?.embedded !== true) r.add('site.redis.embedded', `must be true (use { url } for an existing Redis), got ${JSON.stringify(o?.embedded)}`);
+    const dir = r.string(o, 'site.redis', 'dir', { what: 'a folder for the embedded redis-server' });
+    if (dir === undefined) return { embedded: true };
+    if (!isAbsolute(dir) && r.baseDir === undefined) {
+      r.add('site.redis.dir', 'must be an absolute path in a document that is not a local file');
+      return { embedded: true };
+    }
+    return { embedded: true, dir: resolve(r.baseDir ?? '/', dir) };
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const o = r.object(value, 'site.redis', ['url']);
+    const url = r.url(o, 'site.redis', 'url', ['redis:', 'rediss:'], true);
+    return { url: url ?? DEFAULT_REDIS_URL };
+  }
+  r.add('site.redis', what);
+  return { url: DEFAULT_REDIS_URL };
+}
+
+function readQueues(r: Reader, value: unknown, d: SiteConfig['queues']): SiteConfig['queues'] {
+  const o = r.object(value, 'site.queues', ['prefix', 'concurrency', 'attempts', 'backoffMs']);
+  return {
+    prefix: r.string(o, 'site.queues', 'prefix', { pattern: /^[A-Za-z0-9_-]{1,64}$/, what: 'letters, digits, _ or - (at most 64)' }) ?? d.prefix,
+    concurrency: r.integer(o, 'site.queues', 'concurrency', 1, 1000) ?? d.concurrency,
+    attempts: r.integer(o, 'site.queues', 'attempts', 1, 100) ?? d.attempts,
+    backoffMs: r.integer(o, 'site.queues', 'backoffMs', 0, 3_600_000) ?? d.backoffMs,
+  };
+}
+
+function readSqs(r: Reader, value: unknown): SiteConfig['sqs'] {
+  const o = r.object(value, 'site.sqs', ['completionQueueUrl', 'waitTimeSeconds', 'visibilityTimeoutSeconds']);
+  if (o === undefined) return undefined;
+  return {
+    completionQueueUrl: r.url(o, 'site.sqs', 'completionQueueUrl', ['http:', 'https:'], true) ?? '',
+    waitTimeSeconds: r.integer(o, 'site.sqs', 'waitTimeSeconds', 0, 20) ?? 20,
+    visibilityTimeoutSeconds: r.integer(o, 'site.sqs', 'visibilityTimeoutSeconds', 0, 43_200) ?? 60,
+  };
+}
+
+function readAws(r: Reader, value: unknown, d: SiteConfig['aws']): SiteConfig['aws'] {
+  const o = r.object(value, 'site.aws', ['region', 'endpoints', 's3ForcePathStyle']);
+  const e = r.object(o?.endpoints, 'site.aws.endpoints', ['emr', 's3', 'sqs']);
+  const endpoints: SiteConfig['aws']['endpoints'] = {};
+  for (const k of ['emr', 's3', 'sqs'] as const) {
+    const u = r.url(e, 'site.aws.endpoints', k);
+    if (u !== undefined) endpoints[k] = u;
+  }
+  return {
+    region: r.string(o, 'site.aws', 'region', { pattern: REGION, what: "an AWS region such as 'us-east-1'" }) ?? d.region,
+    endpoints,
+    s3ForcePathStyle: r.boolean(o, 'site.aws', 's3ForcePathStyle') ?? endpoints.s3 !== undefined,
+  };
+}
+
+function readPredictions(r: Reader, value: unknown, d: SiteConfig['predictions']): SiteConfig['predictions'] {
+  const o = r.object(value, 'site.predictions', ['backend', 'apiUrl', 'instances', 'emrPricing']);
+  const out: SiteConfig['predictions'] = {
+    backend: r.oneOf(o, 'site.predictions', 'backend', ['local', 'sync-api'] as const) ?? d.backend,
+    apiUrl: r.url(o, 'site.predictions', 'apiUrl') ?? d.apiUrl,
+  };
+  if (o?.instances !== undefined) {
+    if (!Array.isArray(o.instances)) r.add('site.predictions.instances', 'must be an array of { instanceType, vcpu?, memoryGib?, ... }');
+    else out.instances = o.instances.map((item: unknown, i) => readInstance(r, item, `site.predictions.instances[${i}]`));
+  }
+  const pricing = r.object(o?.emrPricing, 'site.predictions.emrPricing', null);
+  if (pricing !== undefined) {
+    out.emrPricing = {};
+    for (const [type, price] of Object.entries(pricing)) {
+      if (!INSTANCE_TYPE.test(type)) r.add(`site.predictions.emrPricing.${type}`, "must be keyed by an instance type such as 'm5.xlarge'");
+      const p = r.number(pricing, 'site.predictions.emrPricing', type, 0);
+      if (p !== undefined) out.emrPricing[type] = p;
+    }
+  }
+  return out;
+}
+
+const INSTANCE_KEYS = ['instanceType', 'vcpu', 'memoryGib', 'onDemandUsdPerHour', 'emrUsdPerHour', 'spotUsdPerHour', 'coremark'] as const;
+
+function readInstance(r: Reader, value: unknown, path: string): InstanceOverride {
+  const o = r.object(value, path, INSTANCE_KEYS);
+  if (o === undefined) r.add(path, 'must be an object { instanceType, ... }');
+  const out: InstanceOverride = { instanceType: r.string(o, path, 'instanceType', { pattern: INSTANCE_TYPE, what: "an instance type such as 'm5.xlarge'", required: true }) ?? '' };
+  for (const k of INSTANCE_KEYS) {
+    if (k === 'instanceType') continue;
+    const n = k === 'vcpu' ? r.integer(o, path, k, 1, 100_000) : r.number(o, path, k, 0);
+    if (n !== undefined) out[k] = n;
+  }
+  return out;
+}
+
+function readHttp(r: Reader, value: unknown, d: SiteConfig['http']): SiteConfig['http'] {
+  const o = r.object(value, 'site.http', ['enabled', 'port', 'host']);
+  return {
+    enabled: r.boolean(o, 'site.http', 'enabled') ?? d.enabled,
+    port: r.integer(o, 'site.http', 'port', 1, 65535) ?? d.port,
+    host: r.string(o, 'site.http', 'host', { pattern: /^[A-Za-z0-9.:[\]-]+$/, what: 'a host name or IP address' }) ?? d.host,
+  };
+}
+
+function readEventLog(r: Reader, value: unknown, d: SiteConfig['eventLog']): SiteConfig['eventLog'] {
+  const o = r.object(value, 'site.eventLog', ['waitTimeoutMs', 'pollMs']);
+  return {
+    waitTimeoutMs: r.integer(o, 'site.eventLog', 'waitTimeoutMs', 0, 86_400_000) ?? d.waitTimeoutMs,
+    pollMs: r.integer(o, 'site.eventLog', 'pollMs', 100, 3_600_000) ?? d.pollMs,
+  };
+}
+
+function readTenant(r: Reader, value: unknown, path: string): TenantConfig {
+  const o = r.object(value, path, ['id', 'state', 'predictionPreference', 'projectLocation']);
+  const tenant: TenantConfig = {
+    id: r.string(o, path, 'id', { pattern: ID, what: ID_WHAT, required: true }) ?? 'unknown',
+    state: r.location(o, path, 'state') ?? DEFAULT_STATE,
+  };
+  const preference = r.oneOf(o, path, 'predictionPreference', PREFERENCES);
+  if (preference) tenant.predictionPreference = preference;
+  const projectLocation = r.location(o, path, 'projectLocation');
+  if (projectLocation) tenant.projectLocation = projectLocation;
+  return tenant;
+}
+
+async function readTenantDocument(
+  r: Reader,
+  ref: string,
+  fetchTenant: ((url: string) => Promise<string>) | undefined,
+): Promise<{ value: unknown; source: string; baseDir: string | undefined } | undefined> {
+  let text: string;
+  let source: string;
+  let baseDir: string | undefined;
+  if (ref.startsWith('s3://')) {
+    source = ref;
+    if (!fetchTenant) return r.add('tenant', `is the S3 document ${ref}, but this caller cannot read S3 (no fetchTenant was given to loadConfig)`);
+    try {
+      text = await fetchTenant(ref);
+    } catch (e) {
+      return r.add('tenant', `could not read the tenant document ${ref}: ${(e as Error).message ?? String(e)}`);
+    }
+  } else {
+    let path: string;
+    try {
+      path = ref.startsWith('file://') ? fileURLToPath(ref) : resolve(r.baseDir ?? '/', ref.startsWith('file:') ? ref.slice(5) : ref);
+    } catch {
+      return r.add('tenant', `must be an object, a path, or an s3:// URL of a JSON document, got '${ref}'`);
+    }
+    source = path;
+    baseDir = dirname(path);
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      return r.add('tenant', code === 'ENOENT' ? `the tenant document ${path} does not exist` : `could not read the tenant document ${path}: ${(e as Error).message}`);
+    }
+  }
+  try {
+    return { value: JSON.parse(text) as unknown, source, baseDir };
+  } catch (e) {
+    return r.add('tenant', `the tenant document ${source} is not valid JSON: ${(e as Error).message}`);
+  }
+}
