@@ -180,7 +180,7 @@ function readRedis(r: Reader, value: unknown): SiteConfig['redis'] {
   if (value === undefined) return { url: DEFAULT_REDIS_URL };
   if (value === 'embedded') return { embedded: true };
   if (typeof value === 'string') {
-    const url = r.url({ url: value }, 'site', 'redis', ['redis:', 'rediss:']);
+    const url = r.url({ redis: value }, 'site', 'redis', ['redis:', 'rediss:'], true);
     return { url: url ?? DEFAULT_REDIS_URL };
   }
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'embedded' in value) {
