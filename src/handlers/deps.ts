@@ -1,0 +1,20 @@
+import type { Observable } from 'rxjs';
+import type { Config } from '../config/types.js';
+import type { Clock, Logger, ObjectStore, Platform, PredictionBackend, StateStore } from '../domain/ports.js';
+
+/** The ports every handler gets; nothing else reaches the outside. */
+export type HandlerDeps = {
+  state: StateStore;
+  objects: ObjectStore;
+  platform: Platform;
+  predictions?: PredictionBackend;
+  clock: Clock;
+  logger: Logger;
+  config: Config;
+};
+
+/** Per-request facts: the request id, its idempotency key, and the signal that cancels it. */
+export type HandlerContext = { requestId: string; idempotencyKey?: string; signal: AbortSignal };
+
+/** A request handler: one emission (the result) then completion; unsubscribing aborts in-flight calls. */
+export type Handler<D, R> = (data: D, deps: HandlerDeps, ctx: HandlerContext) => Observable<R>;

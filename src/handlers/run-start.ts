@@ -1,0 +1,185 @@
+import { type Observable, defer, of, switchMap } from 'rxjs';
+import { SyncError, toSyncError, type ErrorCode } from '../domain/errors.js';
+import { deriveRunId } from '../domain/ids.js';
+import { mergeJobFlow, planJobFlow } from '../domain/job-flow.js';
+import type { RunStartData, RunStartResult } from '../domain/requests.js';
+import { eventLogDir, jobFlowUrl, predictionUrl, runLocation } from '../domain/run-location.js';
+import { TAG_RUN_ID } from '../domain/tags.js';
+import type { JobFlow, Prediction, Preference, ProjectState, Run } from '../domain/types.js';
+import type { HandlerContext, HandlerDeps } from './deps.js';
+import { resolvePreference, resolveProjectLocation } from './resolve.js';
+import { fromAbortable, throwIfAborted } from './rx.js';
+import { updateProjectState } from './update-project.js';
+
+/** How far before a run's reservation a cluster tagged with its run id may have been created. */
+export const FIND_CLUSTER_SLACK_MS = 5 * 60 * 1000;
+
+/** What run.start should do for a request key, given the project's state. */
+export type RunStartDecision =
+  | { kind: 'existing'; run: Run & { clusterId: string } } // this key already has a cluster: answer it
+  | { kind: 'resume'; run: Run } // reserved by an earlier attempt that did not confirm a cluster
+  | { kind: 'failed'; run: Run } // this key's cluster could not be started: answer the same error
+  | { kind: 'new' };
+
+/** The request key of a run.start: the idempotency key, else `job:<request id>`. */
+export function requestKeyOf(ctx: Pick<HandlerContext, 'idempotencyKey' | 'requestId'>): string {
+  return ctx.idempotencyKey ?? `job:${ctx.requestId}`;
+}
+
+/** Decides run.start for `requestKey`: the same key never gets a second run or cluster. */
+export function decideRunStart(state: ProjectState, requestKey: string): RunStartDecision {
+  const run = state.runs.find((r) => r.requestKey === requestKey);
+  if (!run) return { kind: 'new' };
+  if (run.clusterId !== undefined) return { kind: 'existing', run: run as Run & { clusterId: string } };
+  if (run.status === 'failed') return { kind: 'failed', run };
+  return { kind: 'resume', run };
+}
+
+/** `state` with `run` appended, or undefined when a run with the same request key is already there. */
+export function reserveRun(state: ProjectState, run: Run): ProjectState | undefined {
+  if (state.runs.some((r) => r.requestKey === run.requestKey || r.id === run.id)) return undefined;
+  return { ...state, runs: [...state.runs, run] };
+}
+
+/** `state` with run `runId` patched by `fn` (undefined when the run is missing or `fn` returns undefined). */
+export function patchRun(state: ProjectState, runId: string, fn: (run: Run) => Run | undefined): ProjectState | undefined {
+  const i = state.runs.findIndex((r) => r.id === runId);
+  const current = state.runs[i];
+  if (current === undefined) return undefined;
+  const next = fn(current);
+  if (next === undefined) return undefined;
+  const runs = [...state.runs];
+  runs[i] = next;
+  return { ...state, runs };
+}
+
+function resultOf(run: Run & { clusterId: string }): RunStartResult {
+  return { runId: run.id, clusterId: run.clusterId, location: run.location };
+}
+
+function failedRunError(run: Run): SyncError {
+  const code = (run.error?.code ?? 'remote_error') as ErrorCode;
+  return new SyncError(code, `run ${run.id} for this request could not start: ${run.error?.message ?? 'unknown error'}`, {
+    retryable: false,
+    details: { runId: run.id },
+  });
+}
+
+async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, location: string, data: RunStartData, signal: AbortSignal): Promise<JobFlow> {
+  const predictionId = data.predictionId as string;
+  const url = predictionUrl(location, state.project.id, predictionId);
+  const { body } = await deps.objects.get(url, { signal });
+  let prediction: Prediction;
+  try {
+    prediction = JSON.parse(body.toString('utf8')) as Prediction;
+  } catch (e) {
+    throw new SyncError('corrupt_data', `prediction ${url} is not valid JSON`, { cause: e });
+  }
+  const preference: Preference = resolvePreference(deps.config, state.project, data.preference);
+  const configuration = prediction?.solutions?.[preference]?.configuration;
+  if (typeof configuration !== 'object' || configuration === null || Array.isArray(configuration)) {
+    throw new SyncError('corrupt_data', `prediction ${url} has no solutions.${preference}.configuration object`);
+  }
+  return mergeJobFlow(data.jobFlow ?? state.project.jobFlow ?? {}, configuration);
+}
+
+async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerContext, signal: AbortSignal): Promise<RunStartResult> {
+  const projectId = data.projectId;
+  const requestKey = requestKeyOf(ctx);
+  const opts = { signal };
+  const loaded = await deps.state.get(projectId, opts);
+  if (!loaded) throw new SyncError('not_found', `project '${projectId}' does not exist`);
+  const { project } = loaded.value;
+  if (project.platform !== 'emr') throw new SyncError('unsupported', `run.start for ${project.platform} projects is not available yet`);
+  if (deps.platform.name !== project.platform) {
+    throw new SyncError('invalid_config', `project '${projectId}' runs on ${project.platform} but this agent's platform is ${deps.platform.name}`);
+  }
+
+  const decision = decideRunStart(loaded.value, requestKey);
+  if (decision.kind === 'existing') return resultOf(decision.run);
+  if (decision.kind === 'failed') throw failedRunError(decision.run);
+
+  const location = resolveProjectLocation(deps.config, project);
+  const request = data.predictionId !== undefined ? await loadPredictionJobFlow(deps, loaded.value, location, data, signal) : data.jobFlow;
+  const runId = deriveRunId(projectId, requestKey);
+  let run: Run;
+  if (decision.kind === 'resume') {
+    run = decision.run;
+  } else {
+    const createdAt = deps.clock.now();
+    run = { id: runId, projectId, status: 'starting', location: runLocation(location, projectId, createdAt, runId), createdAt: createdAt.toISOString(), requestKey };
+    if (data.predictionId !== undefined) run.predictionId = data.predictionId;
+  }
+  // Plan before reserving: a malformed jobFlow fails the request without leaving a run behind.
+  const plan = (r: Run): ReturnType<typeof planJobFlow> =>
+    planJobFlow({ request, project, runId: r.id, runUrl: r.location, tenantId: project.tenantId, predictionId: r.predictionId });
+  plan(run);
+  if (decision.kind === 'new') {
+    const reserved = await updateProjectState(deps.state, projectId, (s) => reserveRun(s, run), opts);
+    const stored = reserved.state.runs.find((r) => r.requestKey === requestKey);
+    if (!stored) throw new SyncError('internal', `run ${runId} vanished after it was reserved`);
+    if (stored.clusterId !== undefined) return resultOf(stored as Run & { clusterId: string });
+    if (stored.status === 'failed') throw failedRunError(stored);
+    run = stored;
+  }
+  const { jobFlow, warnings } = plan(run);
+  const log = deps.logger.child({ projectId, runId: run.id, requestId: ctx.requestId });
+  for (const w of warnings) log.warn('job flow adjusted', { warning: w });
+
+  await deps.objects.put(eventLogDir(run.location), '', { ...opts, contentType: 'application/x-directory' });
+  await deps.objects.put(jobFlowUrl(run.location), `${JSON.stringify(jobFlow, null, 2)}\n`, { ...opts, contentType: 'application/json' });
+
+  // A crash after RunJobFlow and before the state write leaves a tagged cluster: find it before starting another.
+  const createdAfter = new Date(Date.parse(run.createdAt) - FIND_CLUSTER_SLACK_MS);
+  let clusterId = (await deps.platform.findClusterByTag(TAG_RUN_ID, run.id, createdAfter, opts))?.id;
+  if (clusterId !== undefined) {
+    log.info('found the cluster of an earlier attempt', { clusterId });
+  } else {
+    throwIfAborted(signal);
+    try {
+      clusterId = (await deps.platform.startCluster(jobFlow, opts)).clusterId;
+    } catch (e) {
+      const err = toSyncError(e, 'remote_error');
+      if (!err.retryable) {
+        const at = deps.clock.now().toISOString();
+        await updateProjectState(deps.state, projectId, (s) =>
+          patchRun(s, run.id, (r) => (r.clusterId !== undefined ? undefined : { ...r, status: 'failed', endedAt: at, error: { code: err.code, message: err.message } })),
+          opts,
+        );
+        log.error('cluster could not be started', { code: err.code, message: err.message });
+      }
+      throw err;
+    }
+    log.info('cluster started', { clusterId });
+  }
+
+  const startedAt = deps.clock.now().toISOString();
+  const ours = clusterId;
+  const written = await updateProjectState(
+    deps.state,
+    projectId,
+    (s) => {
+      const patched = patchRun(s, run.id, (r) => (r.clusterId !== undefined ? undefined : { ...r, clusterId: ours, status: 'running', startedAt }));
+      if (!patched) return undefined;
+      return { ...patched, requests: { ...(patched.requests ?? {}), [requestKey]: { runId: run.id, at: startedAt } } };
+    },
+    opts,
+  );
+  const final = written.state.runs.find((r) => r.id === run.id);
+  if (final?.clusterId !== undefined && final.clusterId !== ours) {
+    // Another attempt of the same request won the race; keep one cluster per request key.
+    log.warn('another attempt started this run first; terminating the duplicate cluster', { clusterId: ours, kept: final.clusterId });
+    await deps.platform.terminateCluster(ours, opts).catch((e: unknown) => log.error('could not terminate duplicate cluster', { clusterId: ours, message: toSyncError(e).message }));
+    return resultOf(final as Run & { clusterId: string });
+  }
+  return { runId: run.id, clusterId: ours, location: run.location };
+}
+
+/**
+ * run.start: reserves a run (id derived from the request key), writes `eventlog/` and `job-flow.json`,
+ * finds or starts the run's one cluster, and records it. With `predictionId`, the prediction's solution
+ * for the preference is merged into the request's (or the project's) jobFlow first.
+ */
+export function runStart(data: RunStartData, deps: HandlerDeps, ctx: HandlerContext): Observable<RunStartResult> {
+  return defer(() => of(data)).pipe(switchMap((d) => fromAbortable((signal) => startRun(d, deps, ctx, signal), ctx.signal)));
+}
