@@ -1,0 +1,231 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SyncError, isSyncError, toSyncError } from '../domain/errors.js';
+import type { Logger } from '../domain/ports.js';
+import type { Metrics } from './metrics.js';
+import type { Enqueue, PendingState, Validate } from '../queues/requests-queue.js';
+import type { Results } from '../queues/results.js';
+
+/** What `/readyz` reports: overall readiness and each check (true, false, or a reason). */
+export type Readiness = { ok: boolean; checks: Record<string, boolean | string> };
+
+export type HttpServerOptions = {
+  /** Default 127.0.0.1: the request ingress is not exposed unless the operator says so. */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Bearer token for /v1/requests; without one, request ingress answers 503. */
+  token?: string;
+  enqueue: Enqueue;
+  results: Results;
+  /** Where a request without a final result stands (BullMQ job state). */
+  state: (id: string) => Promise<PendingState | undefined>;
+  ready: () => Promise<Readiness>;
+  metrics: Metrics;
+  logger: Logger;
+  parse: (text: string) => unknown;
+  validate: Validate;
+  /** Request body limit; default 256 KiB. */
+  maxBodyBytes?: number;
+};
+
+export type HttpServer = {
+  /** Starts listening; resolves with the base URL (e.g. `http://127.0.0.1:8080`). */
+  listen(): Promise<{ url: string }>;
+  /** Stops accepting connections and closes idle ones; waits for requests in progress. Safe to call twice. */
+  close(): Promise<void>;
+};
+
+type Reply = { status: number; body: unknown; headers?: Record<string, string> };
+
+const REALM = 'Bearer realm="sync-agent"';
+const NO_TOKEN_MESSAGE =
+  'request ingress is disabled because no HTTP token is configured: set SYNC_AGENT_TOKEN, or provide $CREDENTIALS_DIRECTORY/http-token (systemd LoadCredential=), or "http_token" in ~/.sync/credentials, then restart the agent';
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** True when the Authorization header carries exactly `Bearer <token>`; compares in constant time. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
+  // Hashing both sides makes the comparison constant-time whatever the lengths.
+  return timingSafeEqual(digest(m?.[1] ?? ''), digest(token)) && m !== null;
+}
+
+/** The agent's HTTP endpoint: health, readiness, metrics and the authenticated request ingress. */
+export function createHttpServer(opts: HttpServerOptions): HttpServer {
+  const host = opts.host ?? '127.0.0.1';
+  const maxBody = opts.maxBodyBytes ?? 256 * 1024;
+  const log = opts.logger.child({ component: 'http' });
+  let closing: Promise<void> | undefined;
+
+  const error = (status: number, code: string, message: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): Reply => ({
+    status,
+    body: { ...extra, error: { code, message } },
+    ...(headers ? { headers } : {}),
+  });
+
+  const authorize = (req: IncomingMessage): Reply | undefined => {
+    if (!opts.token) return error(503, 'unavailable', NO_TOKEN_MESSAGE);
+    const header = req.headers.authorization;
+    if (header === undefined) return error(401, 'access_denied', 'missing Authorization: Bearer <token>', {}, { 'www-authenticate': REALM });
+    if (!bearerMatches(header, opts.token)) return error(401, 'access_denied', 'invalid bearer token', {}, { 'www-authenticate': `${REALM}, error="invalid_token"` });
+    return undefined;
+  };
+
+  const readBody = (req: IncomingMessage): Promise<string | Reply> =>
+    new Promise((resolve, reject) => {
+      const declared = Number(req.headers['content-length'] ?? NaN);
+      if (declared > maxBody) {
+        resolve(error(413, 'invalid_request', `request body is ${declared} bytes; the limit is ${maxBody}`, {}, { connection: 'close' }));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      req.on('data', (chunk: Buffer) => {
+        if (over) return;
+        size += chunk.length;
+        if (size > maxBody) {
+          over = true;
+          chunks.length = 0;
+          resolve(error(413, 'invalid_request', `request body exceeds the limit of ${maxBody} bytes`, {}, { connection: 'close' }));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.on('end', () => {
+        if (!over) resolve(Buffer.concat(chunks).toString('utf8'));
+      });
+      req.on('error', reject);
+    });
+
+  const postRequest = async (req: IncomingMessage): Promise<Reply> => {
+    const denied = authorize(req);
+    if (denied) return { ...denied, headers: { ...denied.headers, connection: 'close' } };
+    const body = await readBody(req);
+    if (typeof body !== 'string') return body;
+    let id: string | undefined;
+    let name = '';
+    try {
+      const raw = opts.parse(body);
+      if (raw !== null && typeof raw === 'object') {
+        const r = raw as { id?: unknown; name?: unknown };
+        if (typeof r.id === 'string' && r.id !== '') id = r.id;
+        if (typeof r.name === 'string') name = r.name;
+      }
+      const valid = opts.validate(raw);
+      const answer = await opts.enqueue({
+        ...(valid.id !== undefined ? { id: valid.id } : {}),
+        name: valid.name,
+        data: valid.data,
+        ...(valid.idempotencyKey !== undefined ? { idempotencyKey: valid.idempotencyKey } : {}),
+      });
+      log.info('request accepted', { requestId: answer.id, name: valid.name, duplicate: answer.duplicate });
+      return { status: 202, body: answer };
+    } catch (e) {
+      const err = isSyncError(e) ? e : toSyncError(e, 'invalid_request');
+      if (err.code !== 'invalid_request' && err.code !== 'unknown_request') {
+        log.warn('request could not be enqueued', { name, error: err.toJSON() });
+        return error(503, err.code, err.message);
+      }
+      const rejectedId = id ?? randomUUID();
+      await opts.results.publish({ id: rejectedId, name, status: 'rejected', error: err.toJSON() }).catch((pe: unknown) => log.warn('could not publish a rejected result', { error: pe }));
+      opts.metrics.requests.inc({ name: name || 'unknown', outcome: 'rejected' });
+      return { status: 400, body: { id: rejectedId, error: err.toJSON() } };
+    }
+  };
+
+  const getRequest = async (req: IncomingMessage, id: string): Promise<Reply> => {
+    const denied = authorize(req);
+    if (denied) return denied;
+    const entry = await opts.results.get(id);
+    if (entry) return { status: 200, body: entry };
+    const state = await opts.state(id);
+    if (state) return { status: 200, body: { id, status: state } };
+    return error(404, 'not_found', `no request with id ${JSON.stringify(id)} (unknown, or its result expired)`);
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<Reply | undefined> => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const method = req.method ?? 'GET';
+    const only = (allowed: string): Reply | undefined =>
+      method === allowed || (allowed === 'GET' && method === 'HEAD') ? undefined : error(405, 'invalid_request', `${method} is not allowed on ${path}`, {}, { allow: allowed });
+    if (path === '/healthz') return only('GET') ?? { status: 200, body: { status: 'ok' } };
+    if (path === '/readyz') {
+      const notAllowed = only('GET');
+      if (notAllowed) return notAllowed;
+      const r = await opts.ready().catch((e: unknown): Readiness => ({ ok: false, checks: { ready: toSyncError(e).message } }));
+      return { status: r.ok ? 200 : 503, body: r };
+    }
+    if (path === '/metrics') {
+      const notAllowed = only('GET');
+      if (notAllowed) return notAllowed;
+      const text = await opts.metrics.render();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      res.end(method === 'HEAD' ? undefined : text);
+      return undefined;
+    }
+    if (path === '/v1/requests') return only('POST') ?? postRequest(req);
+    const m = /^\/v1\/requests\/([^/]+)$/.exec(path);
+    if (m) {
+      let id: string;
+      try {
+        id = decodeURIComponent(m[1]!);
+      } catch {
+        return error(400, 'invalid_request', 'the request id in the path is not valid percent-encoding');
+      }
+      return only('GET') ?? getRequest(req, id);
+    }
+    return error(404, 'not_found', `no route ${method} ${path}`);
+  };
+
+  const server = createServer((req, res) => {
+    const started = Date.now();
+    const finish = (reply: Reply) => {
+      const text = JSON.stringify(reply.body);
+      res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...reply.headers });
+      res.end(req.method === 'HEAD' ? undefined : text);
+    };
+    route(req, res)
+      .then((reply) => {
+        if (reply) finish(reply);
+      })
+      .catch((e: unknown) => {
+        const err = toSyncError(e);
+        log.error('http handler failed', { error: err.toJSON(), path: (req.url ?? '').split('?')[0] });
+        if (!res.headersSent) finish(error(500, 'internal', 'internal error'));
+        else res.destroy();
+      })
+      .finally(() => {
+        // Method, path and status only: never headers (Authorization) or bodies.
+        log.debug('http', { method: req.method, path: (req.url ?? '').split('?')[0], status: res.statusCode, ms: Date.now() - started });
+      });
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 15_000;
+
+  return {
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once('error', (e) => reject(new SyncError('unavailable', `cannot listen on ${host}:${opts.port}: ${e.message}`, { cause: e })));
+        server.listen(opts.port, host, () => {
+          const a = server.address() as AddressInfo;
+          const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+          const url = `http://${h}:${a.port}`;
+          log.info('http listening', { url, ingress: opts.token ? 'enabled' : 'disabled (no token)' });
+          resolve({ url });
+        });
+      });
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
