@@ -1,0 +1,62 @@
+// Tenant state in object storage: `<root>/projects/<projectId>.json`, one ProjectState per
+// project, versioned by the object's ETag. Writes are conditional (If-Match, or If-None-Match '*'
+// to create), so two agents never lose each other's update.
+import { SyncError } from '../domain/errors.js';
+import type { CallOptions, ObjectStore, StateStore, Versioned } from '../domain/ports.js';
+import type { ProjectState } from '../domain/types.js';
+import { assertProjectId, parseProjectState, serializeProjectState } from './state-file.js';
+
+const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Creates the StateStore kept under `rootUrl` (`s3://bucket/prefix`; any URL `objectStore` serves). */
+export function createS3StateStore(deps: { objectStore: ObjectStore; rootUrl: string }): StateStore {
+  const { objectStore } = deps;
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/]+/i.test(deps.rootUrl)) {
+    throw new SyncError('invalid_config', `state root ${JSON.stringify(deps.rootUrl)} is not a URL like s3://bucket/prefix`);
+  }
+  const projectsPrefix = `${deps.rootUrl.replace(/\/+$/, '')}/projects/`;
+  const docUrl = (projectId: string) => {
+    assertProjectId(projectId);
+    return `${projectsPrefix}${projectId}.json`;
+  };
+
+  const get = async (projectId: string, options?: CallOptions): Promise<Versioned<ProjectState> | undefined> => {
+    const url = docUrl(projectId);
+    try {
+      const { body, info } = await objectStore.get(url, options);
+      return { value: parseProjectState(body, url), version: info.etag };
+    } catch (e) {
+      if (e instanceof SyncError && e.code === 'not_found') return undefined;
+      throw e;
+    }
+  };
+
+  const put = async (projectId: string, state: ProjectState, expectedVersion: string | null, options?: CallOptions): Promise<string> => {
+    const url = docUrl(projectId);
+    const body = serializeProjectState(state);
+    const condition = expectedVersion === null ? { ifNoneMatch: '*' as const } : { ifMatch: expectedVersion };
+    try {
+      const info = await objectStore.put(url, body, { ...condition, contentType: 'application/json', ...(options?.signal ? { signal: options.signal } : {}) });
+      return info.etag;
+    } catch (e) {
+      if (e instanceof SyncError && e.code === 'conflict') {
+        const what = expectedVersion === null ? 'already exists (expected to create it)' : `is no longer at version ${expectedVersion}`;
+        throw new SyncError('conflict', `state of project ${projectId} ${what}`, { cause: e });
+      }
+      throw e;
+    }
+  };
+
+  const list = async (options?: CallOptions): Promise<string[]> => {
+    const ids: string[] = [];
+    for await (const o of objectStore.list(projectsPrefix, options)) {
+      const name = o.url.slice(projectsPrefix.length);
+      if (!name.endsWith('.json') || name.includes('/')) continue;
+      const id = name.slice(0, -'.json'.length);
+      if (PROJECT_ID.test(id)) ids.push(id);
+    }
+    return ids.sort();
+  };
+
+  return { get, put, list };
+}
