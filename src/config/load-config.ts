@@ -7,7 +7,7 @@ import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { SyncError } from '../domain/errors.js';
 import { PREFERENCES } from '../domain/types.js';
 import { DEFAULT_REDIS_URL, DEFAULT_STATE, embeddedDefaults, siteDefaults } from './defaults.js';
-import { createReader, formatProblems, type ConfigProblem, type Reader } from './reader.js';
+import { createReader, didYouMean, formatProblems, type ConfigProblem, type Reader } from './reader.js';
 import type { Config, InstanceOverride, SiteConfig, TenantConfig } from './types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -179,6 +179,10 @@ function readRedis(r: Reader, value: unknown): SiteConfig['redis'] {
   const what = "must be 'embedded', a redis:// URL, { url: 'redis://host:port' } or { embedded: true, dir? }";
   if (value === undefined) return { url: DEFAULT_REDIS_URL };
   if (value === 'embedded') return { embedded: true };
+  if (typeof value === 'string' && !value.includes('://')) {
+    r.add('site.redis', `${what}, got '${value}'${didYouMean(value, ['embedded']) ? "; did you mean 'embedded'?" : ''}`);
+    return { embedded: true };
+  }
   if (typeof value === 'string') {
     const url = r.url({ redis: value }, 'site', 'redis', ['redis:', 'rediss:'], true);
     return { url: url ?? DEFAULT_REDIS_URL };

@@ -216,6 +216,7 @@ test("redis: 'embedded', a URL string, { embedded, dir } resolved against the fi
   g.write('sync.config.js', `export default { site: { redis: 'embeded' }, tenant: { id: 'a' } };`);
   const [p] = problemsOf(await rejection(loadConfig({ cwd: g.dir, env: {} })));
   assert.is(p?.path, 'site.redis');
+  assert.match(p?.message ?? '', "did you mean 'embedded'?");
 });
 
 test("relative file: locations resolve against the config file's folder, not cwd", async () => {
