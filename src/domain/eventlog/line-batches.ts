@@ -1,0 +1,50 @@
+// Splits a byte stream into lines, a batch per input chunk: one UTF-8 decode and one split per chunk
+// instead of per line. Byte offsets of lines are computed only when asked (for error messages).
+
+/** The complete lines decoded from one stretch of the stream. */
+export type LineBatch = {
+  lines: string[];
+  /** The bytes the lines were decoded from (newlines included). */
+  bytes: Uint8Array;
+  /** Byte offset of `bytes[0]` in the (decompressed) stream. */
+  offset: number;
+  /** True for the stream's last line when it has no terminating newline. */
+  unterminated: boolean;
+};
+
+const NL = 10;
+
+/** Byte offset in the stream where line `k` of `batch` starts. */
+export function lineOffset(batch: LineBatch, k: number): number {
+  let pos = 0;
+  for (let i = 0; i < k; i++) {
+    const next = batch.bytes.indexOf(NL, pos);
+    if (next < 0) break;
+    pos = next + 1;
+  }
+  return batch.offset + pos;
+}
+
+/** Lines of `chunks` ("\n"-separated UTF-8; a trailing "\r" is left for JSON.parse to ignore). */
+export async function* lineBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<LineBatch> {
+  let pending: Buffer[] = [];
+  let offset = 0;
+  for await (const c of chunks) {
+    const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    const nl = chunk.lastIndexOf(NL);
+    if (nl < 0) {
+      if (chunk.length > 0) pending.push(chunk);
+      continue;
+    }
+    const head = chunk.subarray(0, nl + 1);
+    const bytes = pending.length > 0 ? Buffer.concat([...pending, head]) : head;
+    pending = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
+    const lines = bytes.toString('utf8', 0, bytes.length - 1).split('\n');
+    yield { lines, bytes, offset, unterminated: false };
+    offset += bytes.length;
+  }
+  if (pending.length > 0) {
+    const bytes = Buffer.concat(pending);
+    yield { lines: [bytes.toString('utf8')], bytes, offset, unterminated: true };
+  }
+}
