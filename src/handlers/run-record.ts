@@ -1,0 +1,178 @@
+import { type Observable, defer, of, switchMap } from 'rxjs';
+import { SyncError } from '../domain/errors.js';
+import type { ClusterInfo, ObjectInfo } from '../domain/ports.js';
+import type { RunRecordData, RunRecordResult } from '../domain/requests.js';
+import { clusterReportUrl, eventLogDir } from '../domain/run-location.js';
+import { TAG_PROJECT_ID, TAG_RUN_ID } from '../domain/tags.js';
+import type { ProjectState, Run } from '../domain/types.js';
+import type { HandlerContext, HandlerDeps } from './deps.js';
+import { fromAbortable } from './rx.js';
+import { patchRun } from './run-start.js';
+import { updateProjectState } from './update-project.js';
+
+/** EMR states after which a run can be recorded (WAITING: a long-lived cluster with no step left). */
+export const FINAL_CLUSTER_STATES: readonly string[] = ['TERMINATED', 'TERMINATED_WITH_ERRORS', 'WAITING'];
+
+/** What the listing of a run's `eventlog/` says. */
+export type EventLogStatus = {
+  complete: boolean;
+  /** Every file (directory markers excluded). */
+  files: string[];
+  /** Files or rolling-log directories Spark has not finished. */
+  inProgress: string[];
+};
+
+/**
+ * Reads an `eventlog/` listing: complete when it holds at least one file, no file ends in `.inprogress`,
+ * and every rolling log directory (`eventlog_v2_*`) has an `appstatus_*` file that is not `.inprogress`.
+ */
+export function eventLogStatus(objects: readonly ObjectInfo[], dirUrl: string): EventLogStatus {
+  const files = objects.map((o) => o.url).filter((u) => u !== dirUrl && !u.endsWith('/'));
+  const inProgress = files.filter((u) => u.endsWith('.inprogress'));
+  const rolling = new Map<string, boolean>();
+  for (const u of files) {
+    const rest = u.startsWith(dirUrl) ? u.slice(dirUrl.length) : u;
+    const m = /^(eventlog_v2_[^/]+)\/(.*)$/.exec(rest);
+    if (!m) continue;
+    const dir = m[1] as string;
+    const name = m[2] as string;
+    if (!rolling.has(dir)) rolling.set(dir, false);
+    if (name.startsWith('appstatus_') && !name.endsWith('.inprogress')) rolling.set(dir, true);
+  }
+  for (const [dir, done] of rolling) if (!done && !inProgress.some((u) => u.includes(`/${dir}/`))) inProgress.push(`${dirUrl}${dir}/`);
+  return { complete: files.length > 0 && inProgress.length === 0, files, inProgress };
+}
+
+/** What run.record does now. */
+export type RecordDecision =
+  | { kind: 'wait'; waitingFor: 'cluster' | 'eventlog'; message: string }
+  | { kind: 'record'; status: 'recorded' | 'failed'; endedAt: Date; eventLogComplete: boolean; warnings: string[] };
+
+/**
+ * Decides run.record for a described cluster and its event-log listing. Waits (retryably) while the
+ * cluster runs, and while the event log is unfinished for up to `waitTimeoutMs` after the cluster
+ * ended; after that it records the run without an event log, with a warning. A cluster that ended
+ * with errors is recorded at once as 'failed' (its event log is kept only if complete): Spark may never
+ * have started, so there is nothing worth waiting for. The event log's last-modified time is not
+ * compared with the cluster's end: Spark closes its log before the cluster terminates.
+ */
+export function decideRecord(input: { cluster: ClusterInfo; eventLog: EventLogStatus; now: Date; waitTimeoutMs: number }): RecordDecision {
+  const { cluster, eventLog, now } = input;
+  if (!FINAL_CLUSTER_STATES.includes(cluster.state)) {
+    return { kind: 'wait', waitingFor: 'cluster', message: `cluster ${cluster.id} is ${cluster.state}, not finished` };
+  }
+  const endedAt = cluster.endedAt ?? now;
+  const warnings: string[] = [];
+  if (cluster.state === 'TERMINATED_WITH_ERRORS') {
+    if (!eventLog.complete) warnings.push(`cluster ${cluster.id} ended with errors and left no complete event log`);
+    return { kind: 'record', status: 'failed', endedAt, eventLogComplete: eventLog.complete, warnings };
+  }
+  if (eventLog.complete) return { kind: 'record', status: 'recorded', endedAt, eventLogComplete: true, warnings };
+  const what = eventLog.files.length === 0 ? 'has no files yet' : `has unfinished files: ${eventLog.inProgress.join(', ')}`;
+  if (now.getTime() - endedAt.getTime() < input.waitTimeoutMs) {
+    return { kind: 'wait', waitingFor: 'eventlog', message: `the event log of cluster ${cluster.id} ${what}` };
+  }
+  warnings.push(`the event log ${what} ${Math.round(input.waitTimeoutMs / 1000)} s after the cluster ended; recorded without it, so no prediction can use this run`);
+  return { kind: 'record', status: 'recorded', endedAt, eventLogComplete: false, warnings };
+}
+
+/** Finds the run run.record is about: by id, by cluster id, or by the cluster's `sync:run-id` tag. */
+export function findRunToRecord(state: ProjectState, by: { runId?: string | undefined; clusterId?: string | undefined; taggedRunId?: string | undefined }): Run | undefined {
+  if (by.runId !== undefined) return state.runs.find((r) => r.id === by.runId);
+  return state.runs.find((r) => r.clusterId !== undefined && r.clusterId === by.clusterId) ?? (by.taggedRunId === undefined ? undefined : state.runs.find((r) => r.id === by.taggedRunId && r.clusterId === undefined));
+}
+
+function answered(run: Run): RunRecordResult | undefined {
+  if (run.status === 'recorded' || (run.status === 'failed' && (run.reportUrl !== undefined || run.clusterId === undefined))) {
+    const out: RunRecordResult = { runId: run.id, status: run.status };
+    if (run.reportUrl !== undefined) out.reportUrl = run.reportUrl;
+    return out;
+  }
+  return undefined;
+}
+
+/** Seconds from the cluster being ready (else created) to its end, when both are known. */
+export function runtimeSecondsOf(cluster: ClusterInfo, endedAt: Date): number | undefined {
+  const from = cluster.readyAt ?? cluster.createdAt;
+  if (!from) return undefined;
+  return Math.max(0, Math.round((endedAt.getTime() - from.getTime()) / 1000));
+}
+
+async function recordRun(data: RunRecordData, deps: HandlerDeps, ctx: HandlerContext, signal: AbortSignal): Promise<RunRecordResult> {
+  const opts = { signal };
+  let cluster: ClusterInfo | undefined;
+  let projectId = data.projectId;
+  if (projectId === undefined) {
+    if (data.clusterId === undefined) throw new SyncError('invalid_request', 'data.projectId: is required when only runId is given');
+    cluster = await deps.platform.describeCluster(data.clusterId, opts);
+    projectId = cluster.tags[TAG_PROJECT_ID];
+    if (projectId === undefined) throw new SyncError('not_found', `cluster ${data.clusterId} has no ${TAG_PROJECT_ID} tag, so it belongs to no project`);
+  }
+  const loaded = await deps.state.get(projectId, opts);
+  if (!loaded) throw new SyncError('not_found', `project '${projectId}' does not exist`);
+  if (data.clusterId !== undefined && data.runId === undefined && !loaded.value.runs.some((r) => r.clusterId === data.clusterId)) {
+    cluster ??= await deps.platform.describeCluster(data.clusterId, opts);
+  }
+  const run = findRunToRecord(loaded.value, { runId: data.runId, clusterId: data.clusterId, taggedRunId: cluster?.tags[TAG_RUN_ID] });
+  if (!run) {
+    const which = data.runId !== undefined ? `run '${data.runId}'` : `a run with cluster ${String(data.clusterId)}`;
+    throw new SyncError('not_found', `project '${projectId}' has no ${which}`);
+  }
+  if (data.runId !== undefined && data.clusterId !== undefined && run.clusterId !== undefined && run.clusterId !== data.clusterId) {
+    throw new SyncError('invalid_request', `run '${run.id}' ran on cluster ${run.clusterId}, not ${data.clusterId}`);
+  }
+  const done = answered(run);
+  if (done) return done;
+  const clusterId = run.clusterId ?? data.clusterId;
+  if (clusterId === undefined) throw new SyncError('not_ready', `run '${run.id}' has no cluster yet`, { details: { waitingFor: 'cluster', runId: run.id } });
+  if (cluster?.id !== clusterId) cluster = await deps.platform.describeCluster(clusterId, opts);
+  if (run.clusterId === undefined && cluster.tags[TAG_RUN_ID] !== run.id) {
+    throw new SyncError('invalid_request', `cluster ${clusterId} is not tagged ${TAG_RUN_ID}=${run.id}, so it is not run '${run.id}'`);
+  }
+  const log = deps.logger.child({ projectId, runId: run.id, clusterId, requestId: ctx.requestId });
+
+  const dir = eventLogDir(run.location);
+  const listing: ObjectInfo[] = [];
+  if (FINAL_CLUSTER_STATES.includes(cluster.state)) for await (const o of deps.objects.list(dir, opts)) listing.push(o);
+  const now = deps.clock.now();
+  const decision = decideRecord({ cluster, eventLog: eventLogStatus(listing, dir), now, waitTimeoutMs: deps.config.site.eventLog.waitTimeoutMs });
+
+  if (decision.kind === 'wait') {
+    const state = cluster.state;
+    if (decision.waitingFor === 'eventlog' && run.status !== 'recording') {
+      await updateProjectState(deps.state, projectId, (s) => patchRun(s, run.id, (r) => (r.status === 'running' || r.status === 'starting' ? { ...r, status: 'recording', clusterId, clusterState: state } : undefined)), opts);
+    }
+    throw new SyncError('not_ready', decision.message, { details: { waitingFor: decision.waitingFor, runId: run.id, clusterId, clusterState: state } });
+  }
+
+  const report = await deps.platform.clusterReport(clusterId, opts);
+  const reportUrl = clusterReportUrl(run.location);
+  await deps.objects.put(reportUrl, `${JSON.stringify(report, null, 2)}\n`, { ...opts, contentType: 'application/json' });
+  for (const w of decision.warnings) log.warn('run recorded with a warning', { warning: w });
+
+  const recorded = (r: Run): Run => {
+    const next: Run = { ...r, status: decision.status, clusterId, clusterState: cluster.state, endedAt: decision.endedAt.toISOString(), recordedAt: now.toISOString(), reportUrl };
+    const runtime = runtimeSecondsOf(cluster, decision.endedAt);
+    if (runtime !== undefined) next.runtimeSeconds = runtime;
+    if (cluster.stateChangeReason?.message !== undefined) next.stateChangeReason = cluster.stateChangeReason.message;
+    if (decision.eventLogComplete) next.eventLogUrl = dir;
+    else delete next.eventLogUrl;
+    if (decision.status === 'failed') next.error = { code: cluster.stateChangeReason?.code ?? cluster.state, message: cluster.stateChangeReason?.message ?? `cluster ended ${cluster.state}` };
+    return next;
+  };
+  const written = await updateProjectState(deps.state, projectId, (s) => patchRun(s, run.id, (r) => (answered(r) ? undefined : recorded(r))), opts);
+  const final = written.state.runs.find((r) => r.id === run.id);
+  const result = final ? answered(final) : undefined;
+  if (!result) throw new SyncError('internal', `run '${run.id}' was not recorded`);
+  log.info('run recorded', { status: result.status, eventLog: decision.eventLogComplete });
+  return written.written && decision.warnings.length > 0 ? { ...result, warnings: decision.warnings } : result;
+}
+
+/**
+ * run.record: once the run's cluster has finished and its event log is complete (see decideRecord),
+ * writes `emr-cluster-report.json` and marks the run 'recorded' (or 'failed'); replays answer the same.
+ * Unfinished work is SyncError 'not_ready' (retryable) with `details.waitingFor`.
+ */
+export function runRecord(data: RunRecordData, deps: HandlerDeps, ctx: HandlerContext): Observable<RunRecordResult> {
+  return defer(() => of(data)).pipe(switchMap((d) => fromAbortable((signal) => recordRun(d, deps, ctx, signal), ctx.signal)));
+}
