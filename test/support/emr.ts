@@ -1,0 +1,34 @@
+import { EMRClient } from '@aws-sdk/client-emr';
+import { createEmrServer } from '../../src/sandbox/emr-server.js';
+import type { EmrServer, EmrServerOptions } from '../../src/sandbox/emr-server.js';
+
+/** Dummy credentials the simulated EMR accepts (it checks only that requests are signed). */
+export const EMR_TEST_CREDENTIALS = { accessKeyId: 'AKIDSANDBOXEMR000000', secretAccessKey: 'sandbox-secret' };
+
+/** A simulated EMR on loopback plus a real EMRClient pointed at it (no SDK retries). */
+export type TestEmr = { server: EmrServer; url: string; client: EMRClient; stop(): Promise<void> };
+
+/** Starts the project's EMR server and an EMRClient for it; `stop()` closes both and is safe twice. */
+export async function startEmr(opts: EmrServerOptions & { maxAttempts?: number } = {}): Promise<TestEmr> {
+  const { maxAttempts, ...serverOpts } = opts;
+  const server = await createEmrServer({ pageSize: 2, ...serverOpts });
+  const client = new EMRClient({
+    region: server.region,
+    endpoint: server.url,
+    credentials: EMR_TEST_CREDENTIALS,
+    maxAttempts: maxAttempts ?? 1,
+  });
+  let stopped: Promise<void> | undefined;
+  return {
+    server,
+    url: server.url,
+    client,
+    stop() {
+      stopped ??= (async () => {
+        client.destroy();
+        await server.close();
+      })();
+      return stopped;
+    },
+  };
+}
