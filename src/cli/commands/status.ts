@@ -1,0 +1,39 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../config/load-config.js';
+import { resolveRedisUrl } from '../../agent/runtime.js';
+import { createRequestQueue, openRedis } from '../../queues/requests-queue.js';
+import { createResults } from '../../queues/results.js';
+import { silentLogger } from '../../adapters/logger.js';
+import type { CliIo } from '../io.js';
+
+/** `sync-agent status ID`: prints the request's final result, or where it stands while pending. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string' } } });
+  const id = positionals[0];
+  if (!id || positionals.length > 1) {
+    io.err('usage: sync-agent status ID [--config PATH]');
+    return 2;
+  }
+  const config = await loadConfig({ ...(values.config ? { configPath: values.config } : {}), cwd: io.cwd, env: io.env, allowDefaults: true });
+  const url = resolveRedisUrl(config, io.env);
+  const prefix = config.site.queues.prefix;
+  const redis = openRedis(url, 'sync-agent-cli');
+  const queue = createRequestQueue({ connection: { url }, prefix, attempts: 1, backoffMs: 0, logger: silentLogger });
+  try {
+    const entry = await createResults(redis, prefix).get(id);
+    if (entry) {
+      io.out(JSON.stringify(entry, null, 2));
+      return entry.status === 'completed' ? 0 : 1;
+    }
+    const state = await queue.state(id);
+    if (state) {
+      io.out(JSON.stringify({ id, status: state }, null, 2));
+      return 0;
+    }
+    io.err(`no request with id ${id} (unknown, or its result has expired)`);
+    return 4;
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
+}
