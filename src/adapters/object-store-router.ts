@@ -22,12 +22,16 @@ export function createObjectStoreRouter(stores: { s3?: ObjectStore; file?: Objec
     throw new SyncError('unsupported', `unsupported object URL ${JSON.stringify(url)}: expected ${known || 'nothing (no store configured)'}`);
   };
   return {
-    head: (url, options) => pick(url).head(url, options),
-    get: (url, options) => pick(url).get(url, options),
-    // Resolved eagerly so a bad URL fails at the call, like the other methods.
-    stream: (url, options) => pick(url).stream(url, options),
-    put: (url, body, options) => pick(url).put(url, body, options),
-    list: (prefix, options) => pick(prefix).list(prefix, options),
-    delete: (url, options) => pick(url).delete(url, options),
+    head: async (url, options) => pick(url).head(url, options),
+    get: async (url, options) => pick(url).get(url, options),
+    // Like the stores' own generators, a bad URL surfaces when iteration starts.
+    stream: async function* (url, options) {
+      yield* pick(url).stream(url, options);
+    },
+    put: async (url, body, options) => pick(url).put(url, body, options),
+    list: async function* (prefix, options) {
+      yield* pick(prefix).list(prefix, options);
+    },
+    delete: async (url, options) => pick(url).delete(url, options),
   };
 }

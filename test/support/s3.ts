@@ -16,8 +16,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 
 /** A fault the proxy applies to the next matching requests. */
 export type S3Fault = {
-  /** 'slowdown': 503 SlowDown; 'internal': 500 InternalError; 'delay': wait `ms`, then forward; 'reset': drop the connection. */
-  kind: 'slowdown' | 'internal' | 'delay' | 'reset';
+  /**
+   * 'slowdown': 503 SlowDown; 'internal': 500 InternalError; 'delay': wait `ms`, then forward;
+   * 'reset': drop the connection; 'lost-answer': forward (the write happens), then answer 500 InternalError.
+   */
+  kind: 'slowdown' | 'internal' | 'delay' | 'reset' | 'lost-answer';
   /** How many matching requests it applies to (default 1). */
   times?: number;
   /** For 'delay' (default 1000). */
@@ -113,11 +116,19 @@ export async function startS3(opts: { buckets?: string[] } = {}): Promise<S3Harn
   // PUTs per key run one at a time so "HEAD, compare, write" is atomic with respect to each other.
   const keyTails = new Map<string, Promise<void>>();
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer): Promise<number> =>
+  const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer, loseAnswer = false): Promise<number> =>
     new Promise((resolve) => {
       const up = httpRequest(
         { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
         (upRes) => {
+          if (loseAnswer) {
+            upRes.resume();
+            upRes.on('end', () => {
+              xmlError(res, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+              resolve(500);
+            });
+            return;
+          }
           res.writeHead(upRes.statusCode ?? 502, upRes.headers);
           upRes.pipe(res);
           upRes.on('end', () => resolve(upRes.statusCode ?? 502));
@@ -155,7 +166,7 @@ export async function startS3(opts: { buckets?: string[] } = {}): Promise<S3Harn
       req.on('error', reject);
     });
 
-  const conditionalPut = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
+  const conditionalPut = async (req: IncomingMessage, res: ServerResponse, path: string, loseAnswer: boolean): Promise<number> => {
     const body = await readBody(req);
     const ifMatch = req.headers['if-match'];
     const ifNoneMatch = req.headers['if-none-match'];
@@ -175,7 +186,7 @@ export async function startS3(opts: { buckets?: string[] } = {}): Promise<S3Harn
         return 412;
       }
     }
-    return forward(req, res, body);
+    return forward(req, res, body, loseAnswer);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
@@ -205,11 +216,12 @@ export async function startS3(opts: { buckets?: string[] } = {}): Promise<S3Harn
         req.socket.destroy();
         return 0;
       }
-      await new Promise((r) => setTimeout(r, fault.ms ?? 1000));
+      if (fault.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms ?? 1000));
     }
+    const loseAnswer = fault?.kind === 'lost-answer';
     const conditional = req.headers['if-match'] !== undefined || req.headers['if-none-match'] !== undefined;
     // Multipart part uploads (`?partNumber=&uploadId=`) are not conditional in S3; plain PUTs carry `?x-id=PutObject`.
-    if (method !== 'PUT' || !conditional || /[?&](uploadId|partNumber)=/.test(rawUrl)) return forward(req, res);
+    if (method !== 'PUT' || !conditional || /[?&](uploadId|partNumber)=/.test(rawUrl)) return forward(req, res, undefined, loseAnswer);
     const before = keyTails.get(path) ?? Promise.resolve();
     let done!: () => void;
     const mine = new Promise<void>((r) => (done = r));
@@ -217,7 +229,7 @@ export async function startS3(opts: { buckets?: string[] } = {}): Promise<S3Harn
     keyTails.set(path, tail);
     await before;
     try {
-      return await conditionalPut(req, res, path);
+      return await conditionalPut(req, res, path, loseAnswer);
     } finally {
       done();
       if (keyTails.get(path) === tail) keyTails.delete(path);
