@@ -1,12 +1,8 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startRedis } from '../support/redis.js';
+import type { TestRedis } from '../support/redis.js';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../src/adapters/logger.js';
 import { createMetrics } from '../../src/agent/metrics.js';
@@ -19,47 +15,6 @@ import { createRequestQueue, createRequestWorker } from '../../src/queues/reques
 import type { RequestQueue } from '../../src/queues/requests-queue.js';
 import { parseRequestJson, validateRequest } from '../../src/queues/validate-request.js';
 
-// Minimal private redis-server (no test/support/redis.ts yet): free port, no persistence, temp dir.
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'sync-redis-'));
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
-  for (let i = 0; ; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (e) {
-      if (i > 100) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  probe.disconnect();
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
@@ -76,7 +31,7 @@ const TOKEN = 'tok-3f9a1c7e5b2d4a60';
 const PREFIX = 'web';
 
 type Ctx = {
-  redisServer: { url: string; stop(): Promise<void> };
+  redisServer: TestRedis;
   redis: Redis;
   queue: RequestQueue;
   results: Results;

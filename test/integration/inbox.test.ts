@@ -1,12 +1,9 @@
-import { spawn, execFile } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startRedis } from '../support/redis.js';
+import type { TestRedis } from '../support/redis.js';
 import { Redis } from 'ioredis';
 import { SyncError } from '../../src/domain/errors.js';
 import { silentLogger } from '../../src/adapters/logger.js';
@@ -17,48 +14,6 @@ import type { Dispatch, RequestQueue, Validate } from '../../src/queues/requests
 import { createInboxConsumer } from '../../src/queues/inbox.js';
 
 const run = promisify(execFile);
-
-// Minimal private redis-server (no test/support/redis.ts yet): free port, no persistence, temp dir.
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'sync-redis-'));
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
-  for (let i = 0; ; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (e) {
-      if (i > 100) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  probe.disconnect();
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
@@ -90,7 +45,7 @@ const validate: Validate = (raw) => {
 const dispatch: Dispatch = async (name, data, ctx) => ({ handled: name, data, requestId: ctx.requestId });
 
 type Ctx = {
-  server: { url: string; port: number; stop(): Promise<void> };
+  server: TestRedis;
   redis: Redis;
   queue: RequestQueue;
   results: Results;
@@ -101,7 +56,7 @@ const I = suite<Ctx>('inbox stream');
 
 I.before(async (ctx) => {
   const s = await startRedis();
-  ctx.server = { ...s, port: Number(new URL(s.url).port) };
+  ctx.server = s;
   ctx.redis = new Redis(s.url, { maxRetriesPerRequest: null });
   ctx.results = createResults(ctx.redis, PREFIX);
   ctx.queue = createRequestQueue({ connection: { url: s.url }, prefix: PREFIX, attempts: 2, backoffMs: 20, logger: silentLogger });

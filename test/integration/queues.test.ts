@@ -1,11 +1,7 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startRedis } from '../support/redis.js';
+import type { TestRedis } from '../support/redis.js';
 import { Redis } from 'ioredis';
 import { SyncError } from '../../src/domain/errors.js';
 import { silentLogger } from '../../src/adapters/logger.js';
@@ -14,47 +10,6 @@ import { createResults } from '../../src/queues/results.js';
 import { createRequestQueue, createRequestWorker } from '../../src/queues/requests-queue.js';
 import type { Dispatch, RequestQueue, RequestWorker, Validate } from '../../src/queues/requests-queue.js';
 
-// Minimal private redis-server (no test/support/redis.ts yet): free port, no persistence, temp dir.
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'sync-redis-'));
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
-  for (let i = 0; ; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (e) {
-      if (i > 100) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  probe.disconnect();
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
@@ -76,7 +31,7 @@ const validate: Validate = (raw) => {
 };
 
 type Ctx = {
-  server: { url: string; stop(): Promise<void> };
+  server: TestRedis;
   redis: Redis;
   open: { close(): Promise<void> }[];
   n: number;
