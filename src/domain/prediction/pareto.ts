@@ -1,0 +1,72 @@
+// The Pareto front of (runtime, cost) and the three preferences picked from it.
+import type { Preference } from '../types.js';
+
+/** Anything with a runtime and a cost. */
+export type Point = { runtimeSeconds: number; costUsd: number };
+
+/** The points no other point beats on both runtime and cost, sorted by runtime ascending. */
+export function paretoFront<T extends Point>(points: readonly T[]): T[] {
+  const sorted = [...points].sort((a, b) => a.runtimeSeconds - b.runtimeSeconds || a.costUsd - b.costUsd);
+  const front: T[] = [];
+  let bestCost = Infinity;
+  for (const p of sorted) {
+    if (p.costUsd < bestCost) {
+      front.push(p);
+      bestCost = p.costUsd;
+    }
+  }
+  return front;
+}
+
+/** Ceilings that bound the two extreme preferences. */
+export type PreferenceCeilings = {
+  /** `performance` is the fastest configuration costing at most this (USD). */
+  performanceMaxCostUsd?: number;
+  /** `economy` is the cheapest configuration running at most this long (seconds). */
+  economyMaxRuntimeSeconds?: number;
+};
+
+/**
+ * The knee of a front sorted by runtime: the point farthest below the straight line joining the
+ * fastest and the cheapest ends, both axes normalised to [0, 1].
+ */
+export function kneePoint<T extends Point>(front: readonly T[]): T | undefined {
+  if (front.length <= 2) return front[Math.floor((front.length - 1) / 2)] ?? front[0];
+  const first = front[0]!;
+  const last = front[front.length - 1]!;
+  const tSpan = last.runtimeSeconds - first.runtimeSeconds || 1;
+  const cSpan = first.costUsd - last.costUsd || 1;
+  let best = first;
+  let bestDist = -Infinity;
+  for (const p of front) {
+    const x = (p.runtimeSeconds - first.runtimeSeconds) / tSpan;
+    const y = (p.costUsd - last.costUsd) / cSpan;
+    // The line goes from (0, 1) to (1, 0): distance below it is proportional to 1 - x - y.
+    const d = 1 - x - y;
+    if (d > bestDist) {
+      bestDist = d;
+      best = p;
+    }
+  }
+  return best;
+}
+
+/**
+ * Picks `performance` (fastest within the cost ceiling), `economy` (cheapest within the runtime
+ * ceiling) and `balanced` (the knee of the front between them). Falls back to the cheapest or the
+ * fastest point when a ceiling excludes everything.
+ */
+export function choosePreferences<T extends Point>(points: readonly T[], ceilings: PreferenceCeilings = {}): Record<Preference, T> | undefined {
+  const front = paretoFront(points);
+  if (front.length === 0) return undefined;
+  const maxCost = ceilings.performanceMaxCostUsd ?? Infinity;
+  const maxRuntime = ceilings.economyMaxRuntimeSeconds ?? Infinity;
+  const withinCost = front.filter((p) => p.costUsd <= maxCost);
+  const performance = withinCost[0] ?? front[front.length - 1]!;
+  const withinTime = front.filter((p) => p.runtimeSeconds <= maxRuntime);
+  const economy = withinTime[withinTime.length - 1] ?? front[0]!;
+  const lo = Math.min(front.indexOf(performance), front.indexOf(economy));
+  const hi = Math.max(front.indexOf(performance), front.indexOf(economy));
+  const balanced = kneePoint(front.slice(lo, hi + 1)) ?? performance;
+  return { performance, balanced, economy };
+}

@@ -1,0 +1,316 @@
+// The replay plan: what the simulator needs from an ApplicationModel, extracted once. Jobs are
+// grouped into the intervals where at least one job ran (concurrent jobs share a group); the time
+// between groups is driver time. Every task attempt (failed and retried ones too) is kept with the
+// parts of its time that scale differently on other hardware.
+import type { ApplicationModel, StageAttempt } from '../eventlog/model.js';
+
+/** One stage attempt ready to replay. Task arrays are in launch order. */
+export type PlanStage = {
+  stageId: number;
+  attemptId: number;
+  /** Scheduling priority (lower first): the order Spark's FIFO scheduler would pick. */
+  priority: number;
+  /** Plan indices of stages that must finish first (parents, and the previous attempt). */
+  parents: number[];
+  /** Plan index of the job that submitted it. */
+  job: number;
+  /** Observed delay between the stage becoming runnable and its submission (driver work), ms. */
+  submitDelayMs: number;
+  /** Wall time of each task attempt on its executor (launch -> finish), ms. */
+  durationMs: Float64Array;
+  cpuMs: Float64Array;
+  gcMs: Float64Array;
+  fetchWaitMs: Float64Array;
+  /** Memory and disk spilled by the task (bytes), and its peak execution memory. */
+  spillBytes: Float64Array;
+  peakMemoryBytes: Float64Array;
+  shuffleReadBytes: Float64Array;
+  remoteReadBytes: Float64Array;
+  /** Position of the attempt that retries this one after it failed, or -1. */
+  retry: Int32Array;
+  /** 1 when the task is a retry (it becomes runnable only when the failed attempt ends). */
+  isRetry: Uint8Array;
+  failed: number;
+};
+
+export type PlanJob = {
+  id: number;
+  group: number;
+  /** Offset of the job's submission from its group's start, ms. */
+  offsetMs: number;
+  stages: number[];
+  /** Observed duration, used for jobs that ran no task. */
+  observedMs: number;
+};
+
+export type PlanGroup = {
+  /** Driver time before this group (after the previous group, or after application start), ms. */
+  gapBeforeMs: number;
+  jobs: number[];
+  observedMs: number;
+};
+
+/** Executors as observed, relative to application start. */
+export type PlanExecutor = { id: string; cores: number; addedMs: number; removedMs?: number; lost: boolean };
+
+export type ReplayPlan = {
+  stages: PlanStage[];
+  jobs: PlanJob[];
+  groups: PlanGroup[];
+  /** Driver time after the last group, ms. */
+  tailMs: number;
+  driverMs: number;
+  observedMs: number;
+  executors: PlanExecutor[];
+  taskCount: number;
+  /** Median gap between a task finishing and the next launching on the same busy executor, ms. */
+  taskLaunchGapMs: number;
+  dynamicAllocation: boolean;
+  /** Spark's dynamic-allocation settings as logged (ms and counts), when set. */
+  idleTimeoutMs: number;
+  backlogTimeoutMs: number;
+  initialExecutors?: number;
+  minExecutors?: number;
+  maxExecutors?: number;
+  /** True when the driver runs the tasks itself (local mode). */
+  local: boolean;
+  /** Observed slots per executor (cores / task cpus), most common value. */
+  slotsPerExecutor: number;
+  taskCpus: number;
+  maxConcurrentExecutors: number;
+};
+
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Spark time strings ("60s", "500ms", "2min") in ms; undefined when absent or unreadable. */
+export function parseSparkDurationMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/i.exec(value);
+  if (!m) return undefined;
+  const unit = (m[2] ?? 's').toLowerCase();
+  const f = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' || unit === 'min' ? 60000 : 3600000;
+  return Number(m[1]) * f;
+}
+
+function firstLaunch(s: StageAttempt): number | undefined {
+  let t = Infinity;
+  for (let i = 0; i < s.tasks.count; i++) t = Math.min(t, s.tasks.launchTime[i]!);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+function lastFinish(s: StageAttempt): number | undefined {
+  let t = -Infinity;
+  for (let i = 0; i < s.tasks.count; i++) t = Math.max(t, s.tasks.finishTime[i]!);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** Builds the replay plan of an application model. Never throws on odd logs: it skips what it cannot place. */
+export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
+  const start = model.startTime;
+  const ran = model.stages.filter((s) => !s.skipped && s.tasks.count > 0);
+  const stageStart = new Map<StageAttempt, number>();
+  const stageEnd = new Map<StageAttempt, number>();
+  for (const s of ran) {
+    const fl = firstLaunch(s)!;
+    stageStart.set(s, Math.min(s.submissionTime ?? fl, fl));
+    stageEnd.set(s, Math.max(s.completionTime ?? -Infinity, lastFinish(s) ?? -Infinity));
+  }
+  // Each stage attempt belongs to the lowest job id that lists it (the job that submitted it).
+  const jobOf = new Map<StageAttempt, number>();
+  const jobsById = new Map(model.jobs.map((j) => [j.id, j]));
+  for (const s of ran) {
+    const candidates = [...s.jobIds, ...model.jobs.filter((j) => j.stageIds.includes(s.stageId)).map((j) => j.id)].filter((id) => jobsById.has(id));
+    if (candidates.length > 0) jobOf.set(s, Math.min(...candidates));
+  }
+  type JobSpan = { id: number; start: number; end: number; stages: StageAttempt[] };
+  const spans: JobSpan[] = [];
+  for (const j of [...model.jobs].sort((a, b) => a.id - b.id)) {
+    const stages = ran.filter((s) => jobOf.get(s) === j.id);
+    const st = j.submissionTime ?? Math.min(...stages.map((s) => stageStart.get(s)!));
+    const en = Math.max(j.completionTime ?? -Infinity, ...stages.map((s) => stageEnd.get(s)!));
+    if (!Number.isFinite(st) || !Number.isFinite(en)) continue;
+    spans.push({ id: j.id, start: st, end: Math.max(en, st), stages });
+  }
+  // Stages that no known job lists still ran: give each its own pseudo-job.
+  for (const s of ran) {
+    if (jobOf.has(s)) continue;
+    spans.push({ id: -1 - s.stageId, start: stageStart.get(s)!, end: stageEnd.get(s)!, stages: [s] });
+  }
+  spans.sort((a, b) => a.start - b.start || a.id - b.id);
+
+  const groups: PlanGroup[] = [];
+  const jobs: PlanJob[] = [];
+  let groupStart = 0;
+  let groupEnd = -Infinity;
+  let prevEnd = start;
+  for (const span of spans) {
+    if (groups.length === 0 || span.start > groupEnd) {
+      if (groups.length > 0) groups[groups.length - 1]!.observedMs = groupEnd - groupStart;
+      groups.push({ gapBeforeMs: Math.max(0, span.start - (groups.length === 0 ? start : prevEnd)), jobs: [], observedMs: 0 });
+      groupStart = span.start;
+      groupEnd = span.end;
+    } else {
+      groupEnd = Math.max(groupEnd, span.end);
+    }
+    prevEnd = groupEnd;
+    const g = groups.length - 1;
+    groups[g]!.jobs.push(jobs.length);
+    jobs.push({ id: span.id, group: g, offsetMs: span.start - groupStart, stages: [], observedMs: span.end - span.start });
+  }
+  if (groups.length > 0) groups[groups.length - 1]!.observedMs = groupEnd - groupStart;
+  const end = Math.max(model.endTime, prevEnd);
+  const tailMs = groups.length > 0 ? Math.max(0, end - prevEnd) : end - start;
+
+  // Stages: priority = (job order, stage id, attempt), like Spark's FIFO pool.
+  const jobIndex = new Map<number, number>(jobs.map((j, i) => [j.id, i]));
+  const spanOf = new Map<StageAttempt, number>();
+  spans.forEach((sp) => sp.stages.forEach((s) => spanOf.set(s, jobIndex.get(sp.id)!)));
+  const ordered = [...ran].sort((a, b) => spanOf.get(a)! - spanOf.get(b)! || a.stageId - b.stageId || a.attemptId - b.attemptId);
+  const index = new Map<StageAttempt, number>(ordered.map((s, i) => [s, i]));
+  const latestAttemptBefore = new Map<number, StageAttempt>();
+  const taskCpus = model.settings.taskCpus ?? 1;
+  const stages: PlanStage[] = ordered.map((s, i) => {
+    const parents: number[] = [];
+    for (const pid of s.parentIds) {
+      // The parent's last attempt that ran before this one.
+      const cands = ran.filter((p) => p.stageId === pid && stageEnd.get(p)! <= stageStart.get(s)! + 1);
+      const p = cands[cands.length - 1];
+      if (p && index.has(p)) parents.push(index.get(p)!);
+    }
+    const prev = latestAttemptBefore.get(s.stageId);
+    if (prev && index.has(prev)) parents.push(index.get(prev)!);
+    latestAttemptBefore.set(s.stageId, s);
+    const job = spanOf.get(s)!;
+    const jobStart = spans[job]!.start;
+    const ready = Math.max(jobStart, ...parents.map((p) => stageEnd.get(ordered[p]!)!));
+    const submit = s.submissionTime ?? firstLaunch(s)!;
+    const t = s.tasks;
+    const order = Array.from({ length: t.count }, (_, k) => k).sort((a, b) => t.launchTime[a]! - t.launchTime[b]!);
+    const pick = (arr: Float64Array, f: (v: number, k: number) => number = (v) => v) => Float64Array.from(order, (k) => Math.max(0, f(arr[k]!, k)));
+    let failed = 0;
+    for (let k = 0; k < t.count; k++) if (t.status[k] === 1) failed++;
+    // A task index launched again after an attempt of it failed is a retry of that attempt.
+    const retry = new Int32Array(t.count).fill(-1);
+    const isRetry = new Uint8Array(t.count);
+    const lastFailed = new Map<number, number>();
+    order.forEach((k, pos) => {
+      const idx = t.index[k]!;
+      const prevPos = lastFailed.get(idx);
+      if (prevPos !== undefined && retry[prevPos] === -1 && t.finishTime[order[prevPos]!]! <= t.launchTime[k]! + 1) {
+        retry[prevPos] = pos;
+        isRetry[pos] = 1;
+        lastFailed.delete(idx);
+      }
+      if (t.status[k] === 1 || t.status[k] === 2) lastFailed.set(idx, pos);
+    });
+    jobs[job]!.stages.push(i);
+    return {
+      stageId: s.stageId,
+      attemptId: s.attemptId,
+      priority: i,
+      parents,
+      job,
+      submitDelayMs: Math.max(0, submit - ready),
+      durationMs: pick(t.finishTime, (v, k) => v - t.launchTime[k]!),
+      cpuMs: pick(t.executorCpuTimeMs),
+      gcMs: pick(t.gcTimeMs),
+      fetchWaitMs: pick(t.shuffleFetchWaitMs),
+      spillBytes: pick(t.diskSpillBytes),
+      peakMemoryBytes: pick(t.peakExecutionMemoryBytes),
+      shuffleReadBytes: pick(t.shuffleReadBytes),
+      remoteReadBytes: pick(t.shuffleRemoteReadBytes),
+      retry,
+      isRetry,
+      failed,
+    };
+  });
+
+  // Launch gaps: on an executor that was busy, the time from one task's finish to the next launch.
+  const gaps: number[] = [];
+  const byExec = new Map<number, { l: number; f: number; queued: boolean }[]>();
+  for (const s of ran) {
+    const first = firstLaunch(s)!;
+    for (let k = 0; k < s.tasks.count; k++) {
+      const e = s.tasks.executor[k]!;
+      let list = byExec.get(e);
+      if (!list) byExec.set(e, (list = []));
+      // A task launched after its stage's first wave was waiting for a slot: its launch gap is overhead.
+      list.push({ l: s.tasks.launchTime[k]!, f: s.tasks.finishTime[k]!, queued: s.tasks.launchTime[k]! > first + 50 });
+    }
+  }
+  for (const list of byExec.values()) {
+    const finishes = list.map((x) => x.f).sort((a, b) => a - b);
+    for (const x of list) {
+      if (!x.queued) continue;
+      // Latest finish at or before this launch on the same executor.
+      let lo = 0;
+      let hi = finishes.length - 1;
+      let best = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (finishes[mid]! <= x.l) {
+          best = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      if (best >= 0) {
+        const gap = x.l - finishes[best]!;
+        if (gap < 1000) gaps.push(gap);
+      }
+    }
+  }
+
+  const props = model.sparkProperties;
+  const executors: PlanExecutor[] = model.executors
+    .filter((e) => e.id !== 'driver' || model.executors.length === 1)
+    .map((e) => {
+      const pe: PlanExecutor = {
+        id: e.id,
+        cores: e.cores,
+        addedMs: Math.max(0, e.addedAt - start),
+        lost: e.removedAt !== undefined && !/killed by driver|decommission|idle/i.test(e.removedReason ?? ''),
+      };
+      if (e.removedAt !== undefined) pe.removedMs = Math.max(0, e.removedAt - start);
+      return pe;
+    })
+    .sort((a, b) => a.addedMs - b.addedMs);
+  const slotCounts = new Map<number, number>();
+  for (const e of executors) {
+    const slots = Math.max(1, Math.floor(e.cores / taskCpus));
+    slotCounts.set(slots, (slotCounts.get(slots) ?? 0) + 1);
+  }
+  const slotsPerExecutor = [...slotCounts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? Math.max(1, model.settings.executorCores ?? 1);
+  const num = (k: string) => {
+    const v = props[k];
+    const n = v === undefined ? NaN : Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  };
+  const plan: ReplayPlan = {
+    stages,
+    jobs,
+    groups,
+    tailMs,
+    driverMs: model.driverMs,
+    observedMs: model.durationMs,
+    executors,
+    taskCount: stages.reduce((n, s) => n + s.durationMs.length, 0),
+    taskLaunchGapMs: median(gaps) ?? 0,
+    dynamicAllocation: model.settings.dynamicAllocation,
+    idleTimeoutMs: parseSparkDurationMs(props['spark.dynamicAllocation.executorIdleTimeout']) ?? 60000,
+    backlogTimeoutMs: parseSparkDurationMs(props['spark.dynamicAllocation.schedulerBacklogTimeout']) ?? 1000,
+    local: /^local/.test(model.master ?? props['spark.master'] ?? '') && !/^local-cluster/.test(model.master ?? props['spark.master'] ?? ''),
+    slotsPerExecutor,
+    taskCpus,
+    maxConcurrentExecutors: Math.max(1, model.maxConcurrentExecutors),
+  };
+  const init = num('spark.dynamicAllocation.initialExecutors') ?? model.settings.executorInstances;
+  if (init !== undefined) plan.initialExecutors = init;
+  if (model.settings.minExecutors !== undefined) plan.minExecutors = model.settings.minExecutors;
+  if (model.settings.maxExecutors !== undefined) plan.maxExecutors = model.settings.maxExecutors;
+  return plan;
+}
