@@ -112,14 +112,14 @@ sqs('a message received maxReceiveCount times without delete moves to the DLQ', 
   await s!.client.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: 'not json' }));
   for (let i = 1; i <= 2; i++) {
     // VisibilityTimeout 0: the message is visible again at once, as if the consumer had given up.
-    // local-aws-sqs reads only the older `AttributeNames`; real SQS accepts both.
+    // local-aws-sqs reads only the older `AttributeNames` (typed as queue attributes, so 'All').
     const r = await s!.client.send(
       new ReceiveMessageCommand({
         QueueUrl: q.url,
         WaitTimeSeconds: 1,
         VisibilityTimeout: 0,
         MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-        AttributeNames: ['ApproximateReceiveCount'],
+        AttributeNames: ['All'],
       }),
     );
     assert.is(r.Messages?.length, 1, `receive ${i}`);
