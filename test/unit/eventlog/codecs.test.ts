@@ -35,7 +35,7 @@ async function rejection(p: Promise<unknown>): Promise<SyncError> {
     assert.instance(e, SyncError);
     return e as SyncError;
   }
-  throw new assert.Assertion({ message: 'expected a rejection' });
+  throw new Error('expected a rejection');
 }
 
 async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
