@@ -18,22 +18,25 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const url = resolveRedisUrl(config, io.env);
   const prefix = config.site.queues.prefix;
   const redis = openRedis(url, 'sync-agent-cli');
-  const queue = createRequestQueue({ connection: { url }, prefix, attempts: 1, backoffMs: 0, logger: silentLogger });
   try {
     const entry = await createResults(redis, prefix).get(id);
     if (entry) {
       io.out(JSON.stringify(entry, null, 2));
       return entry.status === 'completed' ? 0 : 1;
     }
-    const state = await queue.state(id);
-    if (state) {
-      io.out(JSON.stringify({ id, status: state }, null, 2));
-      return 0;
+    const queue = createRequestQueue({ connection: { url }, prefix, attempts: 1, backoffMs: 0, logger: silentLogger });
+    try {
+      const state = await queue.state(id);
+      if (state) {
+        io.out(JSON.stringify({ id, status: state }, null, 2));
+        return 0;
+      }
+    } finally {
+      await queue.close();
     }
     io.err(`no request with id ${id} (unknown, or its result has expired)`);
     return 4;
   } finally {
-    await queue.close();
     redis.disconnect();
   }
 }

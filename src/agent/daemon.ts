@@ -1,0 +1,361 @@
+import { BehaviorSubject, filter, firstValueFrom, map, type Observable } from 'rxjs';
+import { homedir } from 'node:os';
+import type { Redis } from 'ioredis';
+import { createAwsClients, type AwsClients } from '../adapters/aws-clients.js';
+import { createEmrPlatform } from '../adapters/emr-platform.js';
+import { createFileObjectStore } from '../adapters/file-object-store.js';
+import { createLogger } from '../adapters/logger.js';
+import { createObjectStoreRouter } from '../adapters/object-store-router.js';
+import { createS3ObjectStore } from '../adapters/s3-object-store.js';
+import { createStateStore } from '../adapters/state-store.js';
+import { loadCredentials, secretValues } from '../config/credentials.js';
+import { loadConfig } from '../config/load-config.js';
+import type { Config, Credentials } from '../config/types.js';
+import { SyncError, toSyncError } from '../domain/errors.js';
+import type { Logger, ObjectStore, Platform, PredictionBackend, StateStore } from '../domain/ports.js';
+import type { HandlerDeps } from '../handlers/deps.js';
+import { createDispatcher } from '../handlers/registry.js';
+import { createCompletionConsumer, type CompletionConsumer } from '../queues/completion-events.js';
+import { createInboxConsumer, type InboxConsumer } from '../queues/inbox.js';
+import { createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
+import { createRequestQueue, createRequestWorker, openRedis, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
+import { createResults } from '../queues/results.js';
+import { parseRequestJson, validateRequest } from '../queues/validate-request.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
+import { createHttpServer, type HttpServer, type Readiness } from './http.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { clearRuntimeInfo, embeddedRedisDir, writeRuntimeInfo } from './runtime.js';
+
+/** The agent's lifecycle: idle -> starting -> running -> draining -> stopped (or failed from any). */
+export type AgentState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export type AgentOptions = {
+  /** `--config PATH`; otherwise cosmiconfig searches `cwd`. */
+  configPath?: string;
+  cwd?: string;
+  env?: Env;
+  home?: string;
+  /** Use embedded defaults when no config file exists (the demo). */
+  allowDefaults?: boolean;
+  /** A ready Config instead of loading one (the demo, embedding). */
+  config?: Config;
+  /** Replace ports (the demo's sandbox platform; tests). */
+  ports?: Partial<{ platform: Platform; objects: ObjectStore; state: StateStore; predictions: PredictionBackend }>;
+  /** Where log lines go (default stdout). */
+  logSink?: (line: string) => void;
+};
+
+export type Agent = {
+  /** Loads config, connects, and starts taking work; resolves when ready. */
+  start(): Promise<void>;
+  /** Resolves when the agent has stopped gracefully; rejects if it failed. */
+  run(): Promise<void>;
+  /** First phase of shutdown: stop taking work, let in-flight work finish within the grace period. Safe to call twice. */
+  stop(reason?: string): Promise<void>;
+  /** Second phase: abort in-flight work now (it is retried later, never silently acknowledged). */
+  abort(): void;
+  /** Re-reads the configuration (SIGHUP); settings that need a restart are reported, not applied. */
+  reload(): Promise<void>;
+  readonly state$: Observable<AgentState>;
+  readonly state: AgentState;
+  /** The HTTP base URL once listening. */
+  readonly httpUrl: string | undefined;
+  readonly config: Config | undefined;
+  readonly logger: Logger;
+};
+
+/** Settings that cannot change without a restart, by path. */
+const RESTART_ONLY: ((c: Config) => unknown)[] = [
+  (c) => c.site.redis,
+  (c) => c.site.queues,
+  (c) => c.site.http,
+  (c) => c.site.sqs,
+  (c) => c.site.aws,
+  (c) => c.tenant.state,
+];
+
+/** Creates an embeddable agent; `sync-agent start` wraps it with signal handling. */
+export function createAgent(options: AgentOptions = {}): Agent {
+  const env: Env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const state$ = new BehaviorSubject<AgentState>('idle');
+  let credentials: Credentials = { sources: [] };
+  let logger: Logger = createLogger({ ...(options.logSink ? { sink: options.logSink } : {}), secrets: () => secretValues(credentials) });
+  let config: Config | undefined;
+  let deps: HandlerDeps | undefined;
+  let embedded: EmbeddedRedis | undefined;
+  let redis: Redis | undefined;
+  let queue: RequestQueue | undefined;
+  let worker: RequestWorker | undefined;
+  let inbox: InboxConsumer | undefined;
+  let completion: CompletionConsumer | undefined;
+  let reconciler: Reconciler | undefined;
+  let http: HttpServer | undefined;
+  let httpUrl: string | undefined;
+  let metrics: Metrics | undefined;
+  let stopping: Promise<void> | undefined;
+  let fatal: SyncError | undefined;
+
+  const load = async (): Promise<Config> => {
+    if (options.config) return options.config;
+    let s3ForTenant: AwsClients | undefined;
+    return loadConfig({
+      ...(options.configPath ? { configPath: options.configPath } : {}),
+      cwd,
+      env,
+      ...(options.allowDefaults ? { allowDefaults: true } : {}),
+      // A tenant document on S3 is read with the default provider chain and region of this host.
+      fetchTenant: async (url) => {
+        s3ForTenant ??= createAwsClients({ region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1', endpoints: {}, s3ForcePathStyle: false });
+        const store = createS3ObjectStore({ client: s3ForTenant.s3 });
+        return (await store.get(url)).body.toString('utf8');
+      },
+    });
+  };
+
+  const readiness = async (): Promise<Readiness> => {
+    const checks: Record<string, boolean | string> = {};
+    checks.lifecycle = state$.value === 'running' ? true : state$.value;
+    try {
+      checks.redis = redis ? (await redis.ping()) === 'PONG' : 'not connected';
+    } catch (e) {
+      checks.redis = `unreachable: ${(e as Error).message}`;
+    }
+    try {
+      checks.queue = queue ? await queue.ping() : 'not created';
+    } catch (e) {
+      checks.queue = `unreachable: ${(e as Error).message}`;
+    }
+    return { ok: Object.values(checks).every((v) => v === true), checks };
+  };
+
+  const listRunningRuns = async (): Promise<RunningRun[]> => {
+    if (!deps) return [];
+    const out: RunningRun[] = [];
+    for (const projectId of await deps.state.list()) {
+      const doc = await deps.state.get(projectId);
+      for (const run of doc?.value.runs ?? []) {
+        if ((run.status === 'running' || run.status === 'recording') && run.clusterId) out.push({ projectId, runId: run.id, clusterId: run.clusterId });
+      }
+    }
+    return out;
+  };
+
+  const start = async (): Promise<void> => {
+    if (state$.value !== 'idle') throw new SyncError('internal', `start() called while ${state$.value}`);
+    state$.next('starting');
+    try {
+      config = await load();
+      credentials = await loadCredentials({ env, home: options.home ?? homedir(), ...(env.CREDENTIALS_DIRECTORY ? { credentialsDirectory: env.CREDENTIALS_DIRECTORY } : {}) });
+      logger = createLogger({
+        level: config.site.logLevel,
+        ...(options.logSink ? { sink: options.logSink } : {}),
+        fields: { site: config.site.id, tenant: config.tenant.id },
+        secrets: () => secretValues(credentials),
+      });
+      logger.info('starting sync-agent', { sources: config.sources, authSources: credentials.sources });
+
+      let redisUrl: string;
+      if ('url' in config.site.redis) redisUrl = config.site.redis.url;
+      else {
+        embedded = await startEmbeddedRedis({ dir: embeddedRedisDir(config, env), logger });
+        redisUrl = embedded.url;
+      }
+      redis = openRedis(redisUrl, `${config.site.queues.prefix}-agent`);
+
+      const site = config.site;
+      const aws = createAwsClients({ region: site.aws.region, endpoints: site.aws.endpoints, s3ForcePathStyle: site.aws.s3ForcePathStyle });
+      const objects =
+        options.ports?.objects ?? createObjectStoreRouter({ s3: createS3ObjectStore({ client: aws.s3, logger }), file: createFileObjectStore() });
+      const platform = options.ports?.platform ?? createEmrPlatform({ client: aws.emr, region: site.aws.region, logger });
+      deps = {
+        state: options.ports?.state ?? createStateStore(config.tenant.state, { objectStore: objects }),
+        objects,
+        platform,
+        ...(options.ports?.predictions ? { predictions: options.ports.predictions } : {}),
+        clock: { now: () => new Date() },
+        logger,
+        config,
+      };
+      metrics = createMetrics();
+      const prefix = site.queues.prefix;
+      const results = createResults(redis, prefix);
+      queue = createRequestQueue({ connection: { url: redisUrl }, prefix, attempts: site.queues.attempts, backoffMs: site.queues.backoffMs, logger, metrics });
+      const dispatch = createDispatcher(deps);
+      worker = createRequestWorker({
+        connection: { url: redisUrl },
+        prefix,
+        concurrency: site.queues.concurrency,
+        dispatch,
+        validate: validateRequest,
+        logger,
+        metrics,
+        results,
+        graceMs: site.shutdown.graceMs,
+      });
+      inbox = createInboxConsumer({
+        redis: { url: redisUrl },
+        prefix,
+        consumerName: site.id,
+        enqueue: queue.enqueue,
+        results,
+        parse: parseRequestJson,
+        validate: validateRequest,
+        logger,
+        metrics,
+      });
+      void inbox.start().catch((e: unknown) => onFatal('inbox consumer', e));
+      if (site.sqs) {
+        completion = createCompletionConsumer({
+          sqs: aws.sqs,
+          queueUrl: site.sqs.completionQueueUrl,
+          waitTimeSeconds: site.sqs.waitTimeSeconds,
+          visibilityTimeoutSeconds: site.sqs.visibilityTimeoutSeconds,
+          describeCluster: (id, signal) => platform.describeCluster(id, { signal }),
+          enqueue: queue.enqueue,
+          redis,
+          prefix,
+          logger,
+          metrics,
+        });
+        completion.start();
+      }
+      reconciler = createReconciler({
+        intervalMs: site.reconcile.intervalMs,
+        listRunningRuns,
+        describeCluster: (id, signal) => platform.describeCluster(id, { signal }),
+        enqueue: queue.enqueue,
+        logger,
+      });
+      reconciler.start();
+      if (site.http.enabled) {
+        http = createHttpServer({
+          host: site.http.host,
+          port: site.http.port,
+          ...(credentials.httpToken ? { token: credentials.httpToken } : {}),
+          enqueue: queue.enqueue,
+          results,
+          state: (id) => queue!.state(id),
+          ready: readiness,
+          metrics,
+          logger,
+          parse: parseRequestJson,
+          validate: validateRequest,
+        });
+        httpUrl = (await http.listen()).url;
+      }
+      writeRuntimeInfo(config, { pid: process.pid, redisUrl, ...(httpUrl ? { httpUrl } : {}), startedAt: new Date().toISOString() });
+      state$.next('running');
+      logger.info('sync-agent ready', { http: httpUrl ?? 'disabled', sqs: site.sqs ? 'on' : 'off', prefix });
+    } catch (e) {
+      const err = toSyncError(e);
+      logger.error('sync-agent failed to start', { error: err.toJSON() });
+      fatal = err;
+      await teardown();
+      state$.next('failed');
+      throw err;
+    }
+  };
+
+  const onFatal = (what: string, e: unknown) => {
+    if (state$.value === 'draining' || state$.value === 'stopped') return;
+    const err = toSyncError(e);
+    logger.error(`${what} failed; stopping`, { error: err.toJSON() });
+    fatal = err;
+    void stop('fatal error');
+  };
+
+  // Closes everything that exists, in reverse order of dependency; each step isolated.
+  const teardown = async () => {
+    const step = async (name: string, fn: (() => Promise<unknown>) | undefined) => {
+      if (!fn) return;
+      try {
+        await fn();
+      } catch (e) {
+        logger.warn(`error while closing ${name}`, { error: toSyncError(e).toJSON() });
+      }
+    };
+    await step('inbox', inbox && (() => inbox!.stop()));
+    await step('completion consumer', completion && (() => completion!.stop()));
+    await step('reconciler', reconciler && (() => reconciler!.stop()));
+    await step('worker', worker && (() => worker!.close()));
+    await step('http', http && (() => http!.close()));
+    await step('queue', queue && (() => queue!.close()));
+    await step('redis', redis && (async () => void (await redis!.quit())));
+    if (config) clearRuntimeInfo(config);
+    await step('embedded redis', embedded && (() => embedded!.stop()));
+  };
+
+  const stop = (reason = 'requested'): Promise<void> =>
+    (stopping ??= (async () => {
+      if (state$.value === 'idle' || state$.value === 'stopped' || state$.value === 'failed') return;
+      logger.info('sync-agent stopping: no new work; in-flight requests finish within the grace period', {
+        reason,
+        graceMs: config?.site.shutdown.graceMs,
+        inflight: worker?.inflight ?? 0,
+      });
+      state$.next('draining');
+      await teardown();
+      state$.next(fatal ? 'failed' : 'stopped');
+      logger.info('sync-agent stopped', { reason });
+    })());
+
+  const abort = () => {
+    logger.warn('sync-agent aborting in-flight work', { inflight: worker?.inflight ?? 0 });
+    worker?.abort();
+  };
+
+  const reload = async () => {
+    if (!config || state$.value !== 'running' || options.config) return;
+    try {
+      const next = await load();
+      const needRestart = RESTART_ONLY.filter((get) => JSON.stringify(get(next)) !== JSON.stringify(get(config!))).length;
+      // Values handlers read per request (preferences, locations, timeouts, log level) take effect now.
+      config = next;
+      if (deps) deps.config = next;
+      logger = createLogger({
+        level: next.site.logLevel,
+        ...(options.logSink ? { sink: options.logSink } : {}),
+        fields: { site: next.site.id, tenant: next.tenant.id },
+        secrets: () => secretValues(credentials),
+      });
+      if (deps) deps.logger = logger;
+      logger.info('configuration reloaded', { sources: next.sources, ...(needRestart ? { warning: `${needRestart} changed section(s) need a restart (redis, queues, http, sqs, aws, tenant.state)` } : {}) });
+    } catch (e) {
+      logger.error('configuration reload failed; keeping the running configuration', { error: toSyncError(e).toJSON() });
+    }
+  };
+
+  const run = () =>
+    firstValueFrom(
+      state$.pipe(
+        filter((s) => s === 'stopped' || s === 'failed'),
+        map((s) => {
+          if (s === 'failed') throw fatal ?? new SyncError('internal', 'the agent failed');
+        }),
+      ),
+    );
+
+  return {
+    start,
+    run,
+    stop,
+    abort,
+    reload,
+    state$: state$.asObservable(),
+    get state() {
+      return state$.value;
+    },
+    get httpUrl() {
+      return httpUrl;
+    },
+    get config() {
+      return config;
+    },
+    get logger() {
+      return logger;
+    },
+  };
+}
