@@ -15,7 +15,44 @@ export function processIo(): CliIo {
     err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
     env: process.env,
     cwd: process.cwd(),
+    ...(process.stdin.isTTY ? { prompt: ttyPrompt } : {}),
   };
+}
+
+type Terminal = { rl: import('node:readline').Interface; lines: string[]; waiting?: ((line: string | null) => void) | undefined; closed: boolean };
+let terminal: Terminal | undefined;
+
+// One interface for the process, with a queue so that type-ahead and pasted lines are not dropped, and
+// paused between questions so that an idle stdin does not keep the process alive.
+async function ttyPrompt(question: string): Promise<string> {
+  if (!terminal) {
+    const { createInterface } = await import('node:readline');
+    const t: Terminal = { rl: createInterface({ input: process.stdin, output: process.stdout }), lines: [], closed: false };
+    t.rl.on('line', (line) => {
+      const w = t.waiting;
+      t.waiting = undefined;
+      if (w) w(line);
+      else t.lines.push(line);
+    });
+    t.rl.on('close', () => {
+      t.closed = true;
+      t.waiting?.(null);
+    });
+    terminal = t;
+  }
+  const t = terminal;
+  process.stdout.write(question);
+  const queued = t.lines.shift();
+  if (queued !== undefined) {
+    process.stdout.write(queued + '\n');
+    return queued;
+  }
+  if (t.closed) throw new Error('stdin closed before an answer was given');
+  t.rl.resume();
+  const line = await new Promise<string | null>((resolve) => (t.waiting = resolve));
+  t.rl.pause();
+  if (line === null) throw new Error('stdin closed before an answer was given');
+  return line;
 }
 
 /** An IO that records output, for tests. */
