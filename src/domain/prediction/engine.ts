@@ -37,8 +37,6 @@ export type TaskScaling = {
   gcFactor: number;
   /** Multiplies shuffle fetch wait (share of remote reads). */
   fetchFactor: number;
-  /** Extra ms per spilled byte when memory per task shrinks (0 when it does not). */
-  extraSpillMsPerPeakByte: number;
   /** Memory a task may use before spilling, bytes (Infinity: no new spill). */
   memoryPerTaskBytes: number;
   spillMsPerByte: number;

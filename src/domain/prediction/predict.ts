@@ -1,0 +1,338 @@
+// The prediction engine: simulate the basis application on every candidate cluster (or use the
+// project's scaling curve), price each, take the Pareto front of (runtime, cost), and pick the
+// cluster for each preference with a RunJobFlow fragment and a short explanation.
+import type { ApplicationModel } from '../eventlog/model.js';
+import type { ClusterReport } from '../ports.js';
+import type { Estimate, Preference, Solution } from '../types.js';
+import { PREFERENCES } from '../types.js';
+import { SyncError } from '../errors.js';
+import type { Catalog, InstanceSpec } from './catalog.js';
+import { generateCandidates } from './candidates.js';
+import type { Candidate } from './candidates.js';
+import { clusterShapeFromReport } from './cluster-shape.js';
+import type { ClusterShape } from './cluster-shape.js';
+import { clusterCostUsd } from './cost.js';
+import { executorLayout } from './executor-layout.js';
+import type { ExecutorLayout, ExecutorSettings } from './executor-layout.js';
+import { runJobFlowFragment } from './fragment.js';
+import { fitHistory, historyWeight } from './history.js';
+import type { HistoryCurve, HistoryRun } from './history.js';
+import { choosePreferences } from './pareto.js';
+import type { PreferenceCeilings } from './pareto.js';
+import { buildReplayPlan } from './plan.js';
+import { taskScaling } from './scaling.js';
+import { observedCluster, simulatePlan, supplyParameters } from './simulator.js';
+
+/** Options of a prediction. */
+export type PredictOptions = {
+  catalog: Catalog;
+  /** Earlier runs of the same application (for the scaling curve). */
+  history?: readonly HistoryRun[];
+  /** Absolute ceilings; default: performance within 2x the basis cost, economy within 1.5x the basis runtime. */
+  preferenceCeilings?: PreferenceCeilings;
+  /** Price core nodes at spot rates. */
+  spot?: boolean;
+  spotDiscount?: number;
+  /** Restrict candidates to these instance types or families. */
+  include?: readonly string[];
+  x86Only?: boolean;
+  /** Explore total slots between these factors of the basis (default 0.25 .. 4). */
+  minFactor?: number;
+  maxFactor?: number;
+};
+
+/** One evaluated candidate. */
+export type CandidateEstimate = {
+  instanceType: string;
+  nodes: number;
+  executors: number;
+  executorCores: number;
+  executorMemoryMb: number;
+  userSizing: boolean;
+  runtimeSeconds: number;
+  costUsd: number;
+  source: 'simulator' | 'history' | 'blend';
+  simulatedSeconds?: number;
+  historySeconds?: number;
+};
+
+/** The engine's answer. */
+export type PredictionOutcome = {
+  solutions: Record<Preference, Solution>;
+  basis: Estimate & { instanceType: string; nodes: number; simulatedSeconds?: number; baselineSeconds?: number };
+  candidates: CandidateEstimate[];
+  /** Where the estimates mostly came from. */
+  source: 'simulator' | 'history' | 'blend';
+  warnings: string[];
+};
+
+/** Default basis hardware when the cluster report does not say (an EMR default core type). */
+export const FALLBACK_INSTANCE_TYPE = 'm5.xlarge';
+const PERFORMANCE_COST_FACTOR = 2;
+const ECONOMY_RUNTIME_FACTOR = 1.5;
+
+const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
+
+function settingsOf(model: ApplicationModel | undefined, shape: ClusterShape): ExecutorSettings {
+  const s: ExecutorSettings = {};
+  const cores = model?.settings.executorCores ?? num(shape.sparkDefaults['spark.executor.cores']);
+  if (cores !== undefined) s.executorCores = cores;
+  if (model?.settings.executorMemoryMb !== undefined) s.executorMemoryMb = model.settings.executorMemoryMb;
+  if (model?.settings.executorMemoryOverheadMb !== undefined) s.executorMemoryOverheadMb = model.settings.executorMemoryOverheadMb;
+  if (model?.settings.taskCpus !== undefined) s.taskCpus = model.settings.taskCpus;
+  return s;
+}
+
+function num(v: string | undefined): number | undefined {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+function pickBasisType(catalog: Catalog, shape: ClusterShape, warnings: string[]): InstanceSpec {
+  const t = shape.coreInstanceType;
+  if (t && catalog.get(t)) return catalog.get(t)!;
+  const fallback = catalog.get(FALLBACK_INSTANCE_TYPE) ?? catalog.instances[0];
+  if (!fallback) throw new SyncError('invalid_config', 'the instance catalog is empty');
+  warnings.push(
+    t
+      ? `core instance type ${t} is not in the catalog; assumed ${fallback.instanceType} for the basis run (add it under site.predictions.instances)`
+      : `no cluster report: assumed the basis run used ${fallback.instanceType} nodes`,
+  );
+  return fallback;
+}
+
+function describe(c: { instanceType: string; nodes: number }): string {
+  return `${c.nodes} x ${c.instanceType}`;
+}
+
+function pct(x: number, base: number): string {
+  const p = ((x - base) / base) * 100;
+  return `${p >= 0 ? '+' : ''}${p.toFixed(0)}%`;
+}
+
+function explain(pref: Preference, c: CandidateEstimate, basis: PredictionOutcome['basis'], ceilings: Required<PreferenceCeilings>): string {
+  const same = c.instanceType === basis.instanceType && c.nodes === basis.nodes;
+  const what = same ? `keep ${describe(basis)}` : `${describe(c)} instead of ${describe(basis)}`;
+  const sizing = c.userSizing ? 'your executor sizing' : `${c.executorCores}-core executors`;
+  const why =
+    pref === 'performance'
+      ? `the fastest configuration costing at most $${ceilings.performanceMaxCostUsd.toFixed(2)}`
+      : pref === 'economy'
+        ? `the cheapest configuration finishing within ${Math.round(ceilings.economyMaxRuntimeSeconds)} s`
+        : 'the knee of the runtime/cost trade-off';
+  return (
+    `${what} (${c.executors} executors, ${sizing}): estimated ${Math.round(c.runtimeSeconds)} s (${pct(c.runtimeSeconds, basis.runtimeSeconds)}) ` +
+    `for $${c.costUsd.toFixed(2)} (${pct(c.costUsd, basis.costUsd)}); ${why}; estimate from the ${c.source === 'blend' ? 'simulator blended with this project\'s scaling curve' : c.source === 'history' ? 'project\'s scaling curve' : 'simulator'}.`
+  );
+}
+
+function solutionsFrom(
+  estimates: CandidateEstimate[],
+  basis: PredictionOutcome['basis'],
+  shape: ClusterShape,
+  master: string,
+  ceilings: PreferenceCeilings | undefined,
+  options: PredictOptions,
+  layouts: Map<CandidateEstimate, ExecutorLayout>,
+): Record<Preference, Solution> {
+  const resolved: Required<PreferenceCeilings> = {
+    performanceMaxCostUsd: ceilings?.performanceMaxCostUsd ?? basis.costUsd * PERFORMANCE_COST_FACTOR,
+    economyMaxRuntimeSeconds: ceilings?.economyMaxRuntimeSeconds ?? basis.runtimeSeconds * ECONOMY_RUNTIME_FACTOR,
+  };
+  const chosen = choosePreferences(estimates, resolved);
+  if (!chosen) throw new SyncError('invalid_request', 'no candidate cluster could be evaluated (is the instance catalog empty?)');
+  const out = {} as Record<Preference, Solution>;
+  for (const pref of PREFERENCES) {
+    const c = chosen[pref];
+    const layout = layouts.get(c);
+    const fragment = runJobFlowFragment({
+      instanceType: c.instanceType,
+      nodes: c.nodes,
+      masterInstanceType: master,
+      collection: shape.collection,
+      spot: options.spot ?? shape.spot,
+      ...(layout ? { layout } : {}),
+    });
+    out[pref] = {
+      configuration: fragment,
+      estimate: { runtimeSeconds: round(c.runtimeSeconds, 1), costUsd: round(c.costUsd, 4) },
+      source: c.source,
+      explanation: explain(pref, c, basis, resolved),
+    };
+  }
+  return out;
+}
+
+function mainSource(estimates: CandidateEstimate[]): 'simulator' | 'history' | 'blend' {
+  const n = { simulator: 0, history: 0, blend: 0 };
+  for (const e of estimates) n[e.source]++;
+  return n.blend > 0 ? 'blend' : n.history > n.simulator ? 'history' : 'simulator';
+}
+
+/**
+ * Predicts, from one run's application model and cluster report, the runtime and cost of every
+ * candidate cluster and the recommended one per preference. Pure: the catalog is passed in.
+ */
+export function predictFromModel(model: ApplicationModel, report: ClusterReport | undefined, options: PredictOptions): PredictionOutcome {
+  const warnings: string[] = [];
+  const { catalog } = options;
+  const shape = clusterShapeFromReport(report);
+  const basisSpec = pickBasisType(catalog, shape, warnings);
+  const settings = settingsOf(model, shape);
+  const plan = buildReplayPlan(model);
+  const params = supplyParameters(plan);
+  const observed = observedCluster(plan);
+  const basisLayout = executorLayout(basisSpec, settings);
+  const observedSlots = observed.executors * Math.max(1, Math.floor(observed.cores / plan.taskCpus));
+  const basisNodes = shape.coreNodes ?? Math.max(1, Math.ceil(observedSlots / Math.max(1, basisLayout.slotsPerNode)));
+  const master = shape.masterInstanceType && catalog.get(shape.masterInstanceType) ? shape.masterInstanceType : basisSpec.instanceType;
+  const pricing = { spot: options.spot ?? shape.spot, ...(options.spotDiscount !== undefined ? { spotDiscount: options.spotDiscount } : {}) };
+  if (!model.complete) warnings.push('the event log does not show the application ending; its duration may be cut short');
+  if (plan.taskCount === 0) warnings.push('the event log has no finished task: estimates only carry driver time');
+
+  const observedMemoryPerTaskMb =
+    model.settings.executorMemoryMb !== undefined ? model.settings.executorMemoryMb / Math.max(1, Math.floor(observed.cores / plan.taskCpus)) : basisLayout.memoryPerTaskMb;
+  const simObserved = simulatePlan(plan, observed, params);
+  // Anchor on the observed run: candidates keep the replay's ratio to it.
+  const anchor = simObserved.estimatedMs > 0 ? model.durationMs / simObserved.estimatedMs : 1;
+
+  const history = options.history && options.history.length > 0 ? fitHistory(catalog, options.history) : {};
+  if (options.history && options.history.length > 0 && !history.curve) warnings.push(`scaling curve not used: ${history.reason}`);
+  const curve: HistoryCurve | undefined = history.curve;
+
+  const candidates = generateCandidates(catalog, {
+    basisSlots: basisNodes * basisLayout.slotsPerNode,
+    settings,
+    ...(options.include ? { include: options.include } : {}),
+    ...(options.x86Only ? { x86Only: true } : {}),
+    ...(options.minFactor !== undefined ? { minFactor: options.minFactor } : {}),
+    ...(options.maxFactor !== undefined ? { maxFactor: options.maxFactor } : {}),
+  });
+  if (!candidates.some((c) => c.instanceType === basisSpec.instanceType && c.nodes === basisNodes)) {
+    candidates.push({ instanceType: basisSpec.instanceType, nodes: basisNodes, layout: basisLayout, userSizing: settings.executorCores !== undefined });
+  }
+  const pinSizing = settings.executorCores !== undefined || settings.executorMemoryMb !== undefined;
+  const cache = new Map<string, number>();
+  const estimates: CandidateEstimate[] = [];
+  const layouts = new Map<CandidateEstimate, ExecutorLayout>();
+  for (const c of candidates) {
+    const spec = catalog.get(c.instanceType)!;
+    const executors = c.nodes * c.layout.executorsPerNode;
+    const scaling = taskScaling(
+      { instance: basisSpec, nodes: basisNodes, memoryPerTaskMb: observedMemoryPerTaskMb },
+      { instance: spec, nodes: c.nodes, memoryPerTaskMb: c.layout.memoryPerTaskMb },
+    );
+    const key = [executors, c.layout.executorCores, round(scaling.cpuFactor, 3), round(scaling.gcFactor, 2), round(scaling.fetchFactor, 2), Math.round(scaling.memoryPerTaskBytes / 1e6)].join('/');
+    let simMs = cache.get(key);
+    if (simMs === undefined) {
+      simMs = simulatePlan(plan, { executors, cores: c.layout.executorCores, scaling }, params).estimatedMs * anchor;
+      cache.set(key, simMs);
+    }
+    const simulatedSeconds = simMs / 1000;
+    let runtimeSeconds = simulatedSeconds;
+    let source: CandidateEstimate['source'] = 'simulator';
+    let historySeconds: number | undefined;
+    if (curve) {
+      const m = curve.equivalentNodes(c.instanceType, c.nodes);
+      const h = curve.predictSeconds(c.instanceType, c.nodes);
+      const w = m === undefined || h === undefined ? 0 : historyWeight(curve, m);
+      if (w > 0 && h !== undefined) {
+        historySeconds = h;
+        runtimeSeconds = w * h + (1 - w) * simulatedSeconds;
+        source = 'blend';
+      }
+    }
+    const e: CandidateEstimate = {
+      instanceType: c.instanceType,
+      nodes: c.nodes,
+      executors,
+      executorCores: c.layout.executorCores,
+      executorMemoryMb: Math.floor(c.layout.executorMemoryMb),
+      userSizing: c.userSizing,
+      runtimeSeconds,
+      costUsd: clusterCostUsd(catalog, { instanceType: c.instanceType, nodes: c.nodes, masterInstanceType: master }, runtimeSeconds, pricing),
+      source,
+      simulatedSeconds,
+    };
+    if (historySeconds !== undefined) e.historySeconds = historySeconds;
+    estimates.push(e);
+    // Pin executor sizing only when the user had set it (it must then be overridden or kept).
+    if (pinSizing) layouts.set(e, c.layout);
+  }
+  const basisRuntime = model.durationMs / 1000;
+  const basis: PredictionOutcome['basis'] = {
+    runtimeSeconds: round(basisRuntime, 1),
+    costUsd: round(clusterCostUsd(catalog, { instanceType: basisSpec.instanceType, nodes: basisNodes, masterInstanceType: master }, basisRuntime, pricing), 4),
+    instanceType: basisSpec.instanceType,
+    nodes: basisNodes,
+    simulatedSeconds: round(simObserved.estimatedMs / 1000, 1),
+  };
+  return {
+    solutions: solutionsFrom(estimates, basis, shape, master, options.preferenceCeilings, options, layouts),
+    basis,
+    candidates: estimates,
+    source: mainSource(estimates),
+    warnings,
+  };
+}
+
+/**
+ * Predicts from earlier runs alone (no event log): fits the scaling curve and prices every
+ * candidate within twice the fitted size range. Needs runs at two or more sizes.
+ */
+export function predictFromHistory(runs: readonly HistoryRun[], options: Omit<PredictOptions, 'history'> & { collection?: 'groups' | 'fleets'; masterInstanceType?: string }): PredictionOutcome {
+  const { catalog } = options;
+  const fit = fitHistory(catalog, runs);
+  if (!fit.curve) throw new SyncError('invalid_request', `cannot fit a scaling curve: ${fit.reason}`);
+  const curve = fit.curve;
+  const warnings: string[] = [];
+  const unknown = [...new Set(runs.filter((r) => !catalog.get(r.instanceType)).map((r) => r.instanceType))];
+  if (unknown.length > 0) warnings.push(`runs on types not in the catalog were ignored: ${unknown.join(', ')}`);
+  const latest = [...runs].reverse().find((r) => catalog.get(r.instanceType))!;
+  const ref = catalog.get(curve.referenceType)!;
+  const master = options.masterInstanceType && catalog.get(options.masterInstanceType) ? options.masterInstanceType : ref.instanceType;
+  const pricing = { spot: options.spot ?? false, ...(options.spotDiscount !== undefined ? { spotDiscount: options.spotDiscount } : {}) };
+  const [lo, hi] = curve.range;
+  const estimates: CandidateEstimate[] = [];
+  const layouts = new Map<CandidateEstimate, ExecutorLayout>();
+  const all: Candidate[] = generateCandidates(catalog, {
+    basisSlots: ((lo + hi) / 2) * executorLayout(ref).slotsPerNode,
+    minFactor: lo / ((lo + hi) / 2) / 2,
+    maxFactor: (hi / ((lo + hi) / 2)) * 2,
+    ...(options.include ? { include: options.include } : {}),
+    ...(options.x86Only ? { x86Only: true } : {}),
+  });
+  for (const c of all) {
+    const m = curve.equivalentNodes(c.instanceType, c.nodes);
+    if (m === undefined || m < lo / 2 || m > hi * 2) continue;
+    const t = curve.model.predict(m);
+    if (!(t > 0)) continue;
+    const e: CandidateEstimate = {
+      instanceType: c.instanceType,
+      nodes: c.nodes,
+      executors: c.nodes * c.layout.executorsPerNode,
+      executorCores: c.layout.executorCores,
+      executorMemoryMb: Math.floor(c.layout.executorMemoryMb),
+      userSizing: false,
+      runtimeSeconds: t,
+      costUsd: clusterCostUsd(catalog, { instanceType: c.instanceType, nodes: c.nodes, masterInstanceType: master }, t, pricing),
+      source: 'history',
+      historySeconds: t,
+    };
+    estimates.push(e);
+  }
+  const basis: PredictionOutcome['basis'] = {
+    runtimeSeconds: round(latest.runtimeSeconds, 1),
+    costUsd: round(clusterCostUsd(catalog, { instanceType: latest.instanceType, nodes: latest.nodes, masterInstanceType: master }, latest.runtimeSeconds, pricing), 4),
+    instanceType: latest.instanceType,
+    nodes: latest.nodes,
+  };
+  const shape: ClusterShape = { collection: options.collection ?? 'groups', spot: options.spot ?? false, sparkDefaults: {} };
+  return {
+    solutions: solutionsFrom(estimates, basis, shape, master, options.preferenceCeilings, options, layouts),
+    basis,
+    candidates: estimates,
+    source: 'history',
+    warnings,
+  };
+}
