@@ -267,9 +267,9 @@ function readPredictions(r: Reader, value: unknown, d: SiteConfig['predictions']
 const INSTANCE_KEYS = ['instanceType', 'vcpu', 'memoryGib', 'onDemandUsdPerHour', 'emrUsdPerHour', 'spotUsdPerHour', 'coremark'] as const;
 
 function readInstance(r: Reader, value: unknown, path: string): InstanceOverride {
-  const o = r.object(value, path, INSTANCE_KEYS);
-  if (o === undefined) r.add(path, 'must be an object { instanceType, ... }');
-  const out: InstanceOverride = { instanceType: r.string(o, path, 'instanceType', { pattern: INSTANCE_TYPE, what: "an instance type such as 'm5.xlarge'", required: true }) ?? '' };
+  const o = value === undefined ? r.add(path, 'must be an object { instanceType, ... }') : r.object(value, path, INSTANCE_KEYS);
+  const instanceType = o && r.string(o, path, 'instanceType', { pattern: INSTANCE_TYPE, what: "an instance type such as 'm5.xlarge'", required: true });
+  const out: InstanceOverride = { instanceType: instanceType ?? '' };
   for (const k of INSTANCE_KEYS) {
     if (k === 'instanceType') continue;
     const n = k === 'vcpu' ? r.integer(o, path, k, 1, 100_000) : r.number(o, path, k, 0);

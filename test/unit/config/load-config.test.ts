@@ -175,6 +175,27 @@ test('several problems are reported at once, each with key path and file', async
   assert.ok(err.message.split('\n').length >= 11, 'one line per problem after the summary');
 });
 
+test('predictions.instances and emrPricing: each bad entry reported with its index or key', async () => {
+  const d = fresh();
+  d.write(
+    '.syncrc.json',
+    JSON.stringify({
+      site: { predictions: { backend: 'remote', instances: [{ instanceType: 'm5.xlarge', vcpu: 2.5 }, 'r5.large', { vcpus: 4 }], emrPricing: { 'm5.xlarge': -1, bogus: 0.1 } } },
+      tenant: { id: 't' },
+    }),
+  );
+  const paths = problemsOf(await rejection(loadConfig({ cwd: d.dir, env: {} }))).map((p) => p.path).sort();
+  assert.equal(paths, [
+    'site.predictions.backend',
+    'site.predictions.emrPricing.bogus',
+    'site.predictions.emrPricing.m5.xlarge',
+    'site.predictions.instances[0].vcpu',
+    'site.predictions.instances[1]',
+    'site.predictions.instances[2].instanceType',
+    'site.predictions.instances[2].vcpus',
+  ]);
+});
+
 test('unknown keys are rejected with did-you-mean when close, plain otherwise', async () => {
   const d = fresh();
   d.write('.syncrc.json', JSON.stringify({ site: { htpp: {}, wibble: 1 }, tenat: { id: 'x' } }));
