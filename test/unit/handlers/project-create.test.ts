@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { lastValueFrom } from 'rxjs';
-import { SyncError } from '../../../src/domain/errors.js';
+import type { SyncError } from '../../../src/domain/errors.js';
 import { isSafeId } from '../../../src/domain/ids.js';
 import type { ProjectCreateData } from '../../../src/domain/requests.js';
 import { projectCreate, projectIdFor, slugify } from '../../../src/handlers/project-create.js';
