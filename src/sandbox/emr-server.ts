@@ -47,6 +47,11 @@ export type EmrFault = {
   status?: number;
   type?: string;
   message?: string;
+  /**
+   * For `5xx`/`reset`/`error`: carry out the request first, then fail the answer (a call that
+   * took effect although the caller saw an error, e.g. a RunJobFlow whose response was lost).
+   */
+  afterHandling?: boolean;
 };
 
 export type EmrServerOptions = {
@@ -88,6 +93,8 @@ export type EmrServer = {
   cluster(id: string): ClusterRecord | undefined;
   /** Adds a fault for the next `times` matching requests. */
   inject(fault: EmrFault): void;
+  /** Drops every fault not yet used. */
+  clearFaults(): void;
   /** Requests served, in order, with the status answered. */
   calls(): { op: string; status: number; at: number }[];
   /** Ends the current phase of one cluster (or every cluster) now; returns how many moved. */
@@ -486,6 +493,13 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
       if (!keyId || !opts.accessKeyIds.includes(keyId)) return sendError(res, op, new EmrApiError('UnrecognizedClientException', 'The security token included in the request is invalid.'));
     }
     const fault = takeFault(op);
+    if (fault?.afterHandling && (fault.kind === '5xx' || fault.kind === 'reset' || fault.kind === 'error')) {
+      try {
+        ops[op]!(body);
+      } catch {
+        /* the injected answer replaces whatever happened */
+      }
+    }
     if (fault) {
       switch (fault.kind) {
         case 'throttle':
@@ -556,6 +570,9 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
     inject(fault) {
       if (!Number.isInteger(fault.times) || fault.times < 1) throw new Error(`inject: times must be a positive integer, got ${fault.times}`);
       faults.push({ ...fault });
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     calls: () => callLog.map((c) => ({ ...c })),
     advance(clusterId) {
