@@ -1,3 +1,4 @@
+import type { Interface } from 'node:readline';
 /** What a CLI command may touch of the process: its output streams, environment and working folder. */
 export type CliIo = {
   out(text: string): void;
@@ -19,7 +20,7 @@ export function processIo(): CliIo {
   };
 }
 
-type Terminal = { rl: import('node:readline').Interface; lines: string[]; waiting?: ((line: string | null) => void) | undefined; closed: boolean };
+type Terminal = { rl: Interface; lines: string[]; waiting?: ((line: string | null) => void) | undefined; closed: boolean };
 let terminal: Terminal | undefined;
 
 // One interface for the process, with a queue so that type-ahead and pasted lines are not dropped, and
