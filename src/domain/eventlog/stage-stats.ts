@@ -1,0 +1,104 @@
+// Per-stage aggregates over the task table: totals, task-duration quantiles and skew.
+import type { ApplicationModel, StageAttempt } from './model.js';
+
+/** What one stage attempt did, summed over its tasks. */
+export type StageStats = {
+  stageId: number;
+  attemptId: number;
+  name: string;
+  tasks: number;
+  failedTasks: number;
+  /** Wall time of the attempt (completion - submission, else its tasks' span). */
+  wallMs: number;
+  /** Sum of task durations (finish - launch). */
+  taskTimeMs: number;
+  executorRunTimeMs: number;
+  executorCpuTimeMs: number;
+  gcTimeMs: number;
+  inputBytes: number;
+  outputBytes: number;
+  shuffleReadBytes: number;
+  shuffleWriteBytes: number;
+  shuffleFetchWaitMs: number;
+  memorySpillBytes: number;
+  diskSpillBytes: number;
+  peakExecutionMemoryBytes: number;
+  medianTaskMs: number;
+  p95TaskMs: number;
+  maxTaskMs: number;
+  /** Longest task over the median task (1 = even; 0 when the stage ran no finished task). */
+  skew: number;
+};
+
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  const pos = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[pos] ?? 0;
+}
+
+/** Aggregates one stage attempt's tasks. */
+export function stageStats(s: StageAttempt): StageStats {
+  const t = s.tasks;
+  const durations: number[] = [];
+  const st: StageStats = {
+    stageId: s.stageId,
+    attemptId: s.attemptId,
+    name: s.name,
+    tasks: t.count,
+    failedTasks: 0,
+    wallMs: 0,
+    taskTimeMs: 0,
+    executorRunTimeMs: 0,
+    executorCpuTimeMs: 0,
+    gcTimeMs: 0,
+    inputBytes: 0,
+    outputBytes: 0,
+    shuffleReadBytes: 0,
+    shuffleWriteBytes: 0,
+    shuffleFetchWaitMs: 0,
+    memorySpillBytes: 0,
+    diskSpillBytes: 0,
+    peakExecutionMemoryBytes: 0,
+    medianTaskMs: 0,
+    p95TaskMs: 0,
+    maxTaskMs: 0,
+    skew: 0,
+  };
+  let first = Infinity;
+  let last = -Infinity;
+  for (let i = 0; i < t.count; i++) {
+    const launch = t.launchTime[i] ?? 0;
+    const finish = t.finishTime[i] ?? 0;
+    if (t.status[i] === 1) st.failedTasks++;
+    if (launch > 0 && launch < first) first = launch;
+    if (finish > last) last = finish;
+    if (finish > 0 && launch > 0 && finish >= launch) {
+      durations.push(finish - launch);
+      st.taskTimeMs += finish - launch;
+    }
+    st.executorRunTimeMs += t.executorRunTimeMs[i] ?? 0;
+    st.executorCpuTimeMs += t.executorCpuTimeMs[i] ?? 0;
+    st.gcTimeMs += t.gcTimeMs[i] ?? 0;
+    st.inputBytes += t.inputBytes[i] ?? 0;
+    st.outputBytes += t.outputBytes[i] ?? 0;
+    st.shuffleReadBytes += t.shuffleReadBytes[i] ?? 0;
+    st.shuffleWriteBytes += t.shuffleWriteBytes[i] ?? 0;
+    st.shuffleFetchWaitMs += t.shuffleFetchWaitMs[i] ?? 0;
+    st.memorySpillBytes += t.memorySpillBytes[i] ?? 0;
+    st.diskSpillBytes += t.diskSpillBytes[i] ?? 0;
+    st.peakExecutionMemoryBytes = Math.max(st.peakExecutionMemoryBytes, t.peakExecutionMemoryBytes[i] ?? 0);
+  }
+  if (s.submissionTime !== undefined && s.completionTime !== undefined) st.wallMs = Math.max(0, s.completionTime - s.submissionTime);
+  else if (last > first) st.wallMs = last - first;
+  const sorted = Float64Array.from(durations).sort();
+  st.medianTaskMs = quantile(sorted, 0.5);
+  st.p95TaskMs = quantile(sorted, 0.95);
+  st.maxTaskMs = sorted.length > 0 ? (sorted[sorted.length - 1] ?? 0) : 0;
+  st.skew = sorted.length === 0 ? 0 : st.maxTaskMs / Math.max(1, st.medianTaskMs);
+  return st;
+}
+
+/** Stats of every stage attempt that ran (skipped stages left out), in model order. */
+export function allStageStats(m: ApplicationModel): StageStats[] {
+  return m.stages.filter((s) => !s.skipped).map(stageStats);
+}
