@@ -10,6 +10,13 @@ import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { startSqs } from '../support/sqs.js';
 import type { TestSqs } from '../support/sqs.js';
+import { DescribeClusterCommand, EMRClient, ListClustersCommand, ListInstanceGroupsCommand, RunJobFlowCommand, TerminateJobFlowsCommand } from '@aws-sdk/client-emr';
+import type { RunJobFlowCommandInput } from '@aws-sdk/client-emr';
+import { createEmrServer, eventBridgeClusterEvent } from '../../src/sandbox/emr-server.js';
+import type { ClusterRecord, EmrServer } from '../../src/sandbox/emr-server.js';
+import { mapAwsError } from '../../src/adapters/aws-errors.js';
+import { startEmr } from '../support/emr.js';
+import type { TestEmr } from '../support/emr.js';
 
 const connect = (url: string) => new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
 
@@ -133,3 +140,215 @@ sqs('a message received maxReceiveCount times without delete moves to the DLQ', 
 });
 
 sqs.run();
+
+const emrSuite = suite('emr server');
+const emrs: (TestEmr | EmrServer)[] = [];
+const held = { startingMs: Infinity, bootstrappingMs: Infinity, runningMs: Infinity, terminatingMs: Infinity };
+emrSuite.after(async () => {
+  for (const e of emrs) await ('stop' in e ? e.stop() : e.close());
+});
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}
+
+const request = (name: string, extra: Partial<RunJobFlowCommandInput> = {}): RunJobFlowCommandInput => ({
+  Name: name,
+  ReleaseLabel: 'emr-7.1.0',
+  Instances: { MasterInstanceType: 'm5.xlarge', SlaveInstanceType: 'm5.xlarge', InstanceCount: 2 },
+  Steps: [
+    { Name: 'a', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['spark-submit', 'a.py'] } },
+    { Name: 'b', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['spark-submit', 'b.py'] } },
+  ],
+  ...extra,
+});
+
+async function post(url: string, op: string, body: unknown, auth = 'AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/elasticmapreduce/aws4_request') {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `ElasticMapReduce.${op}`, ...(auth ? { authorization: auth } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as Record<string, any> };
+}
+
+emrSuite('speaks AWS JSON 1.1: epoch-second dates, __type errors, signed requests only', async () => {
+  const server = await createEmrServer({ timeline: held });
+  emrs.push(server);
+  const created = await post(server.url, 'RunJobFlow', request('wire'));
+  assert.is(created.status, 200);
+  assert.is(created.type, 'application/x-amz-json-1.1');
+  const id = created.body.JobFlowId as string;
+  assert.is(created.body.ClusterArn, `arn:aws:elasticmapreduce:us-east-1:123456789012:cluster/${id}`);
+  const before = Date.now() / 1000;
+  const described = await post(server.url, 'DescribeCluster', { ClusterId: id });
+  const creation = described.body.Cluster.Status.Timeline.CreationDateTime;
+  assert.type(creation, 'number');
+  assert.ok(Math.abs(creation - before) < 5, `epoch seconds, got ${creation}`);
+  assert.equal(await post(server.url, 'DescribeCluster', { ClusterId: 'j-NOPE' }).then((r) => [r.status, r.body]), [
+    400,
+    { __type: 'InvalidRequestException', Message: "Cluster id 'j-NOPE' is not valid." },
+  ]);
+  assert.equal((await post(server.url, 'Frobnicate', {})).body.__type, 'UnknownOperationException');
+  assert.equal((await post(server.url, 'DescribeCluster', { ClusterId: id }, '')).body.__type, 'MissingAuthenticationTokenException');
+  assert.equal((await post(server.url, 'ListClusters', { Marker: 'garbage' })).body.__type, 'InvalidRequestException');
+  const missing = await post(server.url, 'RunJobFlow', { Name: 'x', ReleaseLabel: 'emr-7.1.0' });
+  assert.is(missing.body.__type, 'ValidationException');
+  assert.ok(String(missing.body.Message).includes("'instances'"), missing.body.Message);
+  server.inject({ kind: '5xx', times: 1 });
+  assert.equal(await post(server.url, 'ListClusters', {}).then((r) => [r.status, r.body.__type]), [500, 'InternalServerError']);
+});
+
+emrSuite('only listed access keys get in; the SDK error maps to access_denied', async () => {
+  const emr = await startEmr({ timeline: held, accessKeyIds: ['AKIDALLOWED000000000'] });
+  emrs.push(emr);
+  const e = await rejection(emr.client.send(new ListClustersCommand({})));
+  assert.is(mapAwsError(e, 'EMR ListClusters').code, 'access_denied');
+  const allowed = new EMRClient({ region: 'us-east-1', endpoint: emr.url, credentials: { accessKeyId: 'AKIDALLOWED000000000', secretAccessKey: 's' } });
+  try {
+    assert.equal((await allowed.send(new ListClustersCommand({}))).Clusters, []);
+  } finally {
+    allowed.destroy();
+  }
+});
+
+emrSuite('ListClusters filters by state and creation time and pages with Marker', async () => {
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const emr = await startEmr({ timeline: held, pageSize: 2, clock: { now: () => now } });
+  emrs.push(emr);
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    now += 60_000;
+    ids.push((await emr.client.send(new RunJobFlowCommand(request(`c${i}`)))).JobFlowId!);
+  }
+  emr.server.advance(ids[0]); // c0 -> BOOTSTRAPPING
+  const all: string[] = [];
+  let Marker: string | undefined;
+  let pages = 0;
+  do {
+    const out = await emr.client.send(new ListClustersCommand(Marker ? { Marker } : {}));
+    all.push(...out.Clusters!.map((c) => c.Id!));
+    Marker = out.Marker;
+    pages++;
+  } while (Marker);
+  assert.is(pages, 3);
+  assert.equal(all, [...ids].reverse(), 'newest first, each once');
+  const starting = await emr.client.send(new ListClustersCommand({ ClusterStates: ['BOOTSTRAPPING'] }));
+  assert.equal(starting.Clusters!.map((c) => c.Id), [ids[0]]);
+  const window = await emr.client.send(
+    new ListClustersCommand({ CreatedAfter: new Date('2026-01-01T00:02:00Z'), CreatedBefore: new Date('2026-01-01T00:03:00Z') }),
+  );
+  assert.equal(window.Clusters!.map((c) => c.Id), [ids[2], ids[1]]);
+  const d = await emr.client.send(new DescribeClusterCommand({ ClusterId: ids[3] }));
+  assert.equal(d.Cluster!.Status!.Timeline!.CreationDateTime, new Date('2026-01-01T00:04:00Z'));
+  const groups = await rejection(
+    emr.client.send(new ListInstanceGroupsCommand({ ClusterId: (await emr.client.send(new RunJobFlowCommand(request('f', { Instances: { InstanceFleets: [{ InstanceFleetType: 'MASTER', TargetOnDemandCapacity: 1, InstanceTypeConfigs: [{ InstanceType: 'm5.xlarge' }] }] } })))).JobFlowId! })),
+  );
+  assert.is((groups as Error).name, 'InvalidRequestException');
+});
+
+emrSuite('advance() steps a held cluster through its states; the work hook gates the last step', async () => {
+  const changes: string[] = [];
+  let release: () => void = () => {};
+  let hookSaw: ClusterRecord | undefined;
+  const emr = await startEmr({
+    timeline: held,
+    onStateChange: (c) => changes.push(c.state),
+    onStepsRun: (c) => {
+      hookSaw = c;
+      return new Promise<void>((r) => (release = r));
+    },
+  });
+  emrs.push(emr);
+  const id = (await emr.client.send(new RunJobFlowCommand(request('held')))).JobFlowId!;
+  assert.is(emr.server.cluster(id)?.state, 'STARTING');
+  assert.is(emr.server.advance(id), 1);
+  await emr.server.waitForState(id, 'BOOTSTRAPPING', 1000);
+  emr.server.advance(id);
+  await emr.server.waitForState(id, 'RUNNING', 1000);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.is(hookSaw?.state, 'RUNNING');
+  assert.equal(hookSaw?.steps.map((s) => s.state), ['RUNNING', 'PENDING']);
+  emr.server.advance(id); // step a done
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(emr.server.cluster(id)?.steps.map((s) => s.state), ['COMPLETED', 'RUNNING']);
+  emr.server.advance(id); // step b's time is up, but the hook still works
+  await new Promise((r) => setTimeout(r, 20));
+  assert.is(emr.server.advance(id), 0, 'nothing to advance while the hook runs');
+  assert.equal(emr.server.cluster(id)?.steps.map((s) => s.state), ['COMPLETED', 'RUNNING']);
+  release();
+  await emr.server.waitForState(id, 'TERMINATING', 1000);
+  emr.server.advance(id);
+  const done = await emr.server.waitForState(id, 'TERMINATED', 1000);
+  assert.equal(done.reason, { Code: 'ALL_STEPS_COMPLETED', Message: 'Steps completed' });
+  assert.ok(done.instances.every((i) => i.state === 'TERMINATED' && i.endedAt !== undefined));
+  assert.equal(changes, ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'TERMINATING', 'TERMINATED']);
+});
+
+emrSuite('a failing work hook fails the step and ends TERMINATED_WITH_ERRORS; the event says so', async () => {
+  const events: ReturnType<typeof eventBridgeClusterEvent>[] = [];
+  const emr = await startEmr({
+    timeline: { startingMs: 5, bootstrappingMs: 5, runningMs: 50, terminatingMs: 5 },
+    region: 'eu-west-1',
+    account: '111122223333',
+    onStateChange: (c) => events.push(eventBridgeClusterEvent(c, 'eu-west-1', '111122223333')),
+    onStepsRun: async () => {
+      await new Promise((r) => setTimeout(r, 10));
+      throw new Error('executor lost');
+    },
+  });
+  emrs.push(emr);
+  const id = (await emr.client.send(new RunJobFlowCommand(request('failing')))).JobFlowId!;
+  const end = await emr.server.waitForState(id, ['TERMINATED', 'TERMINATED_WITH_ERRORS'], 3000);
+  assert.is(end.state, 'TERMINATED_WITH_ERRORS');
+  assert.is(end.reason.Code, 'STEP_FAILURE');
+  assert.ok(end.reason.Message?.includes('executor lost'));
+  assert.equal(end.steps.map((s) => s.state), ['FAILED', 'CANCELLED']);
+  const last = events.at(-1)!;
+  assert.is(last.source, 'aws.emr');
+  assert.is(last['detail-type'], 'EMR Cluster State Change');
+  assert.is(last.account, '111122223333');
+  assert.is(last.region, 'eu-west-1');
+  assert.match(last.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.is(last.detail.clusterId, id);
+  assert.is(last.detail.state, 'TERMINATED_WITH_ERRORS');
+  assert.is(last.detail.severity, 'CRITICAL');
+  assert.type(last.detail.stateChangeReason, 'string');
+  assert.equal(JSON.parse(last.detail.stateChangeReason), { code: 'STEP_FAILURE', message: end.reason.Message });
+  assert.equal(JSON.parse(events[0]!.detail.stateChangeReason), { code: '' });
+  assert.equal(events.map((e) => e.detail.state), ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'TERMINATING', 'TERMINATED_WITH_ERRORS']);
+});
+
+emrSuite('terminating during the work aborts the hook; protected clusters refuse', async () => {
+  let aborted = false;
+  const emr = await startEmr({
+    timeline: { startingMs: 5, bootstrappingMs: 5, runningMs: 5, terminatingMs: 5 },
+    onStepsRun: (_c, signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => ((aborted = true), resolve()))),
+  });
+  emrs.push(emr);
+  const id = (await emr.client.send(new RunJobFlowCommand(request('busy')))).JobFlowId!;
+  await emr.server.waitForState(id, 'RUNNING', 1000);
+  await emr.client.send(new TerminateJobFlowsCommand({ JobFlowIds: [id] }));
+  const end = await emr.server.waitForState(id, 'TERMINATED', 1000);
+  assert.ok(aborted);
+  assert.is(end.reason.Code, 'USER_REQUEST');
+  assert.ok(end.steps.every((s) => s.state === 'CANCELLED'));
+
+  const guarded = (
+    await emr.client.send(
+      new RunJobFlowCommand(request('guarded', { Instances: { MasterInstanceType: 'm5.xlarge', InstanceCount: 1, TerminationProtected: true } })),
+    )
+  ).JobFlowId!;
+  const e = await rejection(emr.client.send(new TerminateJobFlowsCommand({ JobFlowIds: [guarded] })));
+  assert.is((e as Error).name, 'ValidationException');
+  const closing = Date.now();
+  await emr.stop();
+  assert.ok(Date.now() - closing < 2000, 'close does not wait for running clusters');
+});
+
+emrSuite.run();
