@@ -113,8 +113,36 @@ export async function startS3(opts: { buckets?: string[] } = {}): Promise<S3Harn
   const { child, port: upstreamPort } = await startChild(dir, opts.buckets ?? ['test-bucket']);
   const faults: (S3Fault & { left: number })[] = [];
   const log: S3RequestRecord[] = [];
-  // PUTs per key run one at a time so "HEAD, compare, write" is atomic with respect to each other.
-  const keyTails = new Map<string, Promise<void>>();
+  // s3rver writes objects in place, so a GET racing a PUT can read half a file, and it ignores
+  // conditions. Per key, writes (PUT, DELETE) therefore run alone and reads (GET, HEAD) together,
+  // which also makes our "HEAD, compare, write" for conditional PUTs atomic.
+  const keyLocks = new Map<string, { readers: number; writing: boolean; waiters: { write: boolean; grant: () => void }[] }>();
+  const lockKey = async (path: string, write: boolean): Promise<() => void> => {
+    let l = keyLocks.get(path);
+    if (!l) keyLocks.set(path, (l = { readers: 0, writing: false, waiters: [] }));
+    const lock = l;
+    const free = () => !lock.writing && (write ? lock.readers === 0 : true);
+    if (!(free() && lock.waiters.length === 0)) await new Promise<void>((grant) => lock.waiters.push({ write, grant }));
+    else if (write) lock.writing = true;
+    else lock.readers += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (write) lock.writing = false;
+      else lock.readers -= 1;
+      // Grant in arrival order: one writer, or every reader up to the next writer.
+      while (lock.waiters.length > 0 && !lock.writing) {
+        const next = lock.waiters[0]!;
+        if (next.write && lock.readers > 0) break;
+        lock.waiters.shift();
+        if (next.write) lock.writing = true;
+        else lock.readers += 1;
+        next.grant();
+      }
+      if (!lock.writing && lock.readers === 0 && lock.waiters.length === 0) keyLocks.delete(path);
+    };
+  };
 
   const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer, loseAnswer = false): Promise<number> =>
     new Promise((resolve) => {
@@ -133,6 +161,13 @@ export async function startS3(opts: { buckets?: string[] } = {}): Promise<S3Harn
           upRes.pipe(res);
           upRes.on('end', () => resolve(upRes.statusCode ?? 502));
           upRes.on('error', () => resolve(502));
+          // A client that hangs up mid-body (a stream read stopped early) ends the upstream read too.
+          res.on('close', () => {
+            if (!upRes.complete) {
+              up.destroy();
+              resolve(upRes.statusCode ?? 502);
+            }
+          });
         },
       );
       up.on('error', (e) => {
@@ -219,20 +254,18 @@ export async function startS3(opts: { buckets?: string[] } = {}): Promise<S3Harn
       if (fault.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms ?? 1000));
     }
     const loseAnswer = fault?.kind === 'lost-answer';
-    const conditional = req.headers['if-match'] !== undefined || req.headers['if-none-match'] !== undefined;
+    // `/bucket/key`: an object request (a bucket request such as a list has no key part).
+    const isObject = /^\/[^/]+\/./.test(path) && ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method);
     // Multipart part uploads (`?partNumber=&uploadId=`) are not conditional in S3; plain PUTs carry `?x-id=PutObject`.
-    if (method !== 'PUT' || !conditional || /[?&](uploadId|partNumber)=/.test(rawUrl)) return forward(req, res, undefined, loseAnswer);
-    const before = keyTails.get(path) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((r) => (done = r));
-    const tail = before.then(() => mine);
-    keyTails.set(path, tail);
-    await before;
+    const multipart = /[?&](uploadId|partNumber|uploads)(=|&|$)/.test(rawUrl);
+    const conditional = method === 'PUT' && !multipart && (req.headers['if-match'] !== undefined || req.headers['if-none-match'] !== undefined);
+    if (!isObject || multipart) return forward(req, res, undefined, loseAnswer);
+    const release = await lockKey(path, method === 'PUT' || method === 'DELETE');
+    res.on('close', release);
     try {
-      return await conditionalPut(req, res, path, loseAnswer);
+      return conditional ? await conditionalPut(req, res, path, loseAnswer) : await forward(req, res, undefined, loseAnswer);
     } finally {
-      done();
-      if (keyTails.get(path) === tail) keyTails.delete(path);
+      release();
     }
   };
 
