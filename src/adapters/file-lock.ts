@@ -73,17 +73,23 @@ async function isStale(path: string, staleMs: number): Promise<{ stale: boolean;
 }
 
 // Removes `path` if it is still the stale lock (same inode) we judged; only one breaker at a time.
-async function breakStale(path: string, ino: number, staleMs: number): Promise<void> {
+// True when the stale lock is gone (by us or by another breaker).
+async function breakStale(path: string, ino: number, staleMs: number): Promise<boolean> {
   const breaker = path + '.break';
   if (!(await tryCreate(breaker))) {
     // A breaker holds this for microseconds; one left by a crashed process is cleared after a while.
     const st = await stat(breaker).catch(() => undefined);
     if (st && Date.now() - st.mtimeMs > Math.min(staleMs, 5000)) await unlink(breaker).catch(() => undefined);
-    return;
+    return false;
   }
   try {
     const again = await isStale(path, staleMs);
-    if (again.stale && again.ino === ino) await unlink(path).catch(() => undefined);
+    if (again.ino === undefined) return true;
+    if (again.stale && again.ino === ino) {
+      await unlink(path).catch(() => undefined);
+      return true;
+    }
+    return false;
   } finally {
     await unlink(breaker).catch(() => undefined);
   }
@@ -138,10 +144,8 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
     for (;;) {
       if (await tryCreate(lockPath)) break;
       const judged = await isStale(lockPath, staleMs);
-      if (judged.stale && judged.ino !== undefined) {
-        await breakStale(lockPath, judged.ino, staleMs);
-        continue;
-      }
+      if (judged.ino === undefined) continue; // released between our create and our look
+      if (judged.stale && (await breakStale(lockPath, judged.ino, staleMs))) continue;
       if (Date.now() >= deadline) {
         const who = judged.owner ? `pid ${judged.owner.pid} on ${judged.owner.host} since ${judged.owner.at}` : 'an unknown owner';
         throw new SyncError('unavailable', `timed out after ${timeoutMs} ms waiting for lock ${lockPath} held by ${who}`);

@@ -51,6 +51,10 @@ export function fileUrlOf(path: string): string {
   return 'file://' + encodeURI(path).replace(/[?#]/g, (c) => encodeURIComponent(c));
 }
 
+function lockPathOf(path: string): string {
+  return (path.endsWith('/') ? path.slice(0, -1) : path) + LOCK_SUFFIX;
+}
+
 function isHidden(name: string): boolean {
   return name.endsWith(LOCK_SUFFIX) || name.startsWith(TEMP_PREFIX) || name.endsWith(LOCK_SUFFIX + '.break');
 }
@@ -247,10 +251,8 @@ export function createFileObjectStore(): ObjectStore {
     };
     try {
       await mkdir(isDir ? dirname(path.slice(0, -1)) : dirname(path), { recursive: true });
-      const conditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
-      if (!conditional) return await write();
-      const lockPath = (isDir ? path.slice(0, -1) : path) + LOCK_SUFFIX;
-      return await withFileLock(lockPath, write, options.signal ? { signal: options.signal } : {});
+      // Every write takes the lock, so an unconditional write cannot slip between a conditional one's check and rename.
+      return await withFileLock(lockPathOf(path), write, options.signal ? { signal: options.signal } : {});
     } catch (e) {
       throw mapFsError(e, 'cannot write', path);
     }
@@ -300,7 +302,7 @@ export function createFileObjectStore(): ObjectStore {
     checkAborted(options, `delete ${url}`);
     try {
       if (url.endsWith('/')) await rmdir(path);
-      else await unlink(path);
+      else if (await statObject(url, path)) await withFileLock(lockPathOf(path), () => unlink(path), options?.signal ? { signal: options.signal } : {});
       etagCache.delete(path);
     } catch (e) {
       // Like S3, deleting what is not there succeeds; a non-empty folder marker stays (its files still exist).

@@ -46,7 +46,13 @@ export function serializeProjectState(state: ProjectState): string {
 }
 
 function rootPathOf(rootUrlOrPath: string): string {
-  if (rootUrlOrPath.startsWith('file:')) return filePathOf(rootUrlOrPath);
+  if (rootUrlOrPath.startsWith('file:')) {
+    try {
+      return filePathOf(rootUrlOrPath);
+    } catch (e) {
+      throw new SyncError('invalid_config', `state root: ${(e as Error).message}`, { cause: e });
+    }
+  }
   if (rootUrlOrPath.includes('\0')) throw new SyncError('invalid_config', `state root ${JSON.stringify(rootUrlOrPath)} contains a NUL byte`);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rootUrlOrPath)) throw new SyncError('invalid_config', `state root ${rootUrlOrPath} is not a file:// URL or a path`);
   return isAbsolute(rootUrlOrPath) ? rootUrlOrPath : resolve(rootUrlOrPath);

@@ -76,6 +76,7 @@ t('missing objects: head undefined, get not_found, delete is a no-op', async ({ 
   assert.is(await store.head(`${base}/nope`), undefined);
   assert.is((await rejection(store.get(`${base}/nope`))).code, 'not_found');
   await store.delete(`${base}/nope`);
+  await store.delete(`${base}/no/such/folder/file`);
 });
 
 t('an etag changes when a file is rewritten outside the store (no stale cache)', async ({ dir, base }) => {

@@ -193,6 +193,29 @@ t('4 processes x 50 increments with retry-on-conflict lose no update', async ({ 
   console.log(`  conflicts retried: ${results.map((r) => r.conflicts).join(', ')}`);
 });
 
+t('4 processes meeting a lock left by a dead process take it over one at a time and lose no update', async ({ dir }) => {
+  const store = createFileStateStore(dir);
+  await store.put('counter', stateWith('counter', 0), null);
+  const child: ChildProcess = spawn(process.execPath, ['-e', '0']);
+  const deadPid = await new Promise<number>((resolve) => child.on('exit', () => resolve(child.pid!)));
+  const { hostname } = await import('node:os');
+  await writeFile(join(dir, 'projects', 'counter.json.lock'), JSON.stringify({ pid: deadPid, host: hostname(), at: new Date().toISOString() }));
+  const self = fileURLToPath(import.meta.url);
+  const runWorker = () =>
+    new Promise<void>((resolve, reject) => {
+      const w = spawn(process.execPath, ['--import', 'tsx', self], {
+        env: { ...process.env, STATE_WORKER_ROOT: dir, STATE_WORKER_N: '20' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      w.stderr.on('data', (d) => (err += d));
+      w.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited ${code}: ${err}`))));
+    });
+  await Promise.all([runWorker(), runWorker(), runWorker(), runWorker()]);
+  assert.is(counterOf((await store.get('counter'))!.value), 80);
+  assert.equal(await readdir(join(dir, 'projects')), ['counter.json']);
+});
+
 t('createStateStore picks the file store for file:// URLs and paths, refuses unknown schemes', async ({ dir }) => {
   const objectStore = createFileObjectStore();
   const viaUrl = createStateStore(`file://${dir}`, { objectStore });
