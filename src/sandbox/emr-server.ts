@@ -116,7 +116,8 @@ type Runtime = {
   waiter?: { wake(): void; fail(i: Interrupt): void } | undefined;
   abort: AbortController;
   awaitingHook: boolean;
-  done?: Promise<void>;
+  /** Settles when the lifecycle has ended (final state or server shutdown). */
+  done: Promise<void>;
 };
 
 const MAX_BODY = 10 * 1024 * 1024;
@@ -343,7 +344,7 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
     RunJobFlow(body) {
       const c = createClusterRecord(body, { region, account, now: now(), pool });
       records.set(c.id, c);
-      const rt: Runtime = { abort: new AbortController(), awaitingHook: false };
+      const rt: Runtime = { abort: new AbortController(), awaitingHook: false, done: Promise.resolve() };
       runtimes.set(c.id, rt);
       transition(c, 'STARTING', {});
       rt.done = lifecycle(c, rt);

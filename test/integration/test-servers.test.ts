@@ -15,6 +15,7 @@ import type { RunJobFlowCommandInput } from '@aws-sdk/client-emr';
 import { createEmrServer, eventBridgeClusterEvent } from '../../src/sandbox/emr-server.js';
 import type { ClusterRecord, EmrServer } from '../../src/sandbox/emr-server.js';
 import { mapAwsError } from '../../src/adapters/aws-errors.js';
+import { createAwsClients } from '../../src/adapters/aws-clients.js';
 import { startEmr } from '../support/emr.js';
 import type { TestEmr } from '../support/emr.js';
 
@@ -202,6 +203,31 @@ emrSuite('speaks AWS JSON 1.1: epoch-second dates, __type errors, signed request
   assert.ok(String(missing.body.Message).includes("'instances'"), missing.body.Message);
   server.inject({ kind: '5xx', times: 1 });
   assert.equal(await post(server.url, 'ListClusters', {}).then((r) => [r.status, r.body.__type]), [500, 'InternalServerError']);
+});
+
+emrSuite('createAwsClients: endpoints only where set, path-style S3 with checksums when required, no SDK retries', async () => {
+  const c = createAwsClients({
+    region: 'eu-west-1',
+    endpoints: { s3: 'http://127.0.0.1:4569' },
+    s3ForcePathStyle: true,
+    credentials: { accessKeyId: 'AKIDX', secretAccessKey: 'y' },
+  });
+  try {
+    assert.is(c.s3.config.forcePathStyle, true);
+    assert.is(await c.s3.config.requestChecksumCalculation(), 'WHEN_REQUIRED');
+    assert.is(await c.s3.config.responseChecksumValidation(), 'WHEN_REQUIRED');
+    assert.is(c.s3.config.isCustomEndpoint, true);
+    assert.is(c.emr.config.isCustomEndpoint, false);
+    assert.is(c.sqs.config.isCustomEndpoint, false);
+    for (const client of [c.emr, c.s3, c.sqs]) {
+      assert.is(await client.config.maxAttempts(), 1);
+      assert.is(await client.config.region(), 'eu-west-1');
+    }
+  } finally {
+    c.emr.destroy();
+    c.s3.destroy();
+    c.sqs.destroy();
+  }
 });
 
 emrSuite('only listed access keys get in; the SDK error maps to access_denied', async () => {

@@ -1,11 +1,13 @@
 import { createSqsServer } from 'local-aws-sqs';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createAwsClients } from '../../src/adapters/aws-clients.js';
 import type { AddressInfo } from 'node:net';
 
 /** Dummy credentials for the local SQS server (it does not check them). */
 export const SQS_TEST_CREDENTIALS = { accessKeyId: 'AKIDSANDBOXSQS000000', secretAccessKey: 'sandbox-secret' };
 
-/** A local-aws-sqs server on loopback with a real SQSClient pointed at it. */
+/** A local-aws-sqs server on loopback with a real SQSClient (built by createAwsClients) pointed at it. */
 export type TestSqs = {
   endpoint: string;
   region: string;
@@ -34,7 +36,9 @@ export async function startSqs(opts: { region?: string; accountId?: string } = {
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new SQSClient({ region, endpoint, credentials: SQS_TEST_CREDENTIALS, maxAttempts: 1 });
+  const { sqs: client, s3, emr } = createAwsClients({ region, endpoints: { sqs: endpoint }, s3ForcePathStyle: true, credentials: SQS_TEST_CREDENTIALS });
+  s3.destroy();
+  emr.destroy();
 
   const create = async (name: string, attributes: Record<string, string>) => {
     const out = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
