@@ -13,12 +13,12 @@ export type Candidate = {
 };
 
 /** Node counts tried for every instance type (filtered to the slot range). */
-export const NODE_GRID = [1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 128];
+export const NODE_GRID = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128];
 
 export type CandidateOptions = {
   /** Task slots of the basis run. */
   basisSlots: number;
-  /** Range of total slots to explore, as factors of the basis (default 1/4 .. 4). */
+  /** Range of total slots to explore, as factors of the basis (default 1/3 .. 3). */
   minFactor?: number;
   maxFactor?: number;
   /** The user's executor settings (tried as well as the default sizing). */
@@ -35,8 +35,8 @@ function included(spec: InstanceSpec, include: readonly string[] | undefined): b
 
 /** Every candidate in the slot range, over the catalog; deduplicated by (type, nodes, sizing). */
 export function generateCandidates(catalog: Catalog, options: CandidateOptions): Candidate[] {
-  const lo = Math.max(1, options.basisSlots * (options.minFactor ?? 0.25));
-  const hi = Math.max(lo, options.basisSlots * (options.maxFactor ?? 4));
+  const lo = Math.max(1, options.basisSlots * (options.minFactor ?? 1 / 3));
+  const hi = Math.max(lo, options.basisSlots * (options.maxFactor ?? 3));
   const out: Candidate[] = [];
   for (const spec of catalog.instances) {
     if (!included(spec, options.include) || (options.x86Only && spec.arch === 'arm64')) continue;

@@ -69,21 +69,32 @@ const JOB_RELEASE = 4;
 const ALLOC_TICK = 5;
 const IDLE_CHECK = 6;
 
-/** Task time on the simulated hardware: the observed time plus what changes with the hardware. */
-function scaledDuration(plan: ReplayPlan, s: number, k: number, sc: TaskScaling | undefined): number {
-  const st = plan.stages[s]!;
-  const d = st.durationMs[k]!;
-  if (!sc) return d;
-  let delta = st.cpuMs[k]! * (sc.cpuFactor - 1) + st.gcMs[k]! * (sc.gcFactor - 1) + st.fetchWaitMs[k]! * (sc.fetchFactor - 1);
-  const peak = st.peakMemoryBytes[k]!;
-  if (peak > sc.memoryPerTaskBytes) delta += (peak - sc.memoryPerTaskBytes) * sc.spillMsPerByte;
-  return Math.max(1, d + delta);
+/** Task times on the simulated hardware: the observed time plus what changes with the hardware. */
+function scaledDurations(plan: ReplayPlan, sc: TaskScaling | undefined): Float64Array[] {
+  if (!sc) return plan.stages.map((st) => st.durationMs);
+  const fc = sc.cpuFactor - 1;
+  const fg = sc.gcFactor - 1;
+  const ff = sc.fetchFactor - 1;
+  const mem = sc.memoryPerTaskBytes;
+  return plan.stages.map((st) => {
+    const n = st.durationMs.length;
+    const out = new Float64Array(n);
+    const { durationMs, cpuMs, gcMs, fetchWaitMs, peakMemoryBytes } = st;
+    for (let k = 0; k < n; k++) {
+      let d = durationMs[k]! + cpuMs[k]! * fc + gcMs[k]! * fg + fetchWaitMs[k]! * ff;
+      const peak = peakMemoryBytes[k]!;
+      if (peak > mem) d += (peak - mem) * sc.spillMsPerByte;
+      out[k] = d < 1 ? 1 : d;
+    }
+    return out;
+  });
 }
 
 /** Runs the plan on the supply; pure and deterministic. */
 export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptions): EngineResult {
   const heap = new EventHeap();
   const nStages = plan.stages.length;
+  const durations = scaledDurations(plan, options.scaling);
   const unmet = new Int32Array(nStages);
   // Per stage: the runnable task positions in launch order (retries appended when their failed
   // attempt ends), how many were launched, and how many have ended.
@@ -181,14 +192,13 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
   const dispatch = (now: number) => {
     while (freeTotal > 0 && ready.length > 0) {
       const s = ready[0]!;
-      const st = plan.stages[s]!;
       const e = freeStack.pop()!;
       if (!alive[e] || free[e]! <= 0) continue;
       free[e]!--;
       freeTotal--;
       idleEpoch[e]!++;
       const k = order[s]![nextTask[s]!++]!;
-      const d = scaledDuration(plan, s, k, options.scaling);
+      const d = durations[s]![k]!;
       running[s]!++;
       runningTasks++;
       pendingTasks--;

@@ -1,15 +1,13 @@
-// A binary min-heap of simulator events on parallel typed arrays (time, kind, a, b), growing as needed.
+// A binary min-heap of simulator events on parallel typed arrays (time, kind+a, b, c), growing as
+// needed. Equal times pop in an unspecified but deterministic order.
 
-/** Events ordered by time, then by insertion order for equal times. */
+/** Events ordered by time. `kind` is 0..7; `a` may be negative. */
 export class EventHeap {
   private time = new Float64Array(1024);
-  private seq = new Float64Array(1024);
-  private kind = new Uint8Array(1024);
-  private a = new Int32Array(1024);
+  private ka = new Int32Array(1024);
   private b = new Int32Array(1024);
   private c = new Int32Array(1024);
   private n = 0;
-  private counter = 0;
   /** Fields of the last popped event. */
   topTime = 0;
   topKind = 0;
@@ -23,84 +21,73 @@ export class EventHeap {
 
   push(time: number, kind: number, a = 0, b = 0, c = 0): void {
     if (this.n === this.time.length) this.grow();
+    const tm = this.time;
     let i = this.n++;
-    const s = this.counter++;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (this.time[p]! < time || (this.time[p] === time && this.seq[p]! < s)) break;
-      this.move(p, i);
+      if (tm[p]! <= time) break;
+      tm[i] = tm[p]!;
+      this.ka[i] = this.ka[p]!;
+      this.b[i] = this.b[p]!;
+      this.c[i] = this.c[p]!;
       i = p;
     }
-    this.time[i] = time;
-    this.seq[i] = s;
-    this.kind[i] = kind;
-    this.a[i] = a;
+    tm[i] = time;
+    this.ka[i] = (a << 3) | kind;
     this.b[i] = b;
     this.c[i] = c;
   }
 
-  /** Removes the earliest event into topTime/topKind/topA/topB; false when empty. */
+  /** Removes the earliest event into topTime/topKind/topA/topB/topC; false when empty. */
   pop(): boolean {
     if (this.n === 0) return false;
-    this.topTime = this.time[0]!;
-    this.topKind = this.kind[0]!;
-    this.topA = this.a[0]!;
-    this.topB = this.b[0]!;
-    this.topC = this.c[0]!;
+    const tm = this.time;
+    const ka = this.ka;
+    const bb = this.b;
+    const cc = this.c;
+    this.topTime = tm[0]!;
+    const top = ka[0]!;
+    this.topKind = top & 7;
+    this.topA = top >> 3;
+    this.topB = bb[0]!;
+    this.topC = cc[0]!;
     const last = --this.n;
     if (last > 0) {
-      const t = this.time[last]!;
-      const s = this.seq[last]!;
-      const k = this.kind[last]!;
-      const a = this.a[last]!;
-      const b = this.b[last]!;
-      const c2 = this.c[last]!;
+      const t = tm[last]!;
+      const k = ka[last]!;
+      const b = bb[last]!;
+      const c = cc[last]!;
       let i = 0;
       for (;;) {
-        let c = 2 * i + 1;
-        if (c >= last) break;
-        if (c + 1 < last && (this.time[c + 1]! < this.time[c]! || (this.time[c + 1] === this.time[c] && this.seq[c + 1]! < this.seq[c]!))) c++;
-        if (t < this.time[c]! || (t === this.time[c] && s < this.seq[c]!)) break;
-        this.move(c, i);
-        i = c;
+        let ch = 2 * i + 1;
+        if (ch >= last) break;
+        if (ch + 1 < last && tm[ch + 1]! < tm[ch]!) ch++;
+        if (t <= tm[ch]!) break;
+        tm[i] = tm[ch]!;
+        ka[i] = ka[ch]!;
+        bb[i] = bb[ch]!;
+        cc[i] = cc[ch]!;
+        i = ch;
       }
-      this.time[i] = t;
-      this.seq[i] = s;
-      this.kind[i] = k;
-      this.a[i] = a;
-      this.b[i] = b;
-      this.c[i] = c2;
+      tm[i] = t;
+      ka[i] = k;
+      bb[i] = b;
+      cc[i] = c;
     }
     return true;
   }
 
-  private move(from: number, to: number): void {
-    this.time[to] = this.time[from]!;
-    this.seq[to] = this.seq[from]!;
-    this.kind[to] = this.kind[from]!;
-    this.a[to] = this.a[from]!;
-    this.b[to] = this.b[from]!;
-    this.c[to] = this.c[from]!;
-  }
-
   private grow(): void {
     const cap = this.time.length * 2;
-    const f = (x: Float64Array) => {
-      const y = new Float64Array(cap);
-      y.set(x);
-      return y;
-    };
+    const time = new Float64Array(cap);
+    time.set(this.time);
+    this.time = time;
     const i32 = (x: Int32Array) => {
       const y = new Int32Array(cap);
       y.set(x);
       return y;
     };
-    this.time = f(this.time);
-    this.seq = f(this.seq);
-    const k = new Uint8Array(cap);
-    k.set(this.kind);
-    this.kind = k;
-    this.a = i32(this.a);
+    this.ka = i32(this.ka);
     this.b = i32(this.b);
     this.c = i32(this.c);
   }

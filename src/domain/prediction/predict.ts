@@ -36,7 +36,7 @@ export type PredictOptions = {
   /** Restrict candidates to these instance types or families. */
   include?: readonly string[];
   x86Only?: boolean;
-  /** Explore total slots between these factors of the basis (default 0.25 .. 4). */
+  /** Explore total slots between these factors of the basis (default 1/3 .. 3). */
   minFactor?: number;
   maxFactor?: number;
 };
@@ -218,11 +218,20 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   for (const c of candidates) {
     const spec = catalog.get(c.instanceType)!;
     const executors = c.nodes * c.layout.executorsPerNode;
-    const scaling = taskScaling(
+    const exact = taskScaling(
       { instance: basisSpec, nodes: basisNodes, memoryPerTaskMb: observedMemoryPerTaskMb },
       { instance: spec, nodes: c.nodes, memoryPerTaskMb: c.layout.memoryPerTaskMb },
     );
-    const key = [executors, c.layout.executorCores, round(scaling.cpuFactor, 3), round(scaling.gcFactor, 2), round(scaling.fetchFactor, 2), Math.round(scaling.memoryPerTaskBytes / 1e6)].join('/');
+    // Factors are quantised (1% CPU, 10% GC and fetch, 100 MB memory) so that near-identical
+    // candidates share one simulation.
+    const scaling = {
+      ...exact,
+      cpuFactor: round(exact.cpuFactor, 2),
+      gcFactor: round(exact.gcFactor, 1),
+      fetchFactor: round(exact.fetchFactor, 1),
+      memoryPerTaskBytes: Number.isFinite(exact.memoryPerTaskBytes) ? Math.round(exact.memoryPerTaskBytes / 1e8) * 1e8 : Infinity,
+    };
+    const key = [executors, c.layout.executorCores, scaling.cpuFactor, scaling.gcFactor, scaling.fetchFactor, scaling.memoryPerTaskBytes].join('/');
     let simMs = cache.get(key);
     if (simMs === undefined) {
       simMs = simulatePlan(plan, { executors, cores: c.layout.executorCores, scaling }, params).estimatedMs * anchor;
