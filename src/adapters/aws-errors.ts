@@ -134,12 +134,14 @@ function classify(e: AwsLike): { code: ErrorCode; awsCode: string | undefined } 
   if (is(CONFLICT)) return { code: 'conflict', awsCode };
   if (is(INVALID)) return { code: 'invalid_request', awsCode };
   if (is(UNAVAILABLE) || (errno !== undefined && NETWORK_CODES.has(errno))) return { code: 'unavailable', awsCode };
+  // The service itself marked the error retryable (a modeled retryable error).
+  if (e.$retryable !== undefined) return { code: 'unavailable', awsCode };
   if (status !== undefined && status >= 500) return { code: 'unavailable', awsCode };
   if (status === 401 || status === 403) return { code: 'access_denied', awsCode };
   if (status === 404) return { code: 'not_found', awsCode };
   if (status === 409 || status === 412) return { code: 'conflict', awsCode };
   if (status === 400) return { code: 'invalid_request', awsCode };
-  if (e.$fault === 'server' || e.$retryable !== undefined) return { code: 'unavailable', awsCode };
+  if (e.$fault === 'server') return { code: 'unavailable', awsCode };
   // The SDK wraps socket errors; the errno often sits one level down.
   if (e.cause && typeof e.cause === 'object' && status === undefined) {
     const inner = classify(e.cause as AwsLike);

@@ -91,14 +91,14 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
     withRetry(
       async (attempt) => {
         try {
-          return await fn(options?.signal, attempt);
+          return await fn(options?.signal ?? deps.retry?.signal, attempt);
         } catch (e) {
           throw mapAwsError(e, context);
         }
       },
       {
         ...deps.retry,
-        signal: options?.signal,
+        signal: options?.signal ?? deps.retry?.signal,
         onRetry: (e, attempt, delayMs) => {
           deps.logger?.warn('EMR call failed; retrying', { operation: context, code: e.code, attempt, delayMs, error: e.message });
           deps.retry?.onRetry?.(e, attempt, delayMs);

@@ -63,7 +63,7 @@ export type EmrServerOptions = {
   timeline?: Partial<EmrTimeline>;
   /** Items per page of every List operation (EMR uses 50). */
   pageSize?: number;
-  /** Source of "now" in epoch ms for timestamps (default Date.now). */
+  /** Source of "now" in epoch ms for timestamps (default Date.now); phases still run on real timers. */
   clock?: { now(): number };
   /** Access key ids accepted; any other signed request is refused with UnrecognizedClientException. */
   accessKeyIds?: string[];
@@ -580,7 +580,8 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
       let moved = 0;
       for (const [id, rt] of runtimes) {
         if (clusterId !== undefined && id !== clusterId) continue;
-        if (rt.waiter && !rt.awaitingHook) {
+        // WAITING and a running work hook end only by themselves or by a terminate.
+        if (rt.waiter && !rt.awaitingHook && records.get(id)?.state !== 'WAITING') {
           rt.waiter.wake();
           moved++;
         }

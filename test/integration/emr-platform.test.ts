@@ -213,6 +213,7 @@ life('a cluster runs its steps and terminates; describe and the state events fol
 life('a long-lived cluster waits after its steps until terminated by the user', async () => {
   const { clusterId } = await lp.startCluster(jobFlow('keep', { Steps: [] , Instances: { InstanceCount: 3, MasterInstanceType: 'm5.xlarge', SlaveInstanceType: 'm5.2xlarge', KeepJobFlowAliveWhenNoSteps: true } }));
   await live.server.waitForState(clusterId, 'WAITING', 5_000);
+  assert.is(live.server.advance(clusterId), 0, 'WAITING ends only by a terminate');
   assert.is((await lp.describeCluster(clusterId)).autoTerminate, false);
   await lp.terminateCluster(clusterId);
   await live.server.waitForState(clusterId, 'TERMINATED', 5_000);

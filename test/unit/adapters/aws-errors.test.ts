@@ -35,6 +35,7 @@ const cases: [string, unknown, string, boolean][] = [
   ['RequestLimitExceeded', serviceError('RequestLimitExceeded', 400), 'throttled', true],
   ['bare 429', serviceError('Unknown', 429), 'throttled', true],
   ['$retryable throttling', Object.assign(serviceError('Whatever', 400), { $retryable: { throttling: true } }), 'throttled', true],
+  ['$retryable (not throttling) on a 400', Object.assign(serviceError('TransientConflict', 400), { $retryable: {} }), 'unavailable', true],
   ['EMR InternalServerError', new InternalServerError({ message: 'boom', $metadata: { httpStatusCode: 500 } }), 'unavailable', true],
   ['ServiceUnavailable', serviceError('ServiceUnavailable', 503), 'unavailable', true],
   ['bare 502', serviceError('BadGateway', 502), 'unavailable', true],
