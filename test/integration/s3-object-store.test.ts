@@ -132,6 +132,22 @@ t('stream yields a multi-MB object in many chunks, byte for byte', async ({ s3 }
     break;
   }
   assert.ok(seen > 0 && seen < big.length);
+  // Aborting mid-stream ends the iteration with 'aborted'.
+  const ac = new AbortController();
+  let got = 0;
+  const aborted = await (async () => {
+    try {
+      for await (const c of store.stream(`${B}/stream/big.bin`, { signal: ac.signal })) {
+        got += c.byteLength;
+        if (got > 1024 * 1024) ac.abort();
+      }
+    } catch (err) {
+      return err as SyncError;
+    }
+    return undefined;
+  })();
+  assert.is(aborted?.code, 'aborted');
+  assert.ok(got < big.length, `read ${got} of ${big.length} bytes before the abort took effect`);
   const e = await (async () => {
     try {
       for await (const _ of store.stream(`${B}/stream/absent`)) void _;

@@ -143,7 +143,7 @@ t('a lock left by a dead process is taken over; a live owner makes put wait and 
   await writeFile(lock, JSON.stringify({ pid: deadPid, host: (await import('node:os')).hostname(), at: new Date().toISOString() }));
   const v2 = await store.put('p1', stateWith('p1', 2), v1);
   assert.is(counterOf((await store.get('p1'))!.value), 2);
-  await assert.not.ok(await stat(lock).catch(() => undefined), 'the lock is released');
+  assert.not.ok(await stat(lock).catch(() => undefined), 'the lock is released');
 
   // Our parent process is alive: its lock must be respected.
   await writeFile(lock, JSON.stringify({ pid: process.ppid, host: (await import('node:os')).hostname(), at: new Date().toISOString() }));
