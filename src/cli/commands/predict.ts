@@ -1,0 +1,227 @@
+// `sync-agent predict EVENTLOG [--cluster-report FILE] [--history FILE] [--json]`: recommends a
+// cluster per preference from one run's event log (offline; a Sparklens-style report, but for cost).
+// `sync-agent predict --history FILE [--json]`: the same from earlier runs alone (CSV or JSON rows
+// of instanceType, nodes, runtimeSeconds), printing every candidate and the three solutions.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadApplicationModel } from '../../adapters/eventlog-source.js';
+import { loadCatalog } from '../../adapters/prediction/catalog-file.js';
+import { isSyncError, SyncError } from '../../domain/errors.js';
+import type { Catalog } from '../../domain/prediction/catalog.js';
+import type { HistoryRun } from '../../domain/prediction/history.js';
+import { predictFromHistory, predictFromModel } from '../../domain/prediction/predict.js';
+import type { PredictionOutcome, PredictOptions } from '../../domain/prediction/predict.js';
+import { buildReplayPlan } from '../../domain/prediction/plan.js';
+import { simulateBaselinePlan, simulatePlan } from '../../domain/prediction/simulator.js';
+import type { ClusterReport, ObjectStore } from '../../domain/ports.js';
+import { PREFERENCES } from '../../domain/types.js';
+import type { CliIo } from '../io.js';
+
+const USAGE = [
+  'usage: sync-agent predict EVENTLOG [--cluster-report FILE] [--history FILE] [--json]',
+  '       sync-agent predict --history FILE [--instance-type T] [--json]',
+  'options: --spot  --max-cost USD (performance ceiling)  --max-runtime SECONDS (economy ceiling)',
+  '         --families m5,r5,...  --x86-only  --all (list every candidate)  --config PATH',
+].join('\n');
+
+/** Parses a history file: CSV with a header (instanceType,nodes,runtimeSeconds) or JSON rows. */
+export function parseHistory(text: string, source: string, defaultInstanceType?: string): HistoryRun[] {
+  const rows: Record<string, unknown>[] = [];
+  const trimmed = text.trim();
+  if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(trimmed);
+    } catch (e) {
+      throw new SyncError('invalid_request', `${source}: not valid JSON (${(e as Error).message})`);
+    }
+    const list = Array.isArray(doc) ? doc : (doc as { runs?: unknown }).runs;
+    if (!Array.isArray(list)) throw new SyncError('invalid_request', `${source}: expected an array of runs or {"runs": [...]}`);
+    for (const r of list) rows.push(typeof r === 'object' && r !== null ? (r as Record<string, unknown>) : {});
+  } else {
+    const lines = trimmed.split(/\r?\n/).filter((l) => l.trim().length > 0);
+    const header = (lines[0] ?? '').split(',').map((h) => h.trim());
+    for (const line of lines.slice(1)) {
+      const cells = line.split(',').map((c) => c.trim());
+      rows.push(Object.fromEntries(header.map((h, i) => [h, cells[i]])));
+    }
+  }
+  const key = (r: Record<string, unknown>, names: string[]) => {
+    for (const [k, v] of Object.entries(r)) if (names.includes(k.toLowerCase().replace(/[_\s-]/g, ''))) return v;
+    return undefined;
+  };
+  return rows.map((r, i) => {
+    const where = `${source} row ${i + 1}`;
+    const instanceType = key(r, ['instancetype', 'type']) ?? defaultInstanceType;
+    const nodes = Number(key(r, ['nodes', 'instancecount', 'count']));
+    const runtimeSeconds = Number(key(r, ['runtimeseconds', 'runtime', 'seconds']));
+    if (typeof instanceType !== 'string' || instanceType.length === 0) throw new SyncError('invalid_request', `${where}: instanceType is missing (or pass --instance-type)`);
+    if (!Number.isFinite(nodes) || nodes <= 0) throw new SyncError('invalid_request', `${where}: nodes must be a positive number`);
+    if (!Number.isFinite(runtimeSeconds) || runtimeSeconds <= 0) throw new SyncError('invalid_request', `${where}: runtimeSeconds must be a positive number`);
+    return { instanceType, nodes, runtimeSeconds };
+  });
+}
+
+async function siteCatalog(io: CliIo, configPath: string | undefined): Promise<{ catalog: Catalog; objectStoreFor: (url: string) => Promise<ObjectStore | undefined> }> {
+  let predictions = {};
+  let config: Awaited<ReturnType<typeof import('../../config/load-config.js').loadConfig>> | undefined;
+  try {
+    const { loadConfig } = await import('../../config/load-config.js');
+    config = await loadConfig({ ...(configPath ? { configPath } : {}), cwd: io.cwd, env: io.env, allowDefaults: true });
+    predictions = config.site.predictions;
+  } catch (e) {
+    if (configPath) throw e;
+    io.err(`sync-agent predict: configuration not read (${(e as Error).message}); using the shipped instance catalog`);
+  }
+  return {
+    catalog: loadCatalog(predictions),
+    objectStoreFor: async (url) => {
+      if (!/^s3a?:\/\//.test(url) || !config) return undefined;
+      const [{ createAwsClients }, { createS3ObjectStore }] = await Promise.all([import('../../adapters/aws-clients.js'), import('../../adapters/s3-object-store.js')]);
+      const aws = config.site.aws;
+      const { s3 } = createAwsClients({ region: aws.region, endpoints: aws.endpoints, s3ForcePathStyle: aws.s3ForcePathStyle });
+      return createS3ObjectStore({ client: s3 });
+    },
+  };
+}
+
+function money(x: number): string {
+  return `$${x < 1 ? x.toFixed(4) : x.toFixed(2)}`;
+}
+
+/** The human-readable form of an outcome. */
+export function formatOutcome(o: PredictionOutcome, options: { all?: boolean; replay?: { observedMs: number; simulatedMs: number; baselineMs: number } } = {}): string {
+  const lines: string[] = [];
+  if (options.replay) {
+    const r = options.replay;
+    const err = (x: number) => `${(((x - r.observedMs) / r.observedMs) * 100).toFixed(1)}%`;
+    lines.push(
+      `observed     ${(r.observedMs / 1000).toFixed(1)} s on ${o.basis.nodes} x ${o.basis.instanceType}, ${money(o.basis.costUsd)}`,
+      `replayed     ${(r.simulatedMs / 1000).toFixed(1)} s (${err(r.simulatedMs)}); baseline simulation ${(r.baselineMs / 1000).toFixed(1)} s (${err(r.baselineMs)})`,
+    );
+  } else {
+    lines.push(`basis        ${o.basis.runtimeSeconds.toFixed(1)} s on ${o.basis.nodes} x ${o.basis.instanceType}, ${money(o.basis.costUsd)}`);
+  }
+  lines.push(`candidates   ${o.candidates.length} evaluated; estimates from the ${o.source === 'blend' ? 'simulator blended with the scaling curve' : o.source === 'history' ? 'scaling curve of earlier runs' : 'simulator'}`, '');
+  const shown = options.all ? [...o.candidates].sort((a, b) => a.runtimeSeconds - b.runtimeSeconds) : undefined;
+  if (shown) {
+    lines.push('  instanceType     nodes   runtimeSeconds    costUsd');
+    for (const c of shown) lines.push(`  ${c.instanceType.padEnd(15)} ${String(c.nodes).padStart(6)} ${c.runtimeSeconds.toFixed(1).padStart(16)} ${c.costUsd.toFixed(4).padStart(10)}`);
+    lines.push('');
+  }
+  for (const pref of PREFERENCES) {
+    const s = o.solutions[pref];
+    lines.push(`${pref.padEnd(12)} ${s.estimate.runtimeSeconds.toFixed(1)} s, ${money(s.estimate.costUsd)}  ${s.explanation}`);
+  }
+  if (o.warnings.length > 0) lines.push('', 'warnings', ...o.warnings.map((w) => `  - ${w}`));
+  return lines.join('\n');
+}
+
+/** Runs `predict`; exit 0 on success, 1 when an input cannot be used, 2 on bad usage. */
+export async function run(argv: string[], io: CliIo, deps: { objectStore?: ObjectStore; catalog?: Catalog } = {}): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean' },
+        'cluster-report': { type: 'string' },
+        history: { type: 'string' },
+        'instance-type': { type: 'string' },
+        spot: { type: 'boolean' },
+        'max-cost': { type: 'string' },
+        'max-runtime': { type: 'string' },
+        families: { type: 'string' },
+        'x86-only': { type: 'boolean' },
+        all: { type: 'boolean' },
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    io.err(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const target = positionals[0];
+  const maxCost = values['max-cost'] === undefined ? undefined : Number(values['max-cost']);
+  const maxRuntime = values['max-runtime'] === undefined ? undefined : Number(values['max-runtime']);
+  if (positionals.length > 1 || (!target && !values.history) || (maxCost !== undefined && !(maxCost > 0)) || (maxRuntime !== undefined && !(maxRuntime > 0))) {
+    io.err(USAGE);
+    return 2;
+  }
+  try {
+    const site = deps.catalog ? undefined : await siteCatalog(io, values.config);
+    const catalog = deps.catalog ?? site!.catalog;
+    const history = values.history
+      ? parseHistory(await readFile(resolve(io.cwd, values.history), 'utf8').catch((e: Error) => Promise.reject(new SyncError('not_found', `history file ${values.history}: ${e.message}`))), values.history, values['instance-type'])
+      : undefined;
+    const options: PredictOptions = { catalog };
+    if (values.spot) options.spot = true;
+    if (values['x86-only']) options.x86Only = true;
+    if (values.families) options.include = values.families.split(',').map((f) => f.trim()).filter(Boolean);
+    if (maxCost !== undefined || maxRuntime !== undefined) {
+      options.preferenceCeilings = {
+        ...(maxCost !== undefined ? { performanceMaxCostUsd: maxCost } : {}),
+        ...(maxRuntime !== undefined ? { economyMaxRuntimeSeconds: maxRuntime } : {}),
+      };
+    }
+    if (!target) {
+      const outcome = predictFromHistory(history!, options);
+      if (values.json) {
+        io.out(JSON.stringify({ basis: outcome.basis, source: outcome.source, solutions: outcome.solutions, candidates: outcome.candidates.map(row), warnings: outcome.warnings }, null, 2));
+      } else io.out(formatOutcome(outcome, { all: true }));
+      return 0;
+    }
+    let report: ClusterReport | undefined;
+    if (values['cluster-report']) {
+      const text = await readFile(resolve(io.cwd, values['cluster-report']), 'utf8').catch((e: Error) =>
+        Promise.reject(new SyncError('not_found', `cluster report ${values['cluster-report']}: ${e.message}`)),
+      );
+      try {
+        report = JSON.parse(text) as ClusterReport;
+      } catch (e) {
+        throw new SyncError('invalid_request', `cluster report ${values['cluster-report']}: not valid JSON (${(e as Error).message})`);
+      }
+    }
+    const objectStore = deps.objectStore ?? (await site?.objectStoreFor(target));
+    const model = await loadApplicationModel(target, objectStore ? { objectStore } : {});
+    const outcome = predictFromModel(model, report, { ...options, ...(history ? { history } : {}) });
+    const plan = buildReplayPlan(model);
+    const replay = { observedMs: model.durationMs, simulatedMs: Math.round(simulatePlan(plan).estimatedMs), baselineMs: Math.round(simulateBaselinePlan(plan).estimatedMs) };
+    if (values.json) {
+      io.out(
+        JSON.stringify(
+          { appId: model.appId, basis: outcome.basis, replay, source: outcome.source, solutions: outcome.solutions, candidates: outcome.candidates.map(row), warnings: outcome.warnings },
+          null,
+          2,
+        ),
+      );
+    } else io.out(formatOutcome(outcome, { replay, ...(values.all ? { all: true } : {}) }));
+    return 0;
+  } catch (e) {
+    if (isSyncError(e)) {
+      io.err(`sync-agent predict: ${e.code}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+function row(c: PredictionOutcome['candidates'][number]) {
+  return {
+    instanceType: c.instanceType,
+    nodes: c.nodes,
+    runtimeSeconds: Math.round(c.runtimeSeconds * 10) / 10,
+    costUsd: Math.round(c.costUsd * 10000) / 10000,
+    executors: c.executors,
+    executorCores: c.executorCores,
+    source: c.source,
+  };
+}
