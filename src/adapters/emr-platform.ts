@@ -62,6 +62,7 @@ export function toClusterInfo(cluster: Cluster): ClusterInfo {
   return info;
 }
 
+const DESCRIBE_BATCH = 4;
 const INVALID_CLUSTER_ID = /cluster id .* is not valid|does not exist|not found/i;
 
 /** The tag value of `key` in a RunJobFlow request, if the request carries it. */
@@ -151,16 +152,20 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
       const out = await client.send(new ListClustersCommand({ CreatedAfter: createdAfter, ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
       return { items: out.Clusters, marker: out.Marker };
     });
-    for (const s of summaries) {
-      if (!s.Id) continue;
-      let cluster: Cluster;
-      try {
-        cluster = await describe(s.Id, options);
-      } catch (e) {
-        if (e instanceof SyncError && e.code === 'not_found') continue;
-        throw e;
-      }
-      if ((cluster.Tags ?? []).some((t) => t.Key === tagKey && t.Value === tagValue)) return toClusterInfo(cluster);
+    const ids = summaries.flatMap((s) => (s.Id ? [s.Id] : []));
+    // A few DescribeCluster calls at a time, newest first (ListClusters' order): the cluster looked
+    // for is usually among the most recent, and throttling is retried anyway.
+    for (let i = 0; i < ids.length; i += DESCRIBE_BATCH) {
+      const batch = await Promise.all(
+        ids.slice(i, i + DESCRIBE_BATCH).map((id) =>
+          describe(id, options).catch((e: unknown) => {
+            if (e instanceof SyncError && e.code === 'not_found') return undefined;
+            throw e;
+          }),
+        ),
+      );
+      const match = batch.find((c) => c && (c.Tags ?? []).some((t) => t.Key === tagKey && t.Value === tagValue));
+      if (match) return toClusterInfo(match);
     }
     return undefined;
   };

@@ -85,17 +85,22 @@ basics('startCluster sends the request as given and describeCluster reads it bac
 });
 
 basics('findClusterByTag walks every ListClusters page, then describes until the tag matches', async () => {
-  const since = new Date(Date.now() - 1000);
+  await new Promise((r) => setTimeout(r, 5));
+  const since = new Date(); // after run-a of the previous test
   const ids: string[] = [];
   for (const run of ['p-1', 'p-2', 'p-3', 'p-4', 'p-5']) ids.push((await platform.startCluster(jobFlow(run))).clusterId);
   const before = emr.server.calls().length;
   const found = await platform.findClusterByTag('sync:run-id', 'p-1', since);
   assert.is(found?.id, ids[0]);
   const calls = emr.server.calls().slice(before);
-  // 6 clusters exist (run-a from the previous test included), 2 per page: 3 pages, newest first.
+  // 5 clusters created after `since`, 2 per page: 3 pages, newest first.
   assert.is(calls.filter((c) => c.op === 'ListClusters').length, 3);
-  // p-1 is the oldest of the five created after `since`, so all five were described.
+  // p-1 is the oldest of the five, so every one was described (4 at a time, then 1).
   assert.is(calls.filter((c) => c.op === 'DescribeCluster').length, 5);
+  const newest = emr.server.calls().length;
+  assert.is((await platform.findClusterByTag('sync:run-id', 'p-5', since))?.id, ids[4]);
+  // p-5 is the newest: the first batch of four holds it, so no further describes.
+  assert.is(emr.server.calls().slice(newest).filter((c) => c.op === 'DescribeCluster').length, 4);
 
   assert.is(await platform.findClusterByTag('sync:run-id', 'nope', since), undefined);
   const mark = emr.server.calls().length;
