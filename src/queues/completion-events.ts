@@ -1,5 +1,5 @@
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import type { Message, ReceiveMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import type { Redis } from 'ioredis';
 import { SyncError, toSyncError } from '../domain/errors.js';
 import type { ClusterInfo, Logger } from '../domain/ports.js';
@@ -122,7 +122,10 @@ export type CompletionConsumerOptions = {
   prefix: string;
   logger: Logger;
   metrics?: Metrics;
-  /** Visibility given back to an unparseable message so its next receive (and the DLQ) comes soon; default 30. */
+  /**
+   * When set, an unparseable message's visibility is cut to this many seconds so its next receive
+   * (and so the DLQ) comes sooner; by default it keeps the normal visibility timeout.
+   */
   poisonRetrySeconds?: number;
   /** How long a handled (cluster, state) is remembered; default 30 days. */
   dedupeTtlSeconds?: number;
@@ -147,7 +150,7 @@ export type MessageOutcome = 'recorded' | 'duplicate' | 'ignored' | 'unparseable
  */
 export function createCompletionConsumer(opts: CompletionConsumerOptions): CompletionConsumer {
   const log = opts.logger.child({ component: 'completion-events' });
-  const poisonRetry = opts.poisonRetrySeconds ?? 30;
+  const poisonRetry = opts.poisonRetrySeconds;
   const dedupeTtl = opts.dedupeTtlSeconds ?? 30 * 24 * 3600;
   const maxBackoff = opts.maxBackoffMs ?? 30_000;
   const controller = new AbortController();
@@ -170,9 +173,11 @@ export function createCompletionConsumer(opts: CompletionConsumerOptions): Compl
         error: err.toJSON(),
       });
       // Not deleted: after maxReceiveCount receives the queue's redrive policy moves it to the DLQ.
-      await opts.sqs
-        .send(new ChangeMessageVisibilityCommand({ QueueUrl: opts.queueUrl, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: poisonRetry }))
-        .catch((ce: unknown) => log.debug('could not shorten the visibility of an unparseable message', { error: ce }));
+      if (poisonRetry !== undefined) {
+        await opts.sqs
+          .send(new ChangeMessageVisibilityCommand({ QueueUrl: opts.queueUrl, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: poisonRetry }))
+          .catch((ce: unknown) => log.debug('could not shorten the visibility of an unparseable message', { error: ce }));
+      }
       return 'unparseable';
     }
     opts.metrics?.sqsLagSeconds.set(Math.max(0, (Date.now() - event.time.getTime()) / 1000));
@@ -246,7 +251,9 @@ export function createCompletionConsumer(opts: CompletionConsumerOptions): Compl
             MaxNumberOfMessages: 10,
             WaitTimeSeconds: opts.waitTimeSeconds,
             VisibilityTimeout: opts.visibilityTimeoutSeconds,
-            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+            // The deprecated spelling too, for SQS-compatible servers that only know it.
+            AttributeNames: ['ApproximateReceiveCount'] as unknown as NonNullable<ReceiveMessageCommandInput['AttributeNames']>,
           }),
           { abortSignal: controller.signal },
         );
