@@ -42,10 +42,13 @@ export function idempotencyKeyOf(prefix: string, key: string): string {
   return `${prefix}:idem:${key}`;
 }
 
-/** A request id usable as a BullMQ job id: 1-200 chars of [A-Za-z0-9._-], not an integer. Throws otherwise. */
+/**
+ * A request id usable as a BullMQ job id and a Redis key part: 1-128 of A-Z a-z 0-9 . _ -, starting
+ * with a letter or digit, without '..', and not only digits (BullMQ refuses integer ids). Throws otherwise.
+ */
 export function checkRequestId(id: string): string {
-  if (!/^[A-Za-z0-9._-]{1,200}$/.test(id) || /^\d+$/.test(id)) {
-    throw new SyncError('invalid_request', `request id ${JSON.stringify(id.slice(0, 80))} is not allowed: use 1-200 characters of A-Z a-z 0-9 . _ - and not only digits`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id) || id.includes('..') || /^\d+$/.test(id)) {
+    throw new SyncError('invalid_request', `request id ${JSON.stringify(id.slice(0, 80))} is not allowed: use 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit, without '..', and not only digits`);
   }
   return id;
 }
