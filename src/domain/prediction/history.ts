@@ -1,7 +1,7 @@
 // Learning across runs: the project's own scaling curve from earlier runs, in units of the
 // reference instance type's nodes, so that runs and candidates on other types can be compared.
 import type { Catalog, InstanceSpec } from './catalog.js';
-import { fitErnest } from './ernest.js';
+import { fitScalingCurve } from './ernest.js';
 import type { ErnestModel } from './ernest.js';
 import { perCoreSpeed } from './scaling.js';
 
@@ -38,7 +38,7 @@ export function fitHistory(catalog: Catalog, runs: readonly HistoryRun[]): { cur
   const ref = catalog.get(referenceType)!;
   const points = known.map((r) => ({ m: r.nodes * capacity(catalog.get(r.instanceType)!, ref), t: r.runtimeSeconds }));
   if (new Set(points.map((p) => Math.round(p.m * 1000))).size < 2) return { reason: 'earlier runs cover only one cluster size' };
-  const model = fitErnest(points);
+  const model = fitScalingCurve(points);
   const ms = points.map((p) => p.m);
   const equivalentNodes = (instanceType: string, nodes: number) => {
     const spec = catalog.get(instanceType);
@@ -60,13 +60,13 @@ export function fitHistory(catalog: Catalog, runs: readonly HistoryRun[]): { cur
 
 /**
  * How much weight the curve gets against the simulator at size `m`: more with more distinct sizes
- * and a good fit, half outside the fitted range, none far outside it or when the fit is poor.
+ * (distinct sizes) and a good fit, half outside the fitted range, none far outside it or when the fit is poor.
  */
 export function historyWeight(curve: HistoryCurve, m: number): number {
   if (curve.model.fitError > 0.25) return 0;
   const [lo, hi] = curve.range;
   if (m < lo / 2 || m > hi * 2) return 0;
-  const sizes = curve.model.points;
+  const sizes = curve.model.sizes;
   const base = sizes / (sizes + 3);
   return m < lo || m > hi ? base / 2 : base;
 }

@@ -88,10 +88,13 @@ function num(v: string | undefined): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
-function pickBasisType(catalog: Catalog, shape: ClusterShape, warnings: string[]): InstanceSpec {
+function pickBasisType(catalog: Catalog, shape: ClusterShape, settings: ExecutorSettings, warnings: string[]): InstanceSpec {
   const t = shape.coreInstanceType;
   if (t && catalog.get(t)) return catalog.get(t)!;
-  const fallback = catalog.get(FALLBACK_INSTANCE_TYPE) ?? catalog.instances[0];
+  // The smallest size of the fallback's family on which the user's executors fit.
+  const family = catalog.get(FALLBACK_INSTANCE_TYPE)?.family;
+  const fits = catalog.instances.filter((s) => s.family === family && executorLayout(s, settings).executorsPerNode > 0).sort((a, b) => a.vcpu - b.vcpu);
+  const fallback = fits[0] ?? catalog.get(FALLBACK_INSTANCE_TYPE) ?? catalog.instances[0];
   if (!fallback) throw new SyncError('invalid_config', 'the instance catalog is empty');
   warnings.push(
     t
@@ -177,12 +180,15 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   const warnings: string[] = [];
   const { catalog } = options;
   const shape = clusterShapeFromReport(report);
-  const basisSpec = pickBasisType(catalog, shape, warnings);
   const settings = settingsOf(model, shape);
+  const basisSpec = pickBasisType(catalog, shape, settings, warnings);
   const plan = buildReplayPlan(model);
   const params = supplyParameters(plan);
   const observed = observedCluster(plan);
-  const basisLayout = executorLayout(basisSpec, settings);
+  const fitted = executorLayout(basisSpec, settings);
+  // The basis ran, so its executors fitted even if this layout model thinks they do not.
+  const basisLayout: ExecutorLayout =
+    fitted.executorsPerNode > 0 ? fitted : { ...fitted, executorsPerNode: 1, slotsPerNode: Math.max(1, Math.floor(fitted.executorCores / (settings.taskCpus ?? 1))) };
   const observedSlots = observed.executors * Math.max(1, Math.floor(observed.cores / plan.taskCpus));
   const basisNodes = shape.coreNodes ?? Math.max(1, Math.ceil(observedSlots / Math.max(1, basisLayout.slotsPerNode)));
   const master = shape.masterInstanceType && catalog.get(shape.masterInstanceType) ? shape.masterInstanceType : basisSpec.instanceType;
@@ -201,7 +207,7 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   const curve: HistoryCurve | undefined = history.curve;
 
   const candidates = generateCandidates(catalog, {
-    basisSlots: basisNodes * basisLayout.slotsPerNode,
+    basisSlots: shape.coreNodes !== undefined ? basisNodes * basisLayout.slotsPerNode : Math.max(1, observedSlots),
     settings,
     ...(options.include ? { include: options.include } : {}),
     ...(options.x86Only ? { x86Only: true } : {}),
