@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SyncError, isSyncError, toSyncError } from '../domain/errors.js';
 import type { Logger } from '../domain/ports.js';
+import { requestLabel } from './metrics.js';
 import type { Metrics } from './metrics.js';
 import type { Enqueue, PendingState, Validate } from '../queues/requests-queue.js';
 import type { Results } from '../queues/results.js';
@@ -132,7 +133,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       }
       const rejectedId = id ?? randomUUID();
       await opts.results.publish({ id: rejectedId, name, status: 'rejected', error: err.toJSON() }).catch((pe: unknown) => log.warn('could not publish a rejected result', { error: pe }));
-      opts.metrics.requests.inc({ name: name || 'unknown', outcome: 'rejected' });
+      opts.metrics.requests.inc({ name: requestLabel(name, err.code), outcome: 'rejected' });
       return { status: 400, body: { id: rejectedId, error: err.toJSON() } };
     }
   };

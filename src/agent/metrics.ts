@@ -5,6 +5,14 @@ export type RequestOutcome = 'completed' | 'failed' | 'retried' | 'rejected' | '
 /** What happened to one SQS completion event, as counted by `sync_completion_events_total`. */
 export type CompletionEventOutcome = 'recorded' | 'duplicate' | 'ignored' | 'unparseable' | 'error';
 
+/**
+ * The `name` label for a request: its name when it looks like one (`noun.verb`, at most 64 chars)
+ * and was not refused as unknown, else 'unknown', so client-chosen garbage cannot grow the series.
+ */
+export function requestLabel(name: string, errorCode?: string): string {
+  return errorCode !== 'unknown_request' && name.length <= 64 && /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/.test(name) ? name : 'unknown';
+}
+
 /** The agent's Prometheus metrics, on a private registry (no global state). */
 export type Metrics = {
   readonly registry: Registry;

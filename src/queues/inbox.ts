@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { SyncError, isSyncError, toSyncError } from '../domain/errors.js';
 import type { Logger } from '../domain/ports.js';
+import { requestLabel } from '../agent/metrics.js';
 import type { Metrics } from '../agent/metrics.js';
 import { openRedis } from './requests-queue.js';
 import type { Enqueue, RequestInput, Validate } from './requests-queue.js';
@@ -108,7 +109,7 @@ export function createInboxConsumer(opts: InboxConsumerOptions): InboxConsumer {
     const error = err.toJSON();
     const published = await opts.results.publish({ id: requestId, name, status: 'rejected', error });
     if (!published) log.warn('rejected inbox entry reuses the id of a finished request; result kept', { entryId, requestId });
-    opts.metrics?.requests.inc({ name: name || 'unknown', outcome: 'rejected' });
+    opts.metrics?.requests.inc({ name: requestLabel(name, err.code), outcome: 'rejected' });
     await redis.xack(key, group, entryId);
     log.warn('inbox entry rejected', { entryId, requestId, error });
     return true;

@@ -4,6 +4,7 @@ import type { Job, JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { SyncError, toSyncError } from '../domain/errors.js';
 import type { Logger } from '../domain/ports.js';
+import { requestLabel } from '../agent/metrics.js';
 import type { Metrics } from '../agent/metrics.js';
 import { createResults } from './results.js';
 import type { Results } from './results.js';
@@ -110,7 +111,7 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
   const enqueue: Enqueue = async (request) => {
     if (closing) throw new SyncError('unavailable', 'the requests queue is closing');
     const id = checkRequestId(request.id ?? randomUUID());
-    const count = (outcome: 'enqueued' | 'duplicate') => opts.metrics?.requests.inc({ name: request.name, outcome });
+    const count = (outcome: 'enqueued' | 'duplicate') => opts.metrics?.requests.inc({ name: requestLabel(request.name), outcome });
     try {
       if (request.idempotencyKey !== undefined) {
         const key = idempotencyKeyOf(opts.prefix, request.idempotencyKey);
@@ -211,7 +212,7 @@ export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
     if (aborting) controller.abort();
     inflight.add(controller);
     opts.metrics?.inflight.inc();
-    const stopTimer = opts.metrics?.handlerDuration.startTimer({ name: job.name });
+    const stopTimer = opts.metrics?.handlerDuration.startTimer({ name: requestLabel(job.name) });
     let name = job.name;
     try {
       let request: ValidRequest;
@@ -225,7 +226,7 @@ export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
         const err = toSyncError(e, 'invalid_request');
         log.warn('request failed validation', { error: err.toJSON() });
         await opts.results.publish({ id, name, status: 'failed', error: err.toJSON() });
-        opts.metrics?.requests.inc({ name, outcome: 'failed' });
+        opts.metrics?.requests.inc({ name: requestLabel(name, err.code), outcome: 'failed' });
         throw new UnrecoverableError(`${err.code}: ${err.message}`);
       }
       const ctx: DispatchContext = { requestId: id, signal: controller.signal };

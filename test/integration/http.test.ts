@@ -218,6 +218,9 @@ H('/metrics is Prometheus text with the request counters', async (ctx) => {
   assert.match(text, /# TYPE sync_requests_total counter/);
   assert.match(text, /sync_requests_total\{name="run\.start",outcome="rejected"\} 1\n/);
   assert.match(text, /sync_requests_total\{name="run\.start",outcome="duplicate"\} 1\n/);
+  // Malformed JSON and an unknown name are counted under "unknown", never under a client-chosen label.
+  assert.match(text, /sync_requests_total\{name="unknown",outcome="rejected"\} 2\n/);
+  assert.not.match(text, /cluster\.delete/);
   assert.match(text, /# TYPE sync_handler_duration_seconds histogram/);
   assert.match(text, /# TYPE sync_inflight_requests gauge/);
   assert.match(text, /# TYPE sync_sqs_lag_seconds gauge/);
