@@ -3,8 +3,7 @@
 // without .inprogress), a rolling `eventlog_v2_<appId>/` directory, a Databricks rolled directory,
 // or a folder holding one of those (a run's `eventlog/` folder). Bytes are streamed, never buffered
 // whole.
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SyncError, isSyncError } from '../domain/errors.js';
@@ -18,6 +17,10 @@ import { isTruncation } from './codecs/codec-error.js';
 
 /** What reading an event log may use. */
 export type EventLogDeps = { objectStore?: ObjectStore; signal?: AbortSignal };
+
+// Read size for local files: below V8's large-object threshold (128 KiB), so the strings decoded from
+// each chunk die young instead of piling up in large-object space until a full GC.
+const READ_CHUNK_BYTES = 120 * 1024;
 
 type Entry = { rel: string; size: number };
 
@@ -45,6 +48,27 @@ type Store = {
   open(location: string): AsyncIterable<Uint8Array>;
 };
 
+/** A local file's bytes in `size` chunks, the next read already under way while one is processed. */
+async function* readFileChunks(path: string, size: number): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, 'r');
+  let next: Promise<{ bytesRead: number; buffer: Buffer }> | undefined;
+  try {
+    let position = 0;
+    next = fh.read(Buffer.allocUnsafe(size), 0, size, position);
+    for (;;) {
+      const { bytesRead, buffer } = await next;
+      next = undefined;
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      next = fh.read(Buffer.allocUnsafe(size), 0, size, position);
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await next?.catch(() => undefined);
+    await fh.close();
+  }
+}
+
 function localStore(path: string): Store {
   return {
     root: path,
@@ -69,7 +93,7 @@ function localStore(path: string): Store {
       return out;
     },
     locate: (rel) => join(path, rel),
-    open: (location) => createReadStream(location, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>,
+    open: (location) => readFileChunks(location, READ_CHUNK_BYTES),
   };
 }
 

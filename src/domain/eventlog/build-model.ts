@@ -5,6 +5,8 @@
 import { SyncError } from '../errors.js';
 import type { ApplicationModel, Executor, Job, ResourceProfile, SqlExecution, StageAttempt, TaskFailure } from './model.js';
 import { maskSecrets, readSparkSettings } from './spark-settings.js';
+import { scanSuccessfulTaskEnd, scanTaskStart } from './task-end-scanner.js';
+import type { ScannedTaskInfo } from './task-end-scanner.js';
 import { clearTaskRow, createTaskTableBuilder, emptyTaskRow } from './task-table.js';
 import type { TaskRow, TaskTableBuilder } from './task-table.js';
 
@@ -12,7 +14,7 @@ import type { TaskRow, TaskTableBuilder } from './task-table.js';
 export type BuildOptions = {
   /** Name of the log in messages (a path or URL). */
   source?: string;
-  /** Parse every TaskEnd line whole (slower; the reference the fast path is checked against). */
+  /** Parse every task line whole (slower; the reference the fast paths are checked against). */
   fullParse?: boolean;
 };
 
@@ -257,6 +259,53 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
     }
   };
 
+  let cachedStage: StageState | undefined;
+  const stageFor = (stageId: number, attemptId: number): StageState => {
+    if (cachedStage && cachedStage.attempt.stageId === stageId && cachedStage.attempt.attemptId === attemptId) return cachedStage;
+    return (cachedStage = stageState(stageId, attemptId));
+  };
+
+  /** Derives the timing columns of `row` and appends it to its stage attempt. */
+  const commitTask = (stageId: number, attemptId: number, taskId: number | undefined, gettingResultAt: number): void => {
+    row.gettingResultTimeMs = gettingResultAt > 0 && row.finishTime > 0 ? row.finishTime - gettingResultAt : 0;
+    if (row.finishTime > 0 && row.launchTime > 0) {
+      const total = row.finishTime - row.launchTime;
+      row.schedulerDelayMs = Math.max(
+        0,
+        total - row.executorRunTimeMs - row.executorDeserializeTimeMs - row.resultSerializationTimeMs - row.gettingResultTimeMs,
+      );
+    }
+    if (taskId !== undefined && running.size > 0) running.delete(taskId);
+    stageFor(stageId, attemptId).table.push(row);
+  };
+
+  const scanned: ScannedTaskInfo = { stageId: 0, attemptId: 0, taskId: 0, executorId: '', host: '', gettingResultAt: 0 };
+
+  /** The fast path for a successful TaskEnd; false when the line needs a full parse. */
+  const scanTaskEnd = (line: string): boolean => {
+    clearTaskRow(row);
+    if (!scanSuccessfulTaskEnd(line, row, scanned)) return false;
+    const exec = scanned.executorId === '<driver>' ? 'driver' : scanned.executorId;
+    row.executor = executorFor(exec, scanned.host, row.launchTime);
+    seen(row.launchTime);
+    seen(row.finishTime);
+    row.status = 0;
+    commitTask(scanned.stageId, scanned.attemptId, scanned.taskId, scanned.gettingResultAt);
+    return true;
+  };
+
+  /** The fast path for TaskStart: remembers the task until its TaskEnd; false when it needs a full parse. */
+  const scanStart = (line: string): boolean => {
+    const r = emptyTaskRow();
+    if (!scanTaskStart(line, r, scanned)) return false;
+    const exec = scanned.executorId === '<driver>' ? 'driver' : scanned.executorId;
+    r.executor = executorFor(exec, scanned.host, r.launchTime);
+    seen(r.launchTime);
+    r.finishTime = 0;
+    running.set(scanned.taskId, { stageId: scanned.stageId, attemptId: scanned.attemptId, row: r });
+    return true;
+  };
+
   const onTaskEnd = (parts: TaskEndParts): void => {
     const { head, info, metrics } = parts;
     const stageId = num(head['Stage ID']);
@@ -271,24 +320,13 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
     else if (kind === 'TaskKilled' || info.Killed === true) row.status = 2;
     else row.status = 1;
     if (row.status === 0 && info.Failed === true) row.status = 1;
-    const gettingResultAt = n0(info['Getting Result Time']);
-    row.gettingResultTimeMs = gettingResultAt > 0 && row.finishTime > 0 ? row.finishTime - gettingResultAt : 0;
-    if (row.finishTime > 0 && row.launchTime > 0) {
-      const total = row.finishTime - row.launchTime;
-      row.schedulerDelayMs = Math.max(
-        0,
-        total - row.executorRunTimeMs - row.executorDeserializeTimeMs - row.resultSerializationTimeMs - row.gettingResultTimeMs,
-      );
-    }
     if (row.status !== 0) {
       const failure: TaskFailure = { stageId, attempt: attemptId, index: row.index, reason: reasonText(reason) };
       const exec = executorIdOf(info['Executor ID']);
       if (exec !== undefined) failure.executorId = exec;
       taskFailures.push(failure);
     }
-    const taskId = num(info['Task ID']);
-    if (taskId !== undefined) running.delete(taskId);
-    stageState(stageId, attemptId).table.push(row);
+    commitTask(stageId, attemptId, num(info['Task ID']), n0(info['Getting Result Time']));
   };
 
   const handle = (e: Json, name: string): void => {
@@ -478,12 +516,14 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
       let name = eventNameOf(line);
       if (name !== undefined && !USED_EVENTS.has(name)) return;
       if (name === 'SparkListenerTaskEnd' && !options.fullParse) {
+        if (scanTaskEnd(line)) return;
         const parts = splitTaskEnd(line);
         if (parts) {
           onTaskEnd(parts);
           return;
         }
       }
+      if (name === 'SparkListenerTaskStart' && !options.fullParse && scanStart(line)) return;
       let e: unknown;
       try {
         e = JSON.parse(line);

@@ -1,5 +1,7 @@
-// Splits a byte stream into lines, a batch per input chunk: one UTF-8 decode and one split per chunk
-// instead of per line. Byte offsets of lines are computed only when asked (for error messages).
+// Splits a byte stream into lines, a batch per input chunk: one decode and one split per chunk instead
+// of per line (ASCII chunks, the usual case, skip UTF-8 decoding). Byte offsets of lines are computed
+// only when asked (for error messages).
+import { isAscii } from 'node:buffer';
 
 /** The complete lines decoded from one stretch of the stream. */
 export type LineBatch = {
@@ -39,7 +41,7 @@ export async function* lineBatches(chunks: AsyncIterable<Uint8Array>): AsyncGene
     const head = chunk.subarray(0, nl + 1);
     const bytes = pending.length > 0 ? Buffer.concat([...pending, head]) : head;
     pending = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
-    const lines = bytes.toString('utf8', 0, bytes.length - 1).split('\n');
+    const lines = (isAscii(bytes) ? bytes.toString('latin1', 0, bytes.length - 1) : bytes.toString('utf8', 0, bytes.length - 1)).split('\n');
     yield { lines, bytes, offset, unterminated: false };
     offset += bytes.length;
   }
