@@ -70,6 +70,8 @@ export type PredictionOutcome = {
 export const FALLBACK_INSTANCE_TYPE = 'm5.xlarge';
 const PERFORMANCE_COST_FACTOR = 2;
 const ECONOMY_RUNTIME_FACTOR = 1.5;
+/** Fewest candidates a default search evaluates (the range widens upwards to reach it). */
+export const MIN_CANDIDATES = 200;
 
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -206,14 +208,18 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   if (options.history && options.history.length > 0 && !history.curve) warnings.push(`scaling curve not used: ${history.reason}`);
   const curve: HistoryCurve | undefined = history.curve;
 
-  const candidates = generateCandidates(catalog, {
-    basisSlots: shape.coreNodes !== undefined ? basisNodes * basisLayout.slotsPerNode : Math.max(1, observedSlots),
-    settings,
-    ...(options.include ? { include: options.include } : {}),
-    ...(options.x86Only ? { x86Only: true } : {}),
-    ...(options.minFactor !== undefined ? { minFactor: options.minFactor } : {}),
-    ...(options.maxFactor !== undefined ? { maxFactor: options.maxFactor } : {}),
-  });
+  const generate = (maxFactor: number | undefined) =>
+    generateCandidates(catalog, {
+      basisSlots: shape.coreNodes !== undefined ? basisNodes * basisLayout.slotsPerNode : Math.max(1, observedSlots),
+      settings,
+      ...(options.include ? { include: options.include } : {}),
+      ...(options.x86Only ? { x86Only: true } : {}),
+      ...(options.minFactor !== undefined ? { minFactor: options.minFactor } : {}),
+      ...(maxFactor !== undefined ? { maxFactor } : {}),
+    });
+  let candidates = generate(options.maxFactor);
+  // Small clusters have few sizes within 3x: widen upwards until the search has MIN_CANDIDATES.
+  for (let f = 4; options.maxFactor === undefined && candidates.length < MIN_CANDIDATES && f <= 16; f *= 2) candidates = generate(f);
   if (!candidates.some((c) => c.instanceType === basisSpec.instanceType && c.nodes === basisNodes)) {
     candidates.push({ instanceType: basisSpec.instanceType, nodes: basisNodes, layout: basisLayout, userSizing: settings.executorCores !== undefined });
   }

@@ -1,0 +1,106 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { memoryIo } from '../../../src/cli/io.js';
+import { run as predict } from '../../../src/cli/commands/predict.js';
+import { run as simulate } from '../../../src/cli/commands/simulate.js';
+import { loadCatalog } from '../../../src/adapters/prediction/catalog-file.js';
+import { clusterCostUsd } from '../../../src/domain/prediction/cost.js';
+
+const cli = suite('predict and simulate commands');
+const dir = mkdtempSync(join(tmpdir(), 'sync-predict-cli-'));
+const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+const eventLog = join(fixtures, 'eventlogs/dr-elephant/event_log_1');
+
+cli.after(() => rmSync(dir, { recursive: true, force: true }));
+
+// grep.spark from the bell data at 4, 12, 24, 40 and 60 nodes, mean runtime in seconds.
+function bellHistory(): string {
+  const rows = readFileSync(join(fixtures, 'bell/grep.spark.csv'), 'utf8').trim().split(/\r?\n/).slice(1).map((l) => l.split(',').map(Number));
+  const lines = ['instanceType,nodes,runtimeSeconds'];
+  for (const n of [4, 12, 24, 40, 60]) {
+    const ts = rows.filter((r) => r[0] === n).map((r) => r[1]! / 1000);
+    lines.push(`m5.xlarge,${n},${ts.reduce((a, b) => a + b, 0) / ts.length}`);
+  }
+  return lines.join('\n');
+}
+
+cli('predict --history FILE --json lists every candidate with its cost and the three solutions', async () => {
+  const file = join(dir, 'history.csv');
+  writeFileSync(file, bellHistory());
+  const io = memoryIo({}, dir);
+  const code = await predict(['--history', file, '--json'], io, { catalog: loadCatalog() });
+  assert.is(code, 0, io.stderr.join('\n'));
+  const out = JSON.parse(io.stdout.join('\n')) as {
+    candidates: { instanceType: string; nodes: number; runtimeSeconds: number; costUsd: number }[];
+    solutions: Record<string, { estimate: { runtimeSeconds: number; costUsd: number } }>;
+    basis: { nodes: number };
+  };
+  assert.ok(out.candidates.length > 100);
+  const catalog = loadCatalog();
+  for (const c of out.candidates.slice(0, 50)) {
+    const cost = clusterCostUsd(catalog, { instanceType: c.instanceType, nodes: c.nodes, masterInstanceType: 'm5.xlarge' }, c.runtimeSeconds);
+    assert.ok(Math.abs(cost - c.costUsd) <= 0.0001 + cost * 0.01);
+  }
+  // The 32-node m5.xlarge run was not fitted on; the bell data says 186 s on average.
+  const c32 = out.candidates.find((c) => c.instanceType === 'm5.xlarge' && c.nodes === 32)!;
+  assert.ok(Math.abs(c32.runtimeSeconds - 185.7) / 185.7 < 0.1, String(c32.runtimeSeconds));
+  assert.equal(Object.keys(out.solutions).sort(), ['balanced', 'economy', 'performance']);
+  assert.is(out.basis.nodes, 60);
+});
+
+cli('predict --history: a bad row is named; a missing file and bad usage fail cleanly', async () => {
+  const file = join(dir, 'bad.csv');
+  writeFileSync(file, 'instanceType,nodes,runtimeSeconds\nm5.xlarge,4,100\nm5.xlarge,zero,50\n');
+  let io = memoryIo({}, dir);
+  assert.is(await predict(['--history', file], io, { catalog: loadCatalog() }), 1);
+  assert.match(io.stderr.join('\n'), /row 2: nodes/);
+  io = memoryIo({}, dir);
+  assert.is(await predict(['--history', join(dir, 'nope.csv')], io, { catalog: loadCatalog() }), 1);
+  io = memoryIo({}, dir);
+  assert.is(await predict([], io), 2);
+  const json = join(dir, 'history.json');
+  writeFileSync(json, JSON.stringify([{ instanceType: 'r5.xlarge', nodes: 2, runtimeSeconds: 400 }, { instanceType: 'r5.xlarge', nodes: 8, runtimeSeconds: 130 }]));
+  io = memoryIo({}, dir);
+  assert.is(await predict(['--history', json], io, { catalog: loadCatalog() }), 0, io.stderr.join('\n'));
+  assert.match(io.stdout.join('\n'), /performance/);
+});
+
+// The application's own start and end, read straight from the log's JSON lines.
+function observedMs(path: string): number {
+  let start = 0;
+  let end = 0;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.includes('"SparkListenerApplicationStart"')) start = JSON.parse(line).Timestamp as number;
+    if (line.includes('"SparkListenerApplicationEnd"')) end = JSON.parse(line).Timestamp as number;
+  }
+  return end - start;
+}
+
+cli('simulate prints estimatedMs; at the observed 2 x 2 cores it is within 5% of the observed duration', async () => {
+  const io = memoryIo({}, dir);
+  assert.is(await simulate([eventLog, '--executors', '2', '--cores', '2', '--json'], io), 0, io.stderr.join('\n'));
+  const out = JSON.parse(io.stdout.join('\n')) as { estimatedMs: number; observedMs: number };
+  const obs = observedMs(eventLog);
+  assert.is(out.observedMs, obs);
+  assert.ok(Math.abs(out.estimatedMs - obs) / obs < 0.05, `${out.estimatedMs} vs ${obs}`);
+  const more = memoryIo({}, dir);
+  assert.is(await simulate([eventLog, '--executors', '8', '--cores', '2', '--json'], more), 0);
+  assert.ok((JSON.parse(more.stdout.join('\n')) as { estimatedMs: number }).estimatedMs <= out.estimatedMs);
+  const bad = memoryIo({}, dir);
+  assert.is(await simulate([eventLog, '--executors', 'x'], bad), 2);
+});
+
+cli('predict EVENTLOG --json reports the replay and three solutions', async () => {
+  const io = memoryIo({}, dir);
+  assert.is(await predict([eventLog, '--json'], io, { catalog: loadCatalog() }), 0, io.stderr.join('\n'));
+  const out = JSON.parse(io.stdout.join('\n')) as { replay: { observedMs: number; simulatedMs: number; baselineMs: number }; candidates: unknown[]; solutions: Record<string, unknown> };
+  assert.is(out.replay.observedMs, observedMs(eventLog));
+  assert.ok(out.candidates.length >= 200, `${out.candidates.length}`);
+  assert.equal(Object.keys(out.solutions).sort(), ['balanced', 'economy', 'performance']);
+});
+
+cli.run();
