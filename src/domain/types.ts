@@ -45,6 +45,12 @@ export type Run = {
   runtimeSeconds?: number;
   costUsd?: number;
   error?: { code: string; message: string };
+  /**
+   * The attempt allowed to call RunJobFlow for this run, set by compare-and-set before the call. Only a
+   * run whose claim predates the current attempt can have a cluster we do not know of. `endedAt`: the
+   * holder's RunJobFlow call has returned (failed), so nothing is in flight, though a cluster may exist.
+   */
+  launch?: { token: string; at: string; endedAt?: string };
 };
 
 export type Project = {

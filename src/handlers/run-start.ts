@@ -8,11 +8,17 @@ import { TAG_RUN_ID } from '../domain/tags.js';
 import type { JobFlow, Prediction, Preference, ProjectState, Run } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
 import { resolvePreference, resolveProjectLocation } from './resolve.js';
-import { fromAbortable, throwIfAborted } from './rx.js';
+import { fromAbortable, sleep, throwIfAborted } from './rx.js';
+import { randomUUID } from 'node:crypto';
 import { updateProjectState } from './update-project.js';
 
 /** How far before a run's reservation a cluster tagged with its run id may have been created. */
 export const FIND_CLUSTER_SLACK_MS = 5 * 60 * 1000;
+/** Upper bound of one RunJobFlow call (retries included): after it, a launch claim's holder has either started a cluster or given up. */
+export const LAUNCH_CALL_TIMEOUT_MS = 30_000;
+/** A launch claim younger than this may still have a RunJobFlow in flight; another attempt waits for it. */
+export const LAUNCH_LEASE_MS = LAUNCH_CALL_TIMEOUT_MS + 15_000;
+const LAUNCH_POLL_MS = 2_000;
 
 /** What run.start should do for a request key, given the project's state. */
 export type RunStartDecision =
@@ -102,6 +108,7 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
   const location = resolveProjectLocation(deps.config, project);
   const request = data.predictionId !== undefined ? await loadPredictionJobFlow(deps, loaded.value, location, data, signal) : data.jobFlow;
   const runId = deriveRunId(projectId, requestKey);
+  const token = randomUUID();
   let run: Run;
   if (decision.kind === 'resume') {
     run = decision.run;
@@ -109,6 +116,8 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
     const createdAt = deps.clock.now();
     run = { id: runId, projectId, status: 'starting', location: runLocation(location, projectId, createdAt, runId), createdAt: createdAt.toISOString(), requestKey };
     if (data.predictionId !== undefined) run.predictionId = data.predictionId;
+    // A new run is reserved with this attempt's launch claim, so the first attempt needs no cluster lookup.
+    run.launch = { token, at: createdAt.toISOString() };
   }
   // Plan before reserving: a malformed jobFlow fails the request without leaving a run behind.
   const plan = (r: Run): ReturnType<typeof planJobFlow> =>
@@ -129,24 +138,32 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
   await deps.objects.put(eventLogDir(run.location), '', { ...opts, contentType: 'application/x-directory' });
   await deps.objects.put(jobFlowUrl(run.location), `${JSON.stringify(jobFlow, null, 2)}\n`, { ...opts, contentType: 'application/json' });
 
-  // A crash after RunJobFlow and before the state write leaves a tagged cluster: find it before starting another.
-  const createdAfter = new Date(Date.parse(run.createdAt) - FIND_CLUSTER_SLACK_MS);
-  let clusterId = (await deps.platform.findClusterByTag(TAG_RUN_ID, run.id, createdAfter, opts))?.id;
+  const launch = await acquireLaunch(deps, run, token, signal);
+  if (launch.kind === 'started') return resultOf(launch.run);
+  let clusterId = launch.kind === 'found' ? launch.clusterId : undefined;
   if (clusterId !== undefined) {
     log.info('found the cluster of an earlier attempt', { clusterId });
   } else {
     throwIfAborted(signal);
     try {
-      clusterId = (await deps.platform.startCluster(jobFlow, opts)).clusterId;
+      // Bounded, so that the claim's lease tells other attempts when this call can no longer be in flight.
+      const callSignal = AbortSignal.any([signal, AbortSignal.timeout(LAUNCH_CALL_TIMEOUT_MS)]);
+      clusterId = (await deps.platform.startCluster(jobFlow, { signal: callSignal })).clusterId;
     } catch (e) {
       const err = toSyncError(e, 'remote_error');
+      const at = deps.clock.now().toISOString();
       if (!err.retryable) {
-        const at = deps.clock.now().toISOString();
         await updateProjectState(deps.state, projectId, (s) =>
           patchRun(s, run.id, (r) => (r.clusterId !== undefined ? undefined : { ...r, status: 'failed', endedAt: at, error: { code: err.code, message: err.message } })),
           opts,
         );
         log.error('cluster could not be started', { code: err.code, message: err.message });
+      } else {
+        // The call is over: the next attempt need not wait out the lease, but must still look up by tag.
+        await updateProjectState(deps.state, projectId, (s) =>
+          patchRun(s, run.id, (r) => (r.launch?.token !== token || r.clusterId !== undefined ? undefined : { ...r, launch: { ...r.launch, endedAt: at } })),
+          { signal: AbortSignal.timeout(10_000) },
+        ).catch(() => undefined);
       }
       throw err;
     }
@@ -173,6 +190,51 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
     return resultOf(final as Run & { clusterId: string });
   }
   return { runId: run.id, clusterId: ours, location: run.location };
+}
+
+type Launch = { kind: 'claimed' } | { kind: 'found'; clusterId: string } | { kind: 'started'; run: Run & { clusterId: string } };
+
+/**
+ * Makes this attempt the only one allowed to call RunJobFlow for `run`. A claim left by another
+ * attempt means a cluster may exist: look it up by tag; if none is found, wait until that claim's
+ * lease has run out (its RunJobFlow can no longer be in flight), then take the claim over by
+ * compare-and-set, so two attempts never both launch.
+ */
+async function acquireLaunch(deps: HandlerDeps, initial: Run, token: string, signal: AbortSignal): Promise<Launch> {
+  const opts = { signal };
+  let run = initial;
+  for (;;) {
+    if (run.clusterId !== undefined) return { kind: 'started', run: run as Run & { clusterId: string } };
+    if (run.status === 'failed') throw failedRunError(run);
+    const prior = run.launch;
+    if (prior?.token === token) return { kind: 'claimed' };
+    if (prior) {
+      const createdAfter = new Date(Date.parse(run.createdAt) - FIND_CLUSTER_SLACK_MS);
+      const found = await deps.platform.findClusterByTag(TAG_RUN_ID, run.id, createdAfter, opts);
+      if (found) return { kind: 'found', clusterId: found.id };
+      const age = deps.clock.now().getTime() - Date.parse(prior.at);
+      if (prior.endedAt === undefined && age < LAUNCH_LEASE_MS) {
+        await sleep(Math.min(LAUNCH_POLL_MS, LAUNCH_LEASE_MS - age), signal);
+        run = await reloadRun(deps, run, signal);
+        continue;
+      }
+    }
+    const at = deps.clock.now().toISOString();
+    const written = await updateProjectState(
+      deps.state,
+      run.projectId,
+      (s) => patchRun(s, run.id, (r) => (r.clusterId !== undefined || r.launch?.token !== prior?.token ? undefined : { ...r, launch: { token, at } })),
+      opts,
+    );
+    run = written.state.runs.find((r) => r.id === run.id) ?? run;
+  }
+}
+
+async function reloadRun(deps: HandlerDeps, run: Run, signal: AbortSignal): Promise<Run> {
+  const doc = await deps.state.get(run.projectId, { signal });
+  const fresh = doc?.value.runs.find((r) => r.id === run.id);
+  if (!fresh) throw new SyncError('internal', `run ${run.id} vanished from project ${run.projectId}`);
+  return fresh;
 }
 
 /**

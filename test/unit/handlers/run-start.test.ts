@@ -115,6 +115,51 @@ test('a retryable start failure leaves the run starting; the retry starts exactl
   assert.is(deps.state.read('p1')?.runs.length, 1);
 });
 
+test('the first attempt of a request launches without looking clusters up (no scan per request)', async () => {
+  const deps = createFakeDeps();
+  await withProject(deps);
+  deps.platform.findClusterByTag = async () => {
+    throw new Error('a first attempt must not scan clusters');
+  };
+  const r = await start(deps);
+  assert.is(r.clusterId, 'j-FAKE0001');
+  const run = deps.state.read('p1')?.runs[0];
+  assert.ok(run?.launch?.token, 'the launch claim is recorded with the run');
+});
+
+test('a young claim of another live attempt: this attempt waits and adopts that cluster instead of starting one', async () => {
+  const deps = createFakeDeps();
+  await withProject(deps);
+  const runId = deriveRunId('p1', 'nightly-2022-11-15');
+  const now = deps.clock.now().toISOString();
+  const doc = deps.state.read('p1')!;
+  await deps.state.put('p1', {
+    ...doc,
+    runs: [{ id: runId, projectId: 'p1', status: 'starting', location: 's3://runs-bucket/sync/p1/2022-11-15T13:51:29Z/' + runId + '/', createdAt: now, requestKey: 'nightly-2022-11-15', launch: { token: 'other-attempt', at: now } }],
+  }, (await deps.state.get('p1'))!.version);
+  // The other attempt's RunJobFlow lands a moment later.
+  setTimeout(() => void deps.platform.startCluster({ Name: 'x', Tags: [{ Key: 'sync:run-id', Value: runId }] }), 300);
+  const r = await start(deps);
+  assert.is(r.clusterId, 'j-FAKE0001');
+  assert.is(deps.platform.clusters.size, 1);
+});
+
+test('a claim abandoned by a crashed attempt (past the lease, no cluster): the retry takes it over and starts exactly one cluster', async () => {
+  const deps = createFakeDeps();
+  await withProject(deps);
+  const runId = deriveRunId('p1', 'nightly-2022-11-15');
+  const old = new Date(deps.clock.now().getTime() - 60_000).toISOString();
+  const doc = deps.state.read('p1')!;
+  await deps.state.put('p1', {
+    ...doc,
+    runs: [{ id: runId, projectId: 'p1', status: 'starting', location: 's3://runs-bucket/sync/p1/2022-11-15T13:51:29Z/' + runId + '/', createdAt: old, requestKey: 'nightly-2022-11-15', launch: { token: 'dead-attempt', at: old } }],
+  }, (await deps.state.get('p1'))!.version);
+  const r = await start(deps);
+  assert.is(r.clusterId, 'j-FAKE0001');
+  assert.is(deps.platform.clusters.size, 1);
+  assert.is.not(deps.state.read('p1')?.runs[0]?.launch?.token, 'dead-attempt');
+});
+
 test('a malformed jobFlow fails before anything is reserved or written', async () => {
   const deps = createFakeDeps();
   await withProject(deps);
