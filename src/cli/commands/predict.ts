@@ -14,6 +14,7 @@ import { predictFromHistory, predictFromModel } from '../../domain/prediction/pr
 import type { PredictionOutcome, PredictOptions } from '../../domain/prediction/predict.js';
 import { buildReplayPlan } from '../../domain/prediction/plan.js';
 import { simulateBaselinePlan, simulatePlan } from '../../domain/prediction/simulator.js';
+import type { Config } from '../../config/types.js';
 import type { ClusterReport, ObjectStore } from '../../domain/ports.js';
 import { PREFERENCES } from '../../domain/types.js';
 import type { CliIo } from '../io.js';
@@ -65,7 +66,7 @@ export function parseHistory(text: string, source: string, defaultInstanceType?:
 
 async function siteCatalog(io: CliIo, configPath: string | undefined): Promise<{ catalog: Catalog; objectStoreFor: (url: string) => Promise<ObjectStore | undefined> }> {
   let predictions = {};
-  let config: Awaited<ReturnType<typeof import('../../config/load-config.js').loadConfig>> | undefined;
+  let config: Config | undefined;
   try {
     const { loadConfig } = await import('../../config/load-config.js');
     config = await loadConfig({ ...(configPath ? { configPath } : {}), cwd: io.cwd, env: io.env, allowDefaults: true });
