@@ -20,7 +20,7 @@ const SOURCE = join(ROOT, 'test/fixtures/eventlogs/rapids-tools/db_sim_eventlog'
 const CHILD_FLAG = '--eventlog-bench-child';
 
 type Ev = Record<string, any>;
-type ChildResult = { ms: number; bytes: number; events: number; tasks: number; maxRssBytes: number };
+type ChildResult = { ms: number; cpuMs: number; bytes: number; events: number; tasks: number; maxRssBytes: number };
 
 /** Writes a log of about `targetBytes` and returns its size and task count. */
 export function generate(path: string, targetBytes: number): { bytes: number; tasks: number } {
@@ -109,6 +109,7 @@ async function naive(path: string): Promise<{ events: number; tasks: number }> {
 
 async function child(mode: string, path: string): Promise<void> {
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   let events = 0;
   let tasks = 0;
   if (mode === 'naive') ({ events, tasks } = await naive(path));
@@ -119,7 +120,8 @@ async function child(mode: string, path: string): Promise<void> {
     events = -1;
   }
   const ms = performance.now() - started;
-  const result: ChildResult = { ms, bytes: statSync(path).size, events, tasks, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  const cpu = process.cpuUsage(cpu0);
+  const result: ChildResult = { ms, cpuMs: (cpu.user + cpu.system) / 1000, bytes: statSync(path).size, events, tasks, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
@@ -137,6 +139,7 @@ function runChild(mode: string, path: string): Promise<ChildResult> {
 }
 
 const MB = 1024 * 1024;
+const ROUNDS = 2;
 
 /** Generates the log, runs each reader in a child, prints MB/s, ratio and peak RSS. */
 export async function run(): Promise<void> {
@@ -150,18 +153,28 @@ export async function run(): Promise<void> {
     execFileSync('zstd', ['-q', '-3', '-T1', plain, '-o', zst]);
     console.log(`generated ${(gen.bytes / MB).toFixed(0)} MB plain (${gen.tasks} tasks), ${(statSync(zst).size / MB).toFixed(1)} MB zstd in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-    const base = await runChild('naive', plain);
-    const ours = await runChild('ours', plain);
-    const z = await runChild('ours', zst);
+    // The machine is shared: run the readers alternately, ROUNDS times each, and keep each one's best.
+    const best = (a: ChildResult | undefined, b: ChildResult): ChildResult => (a === undefined || b.ms < a.ms ? b : a);
+    let base: ChildResult | undefined;
+    let ours: ChildResult | undefined;
+    let z: ChildResult | undefined;
+    for (let round = 0; round < ROUNDS; round++) {
+      base = best(base, await runChild('naive', plain));
+      ours = best(ours, await runChild('ours', plain));
+      z = best(z, await runChild('ours', zst));
+    }
+    if (!base || !ours || !z) throw new Error('no bench round ran');
     if (ours.tasks !== gen.tasks || base.tasks !== gen.tasks || z.tasks !== gen.tasks) throw new Error(`task counts differ: generated ${gen.tasks}, naive ${base.tasks}, ours ${ours.tasks}, zstd ${z.tasks}`);
-    const rate = (r: ChildResult, bytes: number): number => bytes / MB / (r.ms / 1000);
+    const rate = (r: ChildResult, bytes: number, ms = r.ms): number => bytes / MB / (ms / 1000);
     const baseRate = rate(base, gen.bytes);
     const ourRate = rate(ours, gen.bytes);
-    console.log(`naive baseline (readline + JSON.parse, count)   ${baseRate.toFixed(0)} MB/s   peak RSS ${(base.maxRssBytes / MB).toFixed(0)} MB`);
-    console.log(`ours, plain (full model)                        ${ourRate.toFixed(0)} MB/s   peak RSS ${(ours.maxRssBytes / MB).toFixed(0)} MB`);
-    console.log(`ratio ours/naive                                ${(ourRate / baseRate).toFixed(2)}x (target >= 2x)`);
-    console.log(`ours, zstd (full model)                         ${rate(z, gen.bytes).toFixed(0)} MB/s of log (${rate(z, z.bytes).toFixed(0)} MB/s compressed)   peak RSS ${(z.maxRssBytes / MB).toFixed(0)} MB`);
-    console.log(`peak RSS of ours under 200 MB: ${ours.maxRssBytes < 200 * MB && z.maxRssBytes < 200 * MB ? 'yes' : 'NO'}`);
+    const peak = Math.max(ours.maxRssBytes, z.maxRssBytes);
+    console.log(`best of ${ROUNDS} alternating runs each, every run in its own process; ${gen.tasks} tasks modelled`);
+    console.log(`naive baseline (readline + JSON.parse, count)  ${baseRate.toFixed(0).padStart(4)} MB/s  (CPU ${rate(base, gen.bytes, base.cpuMs).toFixed(0)} MB/s)  peak RSS ${(base.maxRssBytes / MB).toFixed(0)} MB`);
+    console.log(`ours, plain (full model)                       ${ourRate.toFixed(0).padStart(4)} MB/s  (CPU ${rate(ours, gen.bytes, ours.cpuMs).toFixed(0)} MB/s)  peak RSS ${(ours.maxRssBytes / MB).toFixed(0)} MB`);
+    console.log(`ratio ours/naive                               ${(ourRate / baseRate).toFixed(2)}x wall (${(base.cpuMs / ours.cpuMs).toFixed(2)}x CPU); target >= 2x`);
+    console.log(`ours, zstd (full model)                        ${rate(z, gen.bytes).toFixed(0).padStart(4)} MB/s of log, ${rate(z, z.bytes).toFixed(1)} MB/s of zstd  peak RSS ${(z.maxRssBytes / MB).toFixed(0)} MB`);
+    console.log(`peak RSS of ours: ${(peak / MB).toFixed(0)} MB (limit 200 MB: ${peak < 200 * MB ? 'ok' : 'EXCEEDED'})`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

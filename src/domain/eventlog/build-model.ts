@@ -53,13 +53,16 @@ const USED_EVENTS = new Set([
 ]);
 
 const EVENT_PREFIX = '{"Event":"';
+const TASK_END_PREFIX = '{"Event":"SparkListenerTaskEnd",';
+const TASK_START_PREFIX = '{"Event":"SparkListenerTaskStart",';
 
 type StageState = {
   attempt: Omit<StageAttempt, 'tasks' | 'jobIds'>;
   table: TaskTableBuilder;
 };
 
-type RunningTask = { stageId: number; attemptId: number; row: TaskRow };
+/** A task seen starting and not yet ending (kept small: there is one per running task). */
+type RunningTask = { stageId: number; attemptId: number; index: number; launchTime: number; executor: number; speculative: number };
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const n0 = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -296,13 +299,12 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
 
   /** The fast path for TaskStart: remembers the task until its TaskEnd; false when it needs a full parse. */
   const scanStart = (line: string): boolean => {
-    const r = emptyTaskRow();
-    if (!scanTaskStart(line, r, scanned)) return false;
+    clearTaskRow(row);
+    if (!scanTaskStart(line, row, scanned)) return false;
     const exec = scanned.executorId === '<driver>' ? 'driver' : scanned.executorId;
-    r.executor = executorFor(exec, scanned.host, r.launchTime);
-    seen(r.launchTime);
-    r.finishTime = 0;
-    running.set(scanned.taskId, { stageId: scanned.stageId, attemptId: scanned.attemptId, row: r });
+    const executor = executorFor(exec, scanned.host, row.launchTime);
+    seen(row.launchTime);
+    running.set(scanned.taskId, { stageId: scanned.stageId, attemptId: scanned.attemptId, index: row.index, launchTime: row.launchTime, executor, speculative: row.speculative });
     return true;
   };
 
@@ -468,10 +470,9 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
         const stageId = num(e['Stage ID']);
         const taskId = num(info?.['Task ID']);
         if (!info || stageId === undefined || taskId === undefined) return;
-        const r = emptyTaskRow();
-        fillTaskInfo(info, r);
-        r.finishTime = 0;
-        running.set(taskId, { stageId, attemptId: num(e['Stage Attempt ID']) ?? 0, row: r });
+        clearTaskRow(row);
+        fillTaskInfo(info, row);
+        running.set(taskId, { stageId, attemptId: num(e['Stage Attempt ID']) ?? 0, index: row.index, launchTime: row.launchTime, executor: row.executor, speculative: row.speculative });
         return;
       }
       case 'SparkListenerTaskEnd':
@@ -512,18 +513,22 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
     },
     accept(line) {
       lineNo += 1;
-      if (line.length === 0 || line.trim().length === 0) return;
+      if (line.length === 0 || (line.charCodeAt(0) !== 123 && line.trim().length === 0)) return;
+      // The two most frequent events first, without cutting out the name.
+      if (line.startsWith(TASK_END_PREFIX)) {
+        if (!options.fullParse && scanTaskEnd(line)) return;
+      } else if (line.startsWith(TASK_START_PREFIX)) {
+        if (!options.fullParse && scanStart(line)) return;
+      }
       let name = eventNameOf(line);
       if (name !== undefined && !USED_EVENTS.has(name)) return;
       if (name === 'SparkListenerTaskEnd' && !options.fullParse) {
-        if (scanTaskEnd(line)) return;
         const parts = splitTaskEnd(line);
         if (parts) {
           onTaskEnd(parts);
           return;
         }
       }
-      if (name === 'SparkListenerTaskStart' && !options.fullParse && scanStart(line)) return;
       let e: unknown;
       try {
         e = JSON.parse(line);
@@ -545,7 +550,14 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
     if (!logStartSeen) warnings.push('no SparkListenerLogStart event (Spark 1.x log?): Spark version unknown');
     if (!appId) warnings.push('no SparkListenerApplicationStart event: application id unknown');
     if (running.size > 0) warnings.push(`${running.size} task(s) started but never ended (kept with status unknown)`);
-    for (const t of running.values()) stageState(t.stageId, t.attemptId).table.push(t.row);
+    for (const t of running.values()) {
+      clearTaskRow(row);
+      row.index = t.index;
+      row.launchTime = t.launchTime;
+      row.executor = t.executor;
+      row.speculative = t.speculative;
+      stageState(t.stageId, t.attemptId).table.push(row);
+    }
 
     const startTime = appStart ?? (Number.isFinite(minTs) ? minTs : 0);
     const endTime = appEnd ?? (Number.isFinite(maxTs) ? maxTs : startTime);

@@ -27,23 +27,31 @@ export function lineOffset(batch: LineBatch, k: number): number {
   return batch.offset + pos;
 }
 
+// Largest stretch decoded into one string: below V8's large-object threshold (128 KiB), so batch
+// strings die young in the scavenger instead of waiting for a full GC in large-object space.
+const MAX_DECODE = 96 * 1024;
+
 /** Lines of `chunks` ("\n"-separated UTF-8; a trailing "\r" is left for JSON.parse to ignore). */
 export async function* lineBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<LineBatch> {
   let pending: Buffer[] = [];
   let offset = 0;
   for await (const c of chunks) {
-    const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
-    const nl = chunk.lastIndexOf(NL);
-    if (nl < 0) {
-      if (chunk.length > 0) pending.push(chunk);
-      continue;
+    const whole = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    for (let from = 0; from < whole.length; from += MAX_DECODE) {
+      const chunk = whole.length <= MAX_DECODE ? whole : whole.subarray(from, from + MAX_DECODE);
+      const nl = chunk.lastIndexOf(NL);
+      if (nl < 0) {
+        if (chunk.length > 0) pending.push(chunk);
+        continue;
+      }
+      const head = chunk.subarray(0, nl + 1);
+      const bytes = pending.length > 0 ? Buffer.concat([...pending, head]) : head;
+      pending = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
+      const end = bytes.length - 1;
+      const lines = (isAscii(bytes) ? bytes.toString('latin1', 0, end) : bytes.toString('utf8', 0, end)).split('\n');
+      yield { lines, bytes, offset, unterminated: false };
+      offset += bytes.length;
     }
-    const head = chunk.subarray(0, nl + 1);
-    const bytes = pending.length > 0 ? Buffer.concat([...pending, head]) : head;
-    pending = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
-    const lines = (isAscii(bytes) ? bytes.toString('latin1', 0, bytes.length - 1) : bytes.toString('utf8', 0, bytes.length - 1)).split('\n');
-    yield { lines, bytes, offset, unterminated: false };
-    offset += bytes.length;
   }
   if (pending.length > 0) {
     const bytes = Buffer.concat(pending);
