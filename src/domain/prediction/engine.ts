@@ -25,8 +25,6 @@ export type Supply =
       startupLatencyMs: number;
       backlogTimeoutMs: number;
       idleTimeoutMs: number;
-      /** Lifetimes (ms) after which the k-th executor to arrive is lost (undefined: never). */
-      lossAfterMs: (number | undefined)[];
     };
 
 /** How each task's time changes on the simulated hardware (all 1/0 = as observed). */
@@ -95,6 +93,8 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
   const heap = new EventHeap();
   const nStages = plan.stages.length;
   const durations = scaledDurations(plan, options.scaling);
+  const retries = plan.stages.map((st) => st.retry);
+  const kills = plan.stages.map((st) => st.killsExecutor);
   const unmet = new Int32Array(nStages);
   // Per stage: the runnable task positions in launch order (retries appended when their failed
   // attempt ends), how many were launched, and how many have ended.
@@ -135,7 +135,6 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
   let outstanding = 0;
   let peakExecutors = 0;
   let executorMs = 0;
-  let arrivals = 0;
   const managed = supply.kind === 'managed' ? supply : undefined;
 
   const newExecutor = (slotCount: number): number => {
@@ -261,7 +260,15 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
         running[s]!--;
         runningTasks--;
         ended[s]!++;
-        const retry = plan.stages[s]!.retry[k]!;
+        if (kills[s]![k] && alive[a]) {
+          // The task failed because its executor died: the executor goes too.
+          removeExecutor(a, now);
+          if (managed && !managed.dynamic) {
+            heap.push(now + managed.startupLatencyMs, EXEC_ADD, newExecutor(managed.slotsPerExecutor));
+            outstanding++;
+          }
+        }
+        const retry = retries[s]![k]!;
         if (retry >= 0) {
           order[s]![available[s]!++] = retry;
           pendingTasks++;
@@ -286,11 +293,6 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
         freeTotal += slots[a]!;
         for (let i = 0; i < slots[a]!; i++) freeStack.push(a);
         peakExecutors = Math.max(peakExecutors, aliveCount);
-        if (managed) {
-          const loss = managed.lossAfterMs[arrivals];
-          if (loss !== undefined) heap.push(now + loss, EXEC_LOST, a);
-        }
-        arrivals++;
         markIdle(a, now);
         break;
       }

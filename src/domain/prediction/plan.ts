@@ -30,6 +30,8 @@ export type PlanStage = {
   retry: Int32Array;
   /** 1 when the task is a retry (it becomes runnable only when the failed attempt ends). */
   isRetry: Uint8Array;
+  /** 1 when the task failed because its executor was lost (the executor goes with it). */
+  killsExecutor: Uint8Array;
   failed: number;
 };
 
@@ -79,6 +81,12 @@ export type ReplayPlan = {
   taskCpus: number;
   maxConcurrentExecutors: number;
 };
+
+/** How far a launch may precede the finish that freed its slot in the log's timestamps, ms. */
+const LAUNCH_SKEW_MS = 50;
+
+/** Removal reasons that mean "released by dynamic allocation", not "lost". */
+const IDLE_REMOVAL = /killed by driver|decommission|idle/i;
 
 function median(xs: number[]): number | undefined {
   if (xs.length === 0) return undefined;
@@ -208,6 +216,13 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
       }
       if (t.status[k] === 1 || t.status[k] === 2) lastFailed.set(idx, pos);
     });
+    // A failed task that ended when its executor was lost (not removed for idleness) took it down.
+    const killsExecutor = Uint8Array.from(order, (k) => {
+      if (t.status[k] !== 1) return 0;
+      const ex = model.executors[t.executor[k]!];
+      const lostAt = ex?.removedAt;
+      return lostAt !== undefined && !IDLE_REMOVAL.test(ex?.removedReason ?? '') && Math.abs(lostAt - t.finishTime[k]!) <= 1000 ? 1 : 0;
+    });
     jobs[job]!.stages.push(i);
     return {
       stageId: s.stageId,
@@ -226,6 +241,7 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
       remoteReadBytes: pick(t.shuffleRemoteReadBytes),
       retry,
       isRetry,
+      killsExecutor,
       failed,
     };
   });
@@ -247,19 +263,20 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
     const finishes = list.map((x) => x.f).sort((a, b) => a - b);
     for (const x of list) {
       if (!x.queued) continue;
-      // Latest finish at or before this launch on the same executor.
+      // The finish that freed the slot: the latest at or shortly after this launch (Spark's
+      // timestamps for a finish and the next launch on the freed slot can be out of order by a few ms).
       let lo = 0;
       let hi = finishes.length - 1;
       let best = -1;
       while (lo <= hi) {
         const mid = (lo + hi) >> 1;
-        if (finishes[mid]! <= x.l) {
+        if (finishes[mid]! <= x.l + LAUNCH_SKEW_MS) {
           best = mid;
           lo = mid + 1;
         } else hi = mid - 1;
       }
-      if (best >= 0) {
-        const gap = x.l - finishes[best]!;
+      if (best >= 0 && finishes[best]! !== x.f) {
+        const gap = Math.max(0, x.l - finishes[best]!);
         if (gap < 1000) gaps.push(gap);
       }
     }
@@ -273,7 +290,7 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
         id: e.id,
         cores: e.cores,
         addedMs: Math.max(0, e.addedAt - start),
-        lost: e.removedAt !== undefined && !/killed by driver|decommission|idle/i.test(e.removedReason ?? ''),
+        lost: e.removedAt !== undefined && !IDLE_REMOVAL.test(e.removedReason ?? ''),
       };
       if (e.removedAt !== undefined) pe.removedMs = Math.max(0, e.removedAt - start);
       return pe;

@@ -39,7 +39,6 @@ export type SupplyParameters = {
   backlogTimeoutMs: number;
   minExecutors: number;
   initialExecutors: number;
-  lossAfterMs: (number | undefined)[];
   taskOverheadMs: number;
 };
 
@@ -70,7 +69,6 @@ export function supplyParameters(plan: ReplayPlan): SupplyParameters {
   const execs = plan.executors;
   const jobStarts = observedJobStarts(plan);
   const firstJob = jobStarts[0] ?? Infinity;
-  const lossAfterMs = execs.map((e) => (e.lost && e.removedMs !== undefined ? e.removedMs - e.addedMs : undefined));
   let startupOffsetsMs: number[];
   const latencies: number[] = [];
   let initialExecutors: number;
@@ -114,7 +112,6 @@ export function supplyParameters(plan: ReplayPlan): SupplyParameters {
     backlogTimeoutMs: plan.backlogTimeoutMs,
     minExecutors: plan.minExecutors ?? 0,
     initialExecutors,
-    lossAfterMs,
     taskOverheadMs: plan.taskLaunchGapMs,
   };
 }
@@ -149,7 +146,6 @@ export function supplyFor(plan: ReplayPlan, params: SupplyParameters, cluster: S
     startupLatencyMs: params.startupLatencyMs,
     backlogTimeoutMs: params.backlogTimeoutMs,
     idleTimeoutMs: params.idleTimeoutMs,
-    lossAfterMs: params.lossAfterMs,
   };
 }
 
