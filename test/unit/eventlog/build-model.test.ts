@@ -1,0 +1,206 @@
+// The model builder on hand-written events: failures, retries, old schemas, odd lines; expected values
+// are worked out by hand from the events below.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { buildApplicationModel, createModelBuilder } from '../../../src/domain/eventlog/build-model.js';
+import { SyncError } from '../../../src/domain/errors.js';
+import { lineBatches, lineOffset } from '../../../src/domain/eventlog/line-batches.js';
+import { taskRowAt } from '../../../src/domain/eventlog/task-table.js';
+
+const T = 1_700_000_000_000;
+const info = (id: number, index: number, exec: string, launch: number, finish: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  'Task ID': id,
+  Index: index,
+  Attempt: 0,
+  'Launch Time': T + launch,
+  'Executor ID': exec,
+  Host: `host-${exec}`,
+  Locality: 'PROCESS_LOCAL',
+  Speculative: false,
+  'Getting Result Time': 0,
+  'Finish Time': finish === 0 ? 0 : T + finish,
+  Failed: false,
+  Killed: false,
+  Accumulables: [{ ID: 1, Name: 'internal.metrics.executorRunTime', Update: 5, Value: 5 }],
+  ...extra,
+});
+const metrics = (run: number, cpuNs: number, shuffleWrite = 0): Record<string, unknown> => ({
+  'Executor Deserialize Time': 1,
+  'Executor Run Time': run,
+  'Executor CPU Time': cpuNs,
+  'Peak Execution Memory': 1024,
+  'JVM GC Time': 2,
+  'Result Serialization Time': 0,
+  'Memory Bytes Spilled': 10,
+  'Disk Bytes Spilled': 20,
+  'Shuffle Read Metrics': { 'Remote Blocks Fetched': 1, 'Local Blocks Fetched': 1, 'Fetch Wait Time': 3, 'Remote Bytes Read': 100, 'Local Bytes Read': 50, 'Total Records Read': 7 },
+  'Shuffle Write Metrics': { 'Shuffle Bytes Written': shuffleWrite, 'Shuffle Write Time': 2_000_000, 'Shuffle Records Written': 1 },
+  'Input Metrics': { 'Bytes Read': 4096, 'Records Read': 1 },
+  'Output Metrics': { 'Bytes Written': 0, 'Records Written': 0 },
+  'Updated Blocks': [],
+});
+const stageInfo = (id: number, attempt: number, sub?: number, done?: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  'Stage ID': id,
+  'Stage Attempt ID': attempt,
+  'Stage Name': `stage ${id}`,
+  'Number of Tasks': 2,
+  'RDD Info': [],
+  'Parent IDs': id === 1 ? [0] : [],
+  ...(sub === undefined ? {} : { 'Submission Time': T + sub }),
+  ...(done === undefined ? {} : { 'Completion Time': T + done }),
+  Accumulables: [],
+  ...extra,
+});
+
+// An app (no LogStart, as Spark 1.x wrote) whose job 0 has no Submission Time; stage 0 attempt 0
+// fails on a fetch failure and attempt 1 reruns it; stage 1 has a resubmitted task, a killed
+// speculative copy and a task lost with its executor; one task never ends.
+const EVENTS: Record<string, unknown>[] = [
+  { Event: 'SparkListenerApplicationStart', 'App Name': 'retry app', 'App ID': 'app-1', Timestamp: T, User: 'u' },
+  { Event: 'SparkListenerEnvironmentUpdate', 'Spark Properties': { 'spark.master': 'yarn', 'spark.executor.cores': '2', 'spark.executor.memory': '4g', 'spark.sql.shuffle.partitions': '400', 'my.db.password': 'hunter2', 'spark.dynamicAllocation.enabled': 'true' } },
+  { Event: 'SparkListenerExecutorAdded', Timestamp: T + 100, 'Executor ID': '1', 'Executor Info': { Host: 'h1', 'Total Cores': 2 } },
+  { Event: 'SparkListenerExecutorAdded', Timestamp: T + 200, 'Executor ID': '2', 'Executor Info': { Host: 'h2', 'Total Cores': 2 } },
+  { Event: 'SparkListenerSomethingNew', whatever: true },
+  { Event: 'SparkListenerJobStart', 'Job ID': 0, 'Stage Infos': [stageInfo(0, 0), stageInfo(1, 0)], 'Stage IDs': [0, 1], Properties: {} },
+  { Event: 'SparkListenerStageSubmitted', 'Stage Info': stageInfo(0, 0, 1000) },
+  { Event: 'SparkListenerTaskStart', 'Stage ID': 0, 'Stage Attempt ID': 0, 'Task Info': info(0, 0, '1', 1000, 0) },
+  { Event: 'SparkListenerTaskEnd', 'Stage ID': 0, 'Stage Attempt ID': 0, 'Task Type': 'ShuffleMapTask', 'Task End Reason': { Reason: 'FetchFailed', 'Block Manager Address': {}, 'Shuffle ID': 0, Message: 'fetch failed' }, 'Task Info': info(0, 0, '1', 1000, 1500, { Failed: true }), 'Task Metrics': metrics(400, 1e6) },
+  { Event: 'SparkListenerStageCompleted', 'Stage Info': stageInfo(0, 0, 1000, 1600, { 'Failure Reason': 'FetchFailed(...)' }) },
+  { Event: 'SparkListenerStageSubmitted', 'Stage Info': stageInfo(0, 1, 2000) },
+  { Event: 'SparkListenerTaskEnd', 'Stage ID': 0, 'Stage Attempt ID': 1, 'Task Type': 'ShuffleMapTask', 'Task End Reason': { Reason: 'Success' }, 'Task Info': info(1, 0, '1', 2000, 3000), 'Task Metrics': metrics(900, 8e8, 333) },
+  { Event: 'SparkListenerTaskEnd', 'Stage ID': 0, 'Stage Attempt ID': 1, 'Task Type': 'ShuffleMapTask', 'Task End Reason': { Reason: 'Success' }, 'Task Info': info(2, 1, '2', 2000, 2500), 'Task Metrics': metrics(450, 4e8, 111) },
+  { Event: 'SparkListenerStageCompleted', 'Stage Info': stageInfo(0, 1, 2000, 3000) },
+  { Event: 'SparkListenerStageSubmitted', 'Stage Info': stageInfo(1, 0, 3000) },
+  { Event: 'SparkListenerTaskEnd', 'Stage ID': 1, 'Stage Attempt ID': 0, 'Task Type': 'ResultTask', 'Task End Reason': { Reason: 'Resubmitted' }, 'Task Info': info(3, 0, '1', 3000, 3200) },
+  { Event: 'SparkListenerTaskEnd', 'Stage ID': 1, 'Stage Attempt ID': 0, 'Task Type': 'ResultTask', 'Task End Reason': { Reason: 'TaskKilled', 'Kill Reason': 'another attempt succeeded' }, 'Task Info': info(4, 1, '2', 3000, 3900, { Speculative: true, Killed: true }), 'Task Metrics': metrics(100, 1e6) },
+  { Event: 'SparkListenerTaskEnd', 'Stage ID': 1, 'Stage Attempt ID': 0, 'Task Type': 'ResultTask', 'Task End Reason': { Reason: 'ExecutorLostFailure', 'Executor ID': '2', 'Exit Caused By App': true, 'Loss Reason': 'container killed' }, 'Task Info': info(5, 0, '2', 3100, 4000, { Failed: true }) },
+  { Event: 'SparkListenerExecutorRemoved', Timestamp: T + 4000, 'Executor ID': '2', 'Removed Reason': 'container killed' },
+  { Event: 'SparkListenerTaskEnd', 'Stage ID': 1, 'Stage Attempt ID': 0, 'Task Type': 'ResultTask', 'Task End Reason': { Reason: 'Success' }, 'Task Info': info(6, 1, '1', 4000, 5000, { 'Getting Result Time': T + 4900 }), 'Task Metrics': metrics(800, 7e8) },
+  { Event: 'SparkListenerTaskStart', 'Stage ID': 1, 'Stage Attempt ID': 0, 'Task Info': info(7, 0, '1', 4100, 0) },
+  { Event: 'SparkListenerJobEnd', 'Job ID': 0, 'Completion Time': T + 6000, 'Job Result': { Result: 'JobSucceeded' } },
+  { Event: 'SparkListenerJobEnd', 'Job ID': 99, 'Job Result': { Result: 'JobSucceeded' } },
+  { Event: 'SparkListenerApplicationEnd', Timestamp: T + 10_000 },
+];
+const LINES = EVENTS.map((e) => JSON.stringify(e));
+
+test('failures, retries and old-schema gaps are modelled, not fatal', async () => {
+  for (const fullParse of [false, true]) {
+    const m = await buildApplicationModel(LINES, { fullParse });
+    assert.is(m.appId, 'app-1');
+    assert.is(m.sparkVersion, undefined);
+    assert.ok(m.warnings.some((w) => w.includes('LogStart')));
+    assert.is(m.durationMs, 10_000);
+    // Job 0 has no Submission Time: it starts with its first stage (T+1000) and ends at T+6000.
+    assert.is(m.jobMs, 5000);
+    assert.is(m.driverMs, 5000);
+    assert.equal(
+      m.stages.map((s) => [s.stageId, s.attemptId, s.tasks.count, s.failureReason ?? null]),
+      [
+        [0, 0, 1, 'FetchFailed(...)'],
+        [0, 1, 2, null],
+        [1, 0, 5, null],
+      ],
+    );
+    assert.equal(m.stages[2]?.parentIds, [0]);
+    assert.equal(m.stages[0]?.jobIds, [0]);
+    const s1 = m.stages[2]!.tasks;
+    // Rows of stage 1 in log order: resubmitted, killed, lost, success, then the unfinished one.
+    assert.equal(Array.from(s1.status), [1, 2, 1, 0, 3]);
+    assert.equal(Array.from(s1.speculative), [0, 1, 0, 0, 0]);
+    const ok = taskRowAt(s1, 3);
+    assert.is(ok.executorRunTimeMs, 800);
+    assert.is(ok.executorCpuTimeMs, 700);
+    assert.is(ok.gettingResultTimeMs, 100);
+    assert.is(ok.schedulerDelayMs, 1000 - 800 - 1 - 0 - 100);
+    assert.is(ok.shuffleReadBytes, 150);
+    assert.is(ok.shuffleRemoteReadBytes, 100);
+    assert.is(ok.shuffleWriteTimeMs, 2);
+    assert.is(ok.memorySpillBytes + ok.diskSpillBytes, 30);
+    assert.is(m.stages[1]!.tasks.shuffleWriteBytes.reduce((a, b) => a + b, 0), 444);
+    assert.is(taskRowAt(s1, 4).launchTime, T + 4100);
+    assert.ok(m.warnings.some((w) => w.includes('never ended')));
+    assert.equal(
+      m.taskFailures.map((f) => f.reason.split(':')[0]),
+      ['FetchFailed', 'Resubmitted', 'TaskKilled', 'ExecutorLostFailure'],
+    );
+    assert.is(m.taskFailures[3]?.executorId, '2');
+    assert.equal(
+      m.executors.map((e) => [e.id, e.cores, e.removedAt === undefined ? null : e.removedAt - T]),
+      [
+        ['1', 2, null],
+        ['2', 2, 4000],
+      ],
+    );
+    assert.is(m.maxConcurrentExecutors, 2);
+    assert.is(m.sparkProperties['my.db.password'], '*********');
+    assert.equal(
+      [m.settings.executorCores, m.settings.executorMemoryMb, m.settings.shufflePartitions, m.settings.dynamicAllocation],
+      [2, 4096, 400, true],
+    );
+    assert.is(m.jobs[0]?.result, 'succeeded');
+  }
+});
+
+test('a line that is not JSON is a corrupt_data error naming the line', async () => {
+  const lines = [...LINES.slice(0, 3), '{"Event":"SparkListenerJobStart", oops', ...LINES.slice(3)];
+  try {
+    await buildApplicationModel(lines, { source: 'x.log' });
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, SyncError);
+    assert.is((e as SyncError).code, 'corrupt_data');
+    assert.match((e as SyncError).message, /x\.log: line 4/);
+  }
+  const b = createModelBuilder();
+  assert.throws(() => b.accept('[1,2,3]'), /no "Event" field/);
+});
+
+test('the model keeps tasks, not bytes: padding lines the model skips changes nothing', async () => {
+  const padded = EVENTS.map((e) =>
+    e.Event === 'SparkListenerTaskEnd'
+      ? JSON.stringify({ ...e, 'Task Info': { ...(e['Task Info'] as object), Accumulables: Array.from({ length: 500 }, (_, i) => ({ ID: i, Name: `acc ${i}`, Update: i, Value: i })) } })
+      : JSON.stringify(e),
+  );
+  padded.splice(4, 0, JSON.stringify({ Event: 'org.apache.spark.sql.execution.ui.SparkListenerSQLAdaptiveExecutionUpdate', executionId: 0, physicalPlanDescription: 'x'.repeat(1 << 20) }));
+  const a = await buildApplicationModel(LINES);
+  const b = await buildApplicationModel(padded);
+  assert.equal(a.stages, b.stages);
+  for (const s of b.stages) assert.is(s.tasks.index.length, s.tasks.count, 'task columns are trimmed to the task count');
+});
+
+test('lineBatches: any chunking of any text gives the same lines and offsets', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.string({ unit: 'binary', maxLength: 40 }), { maxLength: 30 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }), async (parts, sizes) => {
+      const text = parts.map((p) => p.replace(/\n/g, ' ')).join('\n');
+      const bytes = Buffer.from(text, 'utf8');
+      async function* chunks(): AsyncGenerator<Uint8Array> {
+        let i = 0;
+        for (let k = 0; i < bytes.length; k++) {
+          const n = sizes[k % sizes.length] as number;
+          yield bytes.subarray(i, i + n);
+          i += n;
+        }
+      }
+      const lines: string[] = [];
+      const offsets: number[] = [];
+      for await (const b of lineBatches(chunks())) {
+        b.lines.forEach((l, k) => {
+          lines.push(l);
+          offsets.push(lineOffset(b, k));
+        });
+      }
+      const expected = bytes.length === 0 ? [] : text.split('\n');
+      if (text.endsWith('\n')) expected.pop();
+      assert.equal(lines, expected);
+      let at = 0;
+      expected.forEach((l, k) => {
+        assert.is(offsets[k], at);
+        at += Buffer.byteLength(l) + 1;
+      });
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test.run();
