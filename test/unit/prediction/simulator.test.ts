@@ -146,4 +146,34 @@ test('faster cores shorten only the CPU part of each task', () => {
   assert.is(simulate(model, { executors: 1, cores: 1, scaling }).jobMs, 1500);
 });
 
+test('a task that fails with its executor takes the executor down; the retry waits for a replacement', () => {
+  const model = buildModel({
+    end: 8000,
+    executors: [
+      { cores: 1, added: 0, removed: 2000, reason: 'Container marked as failed: exit code 137' },
+      { cores: 1, added: 5000 },
+    ],
+    jobs: [{ id: 0, submit: 0, complete: 6000, stages: [0] }],
+    stages: [
+      {
+        id: 0,
+        job: 0,
+        submit: 0,
+        tasks: [
+          { exec: 0, launch: 0, finish: 2000, status: 1, index: 0 },
+          { exec: 1, launch: 5000, finish: 6000, index: 0 },
+        ],
+      },
+    ],
+  });
+  const plan = buildReplayPlan(model);
+  assert.equal([...plan.stages[0]!.killsExecutor], [1, 0]);
+  const p = supplyParameters(plan);
+  // Static allocation: the replacement came 3 s after the loss.
+  assert.is(p.startupLatencyMs, 3000);
+  assert.is(simulatePlan(plan, { executors: 1, cores: 1 }, p).jobMs, 6000);
+  // With a second executor the retry runs on it at once.
+  assert.is(simulatePlan(plan, { executors: 2, cores: 1 }, p).jobMs, 3000);
+});
+
 test.run();
