@@ -278,6 +278,7 @@ export async function loadApplicationModel(pathOrUrl: string, deps: EventLogDeps
   const builder = createModelBuilder({ source: pathOrUrl });
   let inProgress = false;
   for await (const batch of readBatches(pathOrUrl, deps, (m) => builder.warn(m), (l) => (inProgress = l.inProgress && l.kind !== 'databricks'))) {
+    if (deps.signal?.aborted) throw new SyncError('aborted', `reading ${pathOrUrl} was aborted`);
     let k = 0;
     try {
       for (; k < batch.lines.length; k++) builder.accept(batch.lines[k] as string);

@@ -2,6 +2,7 @@
 // fixtures, lz4/snappy/lzf from Spark's framings written by a test helper; truncation and corruption.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import fc from 'fast-check';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +125,27 @@ for (const [codec, write, decode] of [
     assert.ok(err2.message.includes(bad), err2.message);
   });
 }
+
+test('lz4, snappy, lzf: random data (repetitive and not) round-trips through the writers and decoders', async () => {
+  const data = fc.oneof(
+    fc.uint8Array({ maxLength: 3000 }),
+    // Repetitive input exercises long and overlapping back-references.
+    fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 2000 })).map(([unit, n]) => Uint8Array.from({ length: unit.length * n }, (_, i) => unit[i % unit.length] as number)),
+  );
+  await fc.assert(
+    fc.asyncProperty(data, fc.integer({ min: 64, max: 4096 }), fc.integer({ min: 1, max: 700 }), async (bytes, blockSize, chunk) => {
+      for (const [write, decode] of [
+        [writeLz4BlockStream, decodeLz4],
+        [writeSnappyJavaStream, decodeSnappy],
+        [writeLzfStream, decodeLzf],
+      ] as const) {
+        const out = await collect(decode(pieces(write(bytes, blockSize), chunk)));
+        assert.ok(Buffer.from(bytes).equals(out), `${write.name} blockSize ${blockSize} chunk ${chunk}`);
+      }
+    }),
+    { numRuns: 150 },
+  );
+});
 
 test('zstd: every real .zstd log reads line for line like a whole-file decompression', async () => {
   for (const f of ['aqeshuffle_eventlog.zstd', 'attempt_1_eventlog.zstd', 'eventlog_4nodes_8cores_dynamic_alloc.zstd', 'rp_sql_eventlog.zstd']) {
