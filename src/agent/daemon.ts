@@ -194,6 +194,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
         metrics,
         results,
         graceMs: site.shutdown.graceMs,
+        lockDurationMs: site.queues.lockDurationMs,
       });
       inbox = createInboxConsumer({
         redis: { url: redisUrl },

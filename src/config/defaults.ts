@@ -17,7 +17,7 @@ export function defaultRegion(env: Readonly<Record<string, string | undefined>>)
 /** The site sections that have fixed defaults, as documented in src/config/types.ts. */
 export function siteDefaults(env: Readonly<Record<string, string | undefined>>): Omit<SiteConfig, 'id' | 'redis' | 'predictionPreference' | 'projectLocation' | 'sqs'> {
   return {
-    queues: { prefix: 'sync', concurrency: 4, attempts: 5, backoffMs: 2000 },
+    queues: { prefix: 'sync', concurrency: 4, attempts: 5, backoffMs: 2000, lockDurationMs: 30_000 },
     aws: { region: defaultRegion(env), endpoints: {}, s3ForcePathStyle: false },
     predictions: { backend: 'local', apiUrl: DEFAULT_API_URL },
     http: { enabled: true, port: 8080, host: '127.0.0.1' },

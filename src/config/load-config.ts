@@ -208,12 +208,13 @@ function readRedis(r: Reader, value: unknown): SiteConfig['redis'] {
 }
 
 function readQueues(r: Reader, value: unknown, d: SiteConfig['queues']): SiteConfig['queues'] {
-  const o = r.object(value, 'site.queues', ['prefix', 'concurrency', 'attempts', 'backoffMs']);
+  const o = r.object(value, 'site.queues', ['prefix', 'concurrency', 'attempts', 'backoffMs', 'lockDurationMs']);
   return {
     prefix: r.string(o, 'site.queues', 'prefix', { pattern: /^[A-Za-z0-9_-]{1,64}$/, what: 'letters, digits, _ or - (at most 64)' }) ?? d.prefix,
     concurrency: r.integer(o, 'site.queues', 'concurrency', 1, 1000) ?? d.concurrency,
     attempts: r.integer(o, 'site.queues', 'attempts', 1, 100) ?? d.attempts,
     backoffMs: r.integer(o, 'site.queues', 'backoffMs', 0, 3_600_000) ?? d.backoffMs,
+    lockDurationMs: r.integer(o, 'site.queues', 'lockDurationMs', 1_000, 3_600_000) ?? d.lockDurationMs,
   };
 }
 

@@ -19,6 +19,8 @@ export type SiteConfig = {
     concurrency: number; // default 4
     attempts: number; // default 5 (retryable failures)
     backoffMs: number; // default 2000 (exponential, with jitter)
+    /** A request whose agent died is taken over by another (or the restarted) agent after this long; default 30000. */
+    lockDurationMs: number;
   };
   sqs?: {
     completionQueueUrl: string;

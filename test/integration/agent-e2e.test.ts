@@ -71,7 +71,7 @@ e2e.before(async (ctx) => {
       const dir = defaults?.Properties?.['spark.eventLog.dir'];
       if (!dir) throw new Error('no spark.eventLog.dir in the cluster request');
       const m = /^s3a:\/\/([^/]+)\/(.*)$/.exec(dir)!;
-      await s3.client.send(new PutObjectCommand({ Bucket: m[1], Key: `${m[2].replace(/\/?$/, '/')}application_1506645932520_24630151`, Body: EVENT_LOG }));
+      await s3.client.send(new PutObjectCommand({ Bucket: m[1], Key: `${m[2]!.replace(/\/?$/, '/')}application_1506645932520_24630151`, Body: EVENT_LOG }));
     },
     // EventBridge's part: send the cluster state change to SQS.
     onStateChange: (cluster) => {

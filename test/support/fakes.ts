@@ -173,7 +173,7 @@ export function testConfig(overrides: { projectLocation?: string; waitTimeoutMs?
       id: 'test-site',
       projectLocation: overrides.projectLocation ?? 's3://runs-bucket/sync',
       redis: { url: 'redis://127.0.0.1:1' },
-      queues: { prefix: 'sync', concurrency: 1, attempts: 5, backoffMs: 10 },
+      queues: { prefix: 'sync', concurrency: 1, attempts: 5, backoffMs: 10, lockDurationMs: 30_000 },
       aws: { region: 'us-east-1', endpoints: {}, s3ForcePathStyle: false },
       predictions: { backend: 'local', apiUrl: 'https://api.invalid' },
       http: { enabled: false, port: 0, host: '127.0.0.1' },
