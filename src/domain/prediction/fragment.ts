@@ -12,6 +12,8 @@ export type FragmentInput = {
   spot: boolean;
   /** Executor sizing to pin in spark-defaults (omit to leave EMR's defaults). */
   layout?: ExecutorLayout;
+  /** Further spark-defaults properties (e.g. executor counts the user had pinned). */
+  sparkProperties?: Record<string, string>;
 };
 
 /** The `Instances` (and `Configurations`) part of a RunJobFlow request for the cluster. */
@@ -37,16 +39,11 @@ export function runJobFlowFragment(input: FragmentInput): JobFlow {
           ],
         };
   const fragment: JobFlow = { Instances: instances };
+  const props: Record<string, string> = { ...input.sparkProperties };
   if (input.layout) {
-    fragment.Configurations = [
-      {
-        Classification: 'spark-defaults',
-        Properties: {
-          'spark.executor.cores': String(input.layout.executorCores),
-          'spark.executor.memory': `${Math.floor(input.layout.executorMemoryMb)}m`,
-        },
-      },
-    ];
+    props['spark.executor.cores'] = String(input.layout.executorCores);
+    props['spark.executor.memory'] = `${Math.floor(input.layout.executorMemoryMb)}m`;
   }
+  if (Object.keys(props).length > 0) fragment.Configurations = [{ Classification: 'spark-defaults', Properties: props }];
   return fragment;
 }

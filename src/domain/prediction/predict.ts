@@ -139,6 +139,7 @@ function solutionsFrom(
   ceilings: PreferenceCeilings | undefined,
   options: PredictOptions,
   layouts: Map<CandidateEstimate, ExecutorLayout>,
+  executorCounts?: { dynamic: boolean; maxExecutors?: number; instances?: number },
 ): Record<Preference, Solution> {
   const resolved: Required<PreferenceCeilings> = {
     performanceMaxCostUsd: ceilings?.performanceMaxCostUsd ?? basis.costUsd * PERFORMANCE_COST_FACTOR,
@@ -150,7 +151,14 @@ function solutionsFrom(
   for (const pref of PREFERENCES) {
     const c = chosen[pref];
     const layout = layouts.get(c);
+    // The simulation used the whole cluster: lift an executor count the user had pinned below it.
+    const sparkProperties: Record<string, string> = {};
+    if (executorCounts?.dynamic && executorCounts.maxExecutors !== undefined && executorCounts.maxExecutors < c.executors) {
+      sparkProperties['spark.dynamicAllocation.maxExecutors'] = String(c.executors);
+    }
+    if (executorCounts && !executorCounts.dynamic && executorCounts.instances !== undefined) sparkProperties['spark.executor.instances'] = String(c.executors);
     const fragment = runJobFlowFragment({
+      sparkProperties,
       instanceType: c.instanceType,
       nodes: c.nodes,
       masterInstanceType: master,
@@ -289,7 +297,11 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     simulatedSeconds: round(simObserved.estimatedMs / 1000, 1),
   };
   return {
-    solutions: solutionsFrom(estimates, basis, shape, master, options.preferenceCeilings, options, layouts),
+    solutions: solutionsFrom(estimates, basis, shape, master, options.preferenceCeilings, options, layouts, {
+      dynamic: model.settings.dynamicAllocation,
+      ...(model.settings.maxExecutors !== undefined ? { maxExecutors: model.settings.maxExecutors } : {}),
+      ...(model.settings.executorInstances !== undefined ? { instances: model.settings.executorInstances } : {}),
+    }),
     basis,
     candidates: estimates,
     source: mainSource(estimates),

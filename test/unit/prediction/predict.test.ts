@@ -120,6 +120,21 @@ test('predicting from history alone: every candidate comes from the curve', () =
   assert.throws(() => predictFromHistory([runs[0]!], { catalog }), /two or more|one cluster size/);
 });
 
+test('executor counts the user pinned are lifted to the recommended cluster in spark-defaults', () => {
+  const m = model();
+  const pinned = { ...m, settings: { ...m.settings, executorInstances: 4, executorCores: 4 } };
+  const out = predictFromModel(pinned, report('groups'), { catalog });
+  for (const pref of PREFERENCES) {
+    const s = out.solutions[pref];
+    const props = (s.configuration.Configurations as { Properties: Record<string, string> }[])[0]!.Properties;
+    const core = (s.configuration.Instances as { InstanceGroups: { InstanceType: string; InstanceCount: number }[] }).InstanceGroups[1]!;
+    const cand = out.candidates.find((c) => c.instanceType === core.InstanceType && c.nodes === core.InstanceCount && c.runtimeSeconds.toFixed(1) === s.estimate.runtimeSeconds.toFixed(1))!;
+    assert.ok(cand, pref);
+    assert.is(props['spark.executor.instances'], String(cand.executors));
+    assert.is(props['spark.executor.cores'], String(cand.executorCores));
+  }
+});
+
 test('no cluster report: assumes the fallback type and says so', () => {
   const out = predictFromModel(model(), undefined, { catalog });
   assert.ok(out.warnings.some((w) => /no cluster report/.test(w)));
