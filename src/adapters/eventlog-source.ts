@@ -48,23 +48,32 @@ type Store = {
   open(location: string): AsyncIterable<Uint8Array>;
 };
 
-/** A local file's bytes in `size` chunks, the next read already under way while one is processed. */
-async function* readFileChunks(path: string, size: number): AsyncGenerator<Uint8Array> {
+/** A local file's bytes in `size` chunks, the next reads already under way while one is processed. */
+async function* readFileChunks(path: string, size: number, ahead = 2): AsyncGenerator<Uint8Array> {
   const fh = await open(path, 'r');
-  let next: Promise<{ bytesRead: number; buffer: Buffer }> | undefined;
+  const queue: Promise<{ bytesRead: number; buffer: Buffer }>[] = [];
+  let position = 0;
+  const refill = (): void => {
+    while (queue.length < ahead) {
+      queue.push(fh.read(Buffer.allocUnsafe(size), 0, size, position));
+      position += size;
+    }
+  };
   try {
-    let position = 0;
-    next = fh.read(Buffer.allocUnsafe(size), 0, size, position);
+    refill();
     for (;;) {
+      const next = queue.shift();
+      if (!next) return;
       const { bytesRead, buffer } = await next;
-      next = undefined;
-      if (bytesRead === 0) return;
-      position += bytesRead;
-      next = fh.read(Buffer.allocUnsafe(size), 0, size, position);
-      yield buffer.subarray(0, bytesRead);
+      // A short read is the end of the file as it was when read; reads queued past it are dropped
+      // (a file still being written may have grown, and their bytes would not follow on).
+      const last = bytesRead < size;
+      if (!last) refill();
+      if (bytesRead > 0) yield buffer.subarray(0, bytesRead);
+      if (last) return;
     }
   } finally {
-    await next?.catch(() => undefined);
+    await Promise.allSettled(queue);
     await fh.close();
   }
 }
