@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { loadApplicationModel } from '../src/adapters/eventlog-source.js';
 import { loadCatalog } from '../src/adapters/prediction/catalog-file.js';
 import type { ApplicationModel, StageAttempt } from '../src/domain/eventlog/model.js';
+import { readFileSync } from 'node:fs';
+import { fitErnest, fitScalingCurve } from '../src/domain/prediction/ernest.js';
 import { buildReplayPlan } from '../src/domain/prediction/plan.js';
 import { predictFromModel } from '../src/domain/prediction/predict.js';
 import { observedCluster, simulateBaselinePlan, simulatePlan, supplyParameters } from '../src/domain/prediction/simulator.js';
@@ -116,6 +118,25 @@ export async function run(): Promise<void> {
   }
   console.log(`engine:   median ${pct(median(errs))}, max ${pct(Math.max(...errs))} over ${errs.length} logs (targets: median <= 5%, max <= 20%)`);
   console.log(`baseline: median ${pct(median(baseErrs))}, max ${pct(Math.max(...baseErrs))} (Sparklens-style: fixed task times, FIFO stages, no start-up costs)`);
+
+  console.log('\nScaling curve on the bell data (fit on 4, 12, 24, 40, 60 nodes; error of the mean runtime at the other 10 sizes)');
+  for (const job of ['grep.spark.csv', 'sgd.spark.csv', 'pagerank.spark.csv']) {
+    const rows = readFileSync(join(root, 'test', 'fixtures', 'bell', job), 'utf8').trim().split(/\r?\n/).slice(1).map((l) => l.split(',').map(Number));
+    const train = [4, 12, 24, 40, 60];
+    const points = rows.filter((r) => train.includes(r[0]!)).map((r) => ({ m: r[0]!, t: r[1]! / 1000 }));
+    const sizes = [...new Set(rows.map((r) => r[0]!))].filter((m) => !train.includes(m));
+    const errorsOf = (predict: (m: number) => number) =>
+      sizes.map((m) => {
+        const ts = rows.filter((r) => r[0] === m).map((r) => r[1]! / 1000);
+        const mean = ts.reduce((a, b) => a + b, 0) / ts.length;
+        return Math.abs(predict(m) - mean) / mean;
+      });
+    const curve = fitScalingCurve(points);
+    const e = errorsOf(curve.predict);
+    const ernest = errorsOf(fitErnest(points).predict);
+    const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(`  ${job.padEnd(20)} chosen ${curve.form.padEnd(6)} mean ${pct(avg(e))}, max ${pct(Math.max(...e))}   (Ernest alone: mean ${pct(avg(ernest))}, max ${pct(Math.max(...ernest))})`);
+  }
 
   if (!db) return;
   const times = Math.ceil(13_000 / buildReplayPlan(db).taskCount);
