@@ -24,7 +24,7 @@ test('sync.config.js in cwd: every documented default is applied', async () => {
   assert.equal(c.sources, [file]);
   assert.is(c.site.id, 'host-a');
   assert.equal(c.site.redis, { embedded: true });
-  assert.equal(c.site.queues, { prefix: 'sync', concurrency: 4, attempts: 5, backoffMs: 2000 });
+  assert.equal(c.site.queues, { prefix: 'sync', concurrency: 4, attempts: 5, backoffMs: 2000, lockDurationMs: 30_000 });
   assert.equal(c.site.aws, { region: 'us-east-1', endpoints: {}, s3ForcePathStyle: false });
   assert.equal(c.site.predictions, { backend: 'local', apiUrl: 'https://api.synccomputing.com' });
   assert.equal(c.site.http, { enabled: true, port: 8080, host: '127.0.0.1' });
@@ -58,7 +58,7 @@ test('a full file is read as written (site -> tenant), sqs defaults filled in', 
   assert.is(c.site.predictionPreference, 'performance');
   assert.is(c.site.projectLocation, 's3://my-bucket/runs');
   assert.equal(c.site.redis, { url: 'redis://10.0.0.5:6380' });
-  assert.equal(c.site.queues, { prefix: 'tuning', concurrency: 2, attempts: 5, backoffMs: 2000 });
+  assert.equal(c.site.queues, { prefix: 'tuning', concurrency: 2, attempts: 5, backoffMs: 2000, lockDurationMs: 30_000 });
   assert.equal(c.site.sqs, { completionQueueUrl: 'https://sqs.us-west-2.amazonaws.com/123456789012/emr-events', waitTimeSeconds: 20, visibilityTimeoutSeconds: 60 });
   assert.equal(c.site.aws, { region: 'us-west-2', endpoints: { emr: 'http://127.0.0.1:9001', s3: 'http://127.0.0.1:9002' }, s3ForcePathStyle: true });
   assert.equal(c.site.predictions.instances, [{ instanceType: 'm5.xlarge', vcpu: 4, onDemandUsdPerHour: 0.192 }]);
@@ -318,6 +318,17 @@ test('a syntax error or an empty file is an invalid_config naming the file', asy
   const empty = await rejection(loadConfig({ cwd: e.dir, env: {} }));
   assert.is(empty.code, 'invalid_config');
   assert.match(empty.message, file);
+});
+
+test('site.queues.lockDurationMs is validated with the others', async () => {
+  const { parseConfig } = await import('../../../src/config/load-config.js');
+  const err = (await parseConfig({ site: { queues: { lockDurationMs: 10 } }, tenant: { id: 't' } }, { file: '/etc/sync/sync.config.js', env: {} }).then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as { message: string } | undefined;
+  assert.ok(err, 'a 10 ms lock duration is refused');
+  assert.match(err!.message, /site\.queues\.lockDurationMs/);
+  assert.match(err!.message, /\/etc\/sync\/sync\.config\.js/);
 });
 
 test.run();
