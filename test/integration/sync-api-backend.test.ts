@@ -9,6 +9,7 @@ import { createLogger } from '../../src/adapters/logger.js';
 import { createSyncApiBackend } from '../../src/adapters/prediction/sync-api-backend.js';
 import { isSyncError } from '../../src/domain/errors.js';
 import type { PredictionInput } from '../../src/domain/ports.js';
+import { createMemoryObjectStore } from '../support/memory-object-store.js';
 
 const KEY_ID = 'key-id-123';
 const KEY_SECRET = 'super-secret-value-456';
@@ -214,6 +215,15 @@ api('neither the key secret nor a token ever reaches the logs or an error', asyn
   const all = logLines.join('\n');
   assert.not.match(all, KEY_SECRET);
   assert.not.match(all, /tok-\d+/);
+});
+
+api('a run directory is resolved to its one event log file before presigning', async () => {
+  reset({ pendingPolls: 0 });
+  const store = createMemoryObjectStore();
+  await store.put(`${input.eventLogUrl}application_1700000000000_0001`, '{"Event":"SparkListenerLogStart"}\n');
+  const b = createSyncApiBackend({ apiUrl, credentials: { apiKeyId: KEY_ID, apiKeySecret: KEY_SECRET }, presign: async (u) => `${apiUrl}/p?u=${encodeURIComponent(u)}`, pollMs: 1, objectStore: store });
+  await b.predict(input);
+  assert.is(decodeURIComponent(String(state.created[0]!.eventlog_url).split('?u=')[1]!), `${input.eventLogUrl}application_1700000000000_0001`);
 });
 
 api('the server is really refusing stale tokens (sanity check of the fake)', async () => {

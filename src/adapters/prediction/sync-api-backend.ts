@@ -5,10 +5,11 @@
 // GET /v1/autotuner/predictions/{id} -> `{result: {solutions: {<preference>: {configuration, ...}}}}`.
 // Errors come as `{error: {code, message}}`. A 401 re-authenticates once; the key secret and the
 // token never reach a log, an error message or the result.
-import type { CallOptions, Logger, PredictionBackend, PredictionInput } from '../../domain/ports.js';
+import type { CallOptions, Logger, ObjectStore, PredictionBackend, PredictionInput } from '../../domain/ports.js';
 import type { Prediction, Preference, Solution } from '../../domain/types.js';
 import { PREFERENCES } from '../../domain/types.js';
 import { SyncError } from '../../domain/errors.js';
+import { resolveEventLog } from '../eventlog-source.js';
 import { silentLogger } from '../logger.js';
 
 export type SyncApiBackendOptions = {
@@ -16,6 +17,8 @@ export type SyncApiBackendOptions = {
   credentials: { apiKeyId: string; apiKeySecret: string };
   /** Turns the event log URL (s3://...) into a presigned HTTPS GET URL. */
   presign: (url: string) => Promise<string>;
+  /** When given, a run's event log directory is resolved to its single log file before presigning. */
+  objectStore?: ObjectStore;
   fetch?: typeof fetch;
   /** Delay between status polls (default 10 s). */
   pollMs?: number;
@@ -145,7 +148,15 @@ export function createSyncApiBackend(opts: SyncApiBackendOptions): PredictionBac
     name: 'sync-api',
     async predict(input: PredictionInput, options: CallOptions = {}): Promise<Prediction> {
       const signal = options.signal;
-      const eventlogUrl = /^https?:\/\//.test(input.eventLogUrl) ? input.eventLogUrl : await opts.presign(input.eventLogUrl);
+      let source = input.eventLogUrl;
+      if (opts.objectStore && source.endsWith('/')) {
+        const layout = await resolveEventLog(source, { objectStore: opts.objectStore, ...(signal ? { signal } : {}) });
+        if (layout.parts.length !== 1) {
+          throw new SyncError('unsupported', `the Sync API takes one event log file; ${source} holds ${layout.parts.length} parts (a rolled log)`);
+        }
+        source = layout.parts[0]!.location;
+      }
+      const eventlogUrl = /^https?:\/\//.test(source) ? source : await opts.presign(source);
       const created = await call(
         'POST',
         '/v1/autotuner/predictions',
