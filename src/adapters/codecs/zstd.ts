@@ -2,6 +2,8 @@
 import { Decompress } from 'fzstd';
 import { codecError } from './codec-error.js';
 
+const PUSH_BYTES = 16 * 1024;
+
 /** Decompresses a zstd stream (one or more frames) chunk by chunk. */
 export async function* decodeZstd(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const out: Uint8Array[] = [];
@@ -16,15 +18,20 @@ export async function* decodeZstd(input: AsyncIterable<Uint8Array>): AsyncGenera
     throw codecError('zstd', offset, `corrupt data (${(e as Error).message})${final ? ' at end of stream' : ''}`, false, e);
   };
   for await (const chunk of input) {
-    try {
-      d.push(chunk);
-    } catch (e) {
-      fail(e, false);
-    }
-    offset += chunk.length;
-    if (out.length > 0) {
-      const ready = out.splice(0, out.length);
-      for (const b of ready) yield b;
+    // Small pushes: one push decodes every block it completes at once, and event logs compress
+    // ~20:1, so a large push would hold many megabytes of output before any is consumed.
+    for (let from = 0; from < chunk.length; from += PUSH_BYTES) {
+      const piece = chunk.length <= PUSH_BYTES ? chunk : chunk.subarray(from, from + PUSH_BYTES);
+      try {
+        d.push(piece);
+      } catch (e) {
+        fail(e, false);
+      }
+      offset += piece.length;
+      if (out.length > 0) {
+        const ready = out.splice(0, out.length);
+        for (const b of ready) yield b;
+      }
     }
   }
   try {
