@@ -131,8 +131,10 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
   // Each stage attempt belongs to the lowest job id that lists it (the job that submitted it).
   const jobOf = new Map<StageAttempt, number>();
   const jobsById = new Map(model.jobs.map((j) => [j.id, j]));
+  const jobsOfStage = new Map<number, number[]>();
+  for (const j of model.jobs) for (const sid of j.stageIds) jobsOfStage.set(sid, [...(jobsOfStage.get(sid) ?? []), j.id]);
   for (const s of ran) {
-    const candidates = [...s.jobIds, ...model.jobs.filter((j) => j.stageIds.includes(s.stageId)).map((j) => j.id)].filter((id) => jobsById.has(id));
+    const candidates = [...s.jobIds, ...(jobsOfStage.get(s.stageId) ?? [])].filter((id) => jobsById.has(id));
     if (candidates.length > 0) jobOf.set(s, Math.min(...candidates));
   }
   type JobSpan = { id: number; start: number; end: number; stages: StageAttempt[] };
@@ -181,12 +183,14 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
   const ordered = [...ran].sort((a, b) => spanOf.get(a)! - spanOf.get(b)! || a.stageId - b.stageId || a.attemptId - b.attemptId);
   const index = new Map<StageAttempt, number>(ordered.map((s, i) => [s, i]));
   const latestAttemptBefore = new Map<number, StageAttempt>();
+  const attemptsOf = new Map<number, StageAttempt[]>();
+  for (const st of ran) attemptsOf.set(st.stageId, [...(attemptsOf.get(st.stageId) ?? []), st]);
   const taskCpus = model.settings.taskCpus ?? 1;
   const stages: PlanStage[] = ordered.map((s, i) => {
     const parents: number[] = [];
     for (const pid of s.parentIds) {
       // The parent's last attempt that ran before this one.
-      const cands = ran.filter((p) => p.stageId === pid && stageEnd.get(p)! <= stageStart.get(s)! + 1);
+      const cands = (attemptsOf.get(pid) ?? []).filter((p) => stageEnd.get(p)! <= stageStart.get(s)! + 1);
       const p = cands[cands.length - 1];
       if (p && index.has(p)) parents.push(index.get(p)!);
     }
