@@ -7,7 +7,7 @@ import { eventLogDir, jobFlowUrl, predictionUrl, runLocation } from '../domain/r
 import { TAG_RUN_ID } from '../domain/tags.js';
 import type { JobFlow, Prediction, Preference, ProjectState, Run } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
-import { resolvePreference, resolveProjectLocation } from './resolve.js';
+import { resolvePreference, resolveProjectLocation } from '../config/resolve.js';
 import { fromAbortable, sleep, throwIfAborted } from './rx.js';
 import { randomUUID } from 'node:crypto';
 import { updateProjectState } from './update-project.js';
@@ -81,7 +81,7 @@ async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, loc
   } catch (e) {
     throw new SyncError('corrupt_data', `prediction ${url} is not valid JSON`, { cause: e });
   }
-  const preference: Preference = resolvePreference(deps.config, state.project, data.preference);
+  const preference: Preference = resolvePreference({ request: data.preference === undefined ? {} : { preference: data.preference }, project: state.project, config: deps.config });
   const configuration = prediction?.solutions?.[preference]?.configuration;
   if (typeof configuration !== 'object' || configuration === null || Array.isArray(configuration)) {
     throw new SyncError('corrupt_data', `prediction ${url} has no solutions.${preference}.configuration object`);
@@ -105,7 +105,7 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
   if (decision.kind === 'existing') return resultOf(decision.run);
   if (decision.kind === 'failed') throw failedRunError(decision.run);
 
-  const location = resolveProjectLocation(deps.config, project);
+  const location = resolveProjectLocation({ project, config: deps.config });
   const request = data.predictionId !== undefined ? await loadPredictionJobFlow(deps, loaded.value, location, data, signal) : data.jobFlow;
   const runId = deriveRunId(projectId, requestKey);
   const token = randomUUID();

@@ -179,7 +179,7 @@ test('missing project, missing location', async () => {
   await withProject(bare);
   const e = (await rejection(start(bare))) as SyncError;
   assert.is(e.code, 'invalid_config');
-  assert.match(e.message, /site\.projectLocation and tenant\.projectLocation/);
+  assert.match(e.message, /`site\.projectLocation`, `tenant\.projectLocation`/);
   bare.config.tenant.projectLocation = 'file:///var/tmp/runs';
   const r = await start(bare);
   assert.ok(r.location.startsWith('file:///var/tmp/runs/p1/2022-11-15T13:51:29Z/'));
