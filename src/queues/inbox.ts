@@ -3,7 +3,7 @@ import { SyncError, isSyncError, toSyncError } from '../domain/errors.js';
 import type { Logger } from '../domain/ports.js';
 import { requestLabel } from '../agent/metrics.js';
 import type { Metrics } from '../agent/metrics.js';
-import { openRedis } from './requests-queue.js';
+import { closeRedis, openRedis } from './requests-queue.js';
 import type { Enqueue, RequestInput, Validate } from './requests-queue.js';
 import type { Results } from './results.js';
 
@@ -25,12 +25,14 @@ export type InboxConsumerOptions = {
   claimMinIdleMs?: number;
   /** How often to look for such entries while running; default claimMinIdleMs. */
   claimIntervalMs?: number;
+  /** How long stop() waits for the entry in hand before cutting the connections; default 10000. */
+  stopTimeoutMs?: number;
   /** Consumer group name; default 'sync-agent'. */
   group?: string;
 };
 
 export type InboxConsumer = {
-  /** Creates the group if needed, recovers pending entries, then reads new ones until stopped. */
+  /** Creates the group if needed, recovers pending entries, then reads new ones until stopped. Idempotent. */
   start(): Promise<void>;
   /** Stops reading (interrupting a blocked read) after the entry in hand is answered. Safe to call twice. */
   stop(): Promise<void>;
@@ -59,10 +61,12 @@ export function createInboxConsumer(opts: InboxConsumerOptions): InboxConsumer {
   const blockMs = opts.blockMs ?? 5000;
   const minIdle = opts.claimMinIdleMs ?? 60_000;
   const claimEvery = opts.claimIntervalMs ?? minIdle;
+  const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
   const log = opts.logger.child({ component: 'inbox', stream: key });
   let reader: Redis | undefined;
   let cmd: Redis | undefined;
   let loop: Promise<void> | undefined;
+  let starting: Promise<void> | undefined;
   let stopping = false;
   let blocked = false;
   let stopped: Promise<void> | undefined;
@@ -186,22 +190,31 @@ export function createInboxConsumer(opts: InboxConsumerOptions): InboxConsumer {
   };
 
   return {
-    async start() {
-      if (loop) return;
-      reader = openRedis(opts.redis.url, `${opts.prefix}-inbox-reader`);
-      cmd = openRedis(opts.redis.url, `${opts.prefix}-inbox`);
-      reader.on('error', (e) => log.debug('inbox reader connection error', { error: e }));
-      cmd.on('error', (e) => log.debug('inbox connection error', { error: e }));
-      try {
-        // From '0': requests XADDed before any agent ever ran are still answered.
-        await cmd.xgroup('CREATE', key, group, '0', 'MKSTREAM');
-      } catch (e) {
-        if (!(e instanceof Error && e.message.includes('BUSYGROUP'))) throw toSyncError(e, 'unavailable');
-      }
-      await recoverOwn(cmd);
-      await claimIdle(cmd);
-      loop = run();
-      log.info('inbox consumer started', { group, consumer: opts.consumerName });
+    start() {
+      starting ??= (async () => {
+        reader = openRedis(opts.redis.url, `${opts.prefix}-inbox-reader`);
+        cmd = openRedis(opts.redis.url, `${opts.prefix}-inbox`);
+        reader.on('error', (e) => log.debug('inbox reader connection error', { error: e }));
+        cmd.on('error', (e) => log.debug('inbox connection error', { error: e }));
+        try {
+          try {
+            // From '0': requests XADDed before any agent ever ran are still answered.
+            await cmd.xgroup('CREATE', key, group, '0', 'MKSTREAM');
+          } catch (e) {
+            if (!(e instanceof Error && e.message.includes('BUSYGROUP'))) throw toSyncError(e, 'unavailable');
+          }
+          await recoverOwn(cmd);
+          await claimIdle(cmd);
+        } catch (e) {
+          // stop() during start cuts the connections; that is a stop, not a failure.
+          if (stopping) return;
+          throw e;
+        }
+        if (stopping) return;
+        loop = run();
+        log.info('inbox consumer started', { group, consumer: opts.consumerName });
+      })();
+      return starting;
     },
     stop() {
       stopped ??= (async () => {
@@ -209,9 +222,18 @@ export function createInboxConsumer(opts: InboxConsumerOptions): InboxConsumer {
         // A blocked XREADGROUP would hold stop for up to blockMs; cutting the reader is safe
         // because anything it had already read is pending for this consumer and re-read on start.
         if (blocked) reader?.disconnect();
-        await loop;
+        const settled = Promise.all([starting?.catch(() => undefined), loop]).then(() => true);
+        const within = (ms: number) => Promise.race([settled, new Promise<false>((resolve) => setTimeout(resolve, ms, false).unref())]);
+        if (!(await within(stopTimeoutMs))) {
+          // Redis is unreachable and a command is waiting for it: cut it and move on (a command
+          // queued while ioredis reconnects may never settle). The entry in hand stays pending.
+          log.warn('inbox consumer did not stop in time; closing its connections', { stopTimeoutMs });
+          cmd?.disconnect();
+          reader?.disconnect();
+          await within(1000);
+        }
         reader?.disconnect();
-        await cmd?.quit().catch(() => cmd?.disconnect());
+        if (cmd) await closeRedis(cmd);
       })();
       return stopped;
     },

@@ -59,6 +59,12 @@ export function openRedis(url: string, name?: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, ...(name ? { connectionName: name } : {}) });
 }
 
+/** Closes an ioredis connection: QUIT when connected, else a plain disconnect (QUIT would wait in the offline queue). */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
+}
+
 export type RequestQueueOptions = {
   connection: { url: string };
   prefix: string;
@@ -166,7 +172,7 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
     close() {
       closing ??= (async () => {
         await queue.close().catch(() => undefined);
-        await redis.quit().catch(() => redis.disconnect());
+        await closeRedis(redis);
       })();
       return closing;
     },
@@ -297,7 +303,7 @@ export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
           await done;
         } finally {
           clearTimeout(timer);
-          await redis.quit().catch(() => redis.disconnect());
+          await closeRedis(redis);
         }
       })();
       return closing;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startRedis } from '../support/redis.js';
+import { freePort, startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { Redis } from 'ioredis';
 import { SyncError } from '../../src/domain/errors.js';
@@ -199,6 +199,18 @@ I('stop() returns promptly even while blocked in XREADGROUP', async (ctx) => {
   const before = Date.now();
   await Promise.all([c.stop(), c.stop()]);
   assert.ok(Date.now() - before < 2000, `stop took ${Date.now() - before} ms`);
+});
+
+I('stop() during a start that cannot reach Redis ends the start quietly and returns in bounded time', async (ctx) => {
+  const port = await freePort();
+  const c = createInboxConsumer({ redis: { url: `redis://127.0.0.1:${port}` }, prefix: PREFIX, consumerName: 'agent-f', enqueue: ctx.queue.enqueue, results: ctx.results, parse, validate, logger: silentLogger, stopTimeoutMs: 300 });
+  const started = c.start();
+  await sleep(200);
+  const before = Date.now();
+  await c.stop();
+  assert.ok(Date.now() - before < 2_000, `stop took ${Date.now() - before} ms`);
+  const outcome = await Promise.race([started.then(() => 'resolved', () => 'rejected'), sleep(500).then(() => 'pending')]);
+  assert.ok(outcome !== 'rejected', 'a stop during start is not a start failure');
 });
 
 I.run();

@@ -274,4 +274,24 @@ Q('the grace period ends with an abort', async (ctx) => {
   assert.is(r?.error?.code, 'aborted');
 });
 
+Q('two agents on one Redis: every request runs exactly once', async (ctx) => {
+  const runs = new Map<string, string[]>();
+  const t = setup(ctx, async () => undefined, { concurrency: 3 });
+  const agent = (who: string): Dispatch => async (_n, _d, c) => {
+    runs.set(c.requestId, [...(runs.get(c.requestId) ?? []), who]);
+    await sleep(5);
+    return who;
+  };
+  t.startWorker(agent('a'));
+  t.startWorker(agent('b'));
+  const ids = await Promise.all(Array.from({ length: 60 }, (_, i) => t.queue.enqueue({ id: `multi-${i}`, name: 'run.start', data: { i } }).then((r) => r.id)));
+  await waitFor('60 results', async () => ((await t.stream()).length >= 60 ? true : undefined), 20_000);
+  await sleep(200);
+  assert.is((await t.stream()).length, 60);
+  assert.equal([...runs.keys()].sort(), [...ids].sort());
+  assert.ok([...runs.values()].every((v) => v.length === 1), 'no request ran twice');
+  const by = [...runs.values()].flat();
+  assert.ok(by.includes('a') && by.includes('b'), 'both agents took work');
+});
+
 Q.run();
