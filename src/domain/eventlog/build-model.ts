@@ -70,6 +70,9 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const obj = (v: unknown): Json | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
 const numArray = (v: unknown): number[] => (Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : []);
 
+/** A copy of `s` that does not share storage with the (possibly much larger) string it was cut from. */
+const own = (s: string): string => (' ' + s).slice(1);
+
 /** Spark 1.x names the local-mode driver "<driver>", later versions "driver". */
 const executorIdOf = (v: unknown): string | undefined => {
   const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
@@ -171,8 +174,10 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
     const known = executorIndex.get(id);
     if (known !== undefined) return known;
     const i = executors.length;
-    executors.push({ id, host: host ?? '', cores: 0, addedAt: at, resourceProfileId: 0 });
-    executorIndex.set(id, i);
+    // Copies, so the kept strings do not pin the chunk of log text they were cut from.
+    const ownId = own(id);
+    executors.push({ id: ownId, host: own(host ?? ''), cores: 0, addedAt: at, resourceProfileId: 0 });
+    executorIndex.set(ownId, i);
     executorSynthetic.add(i);
     return i;
   };

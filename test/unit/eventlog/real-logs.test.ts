@@ -50,6 +50,13 @@ for (const log of LOGS) {
     close(sumOf(m, 'memorySpillBytes') + sumOf(m, 'diskSpillBytes'), ref.sums.spillBytes, 'spill');
     close(sumOf(m, 'gcTimeMs'), ref.sums.gcMs, 'gc');
     assert.ok(m.complete);
+    // The DAG: every stage attempt that was submitted has the parents its StageSubmitted names.
+    for (const e of referenceEvents(path).filter((x) => x.Event === 'SparkListenerStageSubmitted')) {
+      const info = e['Stage Info'];
+      const s = m.stages.find((x) => x.stageId === info['Stage ID'] && x.attemptId === info['Stage Attempt ID']);
+      assert.ok(s, `stage ${info['Stage ID']}.${info['Stage Attempt ID']}`);
+      assert.equal(s.parentIds, info['Parent IDs'] ?? [], `parents of stage ${info['Stage ID']}`);
+    }
   });
 }
 
