@@ -127,7 +127,7 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
           count('duplicate');
           return { id: owner ?? id, duplicate: true };
         }
-        if (await known(id)) {
+        if (request.id !== undefined && (await known(id))) {
           count('duplicate');
           return { id, duplicate: true };
         }
@@ -139,7 +139,8 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
           throw e;
         }
       } else {
-        if (await known(id)) {
+        // A freshly generated id cannot collide; only a client-chosen one needs the lookup.
+        if (request.id !== undefined && (await known(id))) {
           count('duplicate');
           return { id, duplicate: true };
         }
