@@ -115,20 +115,28 @@ function pct(x: number, base: number): string {
   return `${p >= 0 ? '+' : ''}${p.toFixed(0)}%`;
 }
 
-function explain(pref: Preference, c: CandidateEstimate, basis: PredictionOutcome['basis'], ceilings: Required<PreferenceCeilings>): string {
+function explain(pref: Preference, c: CandidateEstimate, basis: PredictionOutcome['basis'], ceilings: Required<PreferenceCeilings>, archNote?: string): string {
   const same = c.instanceType === basis.instanceType && c.nodes === basis.nodes;
   const what = same ? `keep ${describe(basis)}` : `${describe(c)} instead of ${describe(basis)}`;
-  const sizing = c.userSizing ? 'your executor sizing' : `${c.executorCores}-core executors`;
+  const sizing = `${c.executors} executors of ${c.executorCores} cores${c.userSizing ? ', your sizing' : ''}`;
   const why =
     pref === 'performance'
       ? `the fastest configuration costing at most $${ceilings.performanceMaxCostUsd.toFixed(2)}`
       : pref === 'economy'
         ? `the cheapest configuration finishing within ${Math.round(ceilings.economyMaxRuntimeSeconds)} s`
         : 'the knee of the runtime/cost trade-off';
+  const arch = archNote ? ` ${archNote}` : '';
   return (
-    `${what} (${c.executors} executors, ${sizing}): estimated ${Math.round(c.runtimeSeconds)} s (${pct(c.runtimeSeconds, basis.runtimeSeconds)}) ` +
-    `for $${c.costUsd.toFixed(2)} (${pct(c.costUsd, basis.costUsd)}); ${why}; estimate from the ${c.source === 'blend' ? 'simulator blended with this project\'s scaling curve' : c.source === 'history' ? 'project\'s scaling curve' : 'simulator'}.`
+    `${what} (${sizing}): estimated ${Math.round(c.runtimeSeconds)} s (${pct(c.runtimeSeconds, basis.runtimeSeconds)}) ` +
+    `for $${c.costUsd.toFixed(2)} (${pct(c.costUsd, basis.costUsd)}); ${why}; estimate from the ${c.source === 'blend' ? 'simulator blended with this project\'s scaling curve' : c.source === 'history' ? 'project\'s scaling curve' : 'simulator'}.${arch}`
   );
+}
+
+function archNoteFor(catalog: Catalog, from: string, to: string): string | undefined {
+  const a = catalog.get(from)?.arch;
+  const b = catalog.get(to)?.arch;
+  if (!a || !b || a === b) return undefined;
+  return b === 'arm64' ? 'Graviton (arm64): check that bootstrap actions and native libraries support it, or pass x86Only.' : 'Moves from arm64 to x86_64.';
 }
 
 function solutionsFrom(
@@ -170,7 +178,7 @@ function solutionsFrom(
       configuration: fragment,
       estimate: { runtimeSeconds: round(c.runtimeSeconds, 1), costUsd: round(c.costUsd, 4) },
       source: c.source,
-      explanation: explain(pref, c, basis, resolved),
+      explanation: explain(pref, c, basis, resolved, archNoteFor(options.catalog, basis.instanceType, c.instanceType)),
     };
   }
   return out;
