@@ -169,6 +169,26 @@ test('the model keeps tasks, not bytes: padding lines the model skips changes no
   for (const s of b.stages) assert.is(s.tasks.index.length, s.tasks.count, 'task columns are trimmed to the task count');
 });
 
+test('lines of events the model does not use are skipped unparsed', async () => {
+  const lines = [...LINES];
+  lines.splice(3, 0, '{"Event":"SparkListenerBlockUpdated", this is not JSON', '{"Event":"org.apache.spark.sql.execution.ui.SparkListenerDriverAccumUpdates",[[');
+  const m = await buildApplicationModel(lines);
+  assert.is(m.stages.length, 3);
+});
+
+test('lineBatches: multi-byte characters across the 96 KiB decode windows of one large chunk', async () => {
+  const line = (i: number): string => `{"Event":"X","n":${i},"s":"${'€😀é'.repeat(i % 50)}${'a'.repeat(i % 7)}"}`;
+  const expected = Array.from({ length: 4000 }, (_, i) => line(i));
+  const bytes = Buffer.from(expected.join('\n') + '\n');
+  assert.ok(bytes.length > 3 * 96 * 1024);
+  async function* one(): AsyncGenerator<Uint8Array> {
+    yield bytes;
+  }
+  const got: string[] = [];
+  for await (const b of lineBatches(one())) got.push(...b.lines);
+  assert.equal(got, expected);
+});
+
 test('lineBatches: any chunking of any text gives the same lines and offsets', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(fc.string({ unit: 'binary', maxLength: 40 }), { maxLength: 30 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }), async (parts, sizes) => {
