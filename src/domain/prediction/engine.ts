@@ -123,13 +123,17 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
   const groupMs: number[] = plan.groups.map(() => 0);
   let endMs = 0;
 
-  // Executors.
-  const alive: boolean[] = [];
-  const slots: number[] = [];
-  const free: number[] = [];
-  const idleEpoch: number[] = [];
-  const addedAt: number[] = [];
-  const freeStack: number[] = [];
+  // Executors, in growable typed arrays (the hot loop touches them for every task).
+  let cap = 16;
+  let alive = new Uint8Array(cap);
+  let slots = new Int32Array(cap);
+  let free = new Int32Array(cap);
+  let idleEpoch = new Int32Array(cap);
+  let addedAt = new Float64Array(cap);
+  let nExec = 0;
+  // Free slots as a stack of executor ids (entries of executors since lost are skipped when popped).
+  let freeStack = new Int32Array(64);
+  let freeTop = 0;
   let freeTotal = 0;
   let aliveCount = 0;
   let outstanding = 0;
@@ -137,13 +141,30 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
   let executorMs = 0;
   const managed = supply.kind === 'managed' ? supply : undefined;
 
+  const pushFree = (e: number) => {
+    if (freeTop === freeStack.length) {
+      const next = new Int32Array(freeStack.length * 2);
+      next.set(freeStack);
+      freeStack = next;
+    }
+    freeStack[freeTop++] = e;
+  };
   const newExecutor = (slotCount: number): number => {
-    alive.push(false);
-    slots.push(slotCount);
-    free.push(0);
-    idleEpoch.push(0);
-    addedAt.push(0);
-    return alive.length - 1;
+    if (nExec === cap) {
+      cap *= 2;
+      const grow = <T extends Uint8Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+        const b = make(cap);
+        b.set(a);
+        return b;
+      };
+      alive = grow(alive, (n) => new Uint8Array(n));
+      slots = grow(slots, (n) => new Int32Array(n));
+      free = grow(free, (n) => new Int32Array(n));
+      idleEpoch = grow(idleEpoch, (n) => new Int32Array(n));
+      addedAt = grow(addedAt, (n) => new Float64Array(n));
+    }
+    slots[nExec] = slotCount;
+    return nExec++;
   };
   if (supply.kind === 'fixed') {
     for (const e of supply.executors) {
@@ -181,7 +202,7 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
   };
   const removeExecutor = (e: number, now: number) => {
     if (!alive[e]) return;
-    alive[e] = false;
+    alive[e] = 0;
     aliveCount--;
     freeTotal -= free[e]!;
     free[e] = 0;
@@ -191,7 +212,7 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
   const dispatch = (now: number) => {
     while (freeTotal > 0 && ready.length > 0) {
       const s = ready[0]!;
-      const e = freeStack.pop()!;
+      const e = freeStack[--freeTop]!;
       if (!alive[e] || free[e]! <= 0) continue;
       free[e]!--;
       freeTotal--;
@@ -278,7 +299,7 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
         if (alive[a]) {
           free[a]!++;
           freeTotal++;
-          freeStack.push(a);
+          pushFree(a);
           markIdle(a, now);
         }
         if (ended[s] === plan.stages[s]!.durationMs.length) finishStage(s, now);
@@ -286,12 +307,12 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
       }
       case EXEC_ADD: {
         if (managed) outstanding--;
-        alive[a] = true;
+        alive[a] = 1;
         aliveCount++;
         addedAt[a] = now;
         free[a] = slots[a]!;
         freeTotal += slots[a]!;
-        for (let i = 0; i < slots[a]!; i++) freeStack.push(a);
+        for (let i = 0; i < slots[a]!; i++) pushFree(a);
         peakExecutors = Math.max(peakExecutors, aliveCount);
         markIdle(a, now);
         break;
@@ -354,10 +375,10 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
     dispatch(now);
     if (heap.size === 0 && groupJobsLeft[plan.groups.length - 1]! > 0 && (pendingTasks > 0 || runningTasks > 0)) {
       // Every executor is gone and none is coming: Spark would ask for one more.
-      heap.push(now + (managed?.startupLatencyMs ?? 1000), EXEC_ADD, newExecutor(managed?.slotsPerExecutor ?? Math.max(1, ...slots)));
+      heap.push(now + (managed?.startupLatencyMs ?? 1000), EXEC_ADD, newExecutor(managed?.slotsPerExecutor ?? Math.max(1, ...slots.subarray(0, nExec))));
       outstanding++;
     }
   }
-  for (let e = 0; e < alive.length; e++) if (alive[e]) executorMs += Math.max(0, endMs - addedAt[e]!);
+  for (let e = 0; e < nExec; e++) if (alive[e]) executorMs += Math.max(0, endMs - addedAt[e]!);
   return { groupMs, endMs, peakExecutors, executorMs };
 }
