@@ -78,6 +78,10 @@ test('a prediction evaluates hundreds of candidates and orders the three prefere
     const cost = clusterCostUsd(catalog, { instanceType: core.InstanceType, nodes: core.InstanceCount, masterInstanceType: 'm5.xlarge' }, s.estimate.runtimeSeconds);
     assert.ok(Math.abs(cost - s.estimate.costUsd) / cost < 0.01, `${p}: ${cost} vs ${s.estimate.costUsd}`);
   }
+  // The basis cluster itself is estimated at the observed runtime (the replay is anchored on it).
+  const same = out.candidates.find((c) => c.instanceType === 'm5.xlarge' && c.nodes === 4)!;
+  assert.is(same.executors, 4);
+  assert.ok(Math.abs(same.runtimeSeconds - 30) < 1e-6, String(same.runtimeSeconds));
   // Doubling the basis cluster (same type) must not be slower than the basis.
   const doubled = out.candidates.find((c) => c.instanceType === 'm5.xlarge' && c.nodes === 8)!;
   assert.ok(doubled.runtimeSeconds < out.basis.runtimeSeconds);
