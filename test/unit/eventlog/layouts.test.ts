@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { loadApplicationModel, resolveEventLog } from '../../../src/adapters/eventlog-source.js';
+import { loadApplicationModel, openEventLog, resolveEventLog } from '../../../src/adapters/eventlog-source.js';
 import type { ApplicationModel } from '../../../src/domain/eventlog/model.js';
 import { createMemoryObjectStore } from '../../support/memory-object-store.js';
 import { writeLz4BlockStream } from './spark-framings.js';
@@ -105,6 +105,12 @@ test('s3: rolling and Databricks directories through the ObjectStore port', asyn
   assert.equal(comparable(await loadApplicationModel('s3://logs/db', { objectStore: store })), local);
   assert.equal(comparable(await loadApplicationModel('s3://logs/db/', { objectStore: store })), local);
   assert.equal(comparable(await loadApplicationModel(`s3://logs/run/eventlog/eventlog_v2_${appId}`, { objectStore: store })), local);
+  const lineCount = async (url: string): Promise<number> => {
+    let n = 0;
+    for await (const line of openEventLog(url, { objectStore: store })) if (line !== '') n++;
+    return n;
+  };
+  assert.is(await lineCount('s3://logs/db'), text.split('\n').filter((l) => l !== '').length);
   // The run's eventlog/ prefix: the one application under it is found.
   assert.equal(comparable(await loadApplicationModel('s3://logs/run/eventlog/', { objectStore: store })), local);
   assert.is(store.getCalls, 0);
