@@ -1,0 +1,510 @@
+// The sandbox's "reality": how a workload actually runs on an EMR cluster. Deliberately its own
+// model (not the prediction engine's): EMR provisioning, YARN packing by memory with EMR's
+// defaults, a dynamic-allocation ramp, task-level list scheduling with lognormal noise, stragglers,
+// per-node speed, CoreMark scaling of the CPU part, network-bound remote shuffle, spill and GC when
+// execution memory per task is short. Pure and seeded: the same inputs give the same run.
+import { SyncError } from '../domain/errors.js';
+import type { InstanceFacts, InstanceFactsTable } from './instance-facts.js';
+import { quantileAt, quantileMean } from './workload.js';
+import type { Workload, WorkloadStage } from './workload.js';
+
+/** The cluster a run gets: core/task nodes of one type, plus the Spark sizing the request asked for. */
+export type SandboxCluster = {
+  instanceType: string;
+  /** Core + task nodes (the master runs only the driver). */
+  nodes: number;
+  executorCores?: number;
+  executorMemoryMb?: number;
+  /** spark.executor.instances: a cap on executors (and the static count without dynamic allocation). */
+  executorInstances?: number;
+  /** spark.dynamicAllocation.enabled (EMR's default: true). */
+  dynamicAllocation?: boolean;
+  masterType?: string;
+  bootstrapActions?: number;
+};
+
+export type GroundTruthOptions = {
+  seed: number;
+  /** Epoch ms the cluster was requested (RunJobFlow). */
+  startedAt: number;
+  instances: InstanceFactsTable;
+};
+
+/** How YARN placed the executors. */
+export type ExecutorLayout = {
+  instance: InstanceFacts;
+  nodes: number;
+  yarnMemoryMb: number;
+  executorCores: number;
+  executorMemoryMb: number;
+  memoryOverheadMb: number;
+  executorsPerNode: number[];
+  executors: number;
+  dynamicAllocation: boolean;
+  /** Unified execution memory one running task can use, bytes. */
+  executionMemoryPerTaskBytes: number;
+};
+
+export type SimExecutor = { id: string; node: number; host: string; cores: number; addedAt: number; removedAt: number };
+
+/** One task attempt as it ran. Times epoch ms; byte counts; CPU time in ns as Spark logs it. */
+export type SimTask = {
+  taskId: number;
+  stageId: number;
+  index: number;
+  executor: number;
+  launchedAt: number;
+  finishedAt: number;
+  runMs: number;
+  cpuNs: number;
+  gcMs: number;
+  deserializeMs: number;
+  resultSerializationMs: number;
+  inputBytes: number;
+  outputBytes: number;
+  shuffleReadBytes: number;
+  shuffleRemoteBytes: number;
+  fetchWaitMs: number;
+  shuffleWriteBytes: number;
+  shuffleWriteNs: number;
+  memorySpillBytes: number;
+  diskSpillBytes: number;
+  peakExecutionMemoryBytes: number;
+  straggler: boolean;
+};
+
+export type SimStage = { id: number; name: string; jobId: number; parents: number[]; tasks: number; submittedAt: number; completedAt: number };
+export type SimJob = { id: number; stages: number[]; submittedAt: number; completedAt: number };
+
+/** One application run on one cluster: the ground truth the sandbox reports and logs. */
+export type SimulatedRun = {
+  workload: string;
+  appName: string;
+  seed: number;
+  cluster: SandboxCluster;
+  layout: ExecutorLayout;
+  /** Epoch ms of each milestone. */
+  timeline: {
+    createdAt: number;
+    bootstrappingAt: number;
+    readyAt: number;
+    stepStartedAt: number;
+    appStartedAt: number;
+    appEndedAt: number;
+    stepEndedAt: number;
+    terminatingAt: number;
+    endedAt: number;
+  };
+  executors: SimExecutor[];
+  jobs: SimJob[];
+  stages: SimStage[];
+  tasks: SimTask[];
+  totals: {
+    /** Request to TERMINATED, seconds. */
+    runtimeSeconds: number;
+    /** ReadyDateTime to EndDateTime, seconds (what the agent records as the run's runtime). */
+    clusterSeconds: number;
+    applicationSeconds: number;
+    provisioningSeconds: number;
+    tasks: number;
+    stragglers: number;
+    diskSpillBytes: number;
+    gcSeconds: number;
+  };
+};
+
+/** Constants of the sandbox's reality (documented assumptions, not measurements). */
+export const GROUND_TRUTH = {
+  memoryFraction: 0.6,
+  reservedMemoryMb: 300,
+  stragglerProbability: 0.015,
+  taskNoiseSigma: 0.14,
+  ioNoiseSigma: 0.22,
+  nodeSpeedSigma: 0.06,
+  runNoiseSigma: 0.03,
+  /** Baseline network per vCPU (m5.xlarge: 1.25 Gbit/s for 4 vCPUs), bytes/s. */
+  networkBytesPerVcpu: 0.3125 * 125e6,
+  /** EBS throughput per node, bytes/s (gp2/gp3-like, grows a little with size). */
+  diskBytesBase: 125e6,
+  diskBytesPerVcpu: 10e6,
+  /** Bytes of spilled (deserialized) data serialized per reference-CPU second. */
+  spillSerializeBytesPerSecond: 250e6,
+  /** Serialized, compressed share of spilled data written to disk. */
+  spillDiskRatio: 0.45,
+  /** Per fetch request to each executor holding map output, ms. */
+  fetchRequestMs: 1.2,
+  /** First task of an executor pays class loading and JIT warm-up, ms. */
+  warmupMs: 800,
+} as const;
+
+// ---- seeded randomness --------------------------------------------------------------------------
+
+/** A seeded PRNG (mulberry32) with normal and lognormal draws. */
+export type Rng = { next(): number; normal(): number; lognormal(median: number, sigma: number): number; uniform(lo: number, hi: number): number };
+
+/** A PRNG for `seed` and a named stream, so draws for one purpose never shift another's. */
+export function createRng(seed: number, stream = ''): Rng {
+  let h = (seed >>> 0) ^ 0x9e3779b9;
+  for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 0x01000193) >>> 0;
+  let a = h >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const normal = () => {
+    const u = Math.max(next(), 1e-12);
+    const v = next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  };
+  return { next, normal, lognormal: (median, sigma) => median * Math.exp(sigma * normal()), uniform: (lo, hi) => lo + (hi - lo) * next() };
+}
+
+// ---- cluster sizing --------------------------------------------------------------------------
+
+/** Memory YARN may hand out on a node (EMR leaves the rest to the OS and daemons). */
+export function yarnMemoryMb(instance: InstanceFacts): number {
+  const mb = instance.memoryGib * 1024;
+  const share = instance.memoryGib <= 32 ? 0.75 : instance.memoryGib <= 64 ? 0.875 : 0.92;
+  return Math.floor((mb * share) / 32) * 32;
+}
+
+const overheadOf = (memMb: number) => Math.max(384, Math.ceil(memMb * 0.1));
+/** client-mode ApplicationMaster: 512 MB + 384 MB overhead, rounded to YARN's 1 GB steps on EMR. */
+const AM_CONTAINER_MB = 1024;
+
+/**
+ * Places executors the way YARN with EMR's defaults would: containers packed by memory only
+ * (DefaultResourceCalculator), the ApplicationMaster on the first node, EMR's default executor
+ * size (up to 4 cores, memory so that vCPU/cores executors fit) when the request names none.
+ * Throws SyncError 'invalid_request' (spark-submit's own message) when one executor cannot fit a node.
+ */
+export function planExecutors(cluster: SandboxCluster, instances: InstanceFactsTable): ExecutorLayout {
+  const instance = instances[cluster.instanceType];
+  if (!instance) throw new SyncError('invalid_request', `The instance type '${cluster.instanceType}' is not supported by the sandbox (no catalog entry).`);
+  if (!Number.isInteger(cluster.nodes) || cluster.nodes < 1) throw new SyncError('invalid_request', `A Spark cluster needs at least one core or task node, got ${cluster.nodes}.`);
+  const yarnMb = yarnMemoryMb(instance);
+  const cores = cluster.executorCores ?? Math.min(4, instance.vcpu);
+  const perNodeDefault = Math.max(1, Math.floor(instance.vcpu / cores));
+  const memMb = cluster.executorMemoryMb ?? Math.floor(((yarnMb - AM_CONTAINER_MB / perNodeDefault) / perNodeDefault) / 1.1);
+  const overhead = overheadOf(memMb);
+  const container = memMb + overhead;
+  if (container > yarnMb) {
+    throw new SyncError(
+      'invalid_request',
+      `Required executor memory (${memMb} MB), offHeap memory (0) MB, overhead (${overhead} MB), and PySpark memory (0 MB) is above the max threshold (${yarnMb} MB) of this cluster! Please check the values of 'yarn.scheduler.maximum-allocation-mb' and/or 'yarn.nodemanager.resource.memory-mb'.`,
+    );
+  }
+  const dynamic = cluster.dynamicAllocation ?? true;
+  const cap = cluster.executorInstances !== undefined && !dynamic ? cluster.executorInstances : Infinity;
+  const perNode: number[] = [];
+  let total = 0;
+  for (let n = 0; n < cluster.nodes; n++) {
+    const free = yarnMb - (n === 0 ? AM_CONTAINER_MB : 0);
+    const fit = Math.floor(free / container);
+    const take = Math.max(0, Math.min(fit, cap - total));
+    perNode.push(take);
+    total += take;
+  }
+  if (total === 0) throw new SyncError('invalid_request', `No executor of ${container} MB fits beside the ApplicationMaster on ${cluster.nodes} x ${cluster.instanceType}.`);
+  const execution = ((memMb - GROUND_TRUTH.reservedMemoryMb) * 1024 * 1024 * GROUND_TRUTH.memoryFraction) / cores;
+  return {
+    instance,
+    nodes: cluster.nodes,
+    yarnMemoryMb: yarnMb,
+    executorCores: cores,
+    executorMemoryMb: memMb,
+    memoryOverheadMb: overhead,
+    executorsPerNode: perNode,
+    executors: total,
+    dynamicAllocation: dynamic,
+    executionMemoryPerTaskBytes: Math.max(0, Math.round(execution)),
+  };
+}
+
+// ---- the run -----------------------------------------------------------------------------------
+
+/** A min-heap on `at` of free executor cores. */
+class SlotHeap {
+  private readonly items: { at: number; executor: number }[] = [];
+  get size() {
+    return this.items.length;
+  }
+  push(x: { at: number; executor: number }) {
+    const a = this.items;
+    a.push(x);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]!.at < x.at || (a[p]!.at === x.at && a[p]!.executor <= x.executor)) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = x;
+  }
+  pop(): { at: number; executor: number } | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || !last) return top;
+    const less = (x: { at: number; executor: number }, y: { at: number; executor: number }) => x.at < y.at || (x.at === y.at && x.executor < y.executor);
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = last;
+      let mi = -1;
+      if (l < a.length && less(a[l]!, m)) (m = a[l]!), (mi = l);
+      if (r < a.length && less(a[r]!, m)) (m = a[r]!), (mi = r);
+      if (mi < 0) break;
+      a[i] = m;
+      i = mi;
+    }
+    a[i] = last;
+    return top;
+  }
+}
+
+const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
+
+/** Seconds EMR spends in STARTING and BOOTSTRAPPING for this cluster. */
+export function provisioningSeconds(cluster: SandboxCluster, seed: number): { starting: number; bootstrapping: number } {
+  const rng = createRng(seed, 'provisioning');
+  const starting = rng.lognormal(230, 0.1) + 4 * Math.pow(cluster.nodes, 0.8);
+  const bootstrapping = rng.lognormal(95, 0.12) + 20 * (cluster.bootstrapActions ?? 0) + 0.5 * cluster.nodes;
+  return { starting, bootstrapping };
+}
+
+/**
+ * Runs `workload` on `cluster` as EMR would: the cluster is requested at `startedAt`, provisioned,
+ * runs the application as its step, and terminates. Throws SyncError 'invalid_request' when the
+ * application cannot start on that cluster (see planExecutors).
+ */
+export function runWorkload(workload: Workload, cluster: SandboxCluster, options: GroundTruthOptions): SimulatedRun {
+  const layout = planExecutors(cluster, options.instances);
+  const prov = provisioningSeconds(cluster, options.seed);
+  const createdAt = options.startedAt;
+  const bootstrappingAt = createdAt + Math.round(prov.starting * 1000);
+  const readyAt = bootstrappingAt + Math.round(prov.bootstrapping * 1000);
+  const stepStartedAt = readyAt + 1000;
+  const app = runApplication(workload, layout, { seed: options.seed, submittedAt: stepStartedAt });
+  const tail = createRng(options.seed, 'teardown');
+  const stepEndedAt = app.appEndedAt + Math.round(tail.lognormal(2500, 0.2));
+  const terminatingAt = stepEndedAt;
+  const endedAt = terminatingAt + Math.round((tail.lognormal(50, 0.15) + 1.5 * cluster.nodes) * 1000);
+  let stragglers = 0, spill = 0, gc = 0;
+  for (const t of app.tasks) {
+    if (t.straggler) stragglers++;
+    spill += t.diskSpillBytes;
+    gc += t.gcMs;
+  }
+  return {
+    workload: workload.name,
+    appName: workload.appName,
+    seed: options.seed,
+    cluster: { ...cluster },
+    layout,
+    timeline: { createdAt, bootstrappingAt, readyAt, stepStartedAt, appStartedAt: app.appStartedAt, appEndedAt: app.appEndedAt, stepEndedAt, terminatingAt, endedAt },
+    executors: app.executors,
+    jobs: app.jobs,
+    stages: app.stages,
+    tasks: app.tasks,
+    totals: {
+      runtimeSeconds: (endedAt - createdAt) / 1000,
+      clusterSeconds: (endedAt - readyAt) / 1000,
+      applicationSeconds: (app.appEndedAt - app.appStartedAt) / 1000,
+      provisioningSeconds: (readyAt - createdAt) / 1000,
+      tasks: app.tasks.length,
+      stragglers,
+      diskSpillBytes: spill,
+      gcSeconds: gc / 1000,
+    },
+  };
+}
+
+/** The application part of a run: spark-submit at `submittedAt` to the application's end. */
+export function runApplication(
+  workload: Workload,
+  layout: ExecutorLayout,
+  opts: { seed: number; submittedAt: number },
+): { appStartedAt: number; appEndedAt: number; executors: SimExecutor[]; jobs: SimJob[]; stages: SimStage[]; tasks: SimTask[] } {
+  const rng = createRng(opts.seed, `app:${workload.name}`);
+  const taskRng = createRng(opts.seed, `tasks:${workload.name}`);
+  const inst = layout.instance;
+  const runFactor = rng.lognormal(1, GROUND_TRUTH.runNoiseSigma);
+  const nodeSpeed = layout.executorsPerNode.map(() => rng.lognormal(1, GROUND_TRUTH.nodeSpeedSigma));
+  // spark-submit, JVM start, YARN ApplicationMaster registration.
+  const appStartedAt = opts.submittedAt + Math.round(rng.lognormal(9000, 0.2));
+  const firstJobAt = appStartedAt + Math.round(workload.driverStartSeconds * 1000);
+
+  // Executors: requested at the start (static) or by the dynamic-allocation ramp once the first job
+  // has a backlog (1, 2, 4, ... more per second), each starting after container launch + JVM start.
+  const executors: SimExecutor[] = [];
+  const order: number[] = [];
+  const maxNode = Math.max(...layout.executorsPerNode);
+  for (let k = 0; k < maxNode; k++) for (let n = 0; n < layout.nodes; n++) if (k < layout.executorsPerNode[n]!) order.push(n);
+  let requested = 0;
+  let round = 0;
+  const requestBase = layout.dynamicAllocation ? firstJobAt + 1000 : appStartedAt + 2000;
+  while (requested < order.length) {
+    const batch = layout.dynamicAllocation ? Math.pow(2, round) : order.length;
+    const at = requestBase + round * 1000;
+    for (let b = 0; b < batch && requested < order.length; b++, requested++) {
+      const node = order[requested]!;
+      const launch = at + 1000 * rng.next() + rng.lognormal(5200, 0.25) * nodeSpeed[node]!;
+      executors.push({ id: String(requested + 1), node, host: `ip-10-0-1-${10 + node}.ec2.internal`, cores: layout.executorCores, addedAt: Math.round(launch), removedAt: 0 });
+    }
+    round++;
+  }
+  const coresOnNode = layout.executorsPerNode.map((e) => e * layout.executorCores);
+  const contention = coresOnNode.map((c) => Math.max(1, c / inst.vcpu));
+  const cpuSpeed = workload.referenceCoremarkPerVcpu / (inst.coremark / inst.vcpu);
+  const netPerTask = coresOnNode.map((c) => (GROUND_TRUTH.networkBytesPerVcpu * inst.vcpu) / Math.max(1, c));
+  const diskPerTask = coresOnNode.map((c) => Math.min(500e6, GROUND_TRUTH.diskBytesBase + GROUND_TRUTH.diskBytesPerVcpu * inst.vcpu) / Math.max(1, c));
+  const remoteShare = layout.nodes > 1 ? 1 - 1 / layout.nodes : 0;
+  const stagesById = new Map<number, WorkloadStage>(workload.stages.map((s) => [s.id, s]));
+
+  const jobs: SimJob[] = [];
+  const stages: SimStage[] = [];
+  const tasks: SimTask[] = [];
+  const warm = new Set<number>();
+  let taskId = 0;
+  let t = firstJobAt;
+  const slots = new SlotHeap();
+  const slotFree: number[][] = executors.map((e) => new Array<number>(e.cores).fill(e.addedAt));
+
+  for (const [ji, job] of workload.jobs.entries()) {
+    const submittedAt = ji === 0 ? firstJobAt : t + Math.round(job.gapBeforeSeconds * 1000);
+    const inJob = job.stages.map((id) => stagesById.get(id)!).filter(Boolean);
+    const readyAt = new Map<number, number>();
+    const doneAt = new Map<number, number>();
+    const remaining = new Map<number, number[]>();
+    for (const s of inJob) {
+      // Task sizes keep the observed distribution: a shuffled, evenly spaced walk through its quantiles.
+      const u = Array.from({ length: s.tasks }, (_, i) => (i + 0.5) / s.tasks);
+      for (let i = u.length - 1; i > 0; i--) {
+        const j = Math.floor(taskRng.next() * (i + 1));
+        [u[i], u[j]] = [u[j]!, u[i]!];
+      }
+      remaining.set(s.id, u);
+      if (s.parents.every((p) => !job.stages.includes(p))) readyAt.set(s.id, submittedAt + 20);
+    }
+    // Rebuild the slot heap from the executors' cores at the job's start.
+    while (slots.size > 0) slots.pop();
+    for (const [e, frees] of slotFree.entries()) for (const f of frees) slots.push({ at: f, executor: e });
+    const stageTasks = new Map<number, SimTask[]>();
+    let left = inJob.reduce((n, s) => n + s.tasks, 0);
+    const perTaskMean = new Map(inJob.map((s) => [s.id, quantileMean(s.taskSeconds)]));
+    while (left > 0) {
+      const slot = slots.pop()!;
+      let best: WorkloadStage | undefined;
+      for (const s of inJob) {
+        const r = readyAt.get(s.id);
+        if (r === undefined || remaining.get(s.id)!.length === 0) continue;
+        if (!best || r < readyAt.get(best.id)! || (r === readyAt.get(best.id)! && s.id < best.id)) best = s;
+      }
+      if (!best) throw new SyncError('internal', `workload ${workload.name}: job ${job.id} has stages whose parents never run`);
+      const s = best;
+      const u = remaining.get(s.id)!.pop()!;
+      const exec = executors[slot.executor]!;
+      const node = exec.node;
+      const launch = Math.max(slot.at, readyAt.get(s.id)!) + taskRng.lognormal(3, 0.5);
+      const work = Math.max(0.001, quantileAt(s.taskSeconds, u));
+      const mean = Math.max(0.001, perTaskMean.get(s.id)!);
+      const share = work / mean / s.tasks;
+      const noise = taskRng.lognormal(1, GROUND_TRUTH.taskNoiseSigma) * runFactor * nodeSpeed[node]!;
+      const straggler = taskRng.next() < GROUND_TRUTH.stragglerProbability;
+      const slow = straggler ? taskRng.uniform(2, 5) : 1;
+      let cpu = work * s.cpuFraction * cpuSpeed * contention[node]! * noise;
+      const wait = work * (1 - s.cpuFraction) * taskRng.lognormal(1, GROUND_TRUTH.ioNoiseSigma);
+      const shuffleRead = s.shuffleReadBytes * share;
+      const shuffleRemote = shuffleRead * Math.max(remoteShare, s.remoteShuffleFraction);
+      const extraRemote = shuffleRead * Math.max(0, remoteShare - s.remoteShuffleFraction);
+      const fetch = shuffleRead > 0 ? extraRemote / netPerTask[node]! + (executors.length * GROUND_TRUTH.fetchRequestMs) / 1000 : 0;
+      const demand = s.taskMemoryBytes * clamp(work / mean, 0.5, 2);
+      const avail = Math.max(1, layout.executionMemoryPerTaskBytes);
+      const pressure = demand / avail;
+      let memSpill = 0, diskSpill = 0, spillSeconds = 0;
+      if (pressure > 1) {
+        memSpill = demand - avail;
+        diskSpill = memSpill * GROUND_TRUTH.spillDiskRatio;
+        const serialize = (memSpill / GROUND_TRUTH.spillSerializeBytesPerSecond) * cpuSpeed;
+        cpu += serialize;
+        spillSeconds = (2 * diskSpill) / diskPerTask[node]!;
+      }
+      const gc = cpu * (0.02 + 0.18 * clamp(pressure - 0.6, 0, 1.5));
+      const runSeconds = (cpu + gc + wait + fetch + spillSeconds) * slow;
+      const deserializeMs = taskRng.lognormal(12, 0.4) + (warm.has(slot.executor) ? 0 : GROUND_TRUTH.warmupMs);
+      warm.add(slot.executor);
+      const resultMs = taskRng.lognormal(1.5, 0.5);
+      const runMs = Math.max(1, Math.round(runSeconds * 1000));
+      const launchedAt = Math.round(launch);
+      const finishedAt = launchedAt + Math.round(deserializeMs) + runMs + Math.round(resultMs) + 1;
+      const shuffleWrite = s.shuffleWriteBytes * share;
+      const task: SimTask = {
+        taskId: taskId++,
+        stageId: s.id,
+        index: s.tasks - remaining.get(s.id)!.length - 1,
+        executor: slot.executor,
+        launchedAt,
+        finishedAt,
+        runMs,
+        cpuNs: Math.round(Math.min(runSeconds, (cpu + gc) * slow) * 1e9),
+        gcMs: Math.round(gc * slow * 1000),
+        deserializeMs: Math.round(deserializeMs),
+        resultSerializationMs: Math.round(resultMs),
+        inputBytes: Math.round(s.inputBytes * share),
+        outputBytes: Math.round(s.outputBytes * share),
+        shuffleReadBytes: Math.round(shuffleRead),
+        shuffleRemoteBytes: Math.round(shuffleRemote),
+        fetchWaitMs: Math.round(fetch * 1000),
+        shuffleWriteBytes: Math.round(shuffleWrite),
+        shuffleWriteNs: Math.round((shuffleWrite / diskPerTask[node]!) * 1e9),
+        memorySpillBytes: Math.round(memSpill),
+        diskSpillBytes: Math.round(diskSpill),
+        peakExecutionMemoryBytes: Math.round(Math.min(demand, avail)),
+        straggler,
+      };
+      tasks.push(task);
+      const list = stageTasks.get(s.id) ?? [];
+      list.push(task);
+      stageTasks.set(s.id, list);
+      slots.push({ at: finishedAt, executor: slot.executor });
+      left--;
+      if (remaining.get(s.id)!.length === 0) {
+        const end = Math.max(...list.map((x) => x.finishedAt));
+        doneAt.set(s.id, end);
+        for (const c of inJob) {
+          if (readyAt.has(c.id)) continue;
+          const inside = c.parents.filter((p) => job.stages.includes(p));
+          if (inside.every((p) => doneAt.has(p))) readyAt.set(c.id, Math.max(...inside.map((p) => doneAt.get(p)!)) + 15);
+        }
+      }
+    }
+    // The job's cores are free again where its tasks left them.
+    for (const frees of slotFree) frees.length = 0;
+    const drained: { at: number; executor: number }[] = [];
+    while (slots.size > 0) drained.push(slots.pop()!);
+    for (const d of drained) slotFree[d.executor]!.push(d.at);
+    let end = submittedAt;
+    for (const s of inJob) {
+      const list = stageTasks.get(s.id)!;
+      const completedAt = Math.max(...list.map((x) => x.finishedAt)) + 3;
+      end = Math.max(end, completedAt);
+      stages.push({ id: s.id, name: s.name, jobId: job.id, parents: [...s.parents], tasks: s.tasks, submittedAt: readyAt.get(s.id)!, completedAt });
+    }
+    const completedAt = end + 5;
+    jobs.push({ id: job.id, stages: inJob.map((s) => s.id), submittedAt, completedAt });
+    t = completedAt;
+  }
+  const appEndedAt = t + Math.round(workload.driverEndSeconds * 1000) + 300;
+  // Executors that would have come up after the application ended never registered.
+  const used = new Set(tasks.map((x) => x.executor));
+  const kept = executors.map((e, i) => ({ e, i })).filter(({ e, i }) => used.has(i) || e.addedAt < appEndedAt - 50);
+  const renumber = new Map(kept.map(({ i }, k) => [i, k]));
+  for (const x of tasks) x.executor = renumber.get(x.executor)!;
+  const alive = kept.map(({ e }) => ({ ...e, removedAt: Math.max(e.addedAt, appEndedAt - 50) }));
+  return { appStartedAt, appEndedAt, executors: alive, jobs, stages, tasks };
+}
