@@ -131,8 +131,16 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
         log.warn('request could not be enqueued', { name, error: err.toJSON() });
         return error(503, err.code, err.message);
       }
-      const rejectedId = id ?? randomUUID();
-      await opts.results.publish({ id: rejectedId, name, status: 'rejected', error: err.toJSON() }).catch((pe: unknown) => log.warn('could not publish a rejected result', { error: pe }));
+      let rejectedId = id ?? randomUUID();
+      try {
+        // The id of a finished request is never overwritten: answer the rejection under a fresh one.
+        if (!(await opts.results.publish({ id: rejectedId, name, status: 'rejected', error: err.toJSON() }))) {
+          rejectedId = randomUUID();
+          await opts.results.publish({ id: rejectedId, name, status: 'rejected', error: err.toJSON() });
+        }
+      } catch (pe) {
+        log.warn('could not publish a rejected result', { error: pe });
+      }
       opts.metrics.requests.inc({ name: requestLabel(name, err.code), outcome: 'rejected' });
       return { status: 400, body: { id: rejectedId, error: err.toJSON() } };
     }

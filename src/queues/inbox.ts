@@ -111,8 +111,12 @@ export function createInboxConsumer(opts: InboxConsumerOptions): InboxConsumer {
 
   const reject = async (redis: Redis, entryId: string, requestId: string, name: string, err: SyncError): Promise<boolean> => {
     const error = err.toJSON();
-    const published = await opts.results.publish({ id: requestId, name, status: 'rejected', error });
-    if (!published) log.warn('rejected inbox entry reuses the id of a finished request; result kept', { entryId, requestId });
+    if (!(await opts.results.publish({ id: requestId, name, status: 'rejected', error }))) {
+      // The id of a finished request is never overwritten: answer the rejection under the entry id.
+      log.warn('rejected inbox entry reuses the id of a finished request; answered under its entry id', { entryId, requestId });
+      requestId = entryId;
+      await opts.results.publish({ id: entryId, name, status: 'rejected', error });
+    }
     opts.metrics?.requests.inc({ name: requestLabel(name, err.code), outcome: 'rejected' });
     await redis.xack(key, group, entryId);
     log.warn('inbox entry rejected', { entryId, requestId, error });

@@ -210,13 +210,23 @@ H('a valid request is 202 {id, duplicate}; GET shows queued, then the result', a
   assert.is(nf.status, 404);
 });
 
+H('a rejection never overwrites the result of a finished request with the same id', async (ctx) => {
+  await ctx.results.publish({ id: 'done-1', name: 'run.start', status: 'completed', result: { runId: 'r-1' } });
+  const r = await fetch(`${ctx.base}/v1/requests`, json({ id: 'done-1', name: 'run.start', data: {} }));
+  assert.is(r.status, 400);
+  const body = (await r.json()) as { id: string };
+  assert.is.not(body.id, 'done-1');
+  assert.is((await ctx.results.get(body.id))?.status, 'rejected');
+  assert.equal((await ctx.results.get('done-1'))?.result, { runId: 'r-1' });
+});
+
 H('/metrics is Prometheus text with the request counters', async (ctx) => {
   const r = await fetch(`${ctx.base}/metrics`);
   assert.is(r.status, 200);
   assert.is(r.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
   const text = await r.text();
   assert.match(text, /# TYPE sync_requests_total counter/);
-  assert.match(text, /sync_requests_total\{name="run\.start",outcome="rejected"\} 1\n/);
+  assert.match(text, /sync_requests_total\{name="run\.start",outcome="rejected"\} 2\n/);
   assert.match(text, /sync_requests_total\{name="run\.start",outcome="duplicate"\} 1\n/);
   // Malformed JSON and an unknown name are counted under "unknown", never under a client-chosen label.
   assert.match(text, /sync_requests_total\{name="unknown",outcome="rejected"\} 2\n/);

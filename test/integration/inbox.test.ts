@@ -138,6 +138,20 @@ I('malformed and invalid entries are answered with rejected results and acknowle
   }
 });
 
+I('a rejected entry reusing the id of a finished request is answered under its entry id', async (ctx) => {
+  await ctx.results.publish({ id: 'done-2', name: 'run.start', status: 'completed', result: 'kept' });
+  const c = consumer(ctx, 'agent-a');
+  await c.start();
+  try {
+    const entryId = await ctx.redis.xadd(`${PREFIX}:inbox`, '*', 'request', JSON.stringify({ id: 'done-2', name: 'run.start', data: {} }));
+    const r = await waitFor('rejection', () => ctx.results.get(entryId!));
+    assert.is(r.status, 'rejected');
+    assert.is((await ctx.results.get('done-2'))?.result, 'kept');
+  } finally {
+    await c.stop();
+  }
+});
+
 I('crash recovery: an entry read but never acknowledged is re-read on restart', async (ctx) => {
   // The consumer group already exists (earlier tests); read as "agent-b" and "crash" before acking.
   await ctx.redis.xadd(`${PREFIX}:inbox`, '*', 'request', JSON.stringify({ id: 'crash-1', name: 'run.start', data: { projectId: 'p-1' } }));

@@ -215,6 +215,7 @@ Q('close() stops taking jobs and waits for the in-flight request', async (ctx) =
   const w = t.startWorker();
   const { id } = await t.queue.enqueue({ name: 'run.start', data: {} });
   await startedP;
+  assert.is(await t.queue.state(id), 'active');
   const second = await t.queue.enqueue({ name: 'run.start', data: {} });
   const before = Date.now();
   await Promise.all([w.close(), w.close()]);
