@@ -166,7 +166,9 @@ function layoutOfListing(store: Store, entries: Entry[]): EventLogLayout {
   type Candidate = { name: string; size: number; layout: () => EventLogLayout };
   const candidates: Candidate[] = [];
   for (const e of top) {
-    if (e.rel.startsWith('.') || e.rel.endsWith('.crc') || e.rel.endsWith('_$folder$')) continue;
+    // Not event logs: hidden and checksum files, S3 folder markers, and the JSON documents a run
+    // folder keeps beside its eventlog/ folder (job-flow.json, emr-cluster-report.json).
+    if (e.rel.startsWith('.') || e.rel.endsWith('.crc') || e.rel.endsWith('_$folder$') || e.rel.endsWith('.json')) continue;
     candidates.push({
       name: e.rel,
       size: e.size,
@@ -187,6 +189,11 @@ function layoutOfListing(store: Store, entries: Entry[]): EventLogLayout {
     const direct = list.filter((e) => !e.rel.includes('/'));
     if (!ROLLING_DIR.test(dir) && !direct.some((e) => e.rel === 'eventlog' || DATABRICKS_PART.test(e.rel))) continue;
     candidates.push({ name: dir, size: direct.reduce((s, e) => s + e.size, 0), layout: () => layoutOfListing(sub, list) });
+  }
+  // A run folder ({location}/{project}/{timestamp}/{run}/): its logs are under eventlog/.
+  const runLogs = dirs.get('eventlog');
+  if (candidates.length === 0 && runLogs) {
+    return layoutOfListing({ ...store, root: `${store.root}/eventlog`, locate: (rel) => store.locate(`eventlog/${rel}`) }, runLogs);
   }
   if (candidates.length === 0) throw new SyncError('not_found', `no Spark event log found in ${store.root}`);
   candidates.sort((a, b) => b.size - a.size || (a.name < b.name ? -1 : 1));

@@ -82,7 +82,7 @@ test('Spark 3 rolling eventlog_v2_ directory (plain and lz4 parts, appstatus) ==
   );
 });
 
-test("a run's eventlog/ folder holding one application is read through, local and file://", async (ctx) => {
+test("a run's eventlog/ folder (or the run folder) holding one application is read through, local and file://", async (ctx) => {
   const folder = join(ctx.dir, 'run', 'eventlog');
   await mkdir(folder, { recursive: true });
   const src = join(FIXTURES, 'rapids-tools/attempt_1_eventlog.zstd');
@@ -91,6 +91,10 @@ test("a run's eventlog/ folder holding one application is read through, local an
   assert.equal(comparable(await loadApplicationModel(folder)), expected);
   assert.equal(comparable(await loadApplicationModel(pathToFileURL(folder).href)), expected);
   assert.equal(comparable(await loadApplicationModel(pathToFileURL(src).href)), expected);
+  // The run folder itself: the JSON documents beside eventlog/ are not logs; the log under it is read.
+  await writeFile(join(ctx.dir, 'run', 'job-flow.json'), JSON.stringify({ Name: 'x'.repeat(200_000) }));
+  await writeFile(join(ctx.dir, 'run', 'emr-cluster-report.json'), '{}');
+  assert.equal(comparable(await loadApplicationModel(join(ctx.dir, 'run'))), expected);
 });
 
 test('s3: rolling and Databricks directories through the ObjectStore port', async () => {
