@@ -105,6 +105,18 @@ export function formatOutcome(o: PredictionOutcome, options: { all?: boolean; re
     lines.push(`basis        ${o.basis.runtimeSeconds.toFixed(1)} s on ${o.basis.nodes} x ${o.basis.instanceType}, ${money(o.basis.costUsd)}`);
   }
   lines.push(`candidates   ${o.candidates.length} evaluated; estimates from the ${o.source === 'blend' ? 'simulator blended with the scaling curve' : o.source === 'history' ? 'scaling curve of earlier runs' : 'simulator'}`, '');
+  // Sparklens-style what-if: the basis instance type at each node count evaluated.
+  const sameType = o.candidates.filter((c) => c.instanceType === o.basis.instanceType).sort((a, b) => a.nodes - b.nodes || Number(b.userSizing) - Number(a.userSizing));
+  if (!options.all && sameType.length > 0) {
+    lines.push(`on ${o.basis.instanceType}:  nodes  executors x cores   runtime       cost`);
+    const seen = new Set<number>();
+    for (const c of sameType) {
+      if (seen.has(c.nodes)) continue;
+      seen.add(c.nodes);
+      lines.push(`${' '.repeat(o.basis.instanceType.length + 5)}${String(c.nodes).padStart(5)}  ${`${c.executors} x ${c.executorCores}`.padStart(16)}  ${c.runtimeSeconds.toFixed(1).padStart(7)} s  ${money(c.costUsd).padStart(9)}${c.nodes === o.basis.nodes ? '  (basis)' : ''}`);
+    }
+    lines.push('');
+  }
   const shown = options.all ? [...o.candidates].sort((a, b) => a.runtimeSeconds - b.runtimeSeconds) : undefined;
   if (shown) {
     lines.push('  instanceType     nodes   runtimeSeconds    costUsd');

@@ -118,7 +118,7 @@ function pct(x: number, base: number): string {
 function explain(pref: Preference, c: CandidateEstimate, basis: PredictionOutcome['basis'], ceilings: Required<PreferenceCeilings>, archNote?: string): string {
   const same = c.instanceType === basis.instanceType && c.nodes === basis.nodes;
   const what = same ? `keep ${describe(basis)}` : `${describe(c)} instead of ${describe(basis)}`;
-  const sizing = `${c.executors} executors of ${c.executorCores} cores${c.userSizing ? ', your sizing' : ''}`;
+  const sizing = `${c.executors} executor${c.executors === 1 ? '' : 's'} of ${c.executorCores} core${c.executorCores === 1 ? '' : 's'}${c.userSizing ? ', your sizing' : ''}`;
   const why =
     pref === 'performance'
       ? `the fastest configuration costing at most $${ceilings.performanceMaxCostUsd.toFixed(2)}`
