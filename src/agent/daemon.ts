@@ -5,6 +5,12 @@ import { createAwsClients, type AwsClients } from '../adapters/aws-clients.js';
 import { createEmrPlatform } from '../adapters/emr-platform.js';
 import { createFileObjectStore } from '../adapters/file-object-store.js';
 import { createLogger } from '../adapters/logger.js';
+import { loadCatalog } from '../adapters/prediction/catalog-file.js';
+import { createLocalPredictionBackend } from '../adapters/prediction/local-backend.js';
+import { createSyncApiBackend } from '../adapters/prediction/sync-api-backend.js';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { parseS3Url } from '../adapters/s3-object-store.js';
 import { createObjectStoreRouter } from '../adapters/object-store-router.js';
 import { createS3ObjectStore } from '../adapters/s3-object-store.js';
 import { createStateStore } from '../adapters/state-store.js';
@@ -75,6 +81,32 @@ const RESTART_ONLY: ((c: Config) => unknown)[] = [
   (c) => c.site.aws,
   (c) => c.tenant.state,
 ];
+
+/** The configured prediction backend: the built-in engine, or Sync's hosted autotuner (needs the API key). */
+function createPredictionBackend(
+  config: Config,
+  credentials: Credentials,
+  io: { objects: ObjectStore; aws: AwsClients; catalog: ReturnType<typeof loadCatalog>; logger: Logger },
+): PredictionBackend {
+  if (config.site.predictions.backend === 'local') return createLocalPredictionBackend({ objectStore: io.objects, catalog: io.catalog, logger: io.logger });
+  if (!credentials.apiKeyId || !credentials.apiKeySecret) {
+    throw new SyncError(
+      'invalid_config',
+      "site.predictions.backend is 'sync-api' but no Sync API key was found: set SYNC_API_KEY_ID and SYNC_API_KEY_SECRET, or provide $CREDENTIALS_DIRECTORY/sync-api-key (systemd LoadCredential=), or ~/.sync/credentials (mode 600)",
+    );
+  }
+  return createSyncApiBackend({
+    apiUrl: config.site.predictions.apiUrl,
+    credentials: { apiKeyId: credentials.apiKeyId, apiKeySecret: credentials.apiKeySecret },
+    objectStore: io.objects,
+    logger: io.logger,
+    // The hosted service reads the event log through a short-lived presigned GET.
+    presign: async (url) => {
+      const { bucket, key } = parseS3Url(url);
+      return getSignedUrl(io.aws.s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: 3600 });
+    },
+  });
+}
 
 /** Creates an embeddable agent; `sync-agent start` wraps it with signal handling. */
 export function createAgent(options: AgentOptions = {}): Agent {
@@ -170,14 +202,16 @@ export function createAgent(options: AgentOptions = {}): Agent {
       const objects =
         options.ports?.objects ?? createObjectStoreRouter({ s3: createS3ObjectStore({ client: aws.s3, logger }), file: createFileObjectStore() });
       const platform = options.ports?.platform ?? createEmrPlatform({ client: aws.emr, region: site.aws.region, logger });
+      const catalog = loadCatalog(site.predictions);
       deps = {
         state: options.ports?.state ?? createStateStore(config.tenant.state, { objectStore: objects }),
         objects,
         platform,
-        ...(options.ports?.predictions ? { predictions: options.ports.predictions } : {}),
+        predictions: options.ports?.predictions ?? createPredictionBackend(config, credentials, { objects, aws, catalog, logger }),
         clock: { now: () => new Date() },
         logger,
         config,
+        catalog,
       };
       metrics = createMetrics();
       const prefix = site.queues.prefix;

@@ -44,6 +44,8 @@ export type Run = {
   /** Wall-clock runtime of the cluster (ready -> end) and estimated cost, once recorded. */
   runtimeSeconds?: number;
   costUsd?: number;
+  /** The hardware the run had, from its cluster report (core/task capacity and the master). */
+  cluster?: { instanceType?: string; nodes?: number; masterInstanceType?: string };
   error?: { code: string; message: string };
   /**
    * The attempt allowed to call RunJobFlow for this run, set by compare-and-set before the call. Only a

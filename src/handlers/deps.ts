@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { Config } from '../config/types.js';
+import type { Catalog } from '../domain/prediction/catalog.js';
 import type { Clock, Logger, ObjectStore, Platform, PredictionBackend, StateStore } from '../domain/ports.js';
 
 /** The ports every handler gets; nothing else reaches the outside. */
@@ -11,6 +12,8 @@ export type HandlerDeps = {
   clock: Clock;
   logger: Logger;
   config: Config;
+  /** Instance specs and prices, for the cost of recorded runs. */
+  catalog?: Catalog;
 };
 
 /** Per-request facts: the request id, its idempotency key, and the signal that cancels it. */

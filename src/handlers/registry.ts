@@ -5,6 +5,8 @@ import { validateRequest } from '../queues/validate-request.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
 import { projectCreate } from './project-create.js';
 import { runRecord } from './run-record.js';
+import { predictionApply } from './prediction-apply.js';
+import { predictionCreate } from './prediction-create.js';
 import { runStart } from './run-start.js';
 
 type AnyHandler = (data: never, deps: HandlerDeps, ctx: HandlerContext) => Observable<unknown>;
@@ -20,8 +22,8 @@ export const HANDLERS: Readonly<Record<RequestName, AnyHandler>> = {
   'project.create': projectCreate,
   'run.start': runStart,
   'run.record': runRecord,
-  'prediction.create': notYet('prediction.create'),
-  'prediction.apply': notYet('prediction.apply'),
+  'prediction.create': predictionCreate,
+  'prediction.apply': predictionApply,
   'project.iterate': notYet('project.iterate'),
 };
 

@@ -1,11 +1,14 @@
 import { type Observable, defer, of, switchMap } from 'rxjs';
 import { SyncError } from '../domain/errors.js';
-import type { ClusterInfo, ObjectInfo } from '../domain/ports.js';
+import type { ClusterInfo, ClusterReport, ObjectInfo } from '../domain/ports.js';
 import type { RunRecordData, RunRecordResult } from '../domain/requests.js';
 import { clusterReportUrl, eventLogDir } from '../domain/run-location.js';
 import { TAG_PROJECT_ID, TAG_RUN_ID } from '../domain/tags.js';
 import type { ProjectState, Run } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
+import { clusterShapeFromReport } from '../domain/prediction/cluster-shape.js';
+import { clusterCostUsd } from '../domain/prediction/cost.js';
+import type { Catalog } from '../domain/prediction/catalog.js';
 import { fromAbortable } from './rx.js';
 import { patchRun } from './run-start.js';
 import { updateProjectState } from './update-project.js';
@@ -157,6 +160,9 @@ async function recordRun(data: RunRecordData, deps: HandlerDeps, ctx: HandlerCon
     if (cluster.stateChangeReason?.message !== undefined) next.stateChangeReason = cluster.stateChangeReason.message;
     if (decision.eventLogComplete) next.eventLogUrl = dir;
     else delete next.eventLogUrl;
+    const priced = clusterOf(report, deps.catalog, cluster, decision.endedAt);
+    if (priced.cluster) next.cluster = priced.cluster;
+    if (priced.costUsd !== undefined) next.costUsd = priced.costUsd;
     if (decision.status === 'failed') next.error = { code: cluster.stateChangeReason?.code ?? cluster.state, message: cluster.stateChangeReason?.message ?? `cluster ended ${cluster.state}` };
     return next;
   };
@@ -166,6 +172,29 @@ async function recordRun(data: RunRecordData, deps: HandlerDeps, ctx: HandlerCon
   if (!result) throw new SyncError('internal', `run '${run.id}' was not recorded`);
   log.info('run recorded', { status: result.status, eventLog: decision.eventLogComplete });
   return written.written && decision.warnings.length > 0 ? { ...result, warnings: decision.warnings } : result;
+}
+
+/**
+ * The run's hardware from its cluster report, and what it cost: instance-hours from the cluster's
+ * creation (when EC2 billing starts) to its end, at the catalog's on-demand EC2 + EMR rates.
+ */
+export function clusterOf(report: ClusterReport, catalog: Catalog | undefined, cluster: ClusterInfo, endedAt: Date): { cluster?: NonNullable<Run['cluster']>; costUsd?: number } {
+  const shape = clusterShapeFromReport(report);
+  const hw: NonNullable<Run['cluster']> = {};
+  if (shape.coreInstanceType) hw.instanceType = shape.coreInstanceType;
+  if (shape.coreNodes !== undefined) hw.nodes = shape.coreNodes;
+  if (shape.masterInstanceType) hw.masterInstanceType = shape.masterInstanceType;
+  const out: { cluster?: NonNullable<Run['cluster']>; costUsd?: number } = Object.keys(hw).length > 0 ? { cluster: hw } : {};
+  const from = cluster.createdAt ?? cluster.readyAt;
+  if (!catalog || !hw.instanceType || hw.nodes === undefined || !from) return out;
+  try {
+    const seconds = Math.max(0, (endedAt.getTime() - from.getTime()) / 1000);
+    const priced = { instanceType: hw.instanceType, nodes: hw.nodes, ...(hw.masterInstanceType ? { masterInstanceType: hw.masterInstanceType } : {}) };
+    out.costUsd = Math.round(clusterCostUsd(catalog, priced, seconds) * 10_000) / 10_000;
+  } catch {
+    // An instance type the catalog does not know: the run is recorded without a cost.
+  }
+  return out;
 }
 
 /**

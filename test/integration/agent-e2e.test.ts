@@ -179,6 +179,9 @@ e2e('run.start through HTTP: one cluster, job-flow.json written, run recorded af
   }, 20_000, 'run recorded in state');
   assert.is(state.clusterState, 'TERMINATED');
   assert.is(state.reportUrl, `${started.location}emr-cluster-report.json`);
+  const recordedRun = state as unknown as { cluster?: { instanceType: string; nodes: number }; costUsd?: number };
+  assert.equal(recordedRun.cluster, { instanceType: 'm5.2xlarge', nodes: 3, masterInstanceType: 'm5.xlarge' });
+  assert.ok((recordedRun.costUsd ?? 0) > 0, 'the run is priced from the catalog');
 
   // The same run.start again (same idempotency key, new request id) starts no second cluster.
   const again = await http(ctx, '/v1/requests', {
@@ -189,6 +192,27 @@ e2e('run.start through HTTP: one cluster, job-flow.json written, run recorded af
   assert.is(((await again.json()) as { duplicate: boolean }).duplicate, true);
   await new Promise((r) => setTimeout(r, 1000));
   assert.is(ctx.emr.server.clusters().length, 1);
+});
+
+e2e('prediction.create then prediction.apply through the queue: a second cluster from the recommended configuration', async (ctx) => {
+  await ctx.r.xadd('e2e:inbox', '*', 'request', JSON.stringify({ id: 'predict-1', name: 'prediction.create', data: { projectId: 'nightly-etl' } }));
+  const created = await resultOf(ctx.r, 'predict-1', 60_000);
+  assert.is(created.status, 'completed', JSON.stringify(created));
+  const prediction = created.result as { predictionId: string; solutions: Record<string, { configuration: { Instances: { InstanceGroups: { InstanceRole: string; InstanceType: string; InstanceCount: number }[] } } }> };
+  const saved = JSON.parse((await s3Text(ctx.s3, `s3://runs/data/nightly-etl/predictions/${prediction.predictionId}.json`))!) as { predictionId: string };
+  assert.is(saved.predictionId, prediction.predictionId);
+
+  await ctx.r.xadd('e2e:inbox', '*', 'request', JSON.stringify({ id: 'apply-1', name: 'prediction.apply', data: { projectId: 'nightly-etl', preference: 'economy' } }));
+  const applied = await resultOf(ctx.r, 'apply-1', 30_000);
+  assert.is(applied.status, 'completed', JSON.stringify(applied));
+  const { clusterId } = applied.result as { clusterId: string };
+  assert.is(ctx.emr.server.clusters().length, 2);
+  const cluster = ctx.emr.server.cluster(clusterId)!;
+  assert.is(cluster.tags['sync:prediction-id'], prediction.predictionId);
+  const want = prediction.solutions.economy!.configuration.Instances.InstanceGroups.find((g) => g.InstanceRole === 'CORE')!;
+  const got = cluster.instanceGroups.find((g) => g.role === 'CORE')!;
+  assert.equal({ type: got.instanceType, count: got.requestedCount }, { type: want.InstanceType, count: want.InstanceCount });
+  assert.is(cluster.steps.length, 1, "the project's step is carried into the applied run");
 });
 
 e2e('bad input is rejected with a reason, nothing is written outside the state location, and the daemon stays ready', async (ctx) => {

@@ -36,15 +36,16 @@ test('path-traversal ids are rejected before anything is read or written', async
   assert.is(deps.platform.clusters.size, 0);
 });
 
-test('unknown names and not-yet-built handlers fail without retry', async () => {
+test('unknown names fail without retry; prediction requests say what is missing', async () => {
   const dispatch = createDispatcher(createFakeDeps());
   assert.is(((await rejection(dispatch('cluster.nuke', {}, testContext()))) as SyncError).code, 'unknown_request');
-  for (const name of ['prediction.create', 'prediction.apply', 'project.iterate']) {
-    const e = (await rejection(dispatch(name, { projectId: 'p1' }, testContext()))) as SyncError;
-    assert.is(e.code, 'unsupported');
-    assert.is(e.message, `${name} is not available yet`);
-    assert.is(e.retryable, false);
-  }
+  const noBackend = (await rejection(dispatch('prediction.create', { projectId: 'p1' }, testContext()))) as SyncError;
+  assert.is(noBackend.code, 'unsupported');
+  assert.match(noBackend.message, /site\.predictions\.backend/);
+  assert.is(noBackend.retryable, false);
+  const noProject = (await rejection(dispatch('prediction.apply', { projectId: 'p1' }, testContext()))) as SyncError;
+  assert.is(noProject.code, 'not_found');
+  assert.is(noProject.retryable, false);
 });
 
 test('aborting the context cancels the in-flight call and rejects with a retryable aborted', async () => {

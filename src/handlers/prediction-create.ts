@@ -1,0 +1,102 @@
+import { type Observable, defer, of, switchMap } from 'rxjs';
+import { resolveProjectLocation } from '../config/resolve.js';
+import { SyncError } from '../domain/errors.js';
+import { shortHash } from '../domain/ids.js';
+import type { ClusterReport } from '../domain/ports.js';
+import type { PredictionCreateData } from '../domain/requests.js';
+import { predictionUrl } from '../domain/run-location.js';
+import type { Prediction, ProjectState, Run } from '../domain/types.js';
+import type { HandlerContext, HandlerDeps } from './deps.js';
+import { requestKeyOf } from './run-start.js';
+import { fromAbortable } from './rx.js';
+import { updateProjectState } from './update-project.js';
+
+/** Most recorded runs used as the project's scaling history. */
+export const HISTORY_LIMIT = 30;
+
+/** The prediction id for a request key: a retried request computes (and finds) the same prediction. */
+export function derivePredictionId(projectId: string, requestKey: string): string {
+  return `p-${shortHash(`${projectId}\u0000prediction\u0000${requestKey}`, 24)}`;
+}
+
+/** A run a prediction can stand on: recorded, with a complete event log and a cluster report. */
+export function isPredictable(run: Run): run is Run & { eventLogUrl: string; reportUrl: string } {
+  return run.status === 'recorded' && run.eventLogUrl !== undefined && run.reportUrl !== undefined;
+}
+
+/** The basis run: the one named, else the latest predictable run; a clear error otherwise. */
+export function chooseBasisRun(state: ProjectState, runId: string | undefined): Run & { eventLogUrl: string; reportUrl: string } {
+  const projectId = state.project.id;
+  if (runId !== undefined) {
+    const run = state.runs.find((r) => r.id === runId);
+    if (!run) throw new SyncError('not_found', `project '${projectId}' has no run '${runId}'`);
+    if (!isPredictable(run)) {
+      const why = run.status !== 'recorded' ? `is ${run.status}, not recorded` : 'was recorded without a complete event log';
+      throw new SyncError('invalid_request', `run '${runId}' of project '${projectId}' ${why}, so no prediction can be based on it`);
+    }
+    return run;
+  }
+  const latest = [...state.runs].reverse().find(isPredictable);
+  if (!latest) throw new SyncError('not_found', `project '${projectId}' has no recorded run with an event log yet: start a run and let it be recorded first`);
+  return latest;
+}
+
+/** Earlier recorded runs with known hardware and runtime, for the engine's scaling curve (oldest first). */
+export function historyOf(state: ProjectState): { runId: string; instanceType: string; nodes: number; runtimeSeconds: number }[] {
+  return state.runs
+    .filter((r) => r.status === 'recorded' && r.runtimeSeconds !== undefined && r.cluster?.instanceType && r.cluster.nodes !== undefined)
+    .slice(-HISTORY_LIMIT)
+    .map((r) => ({ runId: r.id, instanceType: r.cluster!.instanceType!, nodes: r.cluster!.nodes!, runtimeSeconds: r.runtimeSeconds! }));
+}
+
+async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, ctx: HandlerContext, signal: AbortSignal): Promise<Prediction> {
+  const opts = { signal };
+  if (!deps.predictions) throw new SyncError('unsupported', 'no prediction backend is configured (site.predictions.backend)');
+  const loaded = await deps.state.get(data.projectId, opts);
+  if (!loaded) throw new SyncError('not_found', `project '${data.projectId}' does not exist`);
+  const state = loaded.value;
+  const location = resolveProjectLocation({ project: state.project, config: deps.config });
+  const predictionId = derivePredictionId(state.project.id, requestKeyOf(ctx));
+  const url = predictionUrl(location, state.project.id, predictionId);
+
+  // A replay of the same request answers the prediction it already made.
+  if (state.predictions.some((p) => p.id === predictionId)) return JSON.parse((await deps.objects.get(url, opts)).body.toString('utf8')) as Prediction;
+
+  const basis = chooseBasisRun(state, data.runId);
+  let report: ClusterReport;
+  try {
+    report = JSON.parse((await deps.objects.get(basis.reportUrl, opts)).body.toString('utf8')) as ClusterReport;
+  } catch (e) {
+    if (e instanceof SyncError) throw e;
+    throw new SyncError('corrupt_data', `the cluster report ${basis.reportUrl} is not valid JSON`, { cause: e });
+  }
+  const prediction = await deps.predictions.predict(
+    {
+      projectId: state.project.id,
+      basisRunId: basis.id,
+      eventLogUrl: basis.eventLogUrl,
+      report,
+      history: historyOf(state).filter((h) => h.runId !== basis.id),
+      predictionId,
+      createdAt: deps.clock.now(),
+    },
+    opts,
+  );
+  await deps.objects.put(url, `${JSON.stringify(prediction, null, 2)}\n`, { ...opts, contentType: 'application/json' });
+  await updateProjectState(
+    deps.state,
+    state.project.id,
+    (s) => (s.predictions.some((p) => p.id === predictionId) ? undefined : { ...s, predictions: [...s.predictions, { id: predictionId, url, basisRunId: basis.id, createdAt: prediction.createdAt }] }),
+    opts,
+  );
+  deps.logger.info('prediction created', { projectId: state.project.id, predictionId, basisRunId: basis.id, backend: deps.predictions.name, requestId: ctx.requestId });
+  return prediction;
+}
+
+/**
+ * prediction.create: recommends a configuration per preference from a recorded run (the latest
+ * unless one is named) and saves it at `{location}/{projectId}/predictions/{id}.json`.
+ */
+export function predictionCreate(data: PredictionCreateData, deps: HandlerDeps, ctx: HandlerContext): Observable<Prediction> {
+  return defer(() => of(data)).pipe(switchMap((d) => fromAbortable((signal) => createPrediction(d, deps, ctx, signal), ctx.signal)));
+}
