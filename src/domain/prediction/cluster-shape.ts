@@ -18,6 +18,12 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v.leng
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+function mostCommon(values: (string | undefined)[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const v of values) if (v) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
 /** Reads the cluster shape from a cluster report; missing parts stay undefined. */
 export function clusterShapeFromReport(report: ClusterReport | undefined): ClusterShape {
   const shape: ClusterShape = { collection: 'groups', spot: false, sparkDefaults: {} };
@@ -54,11 +60,15 @@ export function clusterShapeFromReport(report: ClusterReport | undefined): Clust
       if (type) shape.masterInstanceType = type;
       if (str(f.Id)) masterIds.add(str(f.Id)!);
     } else if (role === 'CORE' || role === 'TASK') {
-      if (type && (role === 'CORE' || !shape.coreInstanceType)) shape.coreInstanceType = type;
-      const od = num(f.ProvisionedOnDemandCapacity) ?? num(f.TargetOnDemandCapacity) ?? 0;
-      const sp = num(f.ProvisionedSpotCapacity) ?? num(f.TargetSpotCapacity) ?? 0;
-      const weight = num(specs[0]?.WeightedCapacity) ?? 1;
-      coreNodes += Math.round((od + sp) / weight);
+      // A fleet may offer several types: the one its instances actually ran on wins.
+      const used = mostCommon((report.Instances ?? []).filter((i) => str(f.Id) !== undefined && i.InstanceFleetId === f.Id).map((i) => str(i.InstanceType)));
+      const chosen = used ?? type;
+      if (chosen && (role === 'CORE' || !shape.coreInstanceType)) shape.coreInstanceType = chosen;
+      // After termination the provisioned capacities read 0: fall back to the targets.
+      const od = num(f.ProvisionedOnDemandCapacity) || num(f.TargetOnDemandCapacity) || 0;
+      const sp = num(f.ProvisionedSpotCapacity) || num(f.TargetSpotCapacity) || 0;
+      const weight = num(specs.find((x) => x.InstanceType === chosen)?.WeightedCapacity) ?? num(specs[0]?.WeightedCapacity) ?? 1;
+      coreNodes += Math.round((od + sp) / Math.max(1, weight));
       if (sp > 0) shape.spot = true;
     }
   }

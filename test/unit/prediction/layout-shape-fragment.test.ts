@@ -53,6 +53,29 @@ test('cluster shape from an instance-groups report and from a fleets report', ()
     Region: 'us-east-1',
   });
   assert.equal({ c: fleets.collection, t: fleets.coreInstanceType, n: fleets.coreNodes }, { c: 'fleets', t: 'c5.2xlarge', n: 3 });
+  // A terminated cluster: provisioned capacity 0, several types offered, instances say which ran.
+  const ended = clusterShapeFromReport({
+    Cluster: { InstanceCollectionType: 'INSTANCE_FLEET' },
+    Instances: [
+      { InstanceFleetId: 'if-2', InstanceType: 'r5.xlarge' },
+      { InstanceFleetId: 'if-2', InstanceType: 'r5.xlarge' },
+      { InstanceFleetId: 'if-1', InstanceType: 'm5.xlarge' },
+    ],
+    InstanceFleets: [
+      { Id: 'if-1', InstanceFleetType: 'MASTER', TargetOnDemandCapacity: 1, InstanceTypeSpecifications: [{ InstanceType: 'm5.xlarge' }] },
+      {
+        Id: 'if-2',
+        InstanceFleetType: 'CORE',
+        ProvisionedOnDemandCapacity: 0,
+        TargetOnDemandCapacity: 2,
+        InstanceTypeSpecifications: [{ InstanceType: 'm5.xlarge', WeightedCapacity: 1 }, { InstanceType: 'r5.xlarge', WeightedCapacity: 1 }],
+      },
+    ],
+    Steps: [],
+    BootstrapActions: [],
+    Region: 'us-east-1',
+  });
+  assert.equal({ t: ended.coreInstanceType, n: ended.coreNodes }, { t: 'r5.xlarge', n: 2 });
   assert.equal(clusterShapeFromReport(undefined).collection, 'groups');
 });
 
