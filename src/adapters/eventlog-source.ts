@@ -309,6 +309,12 @@ export async function loadApplicationModel(pathOrUrl: string, deps: EventLogDeps
       throw e;
     }
   }
+  if (builder.events === 0) {
+    // Spark writes the first events when the application starts: an empty running log is early,
+    // an empty finished one is broken.
+    if (inProgress) throw new SyncError('not_ready', `${pathOrUrl}: the event log has no events yet (application still starting)`);
+    throw new SyncError('corrupt_data', `${pathOrUrl}: the event log holds no events`);
+  }
   const model = builder.finish();
   if (inProgress) model.complete = false;
   return model;

@@ -29,6 +29,8 @@ export type ModelBuilder = {
   finish(): ApplicationModel;
   /** Lines consumed so far (empty lines included). */
   readonly lines: number;
+  /** Non-empty lines consumed so far (events, whether the model used them or not). */
+  readonly events: number;
 };
 
 type Json = Record<string, unknown>;
@@ -138,6 +140,7 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
   const source = options.source ?? 'event log';
   const warnings: string[] = [];
   let lineNo = 0;
+  let blankLines = 0;
 
   let appId = '';
   let appName = '';
@@ -514,12 +517,18 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
     get lines() {
       return lineNo;
     },
+    get events() {
+      return lineNo - blankLines;
+    },
     warn(message) {
       warnings.push(message);
     },
     accept(line) {
       lineNo += 1;
-      if (line.length === 0 || (line.charCodeAt(0) !== 123 && line.trim().length === 0)) return;
+      if (line.length === 0 || (line.charCodeAt(0) !== 123 && line.trim().length === 0)) {
+        blankLines += 1;
+        return;
+      }
       // The two most frequent events first, without cutting out the name.
       if (line.startsWith(TASK_END_PREFIX)) {
         if (!options.fullParse && scanTaskEnd(line)) return;

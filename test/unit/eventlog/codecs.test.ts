@@ -195,6 +195,17 @@ test('plain: a cut-off last line is an error in a finished log, a warning in an 
   assert.ok(m.warnings.some((w) => w.includes('cut off')));
 });
 
+test('an empty log is corrupt when finished and not ready while in progress', async (ctx) => {
+  const empty = join(ctx.dir, 'application_empty');
+  await writeFile(empty, '\n');
+  assert.is((await rejection(loadApplicationModel(empty))).code, 'corrupt_data');
+  const starting = join(ctx.dir, 'application_starting.inprogress');
+  await writeFile(starting, '');
+  const err = await rejection(loadApplicationModel(starting));
+  assert.is(err.code, 'not_ready');
+  assert.is(err.retryable, true);
+});
+
 test('plain: a corrupt line in the middle names the file and its byte offset', async (ctx) => {
   const text = await readFile(join(FIXTURES, 'dr-elephant/event_log_1'), 'utf8');
   const ls = text.split('\n');
