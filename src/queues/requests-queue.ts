@@ -54,9 +54,28 @@ export function checkRequestId(id: string): string {
   return id;
 }
 
-/** Opens an ioredis connection the way BullMQ needs it (no per-command retry limit). */
-export function openRedis(url: string, name?: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, ...(name ? { connectionName: name } : {}) });
+/**
+ * Opens an ioredis connection the way BullMQ needs it (no per-command retry limit). With
+ * `failFast`, commands fail at once while disconnected instead of waiting for Redis to return.
+ */
+export function openRedis(url: string, name?: string, options: { failFast?: boolean } = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, ...(options.failFast ? { enableOfflineQueue: false } : {}), ...(name ? { connectionName: name } : {}) });
+}
+
+/** Resolves once `redis` is connected, or rejects with SyncError 'unavailable' after `timeoutMs`. */
+export function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new SyncError('unavailable', `Redis is not reachable (connection ${redis.status} for ${timeoutMs} ms)`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
 }
 
 /** Closes an ioredis connection: QUIT when connected, else a plain disconnect (QUIT would wait in the offline queue). */
@@ -76,20 +95,26 @@ export type RequestQueueOptions = {
   metrics?: Metrics;
   /** How long an idempotency key stays claimed; default 30 days. */
   idempotencyTtlSeconds?: number;
+  /** How long enqueue/ping wait for a (re)connecting Redis before failing 'unavailable'; default 5000. */
+  readyTimeoutMs?: number;
 };
 
 export type RequestQueue = {
   enqueue: Enqueue;
   /** 'queued' / 'active' for a job that has not finished, undefined when no such job is pending. */
   state(id: string): Promise<PendingState | undefined>;
-  /** Round-trips to Redis (for readiness). */
+  /** Round-trips to Redis (for readiness); false when it is unreachable, never hangs. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 };
 
 /** The producer side of `<prefix>.requests`: enqueue with id and idempotency-key deduplication. */
 export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
-  const redis = openRedis(opts.connection.url, `${opts.prefix}-queue`);
+  // Fail fast: a producer told "unavailable" can retry, whereas a command parked in the offline
+  // queue would add the job later behind the caller's back.
+  const redis = openRedis(opts.connection.url, `${opts.prefix}-queue`, { failFast: true });
+  redis.on('error', (err) => opts.logger.debug('requests queue connection error', { error: err }));
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 5000;
   const results = createResults(redis, opts.prefix);
   const idemTtl = opts.idempotencyTtlSeconds ?? 30 * 24 * 3600;
   const defaultJobOptions: JobsOptions = {
@@ -119,6 +144,7 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
     const id = checkRequestId(request.id ?? randomUUID());
     const count = (outcome: 'enqueued' | 'duplicate') => opts.metrics?.requests.inc({ name: requestLabel(request.name), outcome });
     try {
+      await whenReady(redis, readyTimeoutMs);
       if (request.idempotencyKey !== undefined) {
         const key = idempotencyKeyOf(opts.prefix, request.idempotencyKey);
         const claimed = await redis.set(key, id, 'EX', idemTtl, 'NX');
@@ -165,6 +191,7 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
     },
     async ping() {
       try {
+        await whenReady(redis, readyTimeoutMs);
         return (await redis.ping()) === 'PONG';
       } catch {
         return false;

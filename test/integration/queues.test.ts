@@ -275,6 +275,29 @@ Q('the grace period ends with an abort', async (ctx) => {
   assert.is(r?.error?.code, 'aborted');
 });
 
+Q('with Redis down, enqueue fails fast as unavailable and ping is false; both recover', async () => {
+  const r2 = await startRedis();
+  const queue = createRequestQueue({ connection: { url: r2.url }, prefix: 'down', attempts: 1, backoffMs: 10, logger: silentLogger, readyTimeoutMs: 300 });
+  try {
+    assert.is((await queue.enqueue({ name: 'run.start', data: {} })).duplicate, false);
+    r2.kill('SIGKILL');
+    await sleep(200);
+    const before = Date.now();
+    const err = await queue.enqueue({ name: 'run.start', data: {}, idempotencyKey: 'while-down' }).then(() => undefined, (e: unknown) => e);
+    assert.instance(err, SyncError);
+    assert.is((err as SyncError).code, 'unavailable');
+    assert.ok(Date.now() - before < 2_000, `took ${Date.now() - before} ms`);
+    assert.is(await queue.ping(), false);
+    await r2.restart();
+    await waitFor('reconnect', async () => ((await queue.ping()) ? true : undefined));
+    const again = await queue.enqueue({ name: 'run.start', data: {}, idempotencyKey: 'while-down' });
+    assert.is(again.duplicate, false, 'the failed attempt left no claim behind');
+  } finally {
+    await queue.close();
+    await r2.stop();
+  }
+});
+
 Q('two agents on one Redis: every request runs exactly once', async (ctx) => {
   const runs = new Map<string, string[]>();
   const t = setup(ctx, async () => undefined, { concurrency: 3 });
