@@ -129,7 +129,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       const err = isSyncError(e) ? e : toSyncError(e, 'invalid_request');
       if (err.code !== 'invalid_request' && err.code !== 'unknown_request') {
         log.warn('request could not be enqueued', { name, error: err.toJSON() });
-        return error(503, err.code, err.message);
+        return error(503, err.code, err.message, {}, { 'retry-after': '5' });
       }
       let rejectedId = id ?? randomUUID();
       try {
