@@ -12,6 +12,8 @@ export type ClusterShape = {
   /** spark-defaults properties from the cluster's Configurations. */
   sparkDefaults: Record<string, string>;
   releaseLabel?: string;
+  /** Seconds from cluster creation to ready (provisioning and bootstrap), when the report has the timeline. */
+  startupSeconds?: number;
 };
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
@@ -30,6 +32,11 @@ export function clusterShapeFromReport(report: ClusterReport | undefined): Clust
   if (!report) return shape;
   const cluster = isRecord(report.Cluster) ? report.Cluster : {};
   if (cluster.InstanceCollectionType === 'INSTANCE_FLEET' || (report.InstanceFleets?.length ?? 0) > 0) shape.collection = 'fleets';
+  const timeline = isRecord(cluster.Status) && isRecord(cluster.Status.Timeline) ? cluster.Status.Timeline : {};
+  const at = (v: unknown) => (typeof v === 'number' ? v * 1000 : typeof v === 'string' ? Date.parse(v) : NaN);
+  const created = at(timeline.CreationDateTime);
+  const ready = at(timeline.ReadyDateTime);
+  if (Number.isFinite(created) && Number.isFinite(ready) && ready >= created) shape.startupSeconds = (ready - created) / 1000;
   const release = str(cluster.ReleaseLabel);
   if (release) shape.releaseLabel = release;
   for (const c of Array.isArray(cluster.Configurations) ? cluster.Configurations : []) {

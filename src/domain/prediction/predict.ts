@@ -36,6 +36,8 @@ export type PredictOptions = {
   /** Restrict candidates to these instance types or families. */
   include?: readonly string[];
   x86Only?: boolean;
+  /** Seconds each cluster is billed before the application starts (default: the report's creation -> ready time, else 0). */
+  clusterStartupSeconds?: number;
   /** Explore total slots between these factors of the basis (default 1/3 .. 3). */
   minFactor?: number;
   maxFactor?: number;
@@ -59,7 +61,7 @@ export type CandidateEstimate = {
 /** The engine's answer. */
 export type PredictionOutcome = {
   solutions: Record<Preference, Solution>;
-  basis: Estimate & { instanceType: string; nodes: number; simulatedSeconds?: number; baselineSeconds?: number };
+  basis: Estimate & { instanceType: string; nodes: number; simulatedSeconds?: number; baselineSeconds?: number; startupSeconds?: number };
   candidates: CandidateEstimate[];
   /** Where the estimates mostly came from. */
   source: 'simulator' | 'history' | 'blend';
@@ -125,7 +127,7 @@ function explain(pref: Preference, c: CandidateEstimate, basis: PredictionOutcom
       : pref === 'economy'
         ? `the cheapest configuration finishing within ${Math.round(ceilings.economyMaxRuntimeSeconds)} s`
         : 'the knee of the runtime/cost trade-off';
-  const arch = archNote ? ` ${archNote}` : '';
+  const arch = (basis.startupSeconds ? ` Costs include ${Math.round(basis.startupSeconds)} s of cluster start-up (creation to ready, as observed).` : '') + (archNote ? ` ${archNote}` : '');
   return (
     `${what} (${sizing}): estimated ${Math.round(c.runtimeSeconds)} s (${pct(c.runtimeSeconds, basis.runtimeSeconds)}) ` +
     `for $${c.costUsd.toFixed(2)} (${pct(c.costUsd, basis.costUsd)}); ${why}; estimate from the ${c.source === 'blend' ? 'simulator blended with this project\'s scaling curve' : c.source === 'history' ? 'project\'s scaling curve' : 'simulator'}.${arch}`
@@ -240,6 +242,8 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     candidates.push({ instanceType: basisSpec.instanceType, nodes: basisNodes, layout: basisLayout, userSizing: settings.executorCores !== undefined });
   }
   const pinSizing = settings.executorCores !== undefined || settings.executorMemoryMb !== undefined;
+  // Instances are billed from creation: the observed provisioning/bootstrap time is added to each cost.
+  const startupSeconds = options.clusterStartupSeconds ?? shape.startupSeconds ?? 0;
   const cache = new Map<string, number>();
   const estimates: CandidateEstimate[] = [];
   const layouts = new Map<CandidateEstimate, ExecutorLayout>();
@@ -287,7 +291,7 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
       executorMemoryMb: Math.floor(c.layout.executorMemoryMb),
       userSizing: c.userSizing,
       runtimeSeconds,
-      costUsd: clusterCostUsd(catalog, { instanceType: c.instanceType, nodes: c.nodes, masterInstanceType: master }, runtimeSeconds, pricing),
+      costUsd: clusterCostUsd(catalog, { instanceType: c.instanceType, nodes: c.nodes, masterInstanceType: master }, runtimeSeconds + startupSeconds, pricing),
       source,
       simulatedSeconds,
     };
@@ -299,11 +303,12 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   const basisRuntime = model.durationMs / 1000;
   const basis: PredictionOutcome['basis'] = {
     runtimeSeconds: round(basisRuntime, 1),
-    costUsd: round(clusterCostUsd(catalog, { instanceType: basisSpec.instanceType, nodes: basisNodes, masterInstanceType: master }, basisRuntime, pricing), 4),
+    costUsd: round(clusterCostUsd(catalog, { instanceType: basisSpec.instanceType, nodes: basisNodes, masterInstanceType: master }, basisRuntime + startupSeconds, pricing), 4),
     instanceType: basisSpec.instanceType,
     nodes: basisNodes,
     simulatedSeconds: round(simObserved.estimatedMs / 1000, 1),
   };
+  if (startupSeconds > 0) basis.startupSeconds = startupSeconds;
   return {
     solutions: solutionsFrom(estimates, basis, shape, master, options.preferenceCeilings, options, layouts, {
       dynamic: model.settings.dynamicAllocation,

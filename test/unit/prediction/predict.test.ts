@@ -139,6 +139,18 @@ test('executor counts the user pinned are lifted to the recommended cluster in s
   }
 });
 
+test('the observed cluster start-up (creation -> ready) is billed on every candidate', () => {
+  const r = report('groups');
+  r.Cluster = { ...r.Cluster, Status: { Timeline: { CreationDateTime: '2024-01-01T00:00:00.000Z', ReadyDateTime: '2024-01-01T00:05:00.000Z' } } };
+  const out = predictFromModel(model(), r, { catalog });
+  assert.is(out.basis.startupSeconds, 300);
+  // 5 m5.xlarge at $0.24/h for 30 s + 300 s.
+  assert.ok(Math.abs(out.basis.costUsd - (5 * 0.24 * 330) / 3600) < 1e-4, String(out.basis.costUsd));
+  const c = out.candidates.find((x) => x.instanceType === 'm5.xlarge' && x.nodes === 8)!;
+  assert.ok(Math.abs(c.costUsd - (9 * 0.24 * (c.runtimeSeconds + 300)) / 3600) < 1e-9);
+  assert.match(out.solutions.balanced.explanation, /300 s of cluster start-up/);
+});
+
 test('no cluster report: assumes the fallback type and says so', () => {
   const out = predictFromModel(model(), undefined, { catalog });
   assert.ok(out.warnings.some((w) => /no cluster report/.test(w)));
