@@ -131,6 +131,8 @@ export type CompletionConsumerOptions = {
   dedupeTtlSeconds?: number;
   /** Upper bound of the backoff after SQS errors; default 30000. */
   maxBackoffMs?: number;
+  /** How long stop() waits for the messages in hand; default 10000. */
+  stopTimeoutMs?: number;
 };
 
 export type CompletionConsumer = {
@@ -277,7 +279,10 @@ export function createCompletionConsumer(opts: CompletionConsumerOptions): Compl
     stop() {
       stopped ??= (async () => {
         controller.abort();
-        await loop;
+        // Bounded: with Redis unreachable a hand-off can wait indefinitely; its message simply
+        // becomes visible again and is handled by the next agent to poll.
+        const timeout = new Promise<void>((resolve) => setTimeout(resolve, opts.stopTimeoutMs ?? 10_000).unref());
+        await Promise.race([loop, timeout]);
       })();
       return stopped;
     },
