@@ -6,6 +6,8 @@ import type { EventLogDeps } from '../../adapters/eventlog-source.js';
 import { isSyncError } from '../../domain/errors.js';
 import type { ApplicationModel } from '../../domain/eventlog/model.js';
 import { allStageStats } from '../../domain/eventlog/stage-stats.js';
+import { buildReplayPlan } from '../../domain/prediction/plan.js';
+import { simulateBaselinePlan, simulatePlan } from '../../domain/prediction/simulator.js';
 import type { StageStats } from '../../domain/eventlog/stage-stats.js';
 import type { ObjectStore } from '../../domain/ports.js';
 import type { CliIo } from '../io.js';
@@ -106,9 +108,16 @@ export function summarize(model: ApplicationModel, options: { top?: number } = {
       ...(worst ? { worstStage: worst.stageId, worstSkew: round(worst.skew, 2) } : {}),
     },
     settings: model.settings,
+    replay: replayOf(model),
     biggestStages: biggest.map(pick),
     warnings: model.warnings,
   };
+}
+
+/** The prediction engine's estimate at the observed configuration (and the Sparklens-style baseline's). */
+function replayOf(model: ApplicationModel): { simulatedMs: number; baselineMs: number } {
+  const plan = buildReplayPlan(model);
+  return { simulatedMs: Math.round(simulatePlan(plan).estimatedMs), baselineMs: Math.round(simulateBaselinePlan(plan).estimatedMs) };
 }
 
 function round(n: number, digits: number): number {
