@@ -1,0 +1,93 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { buildApplicationModel } from '../../../src/domain/eventlog/build-model.js';
+import { writeEventLog, writeEventLogHead } from '../../../src/sandbox/eventlog-writer.js';
+import { runWorkload } from '../../../src/sandbox/ground-truth.js';
+import { readInstanceFacts } from '../../../src/sandbox/instance-facts.js';
+import { shippedWorkloads } from '../../../src/sandbox/shipped-workloads.js';
+import { extractWorkload } from '../../../src/sandbox/workload.js';
+
+const instances = readInstanceFacts();
+const workloads = shippedWorkloads();
+const meta = { appId: 'application_1668520289000_0001', eventLogDir: 's3a://bucket/p/run/eventlog/' };
+const lines = (text: string) => text.split('\n').filter((l) => l.length > 0);
+
+for (const [name, cluster] of [
+  ['etl-shuffle', { instanceType: 'c5.xlarge', nodes: 3 }],
+  ['skewed-etl', { instanceType: 'r5.2xlarge', nodes: 2, executorCores: 2 }],
+] as const) {
+  test(`${name}: our reader reads back the jobs, stages, tasks, executors and duration the simulation produced`, async () => {
+    const w = workloads[name]!;
+    const run = runWorkload(w, cluster, { seed: 4, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances });
+    const model = await buildApplicationModel(lines(writeEventLog(run, w, meta)));
+    assert.is(model.appId, meta.appId);
+    assert.is(model.sparkVersion, '3.3.0-amzn-0');
+    assert.ok(model.complete);
+    assert.equal(model.warnings, []);
+    assert.is(model.startTime, run.timeline.appStartedAt);
+    assert.is(model.durationMs, run.timeline.appEndedAt - run.timeline.appStartedAt);
+    assert.is(model.jobs.length, run.jobs.length);
+    assert.ok(model.jobs.every((j) => j.result === 'succeeded'));
+    assert.is(model.stages.length, run.stages.length);
+    assert.is(model.stages.reduce((n, s) => n + s.tasks.count, 0), run.tasks.length);
+    assert.is(model.executors.length, run.executors.length);
+    assert.is(model.settings.executorCores, run.layout.executorCores);
+    assert.is(model.settings.executorMemoryMb, run.layout.executorMemoryMb);
+    assert.is(model.sparkProperties['spark.eventLog.dir'], meta.eventLogDir);
+    let runMs = 0, shuffle = 0, spill = 0;
+    for (const s of model.stages) for (let i = 0; i < s.tasks.count; i++) {
+      runMs += s.tasks.executorRunTimeMs[i]!;
+      shuffle += s.tasks.shuffleReadBytes[i]!;
+      spill += s.tasks.diskSpillBytes[i]!;
+    }
+    assert.is(runMs, run.tasks.reduce((n, t) => n + t.runMs, 0));
+    assert.is(shuffle, run.tasks.reduce((n, t) => n + t.shuffleReadBytes, 0));
+    assert.is(spill, run.totals.diskSpillBytes);
+    // The log describes the same application: extracting it again gives the same stages and DAG.
+    const again = extractWorkload(model);
+    assert.equal(again.stages.map((s) => [s.id, s.tasks, s.parents]), w.stages.map((s) => [s.id, s.tasks, s.parents]));
+  });
+}
+
+test('lines are Spark events in time order; every task starts before it ends', () => {
+  const w = workloads['skewed-etl']!;
+  const run = runWorkload(w, { instanceType: 'm5.xlarge', nodes: 2 }, { seed: 9, startedAt: 1_668_520_289_000, instances });
+  const events = lines(writeEventLog(run, w, meta)).map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.is(events[0]!.Event, 'SparkListenerLogStart');
+  assert.is(events[events.length - 1]!.Event, 'SparkListenerApplicationEnd');
+  const timeOf = (e: Record<string, unknown>): number | undefined => {
+    const info = e['Task Info'] as Record<string, number> | undefined;
+    if (e.Event === 'SparkListenerTaskStart') return info!['Launch Time'];
+    if (e.Event === 'SparkListenerTaskEnd') return info!['Finish Time'];
+    const stage = e['Stage Info'] as Record<string, number> | undefined;
+    if (e.Event === 'SparkListenerStageSubmitted') return stage!['Submission Time'];
+    if (e.Event === 'SparkListenerStageCompleted') return stage!['Completion Time'];
+    return (e.Timestamp ?? e['Submission Time'] ?? e['Completion Time']) as number | undefined;
+  };
+  let last = -Infinity;
+  const started = new Set<number>();
+  for (const e of events.slice(5)) {
+    const t = timeOf(e);
+    if (t !== undefined) {
+      assert.ok(t >= last, `${String(e.Event)} at ${t} after ${last}`);
+      last = t;
+    }
+    const id = (e['Task Info'] as Record<string, number> | undefined)?.['Task ID'];
+    if (e.Event === 'SparkListenerTaskStart') started.add(id!);
+    if (e.Event === 'SparkListenerTaskEnd') assert.ok(started.has(id!), `task ${id} ended before it started`);
+  }
+  assert.is(started.size, run.tasks.length);
+});
+
+test('the head (what an .inprogress file holds at first) reads as an application still running', async () => {
+  const w = workloads['skewed-etl']!;
+  const run = runWorkload(w, { instanceType: 'm5.xlarge', nodes: 2 }, { seed: 9, startedAt: 1_668_520_289_000, instances });
+  const head = lines(writeEventLogHead(run, w, meta));
+  assert.ok(head.some((l) => l.includes('"SparkListenerApplicationStart"')));
+  assert.not.ok(head.some((l) => l.includes('"SparkListenerJobStart"') || l.includes('"SparkListenerApplicationEnd"')));
+  const model = await buildApplicationModel(head);
+  assert.not.ok(model.complete);
+  assert.is(model.appId, meta.appId);
+});
+
+test.run();

@@ -1,0 +1,91 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createSimClock } from '../../../src/sandbox/sim-clock.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}
+
+test('runs events in time order, each seeing exactly its own time', async () => {
+  const clock = createSimClock({ timeScale: 10_000, start: 1_000_000 });
+  const seen: [string, number][] = [];
+  await Promise.all([
+    clock.at(1_000_000 + 60_000, () => void seen.push(['b', clock.now()])),
+    clock.at(1_000_000 + 30_000, () => void seen.push(['a', clock.now()])),
+    clock.at(1_000_000 + 60_000, () => void seen.push(['c', clock.now()])),
+  ]);
+  assert.equal(seen, [['a', 1_030_000], ['b', 1_060_000], ['c', 1_060_000]]);
+  clock.close();
+});
+
+test('time runs timeScale x real time between events', async () => {
+  const clock = createSimClock({ timeScale: 1000, start: 0 });
+  const t0 = Date.now();
+  await sleep(50);
+  const sim = clock.now();
+  const real = Date.now() - t0;
+  assert.ok(sim >= 45_000 && sim <= real * 1000 + 1000, `${sim} after ${real} ms`);
+  clock.close();
+});
+
+test('time holds at an event while its action is still busy, and never goes back', async () => {
+  const clock = createSimClock({ timeScale: 100_000, start: 0 });
+  const readings: number[] = [];
+  const p = clock.at(5_000, async () => {
+    readings.push(clock.now());
+    await sleep(30); // 3,000 s of simulated time if the clock ran on
+    readings.push(clock.now());
+    return 'done';
+  });
+  assert.is(await p, 'done');
+  assert.equal(readings, [5_000, 5_000]);
+  const after = clock.now();
+  assert.ok(after >= 5_000);
+  await sleep(5);
+  assert.ok(clock.now() > after);
+  clock.close();
+});
+
+test('an action scheduled inside another at the same time runs after it, at that time', async () => {
+  const clock = createSimClock({ timeScale: 50_000, start: 0 });
+  const order: string[] = [];
+  let inner: Promise<number> | undefined;
+  await clock.at(1_000, () => {
+    inner = clock.at(clock.now(), () => (order.push('inner'), clock.now()));
+    order.push('outer');
+  });
+  assert.is(await inner, 1_000);
+  assert.equal(order, ['outer', 'inner']);
+  clock.close();
+});
+
+test('cancelled and closed events reject and do not hold the clock', async () => {
+  const clock = createSimClock({ timeScale: 100_000, start: 0 });
+  const ac = new AbortController();
+  let ran = false;
+  const p = clock.at(10_000_000, () => void (ran = true), ac.signal);
+  ac.abort();
+  const e = (await rejection(p)) as Error;
+  assert.is(e.name, 'AbortError');
+  assert.is(clock.pending(), 0);
+  await sleep(20);
+  assert.ok(clock.now() > 1_000_000, 'time moved on past the cancelled event');
+  const q = clock.at(clock.now() + 1e12, () => 1);
+  clock.close();
+  assert.is(((await rejection(q)) as Error).name, 'AbortError');
+  assert.not.ok(ran);
+  clock.close();
+});
+
+test('refuses a non-positive time scale', () => {
+  assert.throws(() => createSimClock({ timeScale: 0 }), /timeScale/);
+});
+
+test.run();
