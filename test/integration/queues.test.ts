@@ -74,6 +74,20 @@ function setup(ctx: Ctx, dispatch: Dispatch, options: { attempts?: number; grace
   return { prefix, metrics, results, queue, startWorker, stream };
 }
 
+Q('results: a final entry is written once; a rejected one may be superseded by the job', async (ctx) => {
+  const results = createResults(ctx.redis, 'res');
+  assert.is(await results.publish({ id: 'r1', name: 'run.start', status: 'completed', result: { a: 1 } }), true);
+  assert.is(await results.publish({ id: 'r1', name: 'run.start', status: 'failed', error: { code: 'internal', message: 'late' } }), false);
+  assert.is(await results.publish({ id: 'r2', name: 'run.start', status: 'rejected', error: { code: 'invalid_request', message: 'x' } }), true);
+  assert.is(await results.publish({ id: 'r2', name: 'run.start', status: 'completed', result: null }), true);
+  const stream = await ctx.redis.xrange('res:results', '-', '+');
+  assert.equal(stream.map(([, f]) => `${f[1]}:${f[5]}`), ['r1:completed', 'r2:rejected', 'r2:completed']);
+  assert.equal(await results.get('r1'), { id: 'r1', name: 'run.start', status: 'completed', result: { a: 1 }, finishedAt: (await results.get('r1'))!.finishedAt });
+  assert.is((await results.get('r2'))?.status, 'completed');
+  assert.is((await results.get('r2'))?.error, undefined, 'no stale error field from the rejection');
+  assert.is(await results.get('nope'), undefined);
+});
+
 Q('enqueue -> worker -> one completed entry on the results stream and by id', async (ctx) => {
   const seen: { name: string; data: unknown; requestId: string }[] = [];
   const t = setup(ctx, async (name, data, c) => {
