@@ -27,6 +27,8 @@ export type InboxConsumerOptions = {
   claimIntervalMs?: number;
   /** How long stop() waits for the entry in hand before cutting the connections; default 10000. */
   stopTimeoutMs?: number;
+  /** Trim entries the group has handled from the inbox stream (at each claim interval); default true. */
+  trim?: boolean;
   /** Consumer group name; default 'sync-agent'. */
   group?: string;
 };
@@ -62,6 +64,7 @@ export function createInboxConsumer(opts: InboxConsumerOptions): InboxConsumer {
   const minIdle = opts.claimMinIdleMs ?? 60_000;
   const claimEvery = opts.claimIntervalMs ?? minIdle;
   const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+  const trimInbox = opts.trim ?? true;
   const log = opts.logger.child({ component: 'inbox', stream: key });
   let reader: Redis | undefined;
   let cmd: Redis | undefined;
@@ -166,6 +169,21 @@ export function createInboxConsumer(opts: InboxConsumerOptions): InboxConsumer {
     }
   };
 
+  // Drops entries this group has finished with: everything older than its oldest pending entry
+  // (or, with none pending, than the last one delivered). Other consumer groups are not consulted.
+  const trim = async (redis: Redis): Promise<void> => {
+    const summary = (await redis.xpending(key, group)) as [number, string | null, string | null, unknown];
+    let minId = summary[1];
+    if (!minId) {
+      const groups = (await redis.xinfo('GROUPS', key)) as unknown[][];
+      for (const g of groups) {
+        const fields = g.map(String);
+        if (fieldOf(fields, 'name') === group) minId = fieldOf(fields, 'last-delivered-id') ?? null;
+      }
+    }
+    if (minId && minId !== '0-0') await redis.xtrim(key, 'MINID', minId);
+  };
+
   const run = async (): Promise<void> => {
     const r = reader!;
     const c = cmd!;
@@ -176,6 +194,7 @@ export function createInboxConsumer(opts: InboxConsumerOptions): InboxConsumer {
         if (Date.now() - lastClaim >= claimEvery) {
           lastClaim = Date.now();
           await claimIdle(c);
+          if (trimInbox) await trim(c);
         }
         if (stopping) return;
         blocked = true;

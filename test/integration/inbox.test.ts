@@ -206,6 +206,21 @@ I('an entry whose hand-off fails stays pending and is answered once the queue is
   }
 });
 
+I('entries the group has handled are trimmed from the inbox stream; unhandled ones stay', async (ctx) => {
+  const c = createInboxConsumer({ redis: { url: ctx.server.url }, prefix: PREFIX, consumerName: 'agent-t', enqueue: ctx.queue.enqueue, results: ctx.results, parse, validate, logger: silentLogger, blockMs: 100, claimMinIdleMs: 3_600_000, claimIntervalMs: 150 });
+  await c.start();
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await ctx.redis.xadd(`${PREFIX}:inbox`, '*', 'request', JSON.stringify({ id: `trim-${i}`, name: 'run.start', data: { projectId: 'p-1' } })))!);
+    await waitFor('results', async () => ((await ctx.results.get('trim-4')) ? true : undefined));
+    await waitFor('trimmed', async () => ((await ctx.redis.xlen(`${PREFIX}:inbox`)) <= 1 ? true : undefined));
+    const left = await ctx.redis.xrange(`${PREFIX}:inbox`, '-', '+');
+    assert.ok(left.every(([id]) => id === ids[4]), 'only the last delivered entry may remain');
+  } finally {
+    await c.stop();
+  }
+});
+
 I('stop() returns promptly even while blocked in XREADGROUP', async (ctx) => {
   const c = createInboxConsumer({ redis: { url: ctx.server.url }, prefix: PREFIX, consumerName: 'agent-e', enqueue: ctx.queue.enqueue, results: ctx.results, parse, validate, logger: silentLogger, blockMs: 30_000 });
   await c.start();
