@@ -104,7 +104,14 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
     for (let k = 0; k < s.durationMs.length; k++) if (!s.isRetry[k]) o[n++] = k;
     return o;
   });
-  const available = Int32Array.from(plan.stages, (s) => s.durationMs.length - s.isRetry.reduce((a, b) => a + b, 0));
+  const taskCount = Int32Array.from(plan.stages, (s) => s.durationMs.length);
+  const available = new Int32Array(nStages);
+  for (let i = 0; i < nStages; i++) {
+    const isRetry = plan.stages[i]!.isRetry;
+    let n = 0;
+    for (let k = 0; k < isRetry.length; k++) n += isRetry[k]!;
+    available[i] = taskCount[i]! - n;
+  }
   const nextTask = new Int32Array(nStages);
   const ended = new Int32Array(nStages);
   const running = new Int32Array(nStages);
@@ -302,7 +309,7 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
           pushFree(a);
           markIdle(a, now);
         }
-        if (ended[s] === plan.stages[s]!.durationMs.length) finishStage(s, now);
+        if (ended[s] === taskCount[s]) finishStage(s, now);
         break;
       }
       case EXEC_ADD: {
