@@ -1,4 +1,4 @@
-import type { JobFlow, PlatformName, Preference, ProjectMode } from './types.js';
+import type { JobFlow, PlatformName, Preference, ProjectMode, TuningPolicy } from './types.js';
 
 /** Names of the requests the agent answers (see schema/requests.schema.json). */
 export type RequestName = 'project.create' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate';
@@ -16,6 +16,7 @@ export type ProjectCreateData = {
   preference?: Preference;
   autoApply?: boolean;
   mode?: ProjectMode;
+  policy?: TuningPolicy;
 };
 
 export type RunStartData = { projectId: string; jobFlow?: JobFlow; predictionId?: string; preference?: Preference };

@@ -44,6 +44,15 @@ export type Run = {
   /** Wall-clock runtime of the cluster (ready -> end) and estimated cost, once recorded. */
   runtimeSeconds?: number;
   costUsd?: number;
+  /** With a prediction: the preference applied and the estimate it promised. */
+  preference?: Preference;
+  expected?: Estimate;
+  /** The run as the engine measured it (application runtime and its cost), once a prediction was based on it. */
+  observed?: Estimate;
+  /** Digest of the steps and the ETags of the code they reference (the code-change guard). */
+  fingerprint?: string;
+  /** Set when project.iterate judged this run a regression of the prediction it applied. */
+  regressed?: string;
   /** The hardware the run had, from its cluster report (core/task capacity and the master). */
   cluster?: { instanceType?: string; nodes?: number; masterInstanceType?: string };
   error?: { code: string; message: string };
@@ -65,12 +74,35 @@ export type Project = {
   preference?: Preference;
   autoApply?: boolean;
   mode?: ProjectMode;
+  /** Guard rails of the tuning loop; every field optional (defaults in src/domain/tuning-policy.ts). */
+  policy?: TuningPolicy;
   /** The user's base request, merged into every run. */
   jobFlow?: JobFlow;
   /** Databricks clusters/create body, for platform 'databricks'. */
   cluster?: Record<string, unknown>;
   createdAt: string;
   updatedAt: string;
+};
+
+/** Guard rails of project.iterate. */
+export type TuningPolicy = {
+  /** A prediction is compelling when it saves at least this fraction of cost (of runtime for 'performance'). */
+  compellingSaving?: number;
+  /** A run that applied a prediction regressed when its runtime or cost exceeds the estimate by more than this fraction. */
+  regressionTolerance?: number;
+  /** Runtime ceiling (SLA) in seconds that no applied prediction may exceed. */
+  maxRuntimeSeconds?: number;
+};
+
+/** What the last project.iterate decided, and why (shown by `sync-agent projects show`). */
+export type IterationRecord = {
+  at: string;
+  runId: string;
+  decision: 'applied' | 'kept' | 'rolled-back' | 'held';
+  reason: string;
+  predictionId?: string;
+  compelling?: boolean;
+  saving?: number;
 };
 
 /** One document per project in the state store. */
@@ -82,6 +114,8 @@ export type ProjectState = {
   predictions: { id: string; url: string; basisRunId?: string; createdAt: string }[];
   /** Request keys of finished requests -> their result, so a replay answers the same. */
   requests?: Record<string, { runId?: string; at: string }>;
+  /** Warnings the project shows (e.g. a code change), and the tuning loop's decisions, newest last. */
+  status?: { warnings: string[]; iterations: IterationRecord[] };
 };
 
 /** An estimate for one configuration. */

@@ -3,6 +3,7 @@ import { SyncError } from '../domain/errors.js';
 import type { PredictionApplyData, RunStartResult } from '../domain/requests.js';
 import type { ProjectState } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
+import { applicationFingerprint } from './fingerprint.js';
 import { runStart } from './run-start.js';
 import { fromAbortable } from './rx.js';
 
@@ -27,7 +28,21 @@ export function predictionApply(data: PredictionApplyData, deps: HandlerDeps, ct
       fromAbortable(async (signal) => {
         const loaded = await deps.state.get(d.projectId, { signal });
         if (!loaded) throw new SyncError('not_found', `project '${d.projectId}' does not exist`);
-        return choosePrediction(loaded.value, d.predictionId);
+        const predictionId = choosePrediction(loaded.value, d.predictionId);
+        // The code-change guard: a prediction learnt on other code is not applied.
+        const basisRunId = loaded.value.predictions.find((p) => p.id === predictionId)?.basisRunId;
+        const basis = loaded.value.runs.find((r) => r.id === basisRunId);
+        if (basis?.fingerprint !== undefined) {
+          const current = await applicationFingerprint(deps.objects, loaded.value.project.jobFlow, signal);
+          if (current !== basis.fingerprint) {
+            throw new SyncError(
+              'invalid_request',
+              `prediction ${predictionId} is based on run ${basis.id}, and the application changed since (its steps or the code they reference): record a run on the new code, then predict again`,
+              { retryable: false, details: { predictionId, basisRunId: basis.id } },
+            );
+          }
+        }
+        return predictionId;
       }, ctx.signal),
     ),
     switchMap((predictionId) =>

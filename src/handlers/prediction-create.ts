@@ -86,7 +86,12 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
   await updateProjectState(
     deps.state,
     state.project.id,
-    (s) => (s.predictions.some((p) => p.id === predictionId) ? undefined : { ...s, predictions: [...s.predictions, { id: predictionId, url, basisRunId: basis.id, createdAt: prediction.createdAt }] }),
+    (s) => {
+      if (s.predictions.some((p) => p.id === predictionId)) return undefined;
+      // The basis run as the engine measured it: the "actual" to compare its own estimate with.
+      const runs = s.runs.map((r) => (r.id === basis.id ? { ...r, observed: { runtimeSeconds: prediction.basis.runtimeSeconds, costUsd: prediction.basis.costUsd } } : r));
+      return { ...s, runs, predictions: [...s.predictions, { id: predictionId, url, basisRunId: basis.id, createdAt: prediction.createdAt }] };
+    },
     opts,
   );
   deps.logger.info('prediction created', { projectId: state.project.id, predictionId, basisRunId: basis.id, backend: deps.predictions.name, requestId: ctx.requestId });

@@ -4,6 +4,7 @@ import type { RequestName } from '../domain/requests.js';
 import { validateRequest } from '../queues/validate-request.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
 import { projectCreate } from './project-create.js';
+import { projectIterate } from './project-iterate.js';
 import { runRecord } from './run-record.js';
 import { predictionApply } from './prediction-apply.js';
 import { predictionCreate } from './prediction-create.js';
@@ -11,20 +12,15 @@ import { runStart } from './run-start.js';
 
 type AnyHandler = (data: never, deps: HandlerDeps, ctx: HandlerContext) => Observable<unknown>;
 
-function notYet(name: RequestName): AnyHandler {
-  return () => {
-    throw new SyncError('unsupported', `${name} is not available yet`, { retryable: false });
-  };
-}
 
-/** The handler of each request name (handlers not built yet answer SyncError 'unsupported'). */
+/** The handler of each request name. */
 export const HANDLERS: Readonly<Record<RequestName, AnyHandler>> = {
   'project.create': projectCreate,
   'run.start': runStart,
   'run.record': runRecord,
   'prediction.create': predictionCreate,
   'prediction.apply': predictionApply,
-  'project.iterate': notYet('project.iterate'),
+  'project.iterate': projectIterate,
 };
 
 /**

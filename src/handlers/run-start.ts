@@ -5,7 +5,8 @@ import { mergeJobFlow, planJobFlow } from '../domain/job-flow.js';
 import type { RunStartData, RunStartResult } from '../domain/requests.js';
 import { eventLogDir, jobFlowUrl, predictionUrl, runLocation } from '../domain/run-location.js';
 import { TAG_RUN_ID } from '../domain/tags.js';
-import type { JobFlow, Prediction, Preference, ProjectState, Run } from '../domain/types.js';
+import type { Estimate, JobFlow, Prediction, Preference, ProjectState, Run } from '../domain/types.js';
+import { applicationFingerprint } from './fingerprint.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
 import { resolvePreference, resolveProjectLocation } from '../config/resolve.js';
 import { fromAbortable, sleep, throwIfAborted } from './rx.js';
@@ -71,7 +72,9 @@ function failedRunError(run: Run): SyncError {
   });
 }
 
-async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, location: string, data: RunStartData, signal: AbortSignal): Promise<JobFlow> {
+type PlannedFromPrediction = { jobFlow: JobFlow; preference: Preference; estimate?: Estimate };
+
+async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, location: string, data: RunStartData, signal: AbortSignal): Promise<PlannedFromPrediction> {
   const predictionId = data.predictionId as string;
   const url = predictionUrl(location, state.project.id, predictionId);
   const { body } = await deps.objects.get(url, { signal });
@@ -86,7 +89,9 @@ async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, loc
   if (typeof configuration !== 'object' || configuration === null || Array.isArray(configuration)) {
     throw new SyncError('corrupt_data', `prediction ${url} has no solutions.${preference}.configuration object`);
   }
-  return mergeJobFlow(data.jobFlow ?? state.project.jobFlow ?? {}, configuration);
+  const jobFlow = mergeJobFlow(data.jobFlow ?? state.project.jobFlow ?? {}, configuration);
+  const estimate = prediction.solutions[preference]?.estimate;
+  return estimate ? { jobFlow, preference, estimate } : { jobFlow, preference };
 }
 
 async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerContext, signal: AbortSignal): Promise<RunStartResult> {
@@ -106,7 +111,8 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
   if (decision.kind === 'failed') throw failedRunError(decision.run);
 
   const location = resolveProjectLocation({ project, config: deps.config });
-  const request = data.predictionId !== undefined ? await loadPredictionJobFlow(deps, loaded.value, location, data, signal) : data.jobFlow;
+  const fromPrediction = data.predictionId !== undefined ? await loadPredictionJobFlow(deps, loaded.value, location, data, signal) : undefined;
+  const request = fromPrediction ? fromPrediction.jobFlow : data.jobFlow;
   const runId = deriveRunId(projectId, requestKey);
   const token = randomUUID();
   let run: Run;
@@ -116,6 +122,11 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
     const createdAt = deps.clock.now();
     run = { id: runId, projectId, status: 'starting', location: runLocation(location, projectId, createdAt, runId), createdAt: createdAt.toISOString(), requestKey };
     if (data.predictionId !== undefined) run.predictionId = data.predictionId;
+    if (fromPrediction) {
+      run.preference = fromPrediction.preference;
+      if (fromPrediction.estimate) run.expected = fromPrediction.estimate;
+    }
+    run.fingerprint = await applicationFingerprint(deps.objects, request ?? project.jobFlow, signal);
     // A new run is reserved with this attempt's launch claim, so the first attempt needs no cluster lookup.
     run.launch = { token, at: createdAt.toISOString() };
   }

@@ -1,0 +1,149 @@
+// The tuning loop's judgement, pure: given the project's runs, the prediction made from the latest
+// one and the current code fingerprint, what the next run should be, and why.
+import type { Estimate, Prediction, Preference, Project, ProjectMode, ProjectState, Run, Solution, TuningPolicy } from './types.js';
+import { PREFERENCES } from './types.js';
+
+/** Defaults of the guard rails. */
+export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds'>> = { compellingSaving: 0.1, regressionTolerance: 0.25 };
+
+/** Which configuration the next run uses: the project's own request, or a prediction's solution. */
+export type NextConfiguration = { predictionId: string; preference: Preference } | { base: true };
+
+export type IterationDecision = {
+  decision: 'applied' | 'kept' | 'rolled-back' | 'held';
+  next: NextConfiguration;
+  reason: string;
+  /** The latest run, when it is judged a regression of the prediction it applied. */
+  regressed?: { runId: string; why: string };
+  compelling?: boolean;
+  saving?: number;
+  /** The project's standing warning after this iteration (undefined: clear it). */
+  warning?: string;
+};
+
+/** The project's mode: explicit, else 'auto' for autoApply projects, else 'recommend'. */
+export function modeOf(project: Pick<Project, 'mode' | 'autoApply'>): ProjectMode {
+  return project.mode ?? (project.autoApply ? 'auto' : 'recommend');
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+
+/** The configuration a run used, as a NextConfiguration (to keep it, or go back to it). */
+export function configurationOf(run: Run | undefined): NextConfiguration {
+  return run?.predictionId !== undefined && run.preference !== undefined ? { predictionId: run.predictionId, preference: run.preference } : { base: true };
+}
+
+/** The last run before `before` that was recorded and not judged a regression. */
+export function lastGoodRun(state: ProjectState, before: Run): Run | undefined {
+  const i = state.runs.findIndex((r) => r.id === before.id);
+  return state.runs.slice(0, i < 0 ? state.runs.length : i).reverse().find((r) => r.status === 'recorded' && r.regressed === undefined);
+}
+
+/** Why `observed` is a regression of `expected` under the policy, or undefined. */
+export function regressionOf(expected: Estimate, observed: Estimate, policy: TuningPolicy): string | undefined {
+  const tol = policy.regressionTolerance ?? DEFAULT_POLICY.regressionTolerance;
+  if (policy.maxRuntimeSeconds !== undefined && observed.runtimeSeconds > policy.maxRuntimeSeconds) {
+    return `it ran ${Math.round(observed.runtimeSeconds)} s, over the ${Math.round(policy.maxRuntimeSeconds)} s runtime ceiling`;
+  }
+  if (observed.runtimeSeconds > expected.runtimeSeconds * (1 + tol)) {
+    return `it ran ${Math.round(observed.runtimeSeconds)} s against ${Math.round(expected.runtimeSeconds)} s estimated (over the ${pct(tol)} tolerance)`;
+  }
+  if (observed.costUsd > expected.costUsd * (1 + tol)) {
+    return `it cost $${observed.costUsd.toFixed(2)} against $${expected.costUsd.toFixed(2)} estimated (over the ${pct(tol)} tolerance)`;
+  }
+  return undefined;
+}
+
+/** The saving a solution promises over the basis: runtime for 'performance', cost otherwise. */
+export function savingOf(preference: Preference, solution: Solution, basis: Estimate): number {
+  if (preference === 'performance') return basis.runtimeSeconds > 0 ? (basis.runtimeSeconds - solution.estimate.runtimeSeconds) / basis.runtimeSeconds : 0;
+  return basis.costUsd > 0 ? (basis.costUsd - solution.estimate.costUsd) / basis.costUsd : 0;
+}
+
+/** The preference's solution, or under an SLA the cheapest solution within it; undefined when none fits. */
+export function chooseSolution(prediction: Prediction, preference: Preference, policy: TuningPolicy): { preference: Preference; solution: Solution } | undefined {
+  const wanted = prediction.solutions[preference];
+  const sla = policy.maxRuntimeSeconds;
+  if (sla === undefined || wanted.estimate.runtimeSeconds <= sla) return { preference, solution: wanted };
+  const within = PREFERENCES.map((p) => ({ preference: p, solution: prediction.solutions[p] }))
+    .filter((x) => x.solution.estimate.runtimeSeconds <= sla)
+    .sort((a, b) => a.solution.estimate.costUsd - b.solution.estimate.costUsd);
+  return within[0];
+}
+
+export type IterationInput = {
+  state: ProjectState;
+  /** The project's latest run (recorded or failed); undefined for the first iteration. */
+  latest: Run | undefined;
+  /** The prediction made from `latest`, when it could be made. */
+  prediction: Prediction | undefined;
+  preference: Preference;
+  currentFingerprint: string;
+};
+
+/** Decides the next run of a project (see the guard rails in DESIGN/README: never on top of a failure, roll back regressions, keep the SLA, respect code changes). */
+export function decideIteration(input: IterationInput): IterationDecision {
+  const { state, latest, prediction, preference } = input;
+  const project = state.project;
+  const policy = project.policy ?? {};
+  const mode = modeOf(project);
+  if (!latest) return { decision: 'kept', next: { base: true }, reason: "the project's first run, on its own configuration" };
+
+  if (latest.status === 'failed') {
+    const why = latest.error?.message ?? latest.clusterState ?? 'failed';
+    if (latest.predictionId !== undefined) {
+      const good = lastGoodRun(state, latest);
+      return {
+        decision: 'rolled-back',
+        next: configurationOf(good),
+        reason: `run ${latest.id} applied prediction ${latest.predictionId} and failed (${why}); back to the configuration of ${good ? `run ${good.id}` : 'the project'}`,
+        regressed: { runId: latest.id, why: `failed: ${why}` },
+        warning: `run ${latest.id} failed with prediction ${latest.predictionId} applied; rolled back`,
+      };
+    }
+    return { decision: 'held', next: configurationOf(latest), reason: `run ${latest.id} failed (${why}); no prediction is applied on top of a failed run` };
+  }
+
+  if (latest.predictionId !== undefined && latest.expected && prediction) {
+    const why = regressionOf(latest.expected, prediction.basis, policy);
+    if (why) {
+      const good = lastGoodRun(state, latest);
+      return {
+        decision: 'rolled-back',
+        next: configurationOf(good),
+        reason: `run ${latest.id} applied prediction ${latest.predictionId} and regressed: ${why}; back to the configuration of ${good ? `run ${good.id}` : 'the project'}`,
+        regressed: { runId: latest.id, why },
+        warning: `run ${latest.id} regressed with prediction ${latest.predictionId} applied (${why}); rolled back`,
+      };
+    }
+  }
+
+  if (latest.fingerprint !== undefined && latest.fingerprint !== input.currentFingerprint) {
+    const warning = `the application changed since run ${latest.id} (its steps or the code they reference); predictions based on earlier runs are not applied until a run on the new code is recorded`;
+    return { decision: 'held', next: configurationOf(latest), reason: warning, warning };
+  }
+  if (!prediction) {
+    return { decision: 'kept', next: configurationOf(latest), reason: `run ${latest.id} has no complete event log, so there is nothing to predict from; configuration kept` };
+  }
+
+  const chosen = chooseSolution(prediction, preference, policy);
+  if (!chosen) {
+    return {
+      decision: 'kept',
+      next: configurationOf(latest),
+      reason: `no recommended configuration of prediction ${prediction.predictionId} is estimated within the ${policy.maxRuntimeSeconds} s runtime ceiling; configuration kept`,
+    };
+  }
+  const saving = savingOf(chosen.preference, chosen.solution, prediction.basis);
+  const threshold = policy.compellingSaving ?? DEFAULT_POLICY.compellingSaving;
+  const compelling = saving >= threshold;
+  const what = `${chosen.preference} solution of prediction ${prediction.predictionId} ${saving >= 0 ? 'saves' : 'costs'} ${pct(Math.abs(saving))} ${chosen.preference === 'performance' ? 'runtime' : 'cost'}`;
+  if (mode === 'track') return { decision: 'kept', next: configurationOf(latest), reason: `mode track: the ${what}; recorded, not applied`, compelling, saving };
+  if (!compelling) {
+    return { decision: 'kept', next: configurationOf(latest), reason: `the ${what}, under the ${pct(threshold)} needed to change the configuration`, compelling, saving };
+  }
+  if (mode === 'recommend') {
+    return { decision: 'kept', next: configurationOf(latest), reason: `recommended: the ${what}; mode recommend does not apply it (send prediction.apply, or set mode auto)`, compelling, saving };
+  }
+  return { decision: 'applied', next: { predictionId: prediction.predictionId, preference: chosen.preference }, reason: `applied: the ${what}. ${chosen.solution.explanation}`, compelling, saving };
+}

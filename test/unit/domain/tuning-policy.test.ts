@@ -1,0 +1,111 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decideIteration, regressionOf, chooseSolution, savingOf, type IterationInput } from '../../../src/domain/tuning-policy.js';
+import type { Estimate, Prediction, Project, ProjectState, Run } from '../../../src/domain/types.js';
+
+const FP = 'sha256:current';
+const project = (extra: Partial<Project> = {}): Project => ({ id: 'p1', name: 'p1', platform: 'emr', tenantId: 't', createdAt: 'c', updatedAt: 'c', mode: 'auto', ...extra });
+const run = (id: string, extra: Partial<Run> = {}): Run => ({ id, projectId: 'p1', status: 'recorded', location: `file:///r/${id}/`, createdAt: 'c', requestKey: id, clusterId: `j-${id}`, fingerprint: FP, ...extra });
+const est = (runtimeSeconds: number, costUsd: number): Estimate => ({ runtimeSeconds, costUsd });
+const sol = (e: Estimate) => ({ configuration: { Instances: {} }, estimate: e, source: 'simulator' as const, explanation: 'because' });
+const prediction = (basis: Estimate, p: Estimate, b: Estimate, e: Estimate, id = 'pred-new'): Prediction => ({
+  predictionId: id,
+  projectId: 'p1',
+  basisRunId: 'x',
+  createdAt: 'c',
+  basis,
+  solutions: { performance: sol(p), balanced: sol(b), economy: sol(e) },
+});
+const input = (runs: Run[], pred: Prediction | undefined, extra: Partial<IterationInput> = {}, proj = project()): IterationInput => {
+  const state: ProjectState = { project: proj, runs, predictions: [] };
+  return { state, latest: runs[runs.length - 1], prediction: pred, preference: 'economy', currentFingerprint: FP, ...extra };
+};
+// Basis 1000 s / $10; performance 600 s / $14; balanced 800 s / $8; economy 1300 s / $6.
+const good = prediction(est(1000, 10), est(600, 14), est(800, 8), est(1300, 6));
+
+test('first iteration: the project configuration', () => {
+  const d = decideIteration(input([], undefined));
+  assert.is(d.decision, 'kept');
+  assert.equal(d.next, { base: true });
+});
+
+test('auto mode applies a compelling prediction (economy saves 40% cost)', () => {
+  const d = decideIteration(input([run('r1')], good));
+  assert.is(d.decision, 'applied');
+  assert.equal(d.next, { predictionId: 'pred-new', preference: 'economy' });
+  assert.is(d.compelling, true);
+  assert.ok(Math.abs(d.saving! - 0.4) < 1e-9);
+});
+
+test('recommend mode marks it compelling but keeps the configuration; track only records', () => {
+  const rec = decideIteration(input([run('r1', { predictionId: 'old', preference: 'balanced' })], good, {}, project({ mode: 'recommend' })));
+  assert.is(rec.decision, 'kept');
+  assert.is(rec.compelling, true);
+  assert.equal(rec.next, { predictionId: 'old', preference: 'balanced' }, 'the configuration in use is kept');
+  const track = decideIteration(input([run('r1')], good, {}, project({ mode: 'track' })));
+  assert.is(track.decision, 'kept');
+  assert.match(track.reason, /track/);
+});
+
+test('a saving under the threshold is not applied', () => {
+  const small = prediction(est(1000, 10), est(900, 10.5), est(980, 9.6), est(1100, 9.5));
+  const d = decideIteration(input([run('r1')], small));
+  assert.is(d.decision, 'kept');
+  assert.is(d.compelling, false);
+});
+
+test('never on top of a failure: a failed run that applied a prediction rolls back to the last good run', () => {
+  const runs = [run('r1'), run('r2', { predictionId: 'p-a', preference: 'economy' }), run('r3', { status: 'failed', predictionId: 'p-b', preference: 'economy', error: { code: 'STEP_FAILURE', message: 'OOM' } })];
+  const d = decideIteration(input(runs, undefined));
+  assert.is(d.decision, 'rolled-back');
+  assert.equal(d.next, { predictionId: 'p-a', preference: 'economy' });
+  assert.equal(d.regressed?.runId, 'r3');
+  assert.match(d.reason, /OOM/);
+  assert.ok(d.warning);
+});
+
+test('a failed run on the project configuration holds: no prediction applied', () => {
+  const d = decideIteration(input([run('r1'), run('r2', { status: 'failed' })], good));
+  assert.is(d.decision, 'held');
+  assert.equal(d.next, { base: true });
+});
+
+test('a run that regressed beyond the tolerance (runtime or cost) is rolled back, skipping earlier regressions', () => {
+  const runs = [run('r1'), run('r2', { predictionId: 'p-a', preference: 'economy', regressed: 'earlier' }), run('r3', { predictionId: 'p-b', preference: 'economy', expected: est(1300, 6) })];
+  const slow = prediction(est(1700, 7), est(600, 14), est(800, 8), est(1300, 6));
+  const d = decideIteration(input(runs, slow));
+  assert.is(d.decision, 'rolled-back');
+  assert.equal(d.next, { base: true }, 'r2 was a regression; r1 ran on the project configuration');
+  assert.match(d.reason, /1700 s against 1300 s/);
+  const pricey = prediction(est(1300, 9), est(600, 14), est(800, 8), est(1300, 6));
+  assert.is(decideIteration(input(runs, pricey)).decision, 'rolled-back');
+  const within = prediction(est(1500, 7), est(600, 14), est(800, 8), est(1300, 6));
+  assert.is.not(decideIteration(input(runs, within)).decision, 'rolled-back', '1500 s is within 25% of 1300 s');
+});
+
+test('the SLA: a solution over the ceiling is replaced by the cheapest within it, and a run over it is a regression', () => {
+  const d = decideIteration(input([run('r1')], good, {}, project({ policy: { maxRuntimeSeconds: 900 } })));
+  assert.is(d.decision, 'applied');
+  assert.equal(d.next, { predictionId: 'pred-new', preference: 'balanced' }, 'economy (1300 s) is over 900 s; balanced is the cheapest within');
+  const none = decideIteration(input([run('r1')], good, {}, project({ policy: { maxRuntimeSeconds: 500 } })));
+  assert.is(none.decision, 'kept');
+  assert.match(none.reason, /500 s runtime ceiling/);
+  assert.match(regressionOf(est(800, 8), est(950, 8), { maxRuntimeSeconds: 900 })!, /runtime ceiling/);
+});
+
+test('a code change holds the configuration and warns until a run on the new code is recorded', () => {
+  const d = decideIteration(input([run('r1', { fingerprint: 'sha256:old' })], good));
+  assert.is(d.decision, 'held');
+  assert.match(d.warning!, /application changed/);
+  const after = decideIteration(input([run('r1', { fingerprint: 'sha256:old' }), run('r2')], good));
+  assert.is(after.decision, 'applied');
+  assert.is(after.warning, undefined);
+});
+
+test('savingOf and chooseSolution', () => {
+  assert.ok(Math.abs(savingOf('performance', good.solutions.performance, good.basis) - 0.4) < 1e-9);
+  assert.ok(Math.abs(savingOf('balanced', good.solutions.balanced, good.basis) - 0.2) < 1e-9);
+  assert.is(chooseSolution(good, 'performance', {})?.preference, 'performance');
+});
+
+test.run();
