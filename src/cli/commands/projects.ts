@@ -1,0 +1,60 @@
+import { parseArgs } from 'node:util';
+import { modeOf } from '../../domain/tuning-policy.js';
+import { runsTable, table } from '../format.js';
+import type { CliIo } from '../io.js';
+import { openState } from '../state-access.js';
+
+const USAGE = 'usage: sync-agent projects list [--json] | sync-agent projects show ID [--json]   [--config PATH]';
+
+/** `sync-agent projects list|show ID`: the tenant's projects, or one project with its runs, warnings and decisions. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const [verb, id] = positionals;
+  if ((verb !== 'list' && verb !== 'show') || (verb === 'show' && !id) || positionals.length > (verb === 'show' ? 2 : 1)) {
+    io.err(USAGE);
+    return 2;
+  }
+  const { state } = await openState(io, values.config);
+  if (verb === 'list') {
+    const docs = [];
+    for (const pid of await state.list()) {
+      const doc = await state.get(pid);
+      if (doc) docs.push(doc.value);
+    }
+    if (values.json) {
+      io.out(JSON.stringify(docs.map((d) => ({ ...d.project, runs: d.runs.length, predictions: d.predictions.length, warnings: d.status?.warnings ?? [] })), null, 2));
+      return 0;
+    }
+    if (docs.length === 0) {
+      io.out('no projects yet (send project.create)');
+      return 0;
+    }
+    const rows = docs.map((d) => {
+      const last = d.runs[d.runs.length - 1];
+      return [d.project.id, d.project.name, modeOf(d.project), String(d.runs.length), last ? `${last.status} ${last.createdAt.replace(/\.\d+Z$/, 'Z')}` : '-', (d.status?.warnings.length ?? 0) > 0 ? 'yes' : ''];
+    });
+    io.out(table(['project', 'name', 'mode', 'runs', 'last run', 'warning'], rows));
+    return 0;
+  }
+  const doc = await state.get(id!);
+  if (!doc) {
+    io.err(`no project '${id}'`);
+    return 4;
+  }
+  const s = doc.value;
+  if (values.json) {
+    io.out(JSON.stringify(s, null, 2));
+    return 0;
+  }
+  const p = s.project;
+  io.out(`${p.id}: ${p.name} (${p.platform}, mode ${modeOf(p)}${p.preference ? `, prefers ${p.preference}` : ''}${p.policy?.maxRuntimeSeconds ? `, SLA ${p.policy.maxRuntimeSeconds} s` : ''})`);
+  for (const w of s.status?.warnings ?? []) io.out(`WARNING: ${w}`);
+  io.out('');
+  io.out(runsTable(s));
+  const its = s.status?.iterations ?? [];
+  if (its.length > 0) {
+    io.out('\ndecisions:');
+    for (const it of its.slice(-10)) io.out(`  ${it.at.replace(/\.\d+Z$/, 'Z')}  ${it.runId}  ${it.decision}: ${it.reason}`);
+  }
+  return 0;
+}

@@ -1,0 +1,33 @@
+import type { ProjectState, Run } from '../domain/types.js';
+
+/** Renders rows as a plain-text table with a header and right-aligned numbers. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+$]?[\d.,]+\s?[%s]?$|^-$/.test(r[i] ?? '')));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const secs = (s: number | undefined) => (s === undefined ? '-' : `${Math.round(s)} s`);
+const usd = (c: number | undefined) => (c === undefined ? '-' : `$${c.toFixed(2)}`);
+const hw = (r: Run) => (r.cluster?.instanceType ? `${r.cluster.nodes ?? '?'} x ${r.cluster.instanceType}` : '-');
+
+/** One row per run: configuration, runtime, cost, the prediction it applied, and predicted vs actual. */
+export function runsTable(state: ProjectState): string {
+  const rows = state.runs.map((r) => {
+    const actual = r.observed;
+    const err = r.expected && actual ? `${(((actual.runtimeSeconds - r.expected.runtimeSeconds) / r.expected.runtimeSeconds) * 100).toFixed(0)}%` : '-';
+    return [
+      r.id,
+      r.createdAt.replace(/\.\d+Z$/, 'Z'),
+      r.status + (r.regressed ? ' (regressed)' : ''),
+      hw(r),
+      secs(actual?.runtimeSeconds ?? r.runtimeSeconds),
+      usd(actual?.costUsd ?? r.costUsd),
+      r.predictionId ? `${r.predictionId} (${r.preference ?? '?'})` : '-',
+      r.expected ? `${secs(r.expected.runtimeSeconds)} / ${usd(r.expected.costUsd)}` : '-',
+      err,
+    ];
+  });
+  return table(['run', 'created', 'status', 'cluster', 'runtime', 'cost', 'prediction applied', 'predicted', 'runtime err'], rows);
+}
