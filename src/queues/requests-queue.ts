@@ -95,6 +95,8 @@ export type RequestQueueOptions = {
   metrics?: Metrics;
   /** How long an idempotency key stays claimed; default 30 days. */
   idempotencyTtlSeconds?: number;
+  /** How long a claim whose job is not added yet holds the key (its agent may have died in between); default 60 s. */
+  pendingClaimTtlSeconds?: number;
   /** How long enqueue/ping wait for a (re)connecting Redis before failing 'unavailable'; default 5000. */
   readyTimeoutMs?: number;
 };
@@ -117,6 +119,7 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
   const readyTimeoutMs = opts.readyTimeoutMs ?? 5000;
   const results = createResults(redis, opts.prefix);
   const idemTtl = opts.idempotencyTtlSeconds ?? 30 * 24 * 3600;
+  const pendingClaimTtl = Math.min(idemTtl, opts.pendingClaimTtlSeconds ?? 60);
   const defaultJobOptions: JobsOptions = {
     attempts: Math.max(1, opts.attempts),
     backoff: { type: 'exponential', delay: opts.backoffMs, jitter: 0.5 },
@@ -147,13 +150,25 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
       await whenReady(redis, readyTimeoutMs);
       if (request.idempotencyKey !== undefined) {
         const key = idempotencyKeyOf(opts.prefix, request.idempotencyKey);
-        const claimed = await redis.set(key, id, 'EX', idemTtl, 'NX');
+        // The claim is short-lived until the job exists: an agent killed between claim and add must not
+        // leave a key that answers "duplicate" for a job that was never added (the request would be lost).
+        const claimed = await redis.set(key, id, 'EX', pendingClaimTtl, 'NX');
         if (claimed === null) {
           const owner = await redis.get(key);
-          count('duplicate');
-          return { id: owner ?? id, duplicate: true };
+          if (owner !== null && owner !== id) {
+            if (await known(owner)) {
+              count('duplicate');
+              return { id: owner, duplicate: true };
+            }
+            throw new SyncError('unavailable', `idempotency key ${JSON.stringify(request.idempotencyKey)} is claimed by request ${owner}, which is not enqueued yet; retry shortly`);
+          }
+          // The same request again (redelivered after a crash), or the claim just lapsed: finish its hand-off.
+          if (owner === null && (await redis.set(key, id, 'EX', pendingClaimTtl, 'NX')) === null) {
+            throw new SyncError('unavailable', `idempotency key ${JSON.stringify(request.idempotencyKey)} was claimed concurrently; retry shortly`);
+          }
         }
         if (request.id !== undefined && (await known(id))) {
+          await redis.set(key, id, 'EX', idemTtl, 'XX');
           count('duplicate');
           return { id, duplicate: true };
         }
@@ -164,6 +179,7 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
           await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, key, id).catch(() => undefined);
           throw e;
         }
+        await redis.expire(key, idemTtl);
       } else {
         // A freshly generated id cannot collide; only a client-chosen one needs the lookup.
         if (request.id !== undefined && (await known(id))) {
