@@ -91,14 +91,14 @@ export async function run(): Promise<void> {
     return;
   }
   console.log('Replay at the observed configuration: estimate = driver time + simulated job time');
-  console.log(`${'log'.padEnd(50)} ${'observed'.padStart(9)} ${'engine'.padStart(9)} ${'err'.padStart(7)} ${'baseline'.padStart(9)} ${'err'.padStart(7)}  executors x cores`);
+  console.log(`${'log'.padEnd(56)} ${'observed'.padStart(9)} ${'engine'.padStart(9)} ${'err'.padStart(7)} ${'baseline'.padStart(9)} ${'err'.padStart(7)}  executors x cores`);
   const errs: number[] = [];
   const baseErrs: number[] = [];
   let db: ApplicationModel | undefined;
   for (const name of LOGS) {
     const path = join(dir, name);
     if (!existsSync(path)) {
-      console.log(`${name.padEnd(50)} missing`);
+      console.log(`${name.padEnd(56)} missing`);
       continue;
     }
     const model = await loadApplicationModel(path);
@@ -113,7 +113,7 @@ export async function run(): Promise<void> {
     baseErrs.push(b);
     const c = observedCluster(plan);
     console.log(
-      `${name.padEnd(50)} ${(obs / 1000).toFixed(1).padStart(8)}s ${(sim.estimatedMs / 1000).toFixed(1).padStart(8)}s ${pct(e).padStart(7)} ${(base.estimatedMs / 1000).toFixed(1).padStart(8)}s ${pct(b).padStart(7)}  ${c.executors} x ${c.cores}`,
+      `${name.padEnd(56)} ${(obs / 1000).toFixed(1).padStart(8)}s ${(sim.estimatedMs / 1000).toFixed(1).padStart(8)}s ${pct(e).padStart(7)} ${(base.estimatedMs / 1000).toFixed(1).padStart(8)}s ${pct(b).padStart(7)}  ${c.executors} x ${c.cores}`,
     );
   }
   console.log(`engine:   median ${pct(median(errs))}, max ${pct(Math.max(...errs))} over ${errs.length} logs (targets: median <= 5%, max <= 20%)`);
