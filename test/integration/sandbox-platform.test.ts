@@ -124,6 +124,9 @@ it('a run: event log at spark.eventLog.dir (in progress first), TERMINATED, even
   assert.is(model.executors.length, app.executors);
   const sim = sandbox.simulatedRuns(clusterId)[0]!;
   assert.is(model.stages.reduce((n, s) => n + s.tasks.count, 0), sim.tasks.length);
+  // The cluster ended exactly when the ground truth planned it to (the clock holds at each event).
+  assert.is(summary.endedAt, sim.timeline.endedAt);
+  assert.is(summary.readyAt, sim.timeline.readyAt);
 
   // Cluster timestamps follow simulated time: minutes of EMR in a few real seconds.
   const info = await platform.describeCluster(clusterId);
@@ -186,6 +189,28 @@ it('two steps: one application each, the workload picked by name, logged as _000
   assert.ok(Date.parse(first.Status.Timeline.EndDateTime) <= Date.parse(second.Status.Timeline.StartDateTime));
   assert.ok(Date.parse(second.Status.Timeline.StartDateTime) <= s.applications[1]!.appStartedAt);
   assert.is((await keys(`s3://${BUCKET}/p1/run-2/eventlog/`)).length, 2);
+});
+
+it('instance fleets: the workers are the fleet instances EMR provisioned', async () => {
+  const request = {
+    ...jobFlow('run-fleet'),
+    Instances: {
+      InstanceFleets: [
+        { InstanceFleetType: 'MASTER', TargetOnDemandCapacity: 1, InstanceTypeConfigs: [{ InstanceType: 'm5.xlarge' }] },
+        { InstanceFleetType: 'CORE', TargetOnDemandCapacity: 2, InstanceTypeConfigs: [{ InstanceType: 'r5.2xlarge' }] },
+        { InstanceFleetType: 'TASK', TargetSpotCapacity: 2, InstanceTypeConfigs: [{ InstanceType: 'r5.2xlarge' }] },
+      ],
+    },
+  };
+  const { clusterId } = await platform.startCluster(request as never);
+  await sandbox.server.waitForState(clusterId, [...FINAL], 20_000);
+  const s = sandbox.runs().find((r) => r.clusterId === clusterId)!;
+  assert.is(s.state, 'TERMINATED');
+  assert.is(s.instanceType, 'r5.2xlarge');
+  assert.is(s.nodes, 4);
+  // r5.2xlarge: 8 vCPUs, two 4-core executors per node, one fewer beside the ApplicationMaster.
+  assert.is(s.applications[0]!.executorCores, 4);
+  assert.is(s.applications[0]!.executors, 7);
 });
 
 it('the tag sync:sandbox-workload picks the workload', async () => {
