@@ -120,4 +120,20 @@ test('s3: rolling and Databricks directories through the ObjectStore port', asyn
   assert.is(store.getCalls, 0);
 });
 
+test('an aborted read stops with SyncError aborted (local and s3)', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  for (const [url, deps] of [
+    [DB, { signal: controller.signal }],
+    ['s3://logs/none/app', { signal: controller.signal, objectStore: createMemoryObjectStore() }],
+  ] as const) {
+    try {
+      await loadApplicationModel(url, deps);
+      assert.unreachable('should abort');
+    } catch (e) {
+      assert.is((e as { code?: string }).code, 'aborted', String(e));
+    }
+  }
+});
+
 test.run();
