@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { requestQueueName } from '../../src/queues/requests-queue.js';
 import { eventBridgeClusterEvent, type ClusterRecord } from '../../src/sandbox/emr-server.js';
 import type { EmrServerOptions } from '../../src/sandbox/emr-server.js';
 import { startAgent, writeConfig, type AgentProcess } from '../support/agent-process.js';
@@ -49,7 +51,7 @@ export function projectCreate(projectId: string, id = `create-${projectId}`): Re
         ReleaseLabel: 'emr-6.10.0',
         Applications: [{ Name: 'Spark' }],
         Instances: { InstanceGroups: [{ InstanceRole: 'MASTER', InstanceType: 'm5.xlarge', InstanceCount: 1 }, { InstanceRole: 'CORE', InstanceType: 'm5.xlarge', InstanceCount: 2 }] },
-        Steps: [{ Name: 'etl', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['spark-submit', 's3://code/etl.py'] } }],
+        Steps: [{ Name: 'etl', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['spark-submit', '--class', 'org.example.Etl', 'local:///opt/etl.jar'] } }],
       },
     },
   };
@@ -141,6 +143,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     },
   });
   const r = new Redis(redis.url);
+  r.on('error', () => undefined);
   const parse = (h: Record<string, string>) => ({
     status: h.status!,
     ...(h.result ? { result: JSON.parse(h.result) as unknown } : {}),
@@ -214,7 +217,12 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
         if (got.size === ids.length) return got;
         if (Date.now() > deadline) {
           const missing = ids.filter((id) => !got.has(id));
-          throw new Error(`${missing.length} of ${ids.length} requests have no result after ${timeoutMs} ms: ${missing.slice(0, 10).join(', ')}`);
+          const queue = new Queue(requestQueueName(opts.prefix), { connection: { url: redis.url }, prefix: opts.prefix });
+          const states = await Promise.all(missing.slice(0, 10).map(async (id) => `${id}=${await queue.getJobState(id)}`));
+          await queue.close();
+          const groups = (await r.call('XINFO', 'GROUPS', `${opts.prefix}:inbox`).catch(() => [])) as unknown[][];
+          const pending = groups.map((g) => `${String(g[1])}: pending ${String(g[g.indexOf('pending') + 1])}, last ${String(g[g.indexOf('last-delivered-id') + 1])}`);
+          throw new Error(`${missing.length} of ${ids.length} requests have no result after ${timeoutMs} ms: ${states.join(', ')}; inbox ${pending.join('; ')}`);
         }
         await sleep(250);
       }
