@@ -277,6 +277,12 @@ export function provisioningSeconds(cluster: SandboxCluster, seed: number): { st
   return { starting, bootstrapping };
 }
 
+/** Seconds from the application's end to its step's end (spark-submit exits), and in TERMINATING. */
+export function teardownSeconds(cluster: SandboxCluster, seed: number): { stepEnd: number; terminating: number } {
+  const rng = createRng(seed, 'teardown');
+  return { stepEnd: rng.lognormal(2.5, 0.2), terminating: rng.lognormal(50, 0.15) + 1.5 * cluster.nodes };
+}
+
 /**
  * Runs `workload` on `cluster` as EMR would: the cluster is requested at `startedAt`, provisioned,
  * runs the application as its step, and terminates. Throws SyncError 'invalid_request' when the
@@ -288,12 +294,26 @@ export function runWorkload(workload: Workload, cluster: SandboxCluster, options
   const createdAt = options.startedAt;
   const bootstrappingAt = createdAt + Math.round(prov.starting * 1000);
   const readyAt = bootstrappingAt + Math.round(prov.bootstrapping * 1000);
-  const stepStartedAt = readyAt + 1000;
+  const stepStartedAt = readyAt;
   const app = runApplication(workload, layout, { seed: options.seed, submittedAt: stepStartedAt });
-  const tail = createRng(options.seed, 'teardown');
-  const stepEndedAt = app.appEndedAt + Math.round(tail.lognormal(2500, 0.2));
-  const terminatingAt = stepEndedAt;
-  const endedAt = terminatingAt + Math.round((tail.lognormal(50, 0.15) + 1.5 * cluster.nodes) * 1000);
+  const tail = teardownSeconds(cluster, options.seed);
+  const stepEndedAt = app.appEndedAt + Math.round(tail.stepEnd * 1000);
+  const endedAt = stepEndedAt + Math.round(tail.terminating * 1000);
+  return assembleRun(workload, cluster, layout, options.seed, app, { createdAt, bootstrappingAt, readyAt, stepStartedAt, stepEndedAt, terminatingAt: stepEndedAt, endedAt });
+}
+
+/** What runApplication returns: the application's own timeline, executors, jobs, stages and tasks. */
+export type ApplicationRun = ReturnType<typeof runApplication>;
+
+/** A SimulatedRun from an application run and the cluster milestones around it (totals computed here). */
+export function assembleRun(
+  workload: Workload,
+  cluster: SandboxCluster,
+  layout: ExecutorLayout,
+  seed: number,
+  app: ApplicationRun,
+  m: Omit<SimulatedRun['timeline'], 'appStartedAt' | 'appEndedAt'>,
+): SimulatedRun {
   let stragglers = 0, spill = 0, gc = 0;
   for (const t of app.tasks) {
     if (t.straggler) stragglers++;
@@ -303,19 +323,19 @@ export function runWorkload(workload: Workload, cluster: SandboxCluster, options
   return {
     workload: workload.name,
     appName: workload.appName,
-    seed: options.seed,
+    seed,
     cluster: { ...cluster },
     layout,
-    timeline: { createdAt, bootstrappingAt, readyAt, stepStartedAt, appStartedAt: app.appStartedAt, appEndedAt: app.appEndedAt, stepEndedAt, terminatingAt, endedAt },
+    timeline: { ...m, appStartedAt: app.appStartedAt, appEndedAt: app.appEndedAt },
     executors: app.executors,
     jobs: app.jobs,
     stages: app.stages,
     tasks: app.tasks,
     totals: {
-      runtimeSeconds: (endedAt - createdAt) / 1000,
-      clusterSeconds: (endedAt - readyAt) / 1000,
+      runtimeSeconds: (m.endedAt - m.createdAt) / 1000,
+      clusterSeconds: (m.endedAt - m.readyAt) / 1000,
       applicationSeconds: (app.appEndedAt - app.appStartedAt) / 1000,
-      provisioningSeconds: (readyAt - createdAt) / 1000,
+      provisioningSeconds: (m.readyAt - m.createdAt) / 1000,
       tasks: app.tasks.length,
       stragglers,
       diskSpillBytes: spill,

@@ -7,7 +7,7 @@ import { SyncError } from '../domain/errors.js';
 import { createEmrServer, eventBridgeClusterEvent } from './emr-server.js';
 import type { ClusterRecord, EmrServer, StepRecord } from './emr-server.js';
 import type { ClusterStateChangeDetail, EventBridgeEvent } from './emr-events.js';
-import { planExecutors, provisioningSeconds, runApplication, createRng } from './ground-truth.js';
+import { assembleRun, planExecutors, provisioningSeconds, runApplication, teardownSeconds } from './ground-truth.js';
 import type { SandboxCluster, SimulatedRun } from './ground-truth.js';
 import { writeEventLog, writeEventLogHead } from './eventlog-writer.js';
 import type { EventLogMeta } from './eventlog-writer.js';
@@ -70,6 +70,8 @@ export type SandboxRunSummary = {
   tags: Record<string, string>;
   instanceType: string;
   nodes: number;
+  /** The cluster's seed: a one-step cluster ran exactly runWorkload(workload, cluster, { seed, startedAt: createdAt }). */
+  seed: number;
   state: string;
   createdAt: number;
   readyAt?: number;
@@ -99,7 +101,7 @@ export type SandboxPlatform = {
 
 const HELD = { startingMs: Infinity, bootstrappingMs: Infinity, runningMs: Infinity, terminatingMs: Infinity };
 
-type ClusterPlan = { cluster: SandboxCluster; seed: number; starting: number; bootstrapping: number; terminating: number };
+type ClusterPlan = { cluster: SandboxCluster; seed: number; starting: number; bootstrapping: number; stepEnd: number; terminating: number };
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -232,15 +234,15 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
     return ac.signal;
   };
   const advanceAt = (id: string, at: number) => {
-    clock.at(at, () => void server.advance(id), phaseSignal(id)).catch(() => {});
+    clock.at(Math.round(at), () => void server.advance(id), phaseSignal(id)).catch(() => {});
   };
 
   const planFor = (c: ClusterRecord): ClusterPlan => {
     const seed = (baseSeed * 1_000_003 + ordinal++) >>> 0;
     const cluster = sandboxClusterOf(c, sparkConfOf(c, c.steps[0]));
     const prov = provisioningSeconds(cluster, seed);
-    const tail = createRng(seed, 'terminate');
-    return { cluster, seed, starting: prov.starting, bootstrapping: prov.bootstrapping, terminating: tail.lognormal(50, 0.15) + 1.5 * cluster.nodes };
+    const tail = teardownSeconds(cluster, seed);
+    return { cluster, seed, starting: prov.starting, bootstrapping: prov.bootstrapping, stepEnd: tail.stepEnd, terminating: tail.terminating };
   };
 
   const onStateChange = (c: ClusterRecord) => {
@@ -256,22 +258,22 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
       plan = planFor(c);
       plans.set(c.id, plan);
       const w = workerNodesOf(c);
-      summaries.set(c.id, { clusterId: c.id, name: c.name, tags: { ...c.tags }, instanceType: w.instanceType, nodes: w.nodes, state: c.state, createdAt: c.createdAt, applications: [] });
+      summaries.set(c.id, { clusterId: c.id, name: c.name, tags: { ...c.tags }, instanceType: w.instanceType, nodes: w.nodes, seed: plan.seed, state: c.state, createdAt: c.createdAt, applications: [] });
     }
     const summary = summaries.get(c.id)!;
     summary.state = c.state;
     switch (c.state) {
       case 'STARTING':
-        advanceAt(c.id, now + plan.starting * 1000);
+        advanceAt(c.id, c.createdAt + Math.round(plan.starting * 1000));
         break;
       case 'BOOTSTRAPPING':
-        advanceAt(c.id, now + plan.bootstrapping * 1000);
+        advanceAt(c.id, now + Math.round(plan.bootstrapping * 1000));
         break;
       case 'RUNNING':
         if (c.readyAt !== undefined) summary.readyAt = c.readyAt;
         break;
       case 'TERMINATING':
-        advanceAt(c.id, now + plan.terminating * 1000);
+        advanceAt(c.id, now + Math.round(plan.terminating * 1000));
         break;
       case 'TERMINATED':
       case 'TERMINATED_WITH_ERRORS':
@@ -316,47 +318,25 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
       await clock.at(start + 8_000, () => {}, signal);
       throw e;
     }
-    const seed = (plan.seed + 7919 * (k + 1)) >>> 0;
+    // The first step uses the cluster's seed, so a one-step cluster is exactly runWorkload(workload, cluster, { seed }).
+    const seed = (plan.seed + 7919 * k) >>> 0;
     const app = runApplication(workload, layout, { seed, submittedAt: start });
     const rmStart = (c.readyAt ?? start) - 30_000;
     const appId = `application_${rmStart}_${pad4(k + 1)}`;
     const dirConf = conf['spark.eventLog.enabled'] === 'false' ? undefined : conf['spark.eventLog.dir'];
     const dir = eventLogStoreUrl(dirConf);
-    const stepEnd = app.appEndedAt + 2_500;
-    const run: SimulatedRun = {
-      workload: workload.name,
-      appName: workload.appName,
-      seed,
-      cluster,
-      layout,
-      timeline: {
-        createdAt: c.createdAt,
-        bootstrappingAt: c.createdAt + Math.round(plan.starting * 1000),
-        readyAt: c.readyAt ?? start,
-        stepStartedAt: start,
-        appStartedAt: app.appStartedAt,
-        appEndedAt: app.appEndedAt,
-        stepEndedAt: stepEnd,
-        terminatingAt: isLast ? stepEnd : app.appEndedAt,
-        endedAt: isLast ? stepEnd + Math.round(plan.terminating * 1000) : stepEnd,
-      },
-      executors: app.executors,
-      jobs: app.jobs,
-      stages: app.stages,
-      tasks: app.tasks,
-      totals: {
-        runtimeSeconds: 0,
-        clusterSeconds: 0,
-        applicationSeconds: (app.appEndedAt - app.appStartedAt) / 1000,
-        provisioningSeconds: ((c.readyAt ?? start) - c.createdAt) / 1000,
-        tasks: app.tasks.length,
-        stragglers: app.tasks.filter((t) => t.straggler).length,
-        diskSpillBytes: app.tasks.reduce((n, t) => n + t.diskSpillBytes, 0),
-        gcSeconds: app.tasks.reduce((n, t) => n + t.gcMs, 0) / 1000,
-      },
-    };
-    run.totals.runtimeSeconds = (run.timeline.endedAt - run.timeline.createdAt) / 1000;
-    run.totals.clusterSeconds = (run.timeline.endedAt - run.timeline.readyAt) / 1000;
+    const stepEnd = app.appEndedAt + Math.round(plan.stepEnd * 1000);
+    const readyAt = c.readyAt ?? start;
+    const run = assembleRun(workload, cluster, layout, seed, app, {
+      createdAt: c.createdAt,
+      bootstrappingAt: c.createdAt + Math.round(plan.starting * 1000),
+      readyAt,
+      stepStartedAt: start,
+      stepEndedAt: stepEnd,
+      terminatingAt: isLast ? stepEnd : app.appEndedAt,
+      // For steps before the last, the cluster's end is not known yet: the step's end stands in.
+      endedAt: isLast ? stepEnd + Math.round(plan.terminating * 1000) : stepEnd,
+    });
     const list = simRuns.get(c.id) ?? [];
     list.push(run);
     simRuns.set(c.id, list);

@@ -10,6 +10,8 @@ import { loadApplicationModel } from '../../src/adapters/eventlog-source.js';
 import { createS3ObjectStore } from '../../src/adapters/s3-object-store.js';
 import type { ObjectStore, Platform } from '../../src/domain/ports.js';
 import type { ClusterStateChangeDetail, EventBridgeEvent } from '../../src/sandbox/emr-events.js';
+import { runWorkload } from '../../src/sandbox/ground-truth.js';
+import { readInstanceFacts } from '../../src/sandbox/instance-facts.js';
 import { createSandboxPlatform } from '../../src/sandbox/sandbox-platform.js';
 import type { SandboxPlatform } from '../../src/sandbox/sandbox-platform.js';
 import { shippedWorkloads } from '../../src/sandbox/shipped-workloads.js';
@@ -127,6 +129,10 @@ it('a run: event log at spark.eventLog.dir (in progress first), TERMINATED, even
   // The cluster ended exactly when the ground truth planned it to (the clock holds at each event).
   assert.is(summary.endedAt, sim.timeline.endedAt);
   assert.is(summary.readyAt, sim.timeline.readyAt);
+  // ...and it is the very run runWorkload gives offline for this cluster and seed.
+  const offline = runWorkload(shippedWorkloads()['etl-shuffle']!, sim.cluster, { seed: summary.seed, startedAt: summary.createdAt, instances: readInstanceFacts() });
+  assert.equal(offline.timeline, sim.timeline);
+  assert.is(offline.totals.clusterSeconds, summary.clusterSeconds);
 
   // Cluster timestamps follow simulated time: minutes of EMR in a few real seconds.
   const info = await platform.describeCluster(clusterId);
