@@ -6,7 +6,7 @@
 import { SyncError } from '../errors.js';
 import type { ApplicationModel, Executor, Job, ResourceProfile, SqlExecution, StageAttempt, TaskFailure } from './model.js';
 import { maskSecrets, readSparkSettings } from './spark-settings.js';
-import { scanSuccessfulTaskEnd, scanTaskStart } from './task-end-scanner.js';
+import { scanSuccessfulTaskEnd, scanTaskId } from './task-end-scanner.js';
 import type { ScannedTaskInfo } from './task-end-scanner.js';
 import { clearTaskRow, createTaskTableBuilder, emptyTaskRow } from './task-table.js';
 import type { TaskRow, TaskTableBuilder } from './task-table.js';
@@ -164,6 +164,9 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
   const stageDeclared = new Map<number, { name: string; numTasks: number; parentIds: number[]; resourceProfileId: number }>();
   const stages = new Map<number, Map<number, StageState>>();
   const running = new Map<number, RunningTask>();
+  // TaskStart lines by task id, kept (as copies) until their TaskEnd; only the ones never ended are
+  // ever parsed, at finish(). The TaskEnd carries everything the TaskStart did.
+  const startedLines = new Map<number, string>();
   const sql = new Map<number, SqlExecution>();
   const taskFailures: TaskFailure[] = [];
   const row = emptyTaskRow();
@@ -287,7 +290,10 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
         total - row.executorRunTimeMs - row.executorDeserializeTimeMs - row.resultSerializationTimeMs - row.gettingResultTimeMs,
       );
     }
-    if (taskId !== undefined && running.size > 0) running.delete(taskId);
+    if (taskId !== undefined) {
+      if (startedLines.size > 0) startedLines.delete(taskId);
+      if (running.size > 0) running.delete(taskId);
+    }
     stageFor(stageId, attemptId).table.push(row);
   };
 
@@ -303,17 +309,6 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
     seen(row.finishTime);
     row.status = 0;
     commitTask(scanned.stageId, scanned.attemptId, scanned.taskId, scanned.gettingResultAt);
-    return true;
-  };
-
-  /** The fast path for TaskStart: remembers the task until its TaskEnd; false when it needs a full parse. */
-  const scanStart = (line: string): boolean => {
-    clearTaskRow(row);
-    if (!scanTaskStart(line, row, scanned)) return false;
-    const exec = scanned.executorId === '<driver>' ? 'driver' : scanned.executorId;
-    const executor = executorFor(exec, scanned.host, row.launchTime);
-    seen(row.launchTime);
-    running.set(scanned.taskId, { stageId: scanned.stageId, attemptId: scanned.attemptId, index: row.index, launchTime: row.launchTime, executor, speculative: row.speculative });
     return true;
   };
 
@@ -533,7 +528,11 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
       if (line.startsWith(TASK_END_PREFIX)) {
         if (!options.fullParse && scanTaskEnd(line)) return;
       } else if (line.startsWith(TASK_START_PREFIX)) {
-        if (!options.fullParse && scanStart(line)) return;
+        const taskId = scanTaskId(line);
+        if (!Number.isNaN(taskId)) {
+          startedLines.set(taskId, own(line));
+          return;
+        }
       }
       let name = eventNameOf(line);
       if (name !== undefined && !USED_EVENTS.has(name)) return;
@@ -564,6 +563,18 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
   function finishModel(): ApplicationModel {
     if (!logStartSeen) warnings.push('no SparkListenerLogStart event (Spark 1.x log?): Spark version unknown');
     if (!appId) warnings.push('no SparkListenerApplicationStart event: application id unknown');
+    for (const line of startedLines.values()) {
+      const e = (() => {
+        try {
+          return obj(JSON.parse(line));
+        } catch {
+          return undefined;
+        }
+      })();
+      if (e) handle(e, 'SparkListenerTaskStart');
+      else warnings.push('a TaskStart event that never ended could not be read; skipped');
+    }
+    startedLines.clear();
     if (running.size > 0) warnings.push(`${running.size} task(s) started but never ended (kept with status unknown)`);
     for (const t of running.values()) {
       clearTaskRow(row);

@@ -98,12 +98,10 @@ function scanHeadAndInfo(line: string, iInfo: number, infoEnd: number, row: Task
   return !isTrue(line, '"Failed":', from, infoEnd) && !isTrue(line, '"Killed":', from, infoEnd);
 }
 
-/** Reads a TaskStart line into `row` (index, launch, speculative) and `info`; false when it needs a full parse. */
-export function scanTaskStart(line: string, row: TaskRow, info: ScannedTaskInfo): boolean {
-  const iInfo = line.indexOf(',"Task Info":{');
-  if (iInfo < 0) return false;
-  const iAcc = line.indexOf(',"Accumulables":', iInfo);
-  return scanHeadAndInfo(line, iInfo, iAcc < 0 ? line.length : iAcc, row, info);
+/** The "Task ID" of a task event line (the first one in it), NaN when there is none. */
+export function scanTaskId(line: string): number {
+  const p = line.indexOf('"Task ID":');
+  return p < 0 ? NaN : numberAt(line, p + 10);
 }
 
 /**
