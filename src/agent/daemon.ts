@@ -51,6 +51,8 @@ export type AgentOptions = {
   ports?: Partial<{ platform: Platform; objects: ObjectStore; state: StateStore; predictions: PredictionBackend }>;
   /** Where log lines go (default stdout). */
   logSink?: (line: string) => void;
+  /** Explicit AWS credentials (local servers, the demo); default: the standard provider chain. */
+  awsCredentials?: { accessKeyId: string; secretAccessKey: string };
 };
 
 export type Agent = {
@@ -198,7 +200,12 @@ export function createAgent(options: AgentOptions = {}): Agent {
       redis = openRedis(redisUrl, `${config.site.queues.prefix}-agent`);
 
       const site = config.site;
-      const aws = createAwsClients({ region: site.aws.region, endpoints: site.aws.endpoints, s3ForcePathStyle: site.aws.s3ForcePathStyle });
+      const aws = createAwsClients({
+        region: site.aws.region,
+        endpoints: site.aws.endpoints,
+        s3ForcePathStyle: site.aws.s3ForcePathStyle,
+        ...(options.awsCredentials ? { credentials: options.awsCredentials } : {}),
+      });
       const objects =
         options.ports?.objects ?? createObjectStoreRouter({ s3: createS3ObjectStore({ client: aws.s3, logger }), file: createFileObjectStore() });
       const platform = options.ports?.platform ?? createEmrPlatform({ client: aws.emr, region: site.aws.region, logger });

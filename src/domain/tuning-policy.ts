@@ -39,17 +39,23 @@ export function lastGoodRun(state: ProjectState, before: Run): Run | undefined {
   return state.runs.slice(0, i < 0 ? state.runs.length : i).reverse().find((r) => r.status === 'recorded' && r.regressed === undefined);
 }
 
-/** Why `observed` is a regression of `expected` under the policy, or undefined. */
-export function regressionOf(expected: Estimate, observed: Estimate, policy: TuningPolicy): string | undefined {
+/**
+ * Why a run that applied a prediction is a regression, or undefined: it broke the SLA, or its runtime
+ * (or cost) exceeds by more than the tolerance both what the prediction estimated and what the run it
+ * replaced did (`baseline`). Missing an estimate alone is a prediction error, not a regression: a run
+ * that is still faster and cheaper than before is kept.
+ */
+export function regressionOf(expected: Estimate, observed: Estimate, policy: TuningPolicy, baseline?: Estimate): string | undefined {
   const tol = policy.regressionTolerance ?? DEFAULT_POLICY.regressionTolerance;
   if (policy.maxRuntimeSeconds !== undefined && observed.runtimeSeconds > policy.maxRuntimeSeconds) {
     return `it ran ${Math.round(observed.runtimeSeconds)} s, over the ${Math.round(policy.maxRuntimeSeconds)} s runtime ceiling`;
   }
-  if (observed.runtimeSeconds > expected.runtimeSeconds * (1 + tol)) {
-    return `it ran ${Math.round(observed.runtimeSeconds)} s against ${Math.round(expected.runtimeSeconds)} s estimated (over the ${pct(tol)} tolerance)`;
+  const worse = (actual: number, promised: number, before: number | undefined) => actual > promised * (1 + tol) && (before === undefined || actual > before * (1 + tol));
+  if (worse(observed.runtimeSeconds, expected.runtimeSeconds, baseline?.runtimeSeconds)) {
+    return `it ran ${Math.round(observed.runtimeSeconds)} s against ${Math.round(expected.runtimeSeconds)} s estimated${baseline ? ` and ${Math.round(baseline.runtimeSeconds)} s before` : ''} (over the ${pct(tol)} tolerance)`;
   }
-  if (observed.costUsd > expected.costUsd * (1 + tol)) {
-    return `it cost $${observed.costUsd.toFixed(2)} against $${expected.costUsd.toFixed(2)} estimated (over the ${pct(tol)} tolerance)`;
+  if (worse(observed.costUsd, expected.costUsd, baseline?.costUsd)) {
+    return `it cost $${observed.costUsd.toFixed(2)} against $${expected.costUsd.toFixed(2)} estimated${baseline ? ` and $${baseline.costUsd.toFixed(2)} before` : ''} (over the ${pct(tol)} tolerance)`;
   }
   return undefined;
 }
@@ -105,7 +111,7 @@ export function decideIteration(input: IterationInput): IterationDecision {
   }
 
   if (latest.predictionId !== undefined && latest.expected && prediction) {
-    const why = regressionOf(latest.expected, prediction.basis, policy);
+    const why = regressionOf(latest.expected, prediction.basis, policy, latest.baseline);
     if (why) {
       const good = lastGoodRun(state, latest);
       return {
@@ -137,7 +143,8 @@ export function decideIteration(input: IterationInput): IterationDecision {
   const saving = savingOf(chosen.preference, chosen.solution, prediction.basis);
   const threshold = policy.compellingSaving ?? DEFAULT_POLICY.compellingSaving;
   const compelling = saving >= threshold;
-  const what = `${chosen.preference} solution of prediction ${prediction.predictionId} ${saving >= 0 ? 'saves' : 'costs'} ${pct(Math.abs(saving))} ${chosen.preference === 'performance' ? 'runtime' : 'cost'}`;
+  const dimension = chosen.preference === 'performance' ? 'runtime' : 'cost';
+  const what = `${chosen.preference} solution of prediction ${prediction.predictionId} ${saving >= 0 ? `saves ${pct(saving)} ${dimension}` : `adds ${pct(-saving)} ${dimension}`}`;
   if (mode === 'track') return { decision: 'kept', next: configurationOf(latest), reason: `mode track: the ${what}; recorded, not applied`, compelling, saving };
   if (!compelling) {
     return { decision: 'kept', next: configurationOf(latest), reason: `the ${what}, under the ${pct(threshold)} needed to change the configuration`, compelling, saving };

@@ -47,6 +47,8 @@ export type Run = {
   /** With a prediction: the preference applied and the estimate it promised. */
   preference?: Preference;
   expected?: Estimate;
+  /** With a prediction: how the run it was based on did (the prediction's basis), to judge a regression against. */
+  baseline?: Estimate;
   /** The run as the engine measured it (application runtime and its cost), once a prediction was based on it. */
   observed?: Estimate;
   /** Digest of the steps and the ETags of the code they reference (the code-change guard). */

@@ -72,7 +72,7 @@ function failedRunError(run: Run): SyncError {
   });
 }
 
-type PlannedFromPrediction = { jobFlow: JobFlow; preference: Preference; estimate?: Estimate };
+type PlannedFromPrediction = { jobFlow: JobFlow; preference: Preference; estimate?: Estimate; basis?: Estimate };
 
 async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, location: string, data: RunStartData, signal: AbortSignal): Promise<PlannedFromPrediction> {
   const predictionId = data.predictionId as string;
@@ -90,8 +90,11 @@ async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, loc
     throw new SyncError('corrupt_data', `prediction ${url} has no solutions.${preference}.configuration object`);
   }
   const jobFlow = mergeJobFlow(data.jobFlow ?? state.project.jobFlow ?? {}, configuration);
+  const planned: PlannedFromPrediction = { jobFlow, preference };
   const estimate = prediction.solutions[preference]?.estimate;
-  return estimate ? { jobFlow, preference, estimate } : { jobFlow, preference };
+  if (estimate) planned.estimate = estimate;
+  if (prediction.basis) planned.basis = { runtimeSeconds: prediction.basis.runtimeSeconds, costUsd: prediction.basis.costUsd };
+  return planned;
 }
 
 async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerContext, signal: AbortSignal): Promise<RunStartResult> {
@@ -125,6 +128,7 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
     if (fromPrediction) {
       run.preference = fromPrediction.preference;
       if (fromPrediction.estimate) run.expected = fromPrediction.estimate;
+      if (fromPrediction.basis) run.baseline = fromPrediction.basis;
     }
     run.fingerprint = await applicationFingerprint(deps.objects, request ?? project.jobFlow, signal);
     // A new run is reserved with this attempt's launch claim, so the first attempt needs no cluster lookup.

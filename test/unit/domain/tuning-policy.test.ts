@@ -71,14 +71,16 @@ test('a failed run on the project configuration holds: no prediction applied', (
 });
 
 test('a run that regressed beyond the tolerance (runtime or cost) is rolled back, skipping earlier regressions', () => {
-  const runs = [run('r1'), run('r2', { predictionId: 'p-a', preference: 'economy', regressed: 'earlier' }), run('r3', { predictionId: 'p-b', preference: 'economy', expected: est(1300, 6) })];
+  const runs = [run('r1'), run('r2', { predictionId: 'p-a', preference: 'economy', regressed: 'earlier' }), run('r3', { predictionId: 'p-b', preference: 'economy', expected: est(1300, 6), baseline: est(1000, 10) })];
   const slow = prediction(est(1700, 7), est(600, 14), est(800, 8), est(1300, 6));
   const d = decideIteration(input(runs, slow));
   assert.is(d.decision, 'rolled-back');
   assert.equal(d.next, { base: true }, 'r2 was a regression; r1 ran on the project configuration');
-  assert.match(d.reason, /1700 s against 1300 s/);
-  const pricey = prediction(est(1300, 9), est(600, 14), est(800, 8), est(1300, 6));
-  assert.is(decideIteration(input(runs, pricey)).decision, 'rolled-back');
+  assert.match(d.reason, /1700 s against 1300 s estimated and 1000 s before/);
+  const pricey = prediction(est(1300, 13), est(600, 14), est(800, 8), est(1300, 6));
+  assert.is(decideIteration(input(runs, pricey)).decision, 'rolled-back', '$13 is over both $6 estimated and $10 before');
+  const missedButBetter = prediction(est(1300, 9), est(600, 14), est(800, 8), est(1300, 6));
+  assert.is.not(decideIteration(input(runs, missedButBetter)).decision, 'rolled-back', '$9 misses the $6 estimate but is still cheaper than the $10 before');
   const within = prediction(est(1500, 7), est(600, 14), est(800, 8), est(1300, 6));
   assert.is.not(decideIteration(input(runs, within)).decision, 'rolled-back', '1500 s is within 25% of 1300 s');
 });
@@ -91,6 +93,7 @@ test('the SLA: a solution over the ceiling is replaced by the cheapest within it
   assert.is(none.decision, 'kept');
   assert.match(none.reason, /500 s runtime ceiling/);
   assert.match(regressionOf(est(800, 8), est(950, 8), { maxRuntimeSeconds: 900 })!, /runtime ceiling/);
+  assert.is(regressionOf(est(115, 0.85), est(145, 0.86), {}, est(150, 1.56)), undefined, 'faster and cheaper than before, though slower than estimated');
 });
 
 test('a code change holds the configuration and warns until a run on the new code is recorded', () => {

@@ -1,0 +1,43 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hasRedisServer } from '../../agent/embedded-redis.js';
+import { runDemo } from '../../demo/run-demo.js';
+import type { CliIo } from '../io.js';
+
+/** `sync-agent demo`: the tuning loop on embedded defaults and the sandbox EMR; no AWS account needed. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      iterations: { type: 'string', default: '4' },
+      dir: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'time-scale': { type: 'string', default: '600' },
+      seed: { type: 'string', default: '42' },
+    },
+  });
+  const iterations = Number(values.iterations);
+  const timeScale = Number(values['time-scale']);
+  if (!Number.isInteger(iterations) || iterations < 1 || iterations > 20) {
+    io.err('sync-agent demo: --iterations must be a whole number from 1 to 20');
+    return 2;
+  }
+  if (!(timeScale >= 1 && timeScale <= 100_000)) {
+    io.err('sync-agent demo: --time-scale must be between 1 and 100000 (simulated seconds per real second)');
+    return 2;
+  }
+  if (!hasRedisServer()) {
+    io.err('sync-agent demo needs redis-server on the PATH (it starts a private one and stops it afterwards).');
+    io.err('Install it: Debian/Ubuntu `sudo apt-get install redis-server`, Fedora `sudo dnf install redis`, macOS `brew install redis`.');
+    return 1;
+  }
+  const dir = values.dir ? resolve(io.cwd, values.dir) : mkdtempSync(join(tmpdir(), 'sync-agent-demo-'));
+  try {
+    return await runDemo({ io, dir, iterations, timeScale, seed: Number(values.seed) });
+  } finally {
+    if (!values.keep && !values.dir) rmSync(dir, { recursive: true, force: true });
+    else io.out(`kept ${dir}: inspect it with sync-agent projects show nightly-etl --config <a config whose tenant.state is file://${dir}/state>`);
+  }
+}
