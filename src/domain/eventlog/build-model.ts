@@ -1,8 +1,9 @@
 // Builds the ApplicationModel from the lines of a Spark event log (one JSON event per line).
 // Pure: no I/O. Lines whose event the model does not use are skipped on their "Event" prefix without a
-// JSON parse; TaskStart and successful TaskEnd lines (the bulk of a log) are read by key without one
-// (task-end-scanner.ts), and other TaskEnd lines are parsed in pieces that leave out the
-// accumulables, which are most of their bytes. Everything else is parsed whole.
+// JSON parse; successful TaskEnd lines (the bulk of a log) are read by key without one
+// (task-end-scanner.ts) and other TaskEnd lines are parsed in pieces that leave out the accumulables,
+// which are most of their bytes; TaskStart lines are held unparsed until their TaskEnd, which says
+// everything they did, and only those of tasks that never ended are parsed. The rest is parsed whole.
 import { SyncError } from '../errors.js';
 import type { ApplicationModel, Executor, Job, ResourceProfile, SqlExecution, StageAttempt, TaskFailure } from './model.js';
 import { maskSecrets, readSparkSettings } from './spark-settings.js';
