@@ -66,7 +66,9 @@ export function eventLogDirOf(cluster: ClusterRecord): string | undefined {
 /** Spark's part for file:// locations: writes the event log where spark.eventLog.dir points. */
 export function writeEventLogFile(cluster: ClusterRecord): void {
   const dir = eventLogDirOf(cluster);
-  if (!dir?.startsWith('file://')) throw new Error(`cluster ${cluster.id} has no file:// spark.eventLog.dir (${String(dir)})`);
+  // A cluster that is not a project's (no spark.eventLog.dir) writes nothing.
+  if (dir === undefined) return;
+  if (!dir.startsWith('file://')) throw new Error(`cluster ${cluster.id} has a spark.eventLog.dir that is not file:// (${dir})`);
   const path = fileURLToPath(dir.endsWith('/') ? dir : `${dir}/`);
   mkdirSync(path, { recursive: true });
   writeFileSync(join(path, 'application_1506645932520_24630151'), EVENT_LOG);
