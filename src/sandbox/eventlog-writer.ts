@@ -134,6 +134,7 @@ export function sandboxSparkProperties(run: SimulatedRun, meta: EventLogMeta): R
     'spark.sync.sandbox.cluster': `${run.cluster.nodes} x ${run.cluster.instanceType}`,
   };
   if (run.cluster.executorInstances !== undefined) props['spark.executor.instances'] = String(run.cluster.executorInstances);
+  if (run.cluster.maxExecutors !== undefined) props['spark.dynamicAllocation.maxExecutors'] = String(run.cluster.maxExecutors);
   if (meta.eventLogDir !== undefined) props['spark.eventLog.dir'] = meta.eventLogDir;
   return { ...props, ...meta.sparkProperties };
 }

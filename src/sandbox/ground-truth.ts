@@ -19,6 +19,10 @@ export type SandboxCluster = {
   executorInstances?: number;
   /** spark.dynamicAllocation.enabled (EMR's default: true). */
   dynamicAllocation?: boolean;
+  /** spark.dynamicAllocation.maxExecutors: a cap on executors with dynamic allocation. */
+  maxExecutors?: number;
+  /** spark.executor.memoryOverhead (default max(384 MB, 10%)). */
+  executorMemoryOverheadMb?: number;
   masterType?: string;
   bootstrapActions?: number;
 };
@@ -189,7 +193,7 @@ export function planExecutors(cluster: SandboxCluster, instances: InstanceFactsT
   const cores = cluster.executorCores ?? Math.min(4, instance.vcpu);
   const perNodeDefault = Math.max(1, Math.floor(instance.vcpu / cores));
   const memMb = cluster.executorMemoryMb ?? Math.floor(((yarnMb - AM_CONTAINER_MB / perNodeDefault) / perNodeDefault) / 1.1);
-  const overhead = overheadOf(memMb);
+  const overhead = cluster.executorMemoryOverheadMb ?? overheadOf(memMb);
   const container = memMb + overhead;
   if (container > yarnMb) {
     throw new SyncError(
@@ -198,7 +202,7 @@ export function planExecutors(cluster: SandboxCluster, instances: InstanceFactsT
     );
   }
   const dynamic = cluster.dynamicAllocation ?? true;
-  const cap = cluster.executorInstances !== undefined && !dynamic ? cluster.executorInstances : Infinity;
+  const cap = dynamic ? (cluster.maxExecutors ?? Infinity) : (cluster.executorInstances ?? Infinity);
   const perNode: number[] = [];
   let total = 0;
   for (let n = 0; n < cluster.nodes; n++) {

@@ -169,6 +169,10 @@ export function sandboxClusterOf(cluster: ClusterRecord, conf: Record<string, st
   if (mem !== undefined && mem > 0) out.executorMemoryMb = mem;
   const inst = Number(conf['spark.executor.instances']);
   if (Number.isInteger(inst) && inst > 0) out.executorInstances = inst;
+  const max = Number(conf['spark.dynamicAllocation.maxExecutors']);
+  if (Number.isInteger(max) && max > 0) out.maxExecutors = max;
+  const overhead = conf['spark.executor.memoryOverhead'] !== undefined ? parseMemoryMb(conf['spark.executor.memoryOverhead']) : undefined;
+  if (overhead !== undefined && overhead > 0) out.executorMemoryOverheadMb = overhead;
   if (conf['spark.dynamicAllocation.enabled'] !== undefined) out.dynamicAllocation = conf['spark.dynamicAllocation.enabled'].trim().toLowerCase() === 'true';
   return out;
 }

@@ -139,6 +139,10 @@ test('YARN packs executors by memory with EMR defaults; an executor larger than 
   })();
   assert.ok(err instanceof SyncError && err.code === 'invalid_request' && /above the max threshold/.test(err.message), String(err));
   assert.throws(() => planExecutors({ instanceType: 'x9.huge', nodes: 2 }, instances), /x9\.huge/);
+  // Caps: maxExecutors with dynamic allocation, executor.instances without.
+  assert.is(planExecutors({ instanceType: 'm5.xlarge', nodes: 6, maxExecutors: 3 }, instances).executors, 3);
+  assert.is(planExecutors({ instanceType: 'm5.xlarge', nodes: 6, executorInstances: 2, dynamicAllocation: false }, instances).executors, 2);
+  assert.is(planExecutors({ instanceType: 'm5.xlarge', nodes: 6, executorInstances: 2 }, instances).executors, 6);
 });
 
 test('oversubscribed cores slow the CPU part down', () => {

@@ -40,7 +40,12 @@ test('Spark settings: spark-defaults, then the step\'s --conf and --executor-* f
   const c = record(
     { InstanceGroups: [{ InstanceRole: 'MASTER', InstanceType: 'm5.xlarge', InstanceCount: 1 }, { InstanceRole: 'CORE', InstanceType: 'm5.2xlarge', InstanceCount: 2 }] },
     {
-      Configurations: [{ Classification: 'spark-defaults', Properties: { 'spark.executor.cores': '2', 'spark.executor.memory': '6g', 'spark.eventLog.dir': 's3a://b/e/' } }],
+      Configurations: [
+        {
+          Classification: 'spark-defaults',
+          Properties: { 'spark.executor.cores': '2', 'spark.executor.memory': '6g', 'spark.eventLog.dir': 's3a://b/e/', 'spark.dynamicAllocation.maxExecutors': '5', 'spark.executor.memoryOverhead': '1g' },
+        },
+      ],
       Steps: [
         {
           Name: 's',
@@ -60,6 +65,8 @@ test('Spark settings: spark-defaults, then the step\'s --conf and --executor-* f
     executorCores: 2,
     executorMemoryMb: 3072,
     executorInstances: 3,
+    maxExecutors: 5,
+    executorMemoryOverheadMb: 1024,
     dynamicAllocation: false,
   });
 });
