@@ -19,7 +19,8 @@ import { SyncError } from '../domain/errors.js';
 import type { ProjectState, Run } from '../domain/types.js';
 import { createResults, type ResultEntry } from '../queues/results.js';
 import { inboxKey } from '../queues/inbox.js';
-import { createSandboxPlatform, type SandboxPlatform } from '../sandbox/sandbox-platform.js';
+import { createSandboxPlatform, type SandboxPlatform, type WorkloadChooser } from '../sandbox/sandbox-platform.js';
+import type { Workload } from '../sandbox/workload.js';
 import { shippedWorkloads } from '../sandbox/shipped-workloads.js';
 
 /** Credentials for the local servers only: the user's own AWS keys are never sent to them. */
@@ -47,6 +48,8 @@ export type TuningEnvironmentOptions = {
   seed?: number;
   /** Where the agent's JSON log lines go (default: dropped). */
   logSink?: (line: string) => void;
+  /** What the sandbox's clusters run (default: the shipped workloads, chosen by the step's script name). */
+  workloads?: Record<string, Workload> | WorkloadChooser;
 };
 
 /** Starts the environment in `dir` (state, run data, redis data and logs all live there). */
@@ -71,7 +74,7 @@ export async function startTuningEnvironment(options: TuningEnvironmentOptions):
     // EventBridge's part: every cluster state change goes to the SQS queue the agent long-polls.
     const sandbox = await createSandboxPlatform({
       objects: createFileObjectStore(),
-      workloads: shippedWorkloads(),
+      workloads: options.workloads ?? shippedWorkloads(),
       timeScale: options.timeScale ?? 600,
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       onEvent: async (event) => {

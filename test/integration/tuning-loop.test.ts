@@ -1,0 +1,116 @@
+// The continuous tuning loop end to end on the sandbox: real agent, real queues (embedded Redis),
+// SQS completion events, the sandbox EMR replaying a workload from a real event log with its own
+// ground truth. Three scenarios share one environment, each on its own project.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startTuningEnvironment, type TuningEnvironment } from '../../src/demo/environment.js';
+import { demoProject } from '../../src/demo/run-demo.js';
+import { shippedWorkloads } from '../../src/sandbox/shipped-workloads.js';
+import { scaleWorkload } from '../../src/sandbox/workload.js';
+import type { Run } from '../../src/domain/types.js';
+
+type Ctx = { dir: string; env: TuningEnvironment };
+const loop = suite<Ctx>('tuning loop');
+const shipped = shippedWorkloads();
+const base = shipped['etl-shuffle']!;
+// For the regression scenario: a run applying a prediction does six times the work (a data spike), more than any recommended cluster absorbs.
+const spiked = scaleWorkload(base, { taskWork: 6 });
+
+loop.before(async (ctx) => {
+  ctx.dir = mkdtempSync(join(tmpdir(), 'sync-loop-'));
+  ctx.env = await startTuningEnvironment({
+    dir: ctx.dir,
+    timeScale: 1200,
+    seed: 7,
+    workloads: (cluster) => (cluster.tags['sync:project-id'] === 'spiky' && cluster.tags['sync:prediction-id'] ? spiked : base),
+  });
+});
+loop.after(async (ctx) => {
+  await ctx.env?.close();
+  rmSync(ctx.dir, { recursive: true, force: true });
+});
+
+async function onboard(ctx: Ctx, projectId: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const codeDir = join(ctx.dir, 'code', projectId);
+  mkdirSync(codeDir, { recursive: true });
+  const code = join(codeDir, 'etl-shuffle.py');
+  writeFileSync(code, '# v1\n');
+  const res = await ctx.env.request('project.create', { ...demoProject(pathToFileURL(code).href), projectId, name: projectId, ...extra });
+  assert.is(res.status, 'completed', JSON.stringify(res.error));
+  return code;
+}
+
+async function iterate(ctx: Ctx, projectId: string, n: number): Promise<{ run: Run; decision: string; reason: string }> {
+  const res = await ctx.env.request('project.iterate', { projectId }, { idempotencyKey: `${projectId}-iterate-${n}`, timeoutMs: 90_000 });
+  assert.is(res.status, 'completed', `${projectId} iteration ${n}: ${JSON.stringify(res.error)}`);
+  const out = res.result as { runId: string; decision: string; reason: string };
+  const run = await ctx.env.waitForRun(projectId, out.runId, { timeoutMs: 90_000 });
+  return { run, decision: out.decision, reason: out.reason };
+}
+
+async function measureLast(ctx: Ctx, projectId: string): Promise<Run[]> {
+  const res = await ctx.env.request('prediction.create', { projectId }, { idempotencyKey: `${projectId}-measure`, timeoutMs: 60_000 });
+  assert.is(res.status, 'completed', JSON.stringify(res.error));
+  return (await ctx.env.project(projectId)).runs;
+}
+
+loop('three iterations end on a cheaper configuration than the first run, within the SLA', async (ctx) => {
+  const SLA = 600;
+  await onboard(ctx, 'steady', { policy: { maxRuntimeSeconds: SLA } });
+  const decisions: string[] = [];
+  for (let i = 1; i <= 3; i += 1) decisions.push((await iterate(ctx, 'steady', i)).decision);
+  assert.is(decisions[0], 'kept', 'the first run uses the project configuration');
+  assert.ok(decisions.includes('applied'), `a prediction was applied: ${decisions.join(', ')}`);
+  const runs = await measureLast(ctx, 'steady');
+  assert.is(runs.length, 3);
+  const [first, , last] = runs as [Run, Run, Run];
+  assert.ok(runs.every((r) => r.status === 'recorded'), 'every run recorded');
+  assert.ok(last.costUsd! < first.costUsd!, `last run billed $${last.costUsd} < first $${first.costUsd}`);
+  assert.ok(last.observed!.costUsd < first.observed!.costUsd, 'cheaper as the engine measures it too');
+  assert.ok(last.observed!.runtimeSeconds <= SLA, `last run ${last.observed!.runtimeSeconds} s within the ${SLA} s SLA`);
+  assert.is.not(`${last.cluster?.nodes} x ${last.cluster?.instanceType}`, `${first.cluster?.nodes} x ${first.cluster?.instanceType}`);
+  // Every run that applied a prediction carries what it was promised, for predicted vs actual.
+  for (const r of runs.filter((x) => x.predictionId)) assert.ok(r.expected && r.observed, `run ${r.id} has expected and observed`);
+});
+
+loop('a run that regresses after applying a prediction is rolled back to the last good configuration', async (ctx) => {
+  await onboard(ctx, 'spiky');
+  const one = await iterate(ctx, 'spiky', 1);
+  const two = await iterate(ctx, 'spiky', 2);
+  assert.is(two.decision, 'applied', two.reason);
+  assert.ok(two.run.predictionId);
+  const three = await iterate(ctx, 'spiky', 3);
+  assert.is(three.decision, 'rolled-back', three.reason);
+  assert.match(three.reason, /regressed/);
+  assert.is(three.run.predictionId, undefined, 'back on the configuration of the first run (the project’s own)');
+  assert.equal(three.run.cluster, one.run.cluster);
+  const state = await ctx.env.project('spiky');
+  assert.ok(state.runs.find((r) => r.id === two.run.id)!.regressed, 'the regressed run is marked');
+  assert.match(state.status!.warnings.join('\n'), /regressed/);
+});
+
+loop('a changed application fingerprint blocks applying predictions until a run on the new code is recorded', async (ctx) => {
+  const code = await onboard(ctx, 'evolving');
+  await iterate(ctx, 'evolving', 1);
+  writeFileSync(code, '# v2: a new version of the job\n');
+  const held = await iterate(ctx, 'evolving', 2);
+  assert.is(held.decision, 'held', held.reason);
+  assert.match(held.reason, /application changed/);
+  assert.is(held.run.predictionId, undefined);
+  assert.match((await ctx.env.project('evolving')).status!.warnings.join('\n'), /application changed/);
+  // A manual apply of the prediction learnt on the old code is refused too.
+  const manual = await ctx.env.request('prediction.apply', { projectId: 'evolving' });
+  assert.is(manual.status, 'failed');
+  assert.is(manual.error?.code, 'invalid_request');
+  assert.match(manual.error!.message, /application changed/);
+  // Run 2 ran the new code: from it, predictions apply again and the warning clears.
+  const three = await iterate(ctx, 'evolving', 3);
+  assert.is(three.decision, 'applied', three.reason);
+  assert.equal((await ctx.env.project('evolving')).status!.warnings, []);
+});
+
+loop.run();
