@@ -30,7 +30,7 @@ import { parseRequestJson, validateRequest } from '../queues/validate-request.js
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
 import { createHttpServer, type HttpServer, type Readiness } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { clearRuntimeInfo, embeddedRedisDir, writeRuntimeInfo } from './runtime.js';
+import { clearRuntimeInfo, embeddedRedisDir, redisConnectionUrl, writeRuntimeInfo } from './runtime.js';
 
 /** The agent's lifecycle: idle -> starting -> running -> draining -> stopped (or failed from any). */
 export type AgentState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
@@ -192,10 +192,13 @@ export function createAgent(options: AgentOptions = {}): Agent {
       logger.info('starting sync-agent', { sources: config.sources, authSources: credentials.sources });
 
       let redisUrl: string;
-      if ('url' in config.site.redis) redisUrl = config.site.redis.url;
-      else {
+      let publicRedisUrl: string;
+      if ('url' in config.site.redis) {
+        publicRedisUrl = config.site.redis.url;
+        redisUrl = redisConnectionUrl(publicRedisUrl, credentials.redisPassword);
+      } else {
         embedded = await startEmbeddedRedis({ dir: embeddedRedisDir(config, env), logger });
-        redisUrl = embedded.url;
+        redisUrl = publicRedisUrl = embedded.url;
       }
       redis = openRedis(redisUrl, `${config.site.queues.prefix}-agent`);
 
@@ -288,7 +291,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
         });
         httpUrl = (await http.listen()).url;
       }
-      writeRuntimeInfo(config, { pid: process.pid, redisUrl, ...(httpUrl ? { httpUrl } : {}), startedAt: new Date().toISOString() });
+      writeRuntimeInfo(config, { pid: process.pid, redisUrl: publicRedisUrl, ...(httpUrl ? { httpUrl } : {}), startedAt: new Date().toISOString() });
       state$.next('running');
       logger.info('sync-agent ready', { http: httpUrl ?? 'disabled', sqs: site.sqs ? 'on' : 'off', prefix });
     } catch (e) {

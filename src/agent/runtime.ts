@@ -31,6 +31,17 @@ export function clearRuntimeInfo(config: Config): void {
   rmSync(runtimeFile(config), { force: true });
 }
 
+/**
+ * The URL to connect with: the configured one plus the password from credentials (config files never
+ * hold it). Only for connections; never log it or write it to a file.
+ */
+export function redisConnectionUrl(url: string, password: string | undefined): string {
+  if (!password) return url;
+  const u = new URL(url);
+  u.password = encodeURIComponent(password);
+  return u.href;
+}
+
 /** The Redis URL a CLI command should use: the configured one, or the running agent's embedded one. */
 export function resolveRedisUrl(config: Config, env: Readonly<Record<string, string | undefined>> = process.env): string {
   if ('url' in config.site.redis) return config.site.redis.url;

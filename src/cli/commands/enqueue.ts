@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../config/load-config.js';
-import { resolveRedisUrl } from '../../agent/runtime.js';
+import { redisConnectionUrl, resolveRedisUrl } from '../../agent/runtime.js';
+import { loadCredentials } from '../../config/credentials.js';
+import { homedir } from 'node:os';
 import { newId } from '../../domain/ids.js';
 import { inboxKey } from '../../queues/inbox.js';
 import { createResults } from '../../queues/results.js';
@@ -42,7 +44,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   validateRequest(envelope);
   const config = await loadConfig({ ...(values.config ? { configPath: values.config } : {}), cwd: io.cwd, env: io.env, allowDefaults: true });
   const prefix = config.site.queues.prefix;
-  const redis = new Redis(resolveRedisUrl(config, io.env), { maxRetriesPerRequest: 3, lazyConnect: true });
+  const credentials = await loadCredentials({ env: io.env, home: homedir(), ...(io.env.CREDENTIALS_DIRECTORY ? { credentialsDirectory: io.env.CREDENTIALS_DIRECTORY } : {}) });
+  const redis = new Redis(redisConnectionUrl(resolveRedisUrl(config, io.env), credentials.redisPassword), { maxRetriesPerRequest: 3, lazyConnect: true });
   try {
     await redis.connect();
     await redis.xadd(inboxKey(prefix), '*', 'request', JSON.stringify(envelope));

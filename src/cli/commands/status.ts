@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/load-config.js';
-import { resolveRedisUrl } from '../../agent/runtime.js';
+import { redisConnectionUrl, resolveRedisUrl } from '../../agent/runtime.js';
+import { loadCredentials } from '../../config/credentials.js';
+import { homedir } from 'node:os';
 import { createRequestQueue, openRedis } from '../../queues/requests-queue.js';
 import { createResults } from '../../queues/results.js';
 import { silentLogger } from '../../adapters/logger.js';
@@ -15,7 +17,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const config = await loadConfig({ ...(values.config ? { configPath: values.config } : {}), cwd: io.cwd, env: io.env, allowDefaults: true });
-  const url = resolveRedisUrl(config, io.env);
+  const credentials = await loadCredentials({ env: io.env, home: homedir(), ...(io.env.CREDENTIALS_DIRECTORY ? { credentialsDirectory: io.env.CREDENTIALS_DIRECTORY } : {}) });
+  const url = redisConnectionUrl(resolveRedisUrl(config, io.env), credentials.redisPassword);
   const prefix = config.site.queues.prefix;
   const redis = openRedis(url, 'sync-agent-cli');
   try {
