@@ -182,7 +182,8 @@ const AM_CONTAINER_MB = 1024;
 /**
  * Places executors the way YARN with EMR's defaults would: containers packed by memory only
  * (DefaultResourceCalculator), the ApplicationMaster on the first node, EMR's default executor
- * size (up to 4 cores, memory so that vCPU/cores executors fit) when the request names none.
+ * size (up to 4 cores, memory so that vCPU/cores executors and the AM fit) when the request names
+ * none; an explicit executor size may leave the AM's node one executor short.
  * Throws SyncError 'invalid_request' (spark-submit's own message) when one executor cannot fit a node.
  */
 export function planExecutors(cluster: SandboxCluster, instances: InstanceFactsTable): ExecutorLayout {
@@ -192,7 +193,8 @@ export function planExecutors(cluster: SandboxCluster, instances: InstanceFactsT
   const yarnMb = yarnMemoryMb(instance);
   const cores = cluster.executorCores ?? Math.min(4, instance.vcpu);
   const perNodeDefault = Math.max(1, Math.floor(instance.vcpu / cores));
-  const memMb = cluster.executorMemoryMb ?? Math.floor(((yarnMb - AM_CONTAINER_MB / perNodeDefault) / perNodeDefault) / 1.1);
+  // EMR's default size leaves room for the ApplicationMaster beside a full node of executors.
+  const memMb = cluster.executorMemoryMb ?? Math.floor((yarnMb - AM_CONTAINER_MB) / perNodeDefault / 1.1);
   const overhead = cluster.executorMemoryOverheadMb ?? overheadOf(memMb);
   const container = memMb + overhead;
   if (container > yarnMb) {

@@ -14,14 +14,15 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 }
 
 test('runs events in time order, each seeing exactly its own time', async () => {
-  const clock = createSimClock({ timeScale: 10_000, start: 1_000_000 });
+  // Events must lie in the future when scheduled (else they run "now"): leave 300 ms of real time.
+  const clock = createSimClock({ timeScale: 1_000, start: 1_000_000 });
   const seen: [string, number][] = [];
   await Promise.all([
-    clock.at(1_000_000 + 60_000, () => void seen.push(['b', clock.now()])),
-    clock.at(1_000_000 + 30_000, () => void seen.push(['a', clock.now()])),
-    clock.at(1_000_000 + 60_000, () => void seen.push(['c', clock.now()])),
+    clock.at(1_000_000 + 600_000, () => void seen.push(['b', clock.now()])),
+    clock.at(1_000_000 + 300_000, () => void seen.push(['a', clock.now()])),
+    clock.at(1_000_000 + 600_000, () => void seen.push(['c', clock.now()])),
   ]);
-  assert.equal(seen, [['a', 1_030_000], ['b', 1_060_000], ['c', 1_060_000]]);
+  assert.equal(seen, [['a', 1_300_000], ['b', 1_600_000], ['c', 1_600_000]]);
   clock.close();
 });
 
@@ -38,30 +39,30 @@ test('time runs timeScale x real time between events', async () => {
 test('time holds at an event while its action is still busy, and never goes back', async () => {
   const clock = createSimClock({ timeScale: 100_000, start: 0 });
   const readings: number[] = [];
-  const p = clock.at(5_000, async () => {
+  const p = clock.at(5_000_000, async () => {
     readings.push(clock.now());
     await sleep(30); // 3,000 s of simulated time if the clock ran on
     readings.push(clock.now());
     return 'done';
   });
   assert.is(await p, 'done');
-  assert.equal(readings, [5_000, 5_000]);
+  assert.equal(readings, [5_000_000, 5_000_000]);
   const after = clock.now();
-  assert.ok(after >= 5_000);
+  assert.ok(after >= 5_000_000);
   await sleep(5);
   assert.ok(clock.now() > after);
   clock.close();
 });
 
 test('an action scheduled inside another at the same time runs after it, at that time', async () => {
-  const clock = createSimClock({ timeScale: 50_000, start: 0 });
+  const clock = createSimClock({ timeScale: 1_000, start: 0 });
   const order: string[] = [];
   let inner: Promise<number> | undefined;
-  await clock.at(1_000, () => {
+  await clock.at(100_000, () => {
     inner = clock.at(clock.now(), () => (order.push('inner'), clock.now()));
     order.push('outer');
   });
-  assert.is(await inner, 1_000);
+  assert.is(await inner, 100_000);
   assert.equal(order, ['outer', 'inner']);
   clock.close();
 });
