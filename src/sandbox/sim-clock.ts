@@ -10,10 +10,9 @@ export type SimClock = {
   now(): number;
   /**
    * Runs `action` when simulated time reaches `at` (a time already past means now; events run one
-   * at a time, in time order, then
-   * in the order scheduled). Resolves with the action's result; rejects with its error, or with an
-   * AbortError when cancelled or the clock closes. An action must not wait for a later event (it
-   * would wait forever: events run one at a time).
+   * at a time, in time order, then in the order scheduled). Resolves with the action's result;
+   * rejects with its error, or with an AbortError when cancelled or the clock closes. An action
+   * must not wait for a later event (it would wait forever: events run one at a time).
    */
   at<T>(at: number, action: () => T | Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Events not yet run. */
