@@ -37,7 +37,8 @@ export function createAwsClients(cfg: AwsClientsConfig): AwsClients {
     region: cfg.region,
     maxAttempts: cfg.maxAttempts ?? 1,
     requestHandler: {
-      requestTimeout: cfg.requestTimeoutMs ?? 60_000,
+      // socketTimeout is the idle timeout; the SDK's requestTimeout only logs a warning unless told to throw.
+      socketTimeout: cfg.requestTimeoutMs ?? 60_000,
       connectionTimeout: cfg.connectionTimeoutMs ?? 5_000,
     },
     ...(cfg.credentials !== undefined ? { credentials: cfg.credentials } : {}),
