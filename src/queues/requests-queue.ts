@@ -316,9 +316,10 @@ export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
     concurrency: Math.max(1, opts.concurrency),
     lockDuration: opts.lockDurationMs ?? 60_000,
     // A dead agent's jobs are found as soon as their lock lapses; handlers are idempotent, so a job that
-    // stalls through several crashes in a row is still run again rather than failed.
+    // stalls through several crashes in a row is still run again rather than failed. A run.start waiting
+    // out a launch lease (45 s) stays active, so every crash during that wait counts as one stall.
     stalledInterval: opts.lockDurationMs ?? 60_000,
-    maxStalledCount: 10,
+    maxStalledCount: 50,
   });
   worker.on('error', (err) => opts.logger.warn('requests worker error', { error: err }));
   // Safety net for failures the processor never saw (e.g. a job stalled too often); publish is write-once.
