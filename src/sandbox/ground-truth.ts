@@ -274,6 +274,8 @@ class SlotHeap {
 }
 
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
+/** Largest finish time (a loop: stages may have more tasks than a spread call takes arguments). */
+const lastFinish = (tasks: SimTask[]) => tasks.reduce((m, t) => (t.finishedAt > m ? t.finishedAt : m), -Infinity);
 
 /** Seconds EMR spends in STARTING and BOOTSTRAPPING for this cluster. */
 export function provisioningSeconds(cluster: SandboxCluster, seed: number): { starting: number; bootstrapping: number } {
@@ -500,7 +502,7 @@ export function runApplication(
       slots.push({ at: finishedAt, executor: slot.executor });
       left--;
       if (remaining.get(s.id)!.length === 0) {
-        const end = Math.max(...list.map((x) => x.finishedAt));
+        const end = lastFinish(list);
         doneAt.set(s.id, end);
         for (const c of inJob) {
           if (readyAt.has(c.id)) continue;
@@ -517,7 +519,7 @@ export function runApplication(
     let end = submittedAt;
     for (const s of inJob) {
       const list = stageTasks.get(s.id)!;
-      const completedAt = Math.max(...list.map((x) => x.finishedAt)) + 3;
+      const completedAt = lastFinish(list) + 3;
       end = Math.max(end, completedAt);
       stages.push({ id: s.id, name: s.name, jobId: job.id, parents: [...s.parents], tasks: s.tasks, submittedAt: readyAt.get(s.id)!, completedAt });
     }
