@@ -1,6 +1,5 @@
 // `sync-agent analyze PATH|s3://... [--json]`: reads a Spark event log and prints what the prediction
 // engine sees: duration and driver share, executors, jobs, stages, tasks, skew, spill, biggest stages.
-import { parseArgs } from 'node:util';
 import { loadApplicationModel } from '../../adapters/eventlog-source.js';
 import type { EventLogDeps } from '../../adapters/eventlog-source.js';
 import { isSyncError } from '../../domain/errors.js';
@@ -10,6 +9,7 @@ import { buildReplayPlan } from '../../domain/prediction/plan.js';
 import { simulateBaselinePlan, simulatePlan } from '../../domain/prediction/simulator.js';
 import type { StageStats } from '../../domain/eventlog/stage-stats.js';
 import type { ObjectStore } from '../../domain/ports.js';
+import { parseCommand } from '../args.js';
 import type { CliIo } from '../io.js';
 
 const USAGE = 'usage: sync-agent analyze PATH|file://...|s3://... [--json] [--top N] [--config PATH]';
@@ -190,22 +190,9 @@ async function objectStoreFor(url: string, io: CliIo, configPath: string | undef
 
 /** Runs `analyze`; exit 0 on success, 1 when the log cannot be read, 2 on bad usage. */
 export async function run(argv: string[], io: CliIo, deps: EventLogDeps = {}): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { json: { type: 'boolean' }, top: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
+  const args = parseCommand(argv, io, USAGE, { json: { type: 'boolean' }, top: { type: 'string' }, config: { type: 'string' } });
+  if ('exit' in args) return args.exit;
+  const { values, positionals } = args;
   const target = positionals[0];
   const top = values.top === undefined ? 5 : Number(values.top);
   if (!target || positionals.length > 1 || !Number.isInteger(top) || top < 0) {

@@ -4,7 +4,6 @@
 // of instanceType, nodes, runtimeSeconds), printing every candidate and the three solutions.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadApplicationModel } from '../../adapters/eventlog-source.js';
 import { loadCatalog } from '../../adapters/prediction/catalog-file.js';
 import { isSyncError, SyncError } from '../../domain/errors.js';
@@ -17,6 +16,7 @@ import { simulateBaselinePlan, simulatePlan } from '../../domain/prediction/simu
 import type { Config } from '../../config/types.js';
 import type { ClusterReport, ObjectStore } from '../../domain/ports.js';
 import { PREFERENCES } from '../../domain/types.js';
+import { parseCommand } from '../args.js';
 import type { CliIo } from '../io.js';
 
 const USAGE = [
@@ -133,35 +133,21 @@ export function formatOutcome(o: PredictionOutcome, options: { all?: boolean; re
 
 /** Runs `predict`; exit 0 on success, 1 when an input cannot be used, 2 on bad usage. */
 export async function run(argv: string[], io: CliIo, deps: { objectStore?: ObjectStore; catalog?: Catalog } = {}): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        'cluster-report': { type: 'string' },
-        history: { type: 'string' },
-        'instance-type': { type: 'string' },
-        spot: { type: 'boolean' },
-        'max-cost': { type: 'string' },
-        'max-runtime': { type: 'string' },
-        families: { type: 'string' },
-        'x86-only': { type: 'boolean' },
-        all: { type: 'boolean' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
+  const args = parseCommand(argv, io, USAGE, {
+    json: { type: 'boolean' },
+    'cluster-report': { type: 'string' },
+    history: { type: 'string' },
+    'instance-type': { type: 'string' },
+    spot: { type: 'boolean' },
+    'max-cost': { type: 'string' },
+    'max-runtime': { type: 'string' },
+    families: { type: 'string' },
+    'x86-only': { type: 'boolean' },
+    all: { type: 'boolean' },
+    config: { type: 'string' },
+  });
+  if ('exit' in args) return args.exit;
+  const { values, positionals } = args;
   const target = positionals[0];
   const maxCost = values['max-cost'] === undefined ? undefined : Number(values['max-cost']);
   const maxRuntime = values['max-runtime'] === undefined ? undefined : Number(values['max-runtime']);

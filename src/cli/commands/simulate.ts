@@ -1,6 +1,5 @@
 // `sync-agent simulate EVENTLOG --executors N --cores C [--instance-type T] [--json]`: replays the
 // application on a cluster of N executors x C cores and prints the estimated wall-clock time.
-import { parseArgs } from 'node:util';
 import { loadApplicationModel } from '../../adapters/eventlog-source.js';
 import { loadCatalog } from '../../adapters/prediction/catalog-file.js';
 import { isSyncError, SyncError } from '../../domain/errors.js';
@@ -12,35 +11,22 @@ import { taskScaling } from '../../domain/prediction/scaling.js';
 import { observedCluster, simulateBaselinePlan, simulatePlan } from '../../domain/prediction/simulator.js';
 import type { SimCluster } from '../../domain/prediction/simulator.js';
 import type { ObjectStore } from '../../domain/ports.js';
+import { parseCommand } from '../args.js';
 import type { CliIo } from '../io.js';
 
 const USAGE = 'usage: sync-agent simulate EVENTLOG --executors N --cores C [--instance-type T [--basis-instance-type T0]] [--json]';
 
 /** Runs `simulate`; exit 0 on success, 1 when the log cannot be used, 2 on bad usage. */
 export async function run(argv: string[], io: CliIo, deps: { objectStore?: ObjectStore; catalog?: Catalog } = {}): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        executors: { type: 'string' },
-        cores: { type: 'string' },
-        'instance-type': { type: 'string' },
-        'basis-instance-type': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
+  const args = parseCommand(argv, io, USAGE, {
+    executors: { type: 'string' },
+    cores: { type: 'string' },
+    'instance-type': { type: 'string' },
+    'basis-instance-type': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if ('exit' in args) return args.exit;
+  const { values, positionals } = args;
   const executors = Number(values.executors);
   const cores = Number(values.cores);
   const target = positionals[0];
