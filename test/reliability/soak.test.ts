@@ -1,0 +1,97 @@
+// Scenario 7, soak: a long stream of requests through one daemon (run.start on 50 projects, plus
+// malformed ones and status reads over HTTP). After a warm-up, the daemon's resident memory grows less
+// than 10% and its open file descriptors do not grow; event-loop lag p99 is read from /metrics.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AgentProcess } from '../support/agent-process.js';
+import { fdsOf, metric, percentile, pick, projectCreate, report, rssOf, sleep, startWorld, stopDaemon } from './harness.js';
+
+const REQUESTS = pick(1_500, 10_000);
+const PROJECTS = 50;
+const TOKEN = 'soak-token-9a8b7c6d';
+const median = (xs: number[]) => percentile(xs, 50);
+
+test(`soak: ${REQUESTS} requests through one daemon, memory and handles flat after warm-up`, async () => {
+  const started = Date.now();
+  const world = await startWorld({ prefix: 'sk', holdClusters: true });
+  let agent: AgentProcess | undefined;
+  try {
+    agent = await world.daemon('sk-host', { env: { SYNC_AGENT_TOKEN: TOKEN } });
+    const pid = agent.child.pid!;
+    const projects = Array.from({ length: PROJECTS }, (_, i) => `p${i}`);
+    for (const p of projects) await world.send(projectCreate(p));
+    await world.waitResults(projects.map((p) => `create-${p}`), 60_000);
+
+    const samples: { at: number; sent: number; rss: number; fds: number }[] = [];
+    let sent = 0;
+    const sampler = setInterval(() => {
+      try {
+        samples.push({ at: Date.now() - started, sent, rss: rssOf(pid), fds: fdsOf(pid) });
+      } catch {
+        /* the process is gone; the assertions below say so */
+      }
+    }, 500);
+    const lags: number[] = [];
+    const ids: string[] = [];
+    const BATCH = 100;
+    try {
+      for (let i = 0; i < REQUESTS; i += BATCH) {
+        const pipe = world.r.pipeline();
+        const batch: string[] = [];
+        for (let k = i; k < Math.min(REQUESTS, i + BATCH); k++) {
+          const id = `soak-${k}`;
+          // One in ten is malformed (rejected at the inbox), the rest start runs.
+          const body = k % 10 === 9 ? { id, name: 'run.start', data: { projectId: '../escape' } } : { id, name: 'run.start', data: { projectId: projects[k % PROJECTS] }, idempotencyKey: id };
+          pipe.xadd(`${world.prefix}:inbox`, '*', 'request', JSON.stringify(body));
+          batch.push(id);
+        }
+        await pipe.exec();
+        sent += batch.length;
+        ids.push(...batch);
+        // Keep the backlog bounded: wait for this batch before sending more than two ahead.
+        if (ids.length > 2 * BATCH) await world.waitResults(ids.slice(-3 * BATCH, -2 * BATCH), 120_000);
+        // Status reads over HTTP too (GET /v1/requests/:id).
+        const res = await fetch(`${agent.httpUrl}/v1/requests/${batch[0]}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        assert.ok(res.status === 200 || res.status === 404, `status read: ${res.status}`);
+        await res.arrayBuffer();
+        if ((i / BATCH) % 5 === 0) lags.push((await metric(agent.httpUrl, 'nodejs_eventloop_lag_p99_seconds')) ?? NaN);
+      }
+      const results = await world.waitResults(ids, 300_000);
+      const wrong = [...results].filter(([id, r]) => (Number(id.slice(5)) % 10 === 9 ? r.status !== 'rejected' : r.status !== 'completed'));
+      assert.equal(wrong.slice(0, 5), [], 'every request ended as expected');
+      await sleep(3_000);
+    } finally {
+      clearInterval(sampler);
+    }
+    const warm = samples.filter((s) => s.sent >= REQUESTS * 0.2);
+    assert.ok(warm.length >= 10, `enough samples after warm-up (${warm.length})`);
+    const firstWarm = median(warm.slice(0, 5).map((s) => s.rss));
+    const lastRss = median(samples.slice(-5).map((s) => s.rss));
+    const growth = (lastRss - firstWarm) / firstWarm;
+    const fdsWarm = median(warm.slice(0, 5).map((s) => s.fds));
+    const fdsEnd = median(samples.slice(-5).map((s) => s.fds));
+    const lagP99 = (await metric(agent.httpUrl, 'nodejs_eventloop_lag_p99_seconds')) ?? NaN;
+    const clusters = world.emr.server.clusters().length;
+    assert.is(clusters, REQUESTS - Math.floor(REQUESTS / 10), 'one cluster per valid run.start');
+    assert.ok(growth < 0.1, `RSS growth after warm-up ${(growth * 100).toFixed(1)}% (${(firstWarm / 2 ** 20).toFixed(0)} -> ${(lastRss / 2 ** 20).toFixed(0)} MiB)`);
+    assert.ok(fdsEnd <= fdsWarm + 5, `file descriptors did not leak (${fdsWarm} -> ${fdsEnd})`);
+    assert.is(await agent.stop(), 0);
+    const durationS = (Date.now() - started) / 1000;
+    report('soak', {
+      requests: REQUESTS,
+      completed: REQUESTS - Math.floor(REQUESTS / 10),
+      rejected: Math.floor(REQUESTS / 10),
+      rssMiB: { afterWarmup: Number((firstWarm / 2 ** 20).toFixed(1)), end: Number((lastRss / 2 ** 20).toFixed(1)), max: Number((Math.max(...samples.map((s) => s.rss)) / 2 ** 20).toFixed(1)) },
+      rssGrowthPct: Number((growth * 100).toFixed(1)),
+      fds: { afterWarmup: fdsWarm, end: fdsEnd },
+      eventLoopLagP99Ms: { end: Number((lagP99 * 1000).toFixed(1)), worstSampled: Number((Math.max(...lags.filter((l) => !Number.isNaN(l))) * 1000).toFixed(1)) },
+      requestsPerS: Number((REQUESTS / durationS).toFixed(1)),
+      durationS: Math.round(durationS),
+    });
+  } finally {
+    await stopDaemon(agent);
+    await world.stop();
+  }
+});
+
+test.run();
