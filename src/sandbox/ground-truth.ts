@@ -139,6 +139,8 @@ export const GROUND_TRUTH = {
   fetchRequestMs: 1.2,
   /** First task of an executor pays class loading and JIT warm-up, ms. */
   warmupMs: 800,
+  /** spark.dynamicAllocation.executorIdleTimeout (Spark's default), ms. */
+  idleTimeoutMs: 60_000,
 } as const;
 
 // ---- seeded randomness --------------------------------------------------------------------------
@@ -398,6 +400,11 @@ export function runApplication(
   const stages: SimStage[] = [];
   const tasks: SimTask[] = [];
   const warm = new Set<number>();
+  // Heap entries and slotFree are per executor *seat* (a container slot on a node); with dynamic
+  // allocation an executor idle for executorIdleTimeout is released and its seat later refilled by
+  // a newly requested executor (new id, new start-up, new JIT warm-up).
+  const seatExec = executors.map((_, i) => i);
+  const busyUntil = executors.map((e) => e.addedAt);
   let taskId = 0;
   let t = firstJobAt;
   const slots = new SlotHeap();
@@ -436,9 +443,23 @@ export function runApplication(
       if (!best) throw new SyncError('internal', `workload ${workload.name}: job ${job.id} has stages whose parents never run`);
       const s = best;
       const u = remaining.get(s.id)!.pop()!;
-      const exec = executors[slot.executor]!;
+      const seat = slot.executor;
+      let execIndex = seatExec[seat]!;
+      const wanted = Math.max(slot.at, executors[execIndex]!.addedAt, readyAt.get(s.id)!);
+      if (layout.dynamicAllocation && wanted - busyUntil[seat]! > GROUND_TRUTH.idleTimeoutMs) {
+        const old = executors[execIndex]!;
+        const removedAt = busyUntil[seat]! + GROUND_TRUTH.idleTimeoutMs;
+        old.removedAt = removedAt;
+        const requestAt = Math.max(removedAt, readyAt.get(s.id)!) + 1000;
+        const addedAt = Math.round(requestAt + rng.lognormal(5200, 0.25) * nodeSpeed[old.node]!);
+        executors.push({ id: String(executors.length + 1), node: old.node, host: old.host, cores: old.cores, addedAt, removedAt: 0 });
+        execIndex = executors.length - 1;
+        seatExec[seat] = execIndex;
+        busyUntil[seat] = addedAt;
+      }
+      const exec = executors[execIndex]!;
       const node = exec.node;
-      const launch = Math.max(slot.at, readyAt.get(s.id)!) + taskRng.lognormal(3, 0.5);
+      const launch = Math.max(wanted, exec.addedAt) + taskRng.lognormal(3, 0.5);
       const work = Math.max(0.001, quantileAt(s.taskSeconds, u));
       const mean = Math.max(0.001, perTaskMean.get(s.id)!);
       const share = work / mean / s.tasks;
@@ -464,8 +485,8 @@ export function runApplication(
       }
       const gc = cpu * (0.02 + 0.18 * clamp(pressure - 0.6, 0, 1.5));
       const runSeconds = (cpu + gc + wait + fetch + spillSeconds) * slow;
-      const deserializeMs = taskRng.lognormal(12, 0.4) + (warm.has(slot.executor) ? 0 : GROUND_TRUTH.warmupMs);
-      warm.add(slot.executor);
+      const deserializeMs = taskRng.lognormal(12, 0.4) + (warm.has(execIndex) ? 0 : GROUND_TRUTH.warmupMs);
+      warm.add(execIndex);
       const resultMs = taskRng.lognormal(1.5, 0.5);
       const runMs = Math.max(1, Math.round(runSeconds * 1000));
       const launchedAt = Math.round(launch);
@@ -475,7 +496,7 @@ export function runApplication(
         taskId: taskId++,
         stageId: s.id,
         index: s.tasks - remaining.get(s.id)!.length - 1,
-        executor: slot.executor,
+        executor: execIndex,
         launchedAt,
         finishedAt,
         runMs,
@@ -499,7 +520,8 @@ export function runApplication(
       const list = stageTasks.get(s.id) ?? [];
       list.push(task);
       stageTasks.set(s.id, list);
-      slots.push({ at: finishedAt, executor: slot.executor });
+      slots.push({ at: finishedAt, executor: seat });
+      busyUntil[seat] = Math.max(busyUntil[seat]!, finishedAt);
       left--;
       if (remaining.get(s.id)!.length === 0) {
         const end = lastFinish(list);
@@ -528,11 +550,17 @@ export function runApplication(
     t = completedAt;
   }
   const appEndedAt = t + Math.round(workload.driverEndSeconds * 1000) + 300;
+  if (layout.dynamicAllocation) {
+    for (const [seat, e] of seatExec.entries()) {
+      const idleSince = busyUntil[seat]!;
+      if (appEndedAt - 50 - idleSince > GROUND_TRUTH.idleTimeoutMs) executors[e]!.removedAt = idleSince + GROUND_TRUTH.idleTimeoutMs;
+    }
+  }
   // Executors that would have come up after the application ended never registered.
   const used = new Set(tasks.map((x) => x.executor));
   const kept = executors.map((e, i) => ({ e, i })).filter(({ e, i }) => used.has(i) || e.addedAt < appEndedAt - 50);
   const renumber = new Map(kept.map(({ i }, k) => [i, k]));
   for (const x of tasks) x.executor = renumber.get(x.executor)!;
-  const alive = kept.map(({ e }) => ({ ...e, removedAt: Math.max(e.addedAt, appEndedAt - 50) }));
+  const alive = kept.map(({ e }) => ({ ...e, removedAt: e.removedAt > 0 ? e.removedAt : Math.max(e.addedAt, appEndedAt - 50) }));
   return { appStartedAt, appEndedAt, executors: alive, jobs, stages, tasks };
 }

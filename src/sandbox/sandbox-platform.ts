@@ -55,7 +55,10 @@ export type SandboxApplication = {
   appStartedAt: number;
   appEndedAt: number;
   applicationSeconds: number;
+  /** Executors YARN could place at once (the cluster's capacity for this executor size). */
   executors: number;
+  /** Executors started over the run (more than `executors` when dynamic allocation released idle ones and asked again). */
+  executorsStarted: number;
   executorCores: number;
   executorMemoryMb: number;
   tasks: number;
@@ -352,7 +355,8 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
       appStartedAt: app.appStartedAt,
       appEndedAt: app.appEndedAt,
       applicationSeconds: run.totals.applicationSeconds,
-      executors: app.executors.length,
+      executors: layout.executors,
+      executorsStarted: app.executors.length,
       executorCores: layout.executorCores,
       executorMemoryMb: layout.executorMemoryMb,
       tasks: app.tasks.length,

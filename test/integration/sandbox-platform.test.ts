@@ -123,8 +123,10 @@ it('a run: event log at spark.eventLog.dir (in progress first), TERMINATED, even
   assert.ok(model.complete);
   assert.is(model.appId, app.appId);
   assert.is(model.durationMs / 1000, app.applicationSeconds);
-  assert.is(model.executors.length, app.executors);
   const sim = sandbox.simulatedRuns(clusterId)[0]!;
+  assert.is(model.executors.length, app.executorsStarted);
+  assert.is(model.executors.length, sim.executors.length);
+  assert.is(model.maxConcurrentExecutors, app.executors);
   assert.is(model.stages.reduce((n, s) => n + s.tasks.count, 0), sim.tasks.length);
   // The cluster ended exactly when the ground truth planned it to (the clock holds at each event).
   assert.is(summary.endedAt, sim.timeline.endedAt);

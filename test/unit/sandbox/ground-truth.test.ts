@@ -153,6 +153,30 @@ test('oversubscribed cores slow the CPU part down', () => {
   assert.ok(r > 14_000, `mean task ${r} ms for 10 s of reference CPU work`);
 });
 
+test('dynamic allocation releases executors idle for 60 s and asks for new ones when work returns', () => {
+  const w = synthetic(0.9, 0, 64);
+  w.stages.push({ ...w.stages[0]!, id: 1 });
+  w.jobs.push({ id: 1, gapBeforeSeconds: 200, stages: [1] });
+  const dynamic = run(w, { instanceType: 'm5.xlarge', nodes: 2 });
+  const [first, second] = dynamic.jobs;
+  const gone = dynamic.executors.filter((e) => e.removedAt <= second!.submittedAt);
+  assert.is(gone.length, 2, 'both first executors leave during the 200 s pause');
+  for (const e of gone) {
+    const lastTask = Math.max(...dynamic.tasks.filter((t) => dynamic.executors[t.executor] === e).map((t) => t.finishedAt));
+    assert.is(e.removedAt, lastTask + 60_000);
+    assert.ok(lastTask <= first!.completedAt);
+  }
+  const fresh = dynamic.executors.filter((e) => e.addedAt > second!.submittedAt);
+  assert.is(fresh.length, 2);
+  assert.ok(dynamic.tasks.filter((t) => t.stageId === 1).every((t) => fresh.includes(dynamic.executors[t.executor]!)));
+  const fixed = run(w, { instanceType: 'm5.xlarge', nodes: 2, dynamicAllocation: false });
+  assert.is(fixed.executors.length, 2);
+  assert.ok(fixed.executors.every((e) => e.removedAt >= fixed.jobs[1]!.completedAt));
+  // Re-acquiring executors costs the second job their start-up.
+  const wait = (r: SimulatedRun) => Math.min(...r.tasks.filter((t) => t.stageId === 1).map((t) => t.launchedAt)) - r.jobs[1]!.submittedAt;
+  assert.ok(wait(dynamic) > wait(fixed) + 3000, `${wait(dynamic)} vs ${wait(fixed)}`);
+});
+
 test('createRng streams are independent and uniform-ish', () => {
   const a = createRng(5, 'x');
   const b = createRng(5, 'y');
