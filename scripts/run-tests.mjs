@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs every *.test.ts file under the given folders (default: test/unit and test/integration), each
-// in its own Node process through tsx, two at a time, and ends with the plain line
+// Runs every *.test.ts file under the given folders (default: test/unit, test/integration and
+// test/reliability at its CI scale), each in its own Node process through tsx, two at a time, and ends with the plain line
 // "N passed, N failed" that CI reads. Each file is an uvu suite that calls `.run()` itself.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 const args = process.argv.slice(2);
 const filter = args.find((a) => a.startsWith('--grep='))?.slice('--grep='.length);
 const roots = args.filter((a) => !a.startsWith('--'));
-const dirs = roots.length > 0 ? roots : ['test/unit', 'test/integration'];
+const dirs = roots.length > 0 ? roots : ['test/unit', 'test/integration', 'test/reliability'];
 const concurrency = Number(process.env.TEST_CONCURRENCY ?? Math.max(1, Math.min(2, availableParallelism())));
 const perFileTimeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 300_000);
 
