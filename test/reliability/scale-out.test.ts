@@ -18,7 +18,7 @@ import type { AgentProcess } from '../support/agent-process.js';
 import { createTestS3Client, startS3 } from '../support/s3.js';
 import { pick, projectCreate, report, sleep, startWorld, stopDaemon } from './harness.js';
 
-const RUNS = pick(40, 300);
+const RUNS = pick(24, 300);
 const PROJECTS = 10;
 const COUNTS = [1, 2, 4];
 
@@ -96,7 +96,7 @@ for (const n of COUNTS) {
 }
 
 const WRITERS = 4;
-const PER_WRITER = pick(40, 250);
+const PER_WRITER = pick(25, 250);
 
 function runWriter(stateUrl: string, projectId: string, writer: string, count: number, s3Endpoint?: string): Promise<{ acknowledged: number; conflicts: number }> {
   return new Promise((resolve, reject) => {
