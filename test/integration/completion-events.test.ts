@@ -16,6 +16,7 @@ import { createCompletionConsumer } from '../../src/queues/completion-events.js'
 import type { CompletionConsumer } from '../../src/queues/completion-events.js';
 import { createRequestQueue } from '../../src/queues/requests-queue.js';
 import type { RequestQueue } from '../../src/queues/requests-queue.js';
+import { sleep, waitFor } from '../support/async.js';
 
 const PREFIX = 'ce';
 
@@ -84,16 +85,6 @@ C.after(async (ctx) => {
   await ctx.redisServer.stop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 // An "EMR Cluster State Change" as EventBridge delivers it to SQS.
 function clusterEvent(clusterId: string, state: string, reason: { code: string; message: string }, eventId = `ev-${Math.random().toString(16).slice(2)}`): string {

@@ -6,15 +6,8 @@ import type { Platform } from '../../src/domain/ports.js';
 import type { ClusterState } from '../../src/sandbox/emr-server.js';
 import { startEmr } from '../support/emr.js';
 import type { TestEmr } from '../support/emr.js';
+import { rejection } from '../support/async.js';
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 const FAST = { startingMs: 40, bootstrappingMs: 40, runningMs: 40, terminatingMs: 40 };
 const HELD = { startingMs: Infinity, bootstrappingMs: Infinity, runningMs: Infinity, terminatingMs: Infinity };

@@ -14,18 +14,9 @@ import type { Results } from '../../src/queues/results.js';
 import { createRequestQueue, createRequestWorker } from '../../src/queues/requests-queue.js';
 import type { RequestQueue } from '../../src/queues/requests-queue.js';
 import { parseRequestJson, validateRequest } from '../../src/queues/validate-request.js';
+import { sleep, waitFor } from '../support/async.js';
 
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 const TOKEN = 'tok-3f9a1c7e5b2d4a60';
 const PREFIX = 'web';

@@ -13,19 +13,10 @@ import { createRequestQueue, createRequestWorker } from '../../src/queues/reques
 import type { Dispatch, RequestQueue } from '../../src/queues/requests-queue.js';
 import { createInboxConsumer } from '../../src/queues/inbox.js';
 import { parseRequestJson as parse, validateRequest as validate } from '../../src/queues/validate-request.js';
+import { sleep, waitFor } from '../support/async.js';
 
 const run = promisify(execFile);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 const dispatch: Dispatch = async (name, data, ctx) => ({ handled: name, data, requestId: ctx.requestId });
 

@@ -9,18 +9,9 @@ import { createMetrics } from '../../src/agent/metrics.js';
 import { createResults } from '../../src/queues/results.js';
 import { createRequestQueue, createRequestWorker } from '../../src/queues/requests-queue.js';
 import type { Dispatch, RequestQueue, RequestWorker, Validate } from '../../src/queues/requests-queue.js';
+import { sleep, waitFor } from '../support/async.js';
 
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 // Only a test double: the real validator is src/queues/validate-request.ts.
 const validate: Validate = (raw) => {

@@ -10,16 +10,8 @@ import { createS3ObjectStore } from '../../src/adapters/s3-object-store.js';
 import { createFileObjectStore } from '../../src/adapters/file-object-store.js';
 import { createObjectStoreRouter } from '../../src/adapters/object-store-router.js';
 import { startS3, type S3Harness } from '../support/s3.js';
+import { syncRejection as rejection } from '../support/async.js';
 
-async function rejection(p: Promise<unknown>): Promise<SyncError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, SyncError);
-    return e as SyncError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -8,16 +8,8 @@ import { createS3ObjectStore } from '../../src/adapters/s3-object-store.js';
 import { createS3StateStore } from '../../src/adapters/state-s3.js';
 import { createStateStore } from '../../src/adapters/state-store.js';
 import { createTestS3Client, startS3, type S3Harness } from '../support/s3.js';
+import { syncRejection as rejection } from '../support/async.js';
 
-async function rejection(p: Promise<unknown>): Promise<SyncError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, SyncError);
-    return e as SyncError;
-  }
-  throw new Error('expected a rejection');
-}
 
 function stateWith(id: string, counter: number, writers: string[] = []): ProjectState {
   return {

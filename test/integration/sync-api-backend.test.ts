@@ -10,6 +10,7 @@ import { createSyncApiBackend } from '../../src/adapters/prediction/sync-api-bac
 import { isSyncError } from '../../src/domain/errors.js';
 import type { PredictionInput } from '../../src/domain/ports.js';
 import { createMemoryObjectStore } from '../support/memory-object-store.js';
+import { rejection } from '../support/async.js';
 
 const KEY_ID = 'key-id-123';
 const KEY_SECRET = 'super-secret-value-456';
@@ -145,14 +146,6 @@ const input: PredictionInput = {
   createdAt: new Date('2024-01-02T00:00:00Z'),
 };
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 api('creates, polls until SUCCESS and maps the three solutions; the event log URL is presigned', async () => {
   reset({ pendingPolls: 3 });

@@ -18,6 +18,7 @@ import { mapAwsError } from '../../src/adapters/aws-errors.js';
 import { createAwsClients } from '../../src/adapters/aws-clients.js';
 import { startEmr } from '../support/emr.js';
 import type { TestEmr } from '../support/emr.js';
+import { rejection } from '../support/async.js';
 
 const connect = (url: string) => new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
 
@@ -149,14 +150,6 @@ emrSuite.after(async () => {
   for (const e of emrs) await ('stop' in e ? e.stop() : e.close());
 });
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 const request = (name: string, extra: Partial<RunJobFlowCommandInput> = {}): RunJobFlowCommandInput => ({
   Name: name,

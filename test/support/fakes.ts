@@ -210,12 +210,4 @@ export function testContext(requestId = 'req-1', idempotencyKey?: string): Handl
   return ctx;
 }
 
-/** Awaits a promise that must reject and returns its error (uvu's assert.throws is synchronous). */
-export async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
-}
+export { rejection } from './async.js';

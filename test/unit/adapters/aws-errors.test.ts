@@ -4,15 +4,8 @@ import { EMRServiceException, InternalServerError, InvalidRequestException } fro
 import { NoSuchKey } from '@aws-sdk/client-s3';
 import { SyncError } from '../../../src/domain/errors.js';
 import { backoffDelay, mapAwsError, scrubAwsMessage, withRetry } from '../../../src/adapters/aws-errors.js';
+import { rejection } from '../../support/async.js';
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** An unmodeled service error as the SDK builds it from `__type` and the HTTP status. */
 function serviceError(name: string, status: number | undefined, message = `${name} happened`): EMRServiceException {

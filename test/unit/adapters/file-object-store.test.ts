@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SyncError } from '../../../src/domain/errors.js';
 import { createFileObjectStore, filePathOf, fileUrlOf } from '../../../src/adapters/file-object-store.js';
+import { syncRejection as rejection } from '../../support/async.js';
 
 // Worker mode: a child process that increments a counter object N times with ifMatch + retry.
 if (process.env.FOS_WORKER_URL) {
@@ -30,15 +31,6 @@ if (process.env.FOS_WORKER_URL) {
   process.exit(0);
 }
 
-async function rejection(p: Promise<unknown>): Promise<SyncError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, SyncError);
-    return e as SyncError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const md5 = (s: string | Buffer) => `"${createHash('md5').update(s).digest('hex')}"`;
 

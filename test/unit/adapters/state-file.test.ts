@@ -11,6 +11,7 @@ import type { ProjectState } from '../../../src/domain/types.js';
 import { createFileStateStore } from '../../../src/adapters/state-file.js';
 import { createStateStore } from '../../../src/adapters/state-store.js';
 import { createFileObjectStore } from '../../../src/adapters/file-object-store.js';
+import { syncRejection as rejection } from '../../support/async.js';
 
 function stateWith(id: string, counter: number): ProjectState {
   return {
@@ -43,15 +44,6 @@ if (process.env.STATE_WORKER_ROOT) {
   process.exit(0);
 }
 
-async function rejection(p: Promise<unknown>): Promise<SyncError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, SyncError);
-    return e as SyncError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function listTree(dir: string): Promise<string[]> {
   const out: string[] = [];

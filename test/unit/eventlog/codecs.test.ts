@@ -18,6 +18,7 @@ import { SyncError } from '../../../src/domain/errors.js';
 import type { ApplicationModel } from '../../../src/domain/eventlog/model.js';
 import { createMemoryObjectStore } from '../../support/memory-object-store.js';
 import { writeLz4BlockStream, writeLzfStream, writeSnappyJavaStream } from './spark-framings.js';
+import { syncRejection as rejection } from '../../support/async.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/eventlogs/', import.meta.url));
 const test = suite<{ dir: string }>('codecs', { dir: '' });
@@ -29,15 +30,6 @@ test.after(async (ctx) => {
   await rm(ctx.dir, { recursive: true, force: true });
 });
 
-async function rejection(p: Promise<unknown>): Promise<SyncError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, SyncError);
-    return e as SyncError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];

@@ -1,17 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSimClock } from '../../../src/sandbox/sim-clock.js';
+import { sleep, rejection } from '../../support/async.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 test('runs events in time order, each seeing exactly its own time', async () => {
   // Events must lie in the future when scheduled (else they run "now"): leave 300 ms of real time.
