@@ -42,22 +42,50 @@ function countsOf(output) {
   return { total, passed, skipped };
 }
 
+const running = new Set();
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    for (const pid of running) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    process.exit(130);
+  });
+}
+
 function runFile(file) {
   return new Promise((resolve) => {
     const started = Date.now();
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so a timed-out file is killed with every server it started.
+      detached: true,
     });
+    running.add(child.pid);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const timer = setTimeout(() => {
-      out += `\n[run-tests] ${file} exceeded ${perFileTimeoutMs} ms; killed\n`;
-      child.kill('SIGKILL');
+      out += `\n[run-tests] ${file} exceeded ${perFileTimeoutMs} ms; killed with its process group\n`;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
     }, perFileTimeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      running.delete(child.pid);
+      // Whatever the file left behind (a server whose after-hook never ran) goes with it.
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* the group is already gone */
+      }
       resolve({ file, code, signal, out, ms: Date.now() - started, ...countsOf(out) });
     });
   });

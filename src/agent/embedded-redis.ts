@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { SyncError } from '../domain/errors.js';
@@ -54,6 +54,42 @@ export function hasRedisServer(binary = 'redis-server'): boolean {
   return !r.error && r.status === 0;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops a redis-server left running on `dir` by an agent that died without stopping it (its pid is in
+ * `redis.pid`): two servers appending to one AOF would corrupt it. Returns the pid it stopped, if any.
+ */
+export async function stopLeftoverRedis(dir: string, logger?: Logger): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, 'redis.pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return undefined;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    // No /proc (not Linux): trust the pidfile only if the process is a redis-server we can't inspect.
+  }
+  if (cmdline && !cmdline.includes('redis-server')) return undefined;
+  logger?.warn('stopping a redis-server left running by an earlier agent on the same data folder', { pid, dir });
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 5_000;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  return pid;
+}
+
 /**
  * Starts a private redis-server on a free loopback port with its data in `dir`
  * (append-only file on, so queued requests survive an agent restart).
@@ -67,6 +103,7 @@ export async function startEmbeddedRedis(options: { dir: string; logger?: Logger
     );
   }
   mkdirSync(options.dir, { recursive: true });
+  await stopLeftoverRedis(options.dir, options.logger);
   const port = await freePort();
   const persist = options.persist ?? true;
   const args = [
@@ -77,6 +114,7 @@ export async function startEmbeddedRedis(options: { dir: string; logger?: Logger
     '--save', '',
     '--appendonly', persist ? 'yes' : 'no',
     '--logfile', join(options.dir, 'redis.log'),
+    '--pidfile', join(options.dir, 'redis.pid'),
     '--daemonize', 'no',
   ];
   const child: ChildProcess = spawn(binary, args, { stdio: 'ignore' });
