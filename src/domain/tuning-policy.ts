@@ -152,5 +152,5 @@ export function decideIteration(input: IterationInput): IterationDecision {
   if (mode === 'recommend') {
     return { decision: 'kept', next: configurationOf(latest), reason: `recommended: the ${what}; mode recommend does not apply it (send prediction.apply, or set mode auto)`, compelling, saving };
   }
-  return { decision: 'applied', next: { predictionId: prediction.predictionId, preference: chosen.preference }, reason: `applied: the ${what}. ${chosen.solution.explanation}`, compelling, saving };
+  return { decision: 'applied', next: { predictionId: prediction.predictionId, preference: chosen.preference }, reason: `the ${what}. ${chosen.solution.explanation}`, compelling, saving };
 }

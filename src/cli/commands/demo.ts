@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +38,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return await runDemo({ io, dir, iterations, timeScale, seed: Number(values.seed) });
   } finally {
     if (!values.keep && !values.dir) rmSync(dir, { recursive: true, force: true });
-    else io.out(`kept ${dir}: inspect it with sync-agent projects show nightly-etl --config <a config whose tenant.state is file://${dir}/state>`);
+    else {
+      // A configuration pointing at the demo's state, so its projects and runs can be inspected.
+      const config = join(dir, 'sync.config.mjs');
+      writeFileSync(config, `export default ${JSON.stringify({ site: { redis: 'embedded' }, tenant: { id: 'sandbox', state: 'file:./state', projectLocation: 'file:./runs' } }, null, 2)};\n`);
+      io.out(`kept ${dir}; inspect it with:\n  sync-agent projects show nightly-etl --config ${config}\n  sync-agent runs nightly-etl --config ${config}`);
+    }
   }
 }
