@@ -122,6 +122,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 export function createFileObjectStore(): ObjectStore {
   // path -> etag for an exact (inode, size, mtime, ctime) of that path.
   const etagCache = new Map<string, { stamp: string; etag: string }>();
+  // Bounded: every file a long-running agent ever wrote or read would otherwise stay here.
+  const remember = (path: string, entry: { stamp: string; etag: string }) => {
+    if (etagCache.size >= 2000 && !etagCache.has(path)) etagCache.clear();
+    etagCache.set(path, entry);
+  };
   const stampOf = (st: Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 
   const hashFile = (path: string, signal?: AbortSignal): Promise<string> =>
@@ -139,8 +144,7 @@ export function createFileObjectStore(): ObjectStore {
     const cached = etagCache.get(path);
     if (cached?.stamp === stamp) return cached.etag;
     const etag = await hashFile(path, signal);
-    if (etagCache.size > 2000) etagCache.clear();
-    etagCache.set(path, { stamp, etag });
+    remember(path, { stamp, etag });
     return etag;
   };
 
@@ -190,7 +194,7 @@ export function createFileObjectStore(): ObjectStore {
         if (!st.isFile()) throw new SyncError('invalid_request', `${url} is not a file`);
         const body = await fh.readFile(options?.signal ? { signal: options.signal } : {});
         const etag = `"${createHash('md5').update(body).digest('hex')}"`;
-        etagCache.set(path, { stamp: stampOf(st), etag });
+        remember(path, { stamp: stampOf(st), etag });
         return { body, info: { url, size: body.length, etag, lastModified: st.mtime } };
       } finally {
         await fh.close();
@@ -246,7 +250,7 @@ export function createFileObjectStore(): ObjectStore {
       const st = await stat(path);
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       const etag = `"${createHash('md5').update(bytes).digest('hex')}"`;
-      etagCache.set(path, { stamp: stampOf(st), etag });
+      remember(path, { stamp: stampOf(st), etag });
       return { url, size: bytes.byteLength, etag, lastModified: st.mtime };
     };
     try {
