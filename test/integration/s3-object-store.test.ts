@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SyncError } from '../../src/domain/errors.js';
+import type { SyncError } from '../../src/domain/errors.js';
 import type { ObjectInfo } from '../../src/domain/ports.js';
 import { createS3ObjectStore } from '../../src/adapters/s3-object-store.js';
 import { createFileObjectStore } from '../../src/adapters/file-object-store.js';
