@@ -1,0 +1,42 @@
+// The README's first command, as a user runs it: `sync-agent demo` prints the tuning table and chart,
+// exits 0, and leaves no process and no folder behind.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+
+function processesIn(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`).startsWith(dir)) pids.push(Number(entry));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return pids;
+}
+
+test('sync-agent demo runs the loop, prints the table and chart, and leaves nothing running', () => {
+  const r = spawnSync(process.execPath, ['bin/sync-agent.js', 'demo', '--iterations', '3', '--seed', '3'], { encoding: 'utf8', timeout: 120_000 });
+  assert.is(r.status, 0, r.stderr + r.stdout);
+  const out = r.stdout;
+  assert.match(out, /iteration 1: kept -> run r-/);
+  assert.match(out, /iteration 2: (applied|kept|held|rolled-back) -> run r-/);
+  assert.match(out, /iter\s+decision\s+cluster\s+status\s+runtime\s+predicted\s+cost\s+predicted\s+billed/);
+  assert.match(out, /billed cost per iteration\n\s+#1 \|#+/);
+  assert.match(out, /done: the last run cost \$\d+\.\d\d against \$\d+\.\d\d for the first/);
+  const dir = /agent log: (\S+)\/agent\.log/.exec(out)?.[1];
+  assert.ok(dir, 'the demo names its folder');
+  assert.not.ok(existsSync(dir!), 'its temporary folder is removed');
+  assert.equal(processesIn(dir!), [], 'no process (redis-server, agent) is left in it');
+});
+
+test('sync-agent demo rejects bad options with a clear message', () => {
+  const r = spawnSync(process.execPath, ['bin/sync-agent.js', 'demo', '--iterations', 'many'], { encoding: 'utf8' });
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /--iterations must be a whole number/);
+});
+
+test.run();
