@@ -239,6 +239,9 @@ export function createAgent(options: AgentOptions = {}): Agent {
         results,
         graceMs: site.shutdown.graceMs,
         lockDurationMs: site.queues.lockDurationMs,
+        // run.record waits for an unfinished event log up to site.eventLog.waitTimeoutMs after the cluster ends.
+        notReadyDelayMs: site.eventLog.pollMs,
+        notReadyMaxMs: site.eventLog.waitTimeoutMs + 5 * 60_000,
       });
       inbox = createInboxConsumer({
         redis: { url: redisUrl },

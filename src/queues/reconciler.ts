@@ -45,7 +45,9 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
         const { id, duplicate } = await opts.enqueue({
           name: 'run.record',
           data: { projectId: run.projectId, clusterId: run.clusterId, runId: run.runId },
-          idempotencyKey: recordIdempotencyKey(run.clusterId, cluster.state),
+          // One hand-off per run per interval: if an earlier run.record (from SQS or a pass before) failed
+          // finally, the run is still unrecorded and this pass tries again; run.record itself is idempotent.
+          idempotencyKey: `${recordIdempotencyKey(run.clusterId, cluster.state)}:pass:${Math.floor(Date.now() / opts.intervalMs)}`,
         });
         if (!duplicate) {
           enqueued += 1;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Job, JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { SyncError, toSyncError } from '../domain/errors.js';
@@ -236,6 +236,13 @@ export type RequestWorkerOptions = {
   graceMs?: number;
   /** BullMQ lock duration (a job whose worker stops renewing it is retried elsewhere); default 60 s. */
   lockDurationMs?: number;
+  /**
+   * A request that answers `not_ready` (an event log still being written, a run still running) is
+   * delayed this long and tried again without spending an attempt; default 15 s.
+   */
+  notReadyDelayMs?: number;
+  /** ... for at most this long after it was enqueued; then `not_ready` is retried like any error; default 20 min. */
+  notReadyMaxMs?: number;
 };
 
 export type RequestWorker = {
@@ -254,7 +261,9 @@ export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
   let closing: Promise<void> | undefined;
   let aborting = false;
 
-  const processor = async (job: Job<RequestJobData, unknown, string>): Promise<unknown> => {
+  const notReadyDelayMs = opts.notReadyDelayMs ?? 15_000;
+  const notReadyMaxMs = opts.notReadyMaxMs ?? 20 * 60_000;
+  const processor = async (job: Job<RequestJobData, unknown, string>, token?: string): Promise<unknown> => {
     const id = job.id ?? '';
     const attempts = job.opts.attempts ?? 1;
     const log = opts.logger.child({ requestId: id, name: job.name, attempt: job.attemptsMade + 1 });
@@ -291,6 +300,12 @@ export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
         const err = controller.signal.aborted && !(e instanceof SyncError && !e.retryable)
           ? new SyncError('aborted', `request ${id} was aborted by shutdown`, { cause: e })
           : toSyncError(e);
+        // Waiting is not failing: a request that is not ready yet comes back later without spending an attempt.
+        if (err.code === 'not_ready' && token !== undefined && !controller.signal.aborted && Date.now() - job.timestamp < notReadyMaxMs) {
+          log.info('request not ready; trying again later', { error: err.toJSON(), delayMs: notReadyDelayMs });
+          await job.moveToDelayed(Date.now() + notReadyDelayMs, token);
+          throw new DelayedError();
+        }
         const final = !err.retryable || job.attemptsMade + 1 >= attempts;
         if (final) {
           await opts.results.publish({ id, name, status: 'failed', error: err.toJSON() });

@@ -43,13 +43,25 @@ Q.after(async (ctx) => {
   await ctx.server.stop();
 });
 
-function setup(ctx: Ctx, dispatch: Dispatch, options: { attempts?: number; graceMs?: number; concurrency?: number } = {}) {
+function setup(ctx: Ctx, dispatch: Dispatch, options: { attempts?: number; graceMs?: number; concurrency?: number; notReadyDelayMs?: number; notReadyMaxMs?: number } = {}) {
   const prefix = `t${++ctx.n}`;
   const metrics = createMetrics({ defaultMetrics: false });
   const results = createResults(ctx.redis, prefix);
   const queue: RequestQueue = createRequestQueue({ connection: { url: ctx.server.url }, prefix, attempts: options.attempts ?? 3, backoffMs: 20, logger: silentLogger, metrics });
   const startWorker = (d: Dispatch = dispatch): RequestWorker => {
-    const w = createRequestWorker({ connection: { url: ctx.server.url }, prefix, concurrency: options.concurrency ?? 2, dispatch: d, validate, logger: silentLogger, metrics, results, graceMs: options.graceMs ?? 5_000 });
+    const w = createRequestWorker({
+      connection: { url: ctx.server.url },
+      prefix,
+      concurrency: options.concurrency ?? 2,
+      dispatch: d,
+      validate,
+      logger: silentLogger,
+      metrics,
+      results,
+      graceMs: options.graceMs ?? 5_000,
+      ...(options.notReadyDelayMs !== undefined ? { notReadyDelayMs: options.notReadyDelayMs } : {}),
+      ...(options.notReadyMaxMs !== undefined ? { notReadyMaxMs: options.notReadyMaxMs } : {}),
+    });
     ctx.open.push(w);
     return w;
   };
@@ -321,6 +333,33 @@ Q('two agents on one Redis: every request runs exactly once', async (ctx) => {
   assert.ok([...runs.values()].every((v) => v.length === 1), 'no request ran twice');
   const by = [...runs.values()].flat();
   assert.ok(by.includes('a') && by.includes('b'), 'both agents took work');
+});
+
+Q('not_ready waits without spending attempts (7 waits with 3 attempts still completes), and gives up with not_ready once its patience is out', async (ctx) => {
+  let calls = 0;
+  const patient = setup(ctx, async () => {
+    calls += 1;
+    if (calls <= 7) throw new SyncError('not_ready', 'the event log is still being written');
+    return { recorded: true };
+  }, { attempts: 3, notReadyDelayMs: 50, notReadyMaxMs: 60_000 });
+  patient.startWorker();
+  await patient.queue.enqueue({ id: 'slow-log', name: 'run.record', data: {} });
+  const done = await waitFor('the result', () => patient.results.get('slow-log'), 15_000);
+  assert.is(done.status, 'completed', JSON.stringify(done));
+  assert.is(calls, 8);
+  assert.equal((await patient.stream()).map((e) => e.status), ['completed'], 'one result, no intermediate failure');
+
+  let tries = 0;
+  const impatient = setup(ctx, async () => {
+    tries += 1;
+    throw new SyncError('not_ready', 'still running');
+  }, { attempts: 2, notReadyDelayMs: 50, notReadyMaxMs: 300 });
+  impatient.startWorker();
+  await impatient.queue.enqueue({ id: 'never-ready', name: 'project.iterate', data: {} });
+  const failed = await waitFor('the final failure', () => impatient.results.get('never-ready'), 15_000);
+  assert.is(failed.status, 'failed');
+  assert.is(failed.error?.code, 'not_ready');
+  assert.ok(tries >= 3, `waited, then spent its 2 attempts (${tries} calls)`);
 });
 
 Q.run();
