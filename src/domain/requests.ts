@@ -1,10 +1,10 @@
 import type { JobFlow, PlatformName, Preference, ProjectMode, TuningPolicy } from './types.js';
 
 /** Names of the requests the agent answers (see schema/requests.schema.json). */
-export type RequestName = 'project.create' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate';
+export type RequestName = 'project.create' | 'project.update' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate';
 
 /** Every request name, in the order of the design's table. */
-export const REQUEST_NAMES: readonly RequestName[] = ['project.create', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate'];
+export const REQUEST_NAMES: readonly RequestName[] = ['project.create', 'project.update', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate'];
 
 export type ProjectCreateData = {
   projectId?: string;
@@ -17,6 +17,19 @@ export type ProjectCreateData = {
   autoApply?: boolean;
   mode?: ProjectMode;
   policy?: TuningPolicy;
+};
+
+/** Fields to change on a project; `null` removes an optional field. */
+export type ProjectUpdateData = {
+  projectId: string;
+  name?: string;
+  jobFlow?: JobFlow | null;
+  cluster?: Record<string, unknown> | null;
+  location?: string | null;
+  preference?: Preference | null;
+  autoApply?: boolean | null;
+  mode?: ProjectMode | null;
+  policy?: TuningPolicy | null;
 };
 
 export type RunStartData = { projectId: string; jobFlow?: JobFlow; predictionId?: string; preference?: Preference };
@@ -33,6 +46,7 @@ export type ProjectIterateData = { projectId: string; preference?: Preference };
 /** The data type of each request name. */
 export type RequestDataMap = {
   'project.create': ProjectCreateData;
+  'project.update': ProjectUpdateData;
   'run.start': RunStartData;
   'run.record': RunRecordData;
   'prediction.create': PredictionCreateData;

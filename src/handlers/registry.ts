@@ -5,6 +5,7 @@ import { validateRequest } from '../queues/validate-request.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
 import { projectCreate } from './project-create.js';
 import { projectIterate } from './project-iterate.js';
+import { projectUpdate } from './project-update.js';
 import { runRecord } from './run-record.js';
 import { predictionApply } from './prediction-apply.js';
 import { predictionCreate } from './prediction-create.js';
@@ -16,6 +17,7 @@ type AnyHandler = (data: never, deps: HandlerDeps, ctx: HandlerContext) => Obser
 /** The handler of each request name. */
 export const HANDLERS: Readonly<Record<RequestName, AnyHandler>> = {
   'project.create': projectCreate,
+  'project.update': projectUpdate,
   'run.start': runStart,
   'run.record': runRecord,
   'prediction.create': predictionCreate,
