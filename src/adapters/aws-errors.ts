@@ -1,4 +1,5 @@
 // Turns AWS SDK v3 errors into SyncError and owns the retry policy for AWS calls.
+import { sleep as abortableSleep } from '../domain/sleep.js';
 import { SyncError } from '../domain/errors.js';
 import type { ErrorCode } from '../domain/errors.js';
 
@@ -209,18 +210,7 @@ function abortedError(signal: AbortSignal): SyncError {
 
 /** A timer that rejects with SyncError 'aborted' as soon as `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortedError(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortedError(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return abortableSleep(ms, signal);
 }
 
 /** The backoff before retry number `attempt` (1-based): full jitter under an exponential ceiling. */

@@ -3,6 +3,7 @@
 // without readable content (the owner died between create and write) or from another host is taken
 // over once older than `staleMs`. Takeover itself runs under a second O_EXCL file so two waiters
 // can never both break the same lock and then remove each other's fresh one.
+import { sleep as abortableSleep } from '../domain/sleep.js';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { SyncError } from '../domain/errors.js';
@@ -95,19 +96,7 @@ async function breakStale(path: string, ino: number, staleMs: number): Promise<b
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(new SyncError('aborted', 'waiting for a lock was aborted'));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new SyncError('aborted', 'waiting for a lock was aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+const sleep = (ms: number, signal?: AbortSignal) => abortableSleep(ms, signal, 'waiting for a lock');
 
 /** Takes the exclusive lock `lockPath` (waiting up to `timeoutMs`) and returns its release function. */
 export async function acquireFileLock(lockPath: string, options: FileLockOptions = {}): Promise<() => Promise<void>> {

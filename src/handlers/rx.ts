@@ -1,4 +1,5 @@
 import { Observable } from 'rxjs';
+import { sleep as abortableSleep } from '../domain/sleep.js';
 import { SyncError } from '../domain/errors.js';
 
 /**
@@ -37,16 +38,5 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 
 /** Resolves after `ms`, or rejects with SyncError 'aborted' as soon as `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new SyncError('aborted', 'the request was cancelled'));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new SyncError('aborted', 'the request was cancelled'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return abortableSleep(ms, signal, 'the request');
 }

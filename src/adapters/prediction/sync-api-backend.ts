@@ -5,6 +5,7 @@
 // GET /v1/autotuner/predictions/{id} -> `{result: {solutions: {<preference>: {configuration, ...}}}}`.
 // Errors come as `{error: {code, message}}`. A 401 re-authenticates once; the key secret and the
 // token never reach a log, an error message or the result.
+import { sleep as abortableSleep } from '../../domain/sleep.js';
 import type { CallOptions, Logger, ObjectStore, PredictionBackend, PredictionInput } from '../../domain/ports.js';
 import type { Prediction, Preference, Solution } from '../../domain/types.js';
 import { PREFERENCES } from '../../domain/types.js';
@@ -34,18 +35,7 @@ type Envelope = { result?: unknown; error?: { code?: unknown; message?: unknown 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new SyncError('aborted', 'the prediction wait was aborted'));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new SyncError('aborted', 'the prediction wait was aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return abortableSleep(ms, signal, 'the prediction wait');
 }
 
 function firstNumber(...values: unknown[]): number | undefined {
