@@ -160,7 +160,14 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
               count('duplicate');
               return { id: owner, duplicate: true };
             }
-            throw new SyncError('unavailable', `idempotency key ${JSON.stringify(request.idempotencyKey)} is claimed by request ${owner}, which is not enqueued yet; retry shortly`);
+            // A claim that outlived its pending window belonged to a job that was enqueued and has since
+            // expired (with its result): hand the key to this request; the handlers' own per-key
+            // idempotency (run ids, prediction ids derived from the key) answers what the first one did.
+            const ttl = await redis.ttl(key);
+            if (ttl <= pendingClaimTtl) {
+              throw new SyncError('unavailable', `idempotency key ${JSON.stringify(request.idempotencyKey)} is claimed by request ${owner}, which is not enqueued yet; retry shortly`);
+            }
+            await redis.set(key, id, 'EX', pendingClaimTtl, 'XX');
           }
           // The same request again (redelivered after a crash), or the claim just lapsed: finish its hand-off.
           if (owner === null && (await redis.set(key, id, 'EX', pendingClaimTtl, 'NX')) === null) {

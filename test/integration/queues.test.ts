@@ -9,7 +9,7 @@ import { createMetrics } from '../../src/agent/metrics.js';
 import { createResults } from '../../src/queues/results.js';
 import { createRequestQueue, createRequestWorker } from '../../src/queues/requests-queue.js';
 import type { Dispatch, RequestQueue, RequestWorker, Validate } from '../../src/queues/requests-queue.js';
-import { sleep, waitFor } from '../support/async.js';
+import { sleep, syncRejection as rejection, waitFor } from '../support/async.js';
 
 
 
@@ -360,6 +360,31 @@ Q('not_ready waits without spending attempts (7 waits with 3 attempts still comp
   assert.is(failed.status, 'failed');
   assert.is(failed.error?.code, 'not_ready');
   assert.ok(tries >= 3, `waited, then spent its 2 attempts (${tries} calls)`);
+});
+
+Q('an idempotency key whose job and result have expired is enqueued again; a pending claim still says retry', async (ctx) => {
+  const handled: string[] = [];
+  const { prefix, queue, results, startWorker } = setup(ctx, async (_name, _data, c) => {
+    handled.push(c.requestId);
+    return { ok: true };
+  });
+  startWorker();
+  const first = await queue.enqueue({ id: 'first', name: 'run.start', data: {}, idempotencyKey: 'dag-run-2026-11-15' });
+  assert.is(first.duplicate, false);
+  await waitFor('the first result', () => results.get('first'));
+  // A week later the job and its result are gone (removeOnComplete, result TTL); the key is not.
+  await ctx.redis.del(`${prefix}:result:first`);
+  const jobKeys = await ctx.redis.keys(`${prefix}:${prefix}.requests:first*`);
+  if (jobKeys.length > 0) await ctx.redis.del(...jobKeys);
+  await ctx.redis.zrem(`${prefix}:${prefix}.requests:completed`, 'first');
+  const again = await queue.enqueue({ id: 'again', name: 'run.start', data: {}, idempotencyKey: 'dag-run-2026-11-15' });
+  assert.equal(again, { id: 'again', duplicate: false }, 'enqueued; the handler answers from its own per-key state');
+  await waitFor('the second result', () => results.get('again'));
+  assert.equal(handled, ['first', 'again']);
+  // A claim still in its pending window (its owner is mid hand-off) is not taken over.
+  await ctx.redis.set(`${prefix}:idem:in-flight`, 'owner-x', 'EX', 30);
+  const e = await rejection(queue.enqueue({ id: 'late', name: 'run.start', data: {}, idempotencyKey: 'in-flight' }));
+  assert.is(e.code, 'unavailable');
 });
 
 Q.run();
