@@ -167,6 +167,12 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
             if (ttl <= pendingClaimTtl) {
               throw new SyncError('unavailable', `idempotency key ${JSON.stringify(request.idempotencyKey)} is claimed by request ${owner}, which is not enqueued yet; retry shortly`);
             }
+            // The owner extends its claim only after adding its job: look again, it may have done both
+            // since the first look (a concurrent hand-off, not an expired one).
+            if (await known(owner)) {
+              count('duplicate');
+              return { id: owner, duplicate: true };
+            }
             await redis.set(key, id, 'EX', pendingClaimTtl, 'XX');
           }
           // The same request again (redelivered after a crash), or the claim just lapsed: finish its hand-off.
