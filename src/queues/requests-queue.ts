@@ -168,7 +168,8 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
               throw new SyncError('unavailable', `idempotency key ${JSON.stringify(request.idempotencyKey)} is claimed by request ${owner}, which is not enqueued yet; retry shortly`);
             }
             // The owner extends its claim only after adding its job: look again, it may have done both
-            // since the first look (a concurrent hand-off, not an expired one).
+            // since the first look (a concurrent hand-off, not an expired one). A guard for that window;
+            // no test has caught it happening.
             if (await known(owner)) {
               count('duplicate');
               return { id: owner, duplicate: true };
