@@ -24,7 +24,7 @@ import { createDispatcher } from '../handlers/registry.js';
 import { createCompletionConsumer, type CompletionConsumer } from '../queues/completion-events.js';
 import { createInboxConsumer, type InboxConsumer } from '../queues/inbox.js';
 import { createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
-import { createRequestQueue, createRequestWorker, openRedis, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
+import { createRequestQueue, createRequestWorker, idempotencyKeyOf, openRedis, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
 import { createResults } from '../queues/results.js';
 import { parseRequestJson, validateRequest } from '../queues/validate-request.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
@@ -270,12 +270,17 @@ export function createAgent(options: AgentOptions = {}): Agent {
         });
         completion.start();
       }
+      const requests = queue;
       reconciler = createReconciler({
         intervalMs: site.reconcile.intervalMs,
         listRunningRuns,
         describeCluster: (id, signal) => platform.describeCluster(id, { signal }),
         enqueue: queue.enqueue,
         logger,
+        pending: async (key) => {
+          const owner = await redis!.get(idempotencyKeyOf(prefix, key));
+          return owner !== null && (await requests.state(owner)) !== undefined;
+        },
       });
       reconciler.start();
       if (site.http.enabled) {

@@ -139,12 +139,14 @@ test('final states and the shared idempotency key', () => {
   assert.is(recordIdempotencyKey('j-1', 'TERMINATED'), 'record:j-1:TERMINATED');
 });
 
-test('reconciler: enqueues run.record only for finished clusters, dedupes by key, isolates failures', async () => {
+test('reconciler: enqueues run.record only for finished clusters, once per interval, isolates failures', async () => {
   const states: Record<string, string> = { 'j-a': 'TERMINATED', 'j-b': 'RUNNING', 'j-c': 'TERMINATED_WITH_ERRORS', 'j-d': 'boom' };
   const keys = new Set<string>();
   const queued: RequestInput[] = [];
+  let clock = 0;
   const r = createReconciler({
     intervalMs: 60_000,
+    now: () => clock,
     listRunningRuns: async () => [
       { projectId: 'p1', runId: 'r-a', clusterId: 'j-a' },
       { projectId: 'p1', runId: 'r-b', clusterId: 'j-b' },
@@ -167,13 +169,45 @@ test('reconciler: enqueues run.record only for finished clusters, dedupes by key
   });
   assert.is(await r.tick(), 2);
   assert.equal(queued, [
-    { name: 'run.record', data: { projectId: 'p1', clusterId: 'j-a', runId: 'r-a' }, idempotencyKey: 'record:j-a:TERMINATED' },
-    { name: 'run.record', data: { projectId: 'p2', clusterId: 'j-c', runId: 'r-c' }, idempotencyKey: 'record:j-c:TERMINATED_WITH_ERRORS' },
+    { name: 'run.record', data: { projectId: 'p1', clusterId: 'j-a', runId: 'r-a' }, idempotencyKey: 'record:j-a:TERMINATED:pass:0' },
+    { name: 'run.record', data: { projectId: 'p2', clusterId: 'j-c', runId: 'r-c' }, idempotencyKey: 'record:j-c:TERMINATED_WITH_ERRORS:pass:0' },
   ]);
-  assert.is(await r.tick(), 0, 'a second pass finds nothing new');
+  assert.is(await r.tick(), 0, 'a second pass in the same interval finds nothing new');
   states['j-d'] = 'TERMINATED';
   assert.is(await r.tick(), 1, 'the throttled run is picked up on a later pass');
+  clock = 60_000;
+  assert.is(await r.tick(), 3, 'runs still unrecorded an interval later are handed over again (without a pending check)');
   await r.stop();
+  await r.stop();
+});
+
+test('reconciler: a run whose run.record is still pending (from SQS or an earlier pass) is left alone', async () => {
+  const pendingKeys = new Set<string>(['record:j-sqs:TERMINATED']);
+  const queued: string[] = [];
+  let clock = 0;
+  const r = createReconciler({
+    intervalMs: 1_000,
+    now: () => clock,
+    listRunningRuns: async () => [
+      { projectId: 'p', runId: 'r-sqs', clusterId: 'j-sqs' },
+      { projectId: 'p', runId: 'r-lost', clusterId: 'j-lost' },
+    ],
+    describeCluster: async (id): Promise<ClusterInfo> => ({ id, state: 'TERMINATED', tags: {} }),
+    enqueue: async (req) => {
+      queued.push(req.idempotencyKey!);
+      pendingKeys.add(req.idempotencyKey!);
+      return { id: `req-${queued.length}`, duplicate: false };
+    },
+    pending: async (key) => pendingKeys.has(key),
+    logger: silentLogger,
+  });
+  assert.is(await r.tick(), 1);
+  assert.equal(queued, ['record:j-lost:TERMINATED:pass:0'], 'only the run whose SQS hand-off is not pending');
+  clock = 5_000;
+  assert.is(await r.tick(), 0, 'its own hand-off is still pending: nothing again');
+  pendingKeys.delete('record:j-lost:TERMINATED:pass:0'); // that run.record failed finally; the run is still unrecorded
+  assert.is(await r.tick(), 1);
+  assert.equal(queued.at(-1), 'record:j-lost:TERMINATED:pass:5');
   await r.stop();
 });
 
