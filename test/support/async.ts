@@ -22,6 +22,17 @@ export async function syncRejection(p: Promise<unknown>): Promise<SyncError> {
   return e as SyncError;
 }
 
+/** Runs `fn`, which must throw a SyncError, and returns it (anything else thrown propagates). */
+export function thrownSyncError(fn: () => unknown): SyncError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof SyncError) return e;
+    throw e;
+  }
+  throw new Error('expected a throw');
+}
+
 /** Polls `f` every `intervalMs` until it returns something other than undefined; fails after `timeoutMs`. */
 export async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -2,16 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SyncError } from '../../../src/domain/errors.js';
 import { assertSafeId, deriveRunId, isSafeId, newId } from '../../../src/domain/ids.js';
-
-function errorOf(fn: () => unknown): SyncError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SyncError) return e;
-    throw e;
-  }
-  throw new Error('expected a throw');
-}
+import { thrownSyncError as errorOf } from '../../support/async.js';
 
 test('assertSafeId accepts ordinary ids and returns them', () => {
   for (const id of ['a', 'proj-1', 'A.b_c-9', 'j-2AXXXXXXGAPLF', 'x'.repeat(128)]) assert.is(assertSafeId('projectId', id), id);

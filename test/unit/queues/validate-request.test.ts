@@ -3,16 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { SyncError } from '../../../src/domain/errors.js';
 import { MAX_REQUEST_BYTES, decodeRequest, parseRequestJson, validateRequest } from '../../../src/queues/validate-request.js';
-
-function errorOf(fn: () => unknown): SyncError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SyncError) return e;
-    throw e;
-  }
-  throw new Error('expected a throw');
-}
+import { thrownSyncError as errorOf } from '../../support/async.js';
 
 test('valid requests of every name pass and come back typed', () => {
   const ok = [
