@@ -29,6 +29,9 @@ import { createResults } from '../queues/results.js';
 import { parseRequestJson, validateRequest } from '../queues/validate-request.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
 import { createHttpServer, type HttpServer, type Readiness } from './http.js';
+import { createUi, type Ui } from '../ui/server.js';
+import { loadApplicationModel } from '../adapters/eventlog-source.js';
+import { summarizeForUi } from '../ui/analysis.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { clearRuntimeInfo, embeddedRedisDir, redisConnectionUrl, writeRuntimeInfo } from './runtime.js';
 
@@ -70,6 +73,8 @@ export type Agent = {
   readonly state: AgentState;
   /** The HTTP base URL once listening. */
   readonly httpUrl: string | undefined;
+  /** A one-time dashboard sign-in URL (for `demo --ui`); undefined when the dashboard is off. */
+  dashboardSignInUrl(): string | undefined;
   readonly config: Config | undefined;
   readonly logger: Logger;
 };
@@ -128,6 +133,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
   let reconciler: Reconciler | undefined;
   let http: HttpServer | undefined;
   let httpUrl: string | undefined;
+  let ui: Ui | undefined;
   let metrics: Metrics | undefined;
   let stopping: Promise<void> | undefined;
   let fatal: SyncError | undefined;
@@ -271,9 +277,16 @@ export function createAgent(options: AgentOptions = {}): Agent {
         completion.start();
       }
       const requests = queue;
+      const m = metrics;
       reconciler = createReconciler({
         intervalMs: site.reconcile.intervalMs,
-        listRunningRuns,
+        // Each pass begins by listing the runs still marked running: that is the pass the dashboard shows.
+        listRunningRuns: async () => {
+          const runs = await listRunningRuns();
+          m.reconcilerLastPass.set(Date.now() / 1000);
+          m.reconcilerRunsChecked.set(runs.length);
+          return runs;
+        },
         describeCluster: (id, signal) => platform.describeCluster(id, { signal }),
         enqueue: queue.enqueue,
         logger,
@@ -296,6 +309,41 @@ export function createAgent(options: AgentOptions = {}): Agent {
           logger,
           parse: parseRequestJson,
           validate: validateRequest,
+          ...(site.http.ui
+            ? {
+                ui: (ui = createUi({
+                  token: () => credentials.httpToken,
+                  // Browsers send Secure cookies over plain http only to loopback, where the agent listens by default.
+                  secureCookies: !isLoopbackHost(site.http.host),
+                  state: deps.state,
+                  objects,
+                  enqueue: queue.enqueue,
+                  queue: async () => {
+                    const stats = await requests.stats();
+                    const failed = await Promise.all(
+                      stats.failed.map(async (f) => {
+                        const entry = await results.get(f.id).catch(() => undefined);
+                        return { id: f.id, name: f.name, code: entry?.error?.code ?? 'failed', message: entry?.error?.message ?? f.reason, ...(f.finishedAt ? { at: f.finishedAt } : {}) };
+                      }),
+                    );
+                    const lastEvent = (await m.completionLastEvent.get()).values[0]?.value ?? 0;
+                    const lag = (await m.sqsLagSeconds.get()).values[0]?.value;
+                    const lastPass = (await m.reconcilerLastPass.get()).values[0]?.value ?? 0;
+                    const checked = (await m.reconcilerRunsChecked.get()).values[0]?.value;
+                    return {
+                      counts: stats.counts,
+                      failed,
+                      completion: { enabled: site.sqs !== undefined, ...(lastEvent > 0 ? { lastEventAt: new Date(lastEvent * 1000).toISOString(), ...(lag !== undefined ? { lagSeconds: lag } : {}) } : {}) },
+                      reconciler: { enabled: true, ...(lastPass > 0 ? { lastPassAt: new Date(lastPass * 1000).toISOString(), ...(checked !== undefined ? { checked } : {}) } : {}) },
+                    };
+                  },
+                  analyze: async (url, signal) => summarizeForUi(await loadApplicationModel(url, { objectStore: objects, signal })),
+                  logger,
+                  region: site.aws.region,
+                  defaultPreference: site.predictionPreference ?? config.tenant.predictionPreference ?? 'balanced',
+                })),
+              }
+            : {}),
         });
         httpUrl = (await http.listen()).url;
       }
@@ -404,6 +452,9 @@ export function createAgent(options: AgentOptions = {}): Agent {
     get httpUrl() {
       return httpUrl;
     },
+    dashboardSignInUrl() {
+      return ui && httpUrl ? `${httpUrl}${ui.oneTimeSignInPath()}` : undefined;
+    },
     get config() {
       return config;
     },
@@ -411,4 +462,9 @@ export function createAgent(options: AgentOptions = {}): Agent {
       return logger;
     },
   };
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -8,6 +8,7 @@ import { requestLabel } from './metrics.js';
 import type { Metrics } from './metrics.js';
 import type { Enqueue, PendingState, Validate } from '../queues/requests-queue.js';
 import type { Results } from '../queues/results.js';
+import type { Ui } from '../ui/server.js';
 
 /** What `/readyz` reports: overall readiness and each check (true, false, or a reason). */
 export type Readiness = { ok: boolean; checks: Record<string, boolean | string> };
@@ -30,6 +31,8 @@ export type HttpServerOptions = {
   validate: Validate;
   /** Request body limit; default 256 KiB. */
   maxBodyBytes?: number;
+  /** The dashboard, served under /ui/ (absent: /ui/ answers 404). */
+  ui?: Ui;
 };
 
 export type HttpServer = {
@@ -162,6 +165,11 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     const only = (allowed: string): Reply | undefined =>
       method === allowed || (allowed === 'GET' && method === 'HEAD') ? undefined : error(405, 'invalid_request', `${method} is not allowed on ${path}`, {}, { allow: allowed });
     if (path === '/healthz') return only('GET') ?? { status: 200, body: { status: 'ok' } };
+    if (path === '/ui' || path.startsWith('/ui/')) {
+      if (!opts.ui) return error(404, 'not_found', 'the dashboard is turned off (site.http.ui: false)');
+      await opts.ui.handle(req, res);
+      return undefined;
+    }
     if (path === '/readyz') {
       const notAllowed = only('GET');
       if (notAllowed) return notAllowed;

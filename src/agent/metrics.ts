@@ -19,6 +19,11 @@ export type Metrics = {
   requests: Counter<'name' | 'outcome'>;
   handlerDuration: Histogram<'name'>;
   sqsLagSeconds: Gauge;
+  /** When the last completion event was handled (epoch seconds; 0 before the first). */
+  completionLastEvent: Gauge;
+  /** When the reconciler last began a pass (epoch seconds), and how many runs it checked. */
+  reconcilerLastPass: Gauge;
+  reconcilerRunsChecked: Gauge;
   completionEvents: Counter<'outcome'>;
   inflight: Gauge;
   /** The exposition text for `/metrics`. */
@@ -48,6 +53,21 @@ export function createMetrics(options: { prefix?: string; defaultMetrics?: boole
     help: 'Age of the last completion event processed (now - event time).',
     registers: [registry],
   });
+  const completionLastEvent = new Gauge({
+    name: 'sync_completion_last_event_timestamp_seconds',
+    help: 'When the last SQS completion event was handled (Unix time).',
+    registers: [registry],
+  });
+  const reconcilerLastPass = new Gauge({
+    name: 'sync_reconciler_last_pass_timestamp_seconds',
+    help: 'When the reconciler last began a pass (Unix time).',
+    registers: [registry],
+  });
+  const reconcilerRunsChecked = new Gauge({
+    name: 'sync_reconciler_runs_checked',
+    help: 'Runs still marked running that the last reconciler pass looked at.',
+    registers: [registry],
+  });
   const completionEvents = new Counter({
     name: 'sync_completion_events_total',
     help: 'SQS completion events by outcome (recorded, duplicate, ignored, unparseable, error).',
@@ -64,6 +84,9 @@ export function createMetrics(options: { prefix?: string; defaultMetrics?: boole
     requests,
     handlerDuration,
     sqsLagSeconds,
+    completionLastEvent,
+    reconcilerLastPass,
+    reconcilerRunsChecked,
     completionEvents,
     inflight,
     render: () => registry.metrics(),

@@ -20,7 +20,7 @@ export function siteDefaults(env: Readonly<Record<string, string | undefined>>):
     queues: { prefix: 'sync', concurrency: 4, attempts: 5, backoffMs: 2000, lockDurationMs: 30_000 },
     aws: { region: defaultRegion(env), endpoints: {}, s3ForcePathStyle: false },
     predictions: { backend: 'local', apiUrl: DEFAULT_API_URL },
-    http: { enabled: true, port: 8080, host: '127.0.0.1' },
+    http: { enabled: true, port: 8080, host: '127.0.0.1', ui: true },
     shutdown: { graceMs: 30_000 },
     reconcile: { intervalMs: 300_000 },
     eventLog: { waitTimeoutMs: 900_000, pollMs: 15_000 },

@@ -280,9 +280,10 @@ function readInstance(r: Reader, value: unknown, path: string): InstanceOverride
 }
 
 function readHttp(r: Reader, value: unknown, d: SiteConfig['http']): SiteConfig['http'] {
-  const o = r.object(value, 'site.http', ['enabled', 'port', 'host']);
+  const o = r.object(value, 'site.http', ['enabled', 'port', 'host', 'ui']);
   return {
     enabled: r.boolean(o, 'site.http', 'enabled') ?? d.enabled,
+    ui: r.boolean(o, 'site.http', 'ui') ?? d.ui,
     port: r.integer(o, 'site.http', 'port', 1, 65535) ?? d.port,
     host: r.string(o, 'site.http', 'host', { pattern: /^[A-Za-z0-9.:[\]-]+$/, what: 'a host name or IP address' }) ?? d.host,
   };

@@ -41,7 +41,7 @@ export type SiteConfig = {
     /** EMR surcharge per instance type, USD/hour, overriding the shipped table. */
     emrPricing?: Record<string, number>;
   };
-  http: { enabled: boolean; port: number; host: string };
+  http: { enabled: boolean; port: number; host: string; /** The dashboard under /ui/ (default true). */ ui: boolean };
   shutdown: { graceMs: number }; // default 30000
   reconcile: { intervalMs: number }; // default 300000
   eventLog: { waitTimeoutMs: number; pollMs: number }; // defaults 900000 / 15000

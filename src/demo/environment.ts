@@ -50,6 +50,8 @@ export type TuningEnvironmentOptions = {
   logSink?: (line: string) => void;
   /** What the sandbox's clusters run (default: the shipped workloads, chosen by the step's script name). */
   workloads?: Record<string, Workload> | WorkloadChooser;
+  /** Serve HTTP (API and dashboard) on loopback with this bearer token; port 0 picks a free one. */
+  http?: { token: string; port?: number };
 };
 
 /** Starts the environment in `dir` (state, run data, redis data and logs all live there). */
@@ -93,14 +95,19 @@ export async function startTuningEnvironment(options: TuningEnvironmentOptions):
         queues: { ...base.site.queues, prefix: 'demo', backoffMs: 300, attempts: 8 },
         sqs: { completionQueueUrl: queueUrl, waitTimeSeconds: 1, visibilityTimeoutSeconds: 10 },
         aws: { region: 'us-east-1', endpoints: { emr: sandbox.url, sqs: sqsEndpoint }, s3ForcePathStyle: false },
-        http: { ...base.site.http, enabled: false },
+        http: options.http ? { enabled: true, host: '127.0.0.1', port: options.http.port ?? 0, ui: true } : { ...base.site.http, enabled: false },
         reconcile: { intervalMs: 5_000 },
         eventLog: { waitTimeoutMs: 60_000, pollMs: 500 },
         shutdown: { graceMs: 5_000 },
       },
       tenant: { id: 'sandbox', state: pathToFileURL(join(dir, 'state')).href, projectLocation: pathToFileURL(join(dir, 'runs')).href },
     };
-    const agent = createAgent({ config, awsCredentials: LOCAL_CREDENTIALS, logSink: options.logSink ?? (() => {}) });
+    const agent = createAgent({
+      config,
+      awsCredentials: LOCAL_CREDENTIALS,
+      logSink: options.logSink ?? (() => {}),
+      ...(options.http ? { env: { ...process.env, SYNC_AGENT_TOKEN: options.http.token } } : {}),
+    });
     await agent.start();
     cleanups.push(() => agent.stop('environment closed'));
     const redis = new Redis(resolveRedisUrl(config), { maxRetriesPerRequest: 3 });

@@ -144,5 +144,7 @@ export type Prediction = {
   basis: Estimate;
   /** How many candidate configurations were evaluated. */
   candidates?: number;
+  /** A sample of the evaluated candidates (at most a few hundred), for the dashboard's runtime-vs-cost plot. */
+  points?: { label: string; runtimeSeconds: number; costUsd: number }[];
   warnings?: string[];
 };

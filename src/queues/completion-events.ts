@@ -183,6 +183,7 @@ export function createCompletionConsumer(opts: CompletionConsumerOptions): Compl
       return 'unparseable';
     }
     opts.metrics?.sqsLagSeconds.set(Math.max(0, (Date.now() - event.time.getTime()) / 1000));
+    opts.metrics?.completionLastEvent.set(Date.now() / 1000);
     if (event.kind === 'step' || !FINAL_CLUSTER_STATES.has(event.state)) {
       await remove(m);
       return 'ignored';

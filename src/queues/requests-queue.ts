@@ -101,12 +101,20 @@ export type RequestQueueOptions = {
   readyTimeoutMs?: number;
 };
 
+/** What the queue holds: jobs per state, and the latest failures with their reasons. */
+export type QueueStats = {
+  counts: Record<string, number>;
+  failed: { id: string; name: string; reason: string; finishedAt?: string }[];
+};
+
 export type RequestQueue = {
   enqueue: Enqueue;
   /** 'queued' / 'active' for a job that has not finished, undefined when no such job is pending. */
   state(id: string): Promise<PendingState | undefined>;
   /** Round-trips to Redis (for readiness); false when it is unreachable, never hangs. */
   ping(): Promise<boolean>;
+  /** Jobs per state and the latest failed ones (the dashboard's queue page). */
+  stats(failedLimit?: number): Promise<QueueStats>;
   close(): Promise<void>;
 };
 
@@ -218,6 +226,16 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
       if (s === 'active') return 'active';
       if (s === 'waiting' || s === 'delayed' || s === 'prioritized' || s === 'waiting-children') return 'queued';
       return undefined;
+    },
+    async stats(failedLimit = 20) {
+      await whenReady(redis, readyTimeoutMs);
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children');
+      const jobs = await queue.getFailed(0, Math.max(0, failedLimit - 1));
+      const failed = jobs
+        .filter((j) => j.id !== undefined)
+        .map((j) => ({ id: j.id!, name: j.name, reason: j.failedReason ?? '', ...(j.finishedOn ? { finishedAt: new Date(j.finishedOn).toISOString() } : {}) }));
+      const waiting = (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0) + (counts['waiting-children'] ?? 0);
+      return { counts: { waiting, active: counts['active'] ?? 0, delayed: counts['delayed'] ?? 0, failed: counts['failed'] ?? 0, completed: counts['completed'] ?? 0 }, failed };
     },
     async ping() {
       try {

@@ -176,7 +176,7 @@ export function testConfig(overrides: { projectLocation?: string; waitTimeoutMs?
       queues: { prefix: 'sync', concurrency: 1, attempts: 5, backoffMs: 10, lockDurationMs: 30_000 },
       aws: { region: 'us-east-1', endpoints: {}, s3ForcePathStyle: false },
       predictions: { backend: 'local', apiUrl: 'https://api.invalid' },
-      http: { enabled: false, port: 0, host: '127.0.0.1' },
+      http: { enabled: false, port: 0, host: '127.0.0.1', ui: false },
       shutdown: { graceMs: 1000 },
       reconcile: { intervalMs: 60_000 },
       eventLog: { waitTimeoutMs: overrides.waitTimeoutMs ?? 15 * 60_000, pollMs: 1000 },

@@ -47,9 +47,30 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
         solutions: outcome.solutions,
         basis: { runtimeSeconds: outcome.basis.runtimeSeconds, costUsd: outcome.basis.costUsd },
         candidates: outcome.candidates.length,
+        points: candidatePoints(outcome.candidates),
       };
       if (outcome.warnings.length > 0) prediction.warnings = outcome.warnings;
       return prediction;
     },
   };
+}
+
+/** At most `max` candidates for the dashboard's plot: every Pareto-optimal one, then an even sample of the rest. */
+export function candidatePoints(all: readonly { instanceType: string; nodes: number; runtimeSeconds: number; costUsd: number }[], max = 300): { label: string; runtimeSeconds: number; costUsd: number }[] {
+  const usable = all.filter((c) => Number.isFinite(c.runtimeSeconds) && Number.isFinite(c.costUsd));
+  const byRuntime = [...usable].sort((a, b) => a.runtimeSeconds - b.runtimeSeconds || a.costUsd - b.costUsd);
+  const front = new Set<(typeof usable)[number]>();
+  let best = Infinity;
+  for (const c of byRuntime) {
+    if (c.costUsd < best) {
+      front.add(c);
+      best = c.costUsd;
+    }
+  }
+  const rest = usable.filter((c) => !front.has(c));
+  const room = Math.max(0, max - front.size);
+  const step = rest.length > room && room > 0 ? rest.length / room : 1;
+  const sample = room === 0 ? [] : rest.length <= room ? rest : Array.from({ length: room }, (_, i) => rest[Math.floor(i * step)]!);
+  const round = (n: number, d: number) => Math.round(n * 10 ** d) / 10 ** d;
+  return [...front, ...sample].slice(0, max).map((c) => ({ label: `${c.nodes} x ${c.instanceType}`, runtimeSeconds: round(c.runtimeSeconds, 1), costUsd: round(c.costUsd, 4) }));
 }
