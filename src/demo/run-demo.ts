@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 // `sync-agent demo`: on-boards a sample project on the sandbox and runs the tuning loop through the
 // real queues and pipelines, printing what each iteration ran, cost, and predicted vs actual.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,15 @@ import { table } from '../cli/format.js';
 import type { IterationRecord, Run } from '../domain/types.js';
 import { startTuningEnvironment } from './environment.js';
 
-export type DemoOptions = { io: CliIo; dir: string; iterations: number; timeScale: number; seed: number };
+export type DemoOptions = {
+  io: CliIo;
+  dir: string;
+  iterations: number;
+  timeScale: number;
+  seed: number;
+  /** Keep the dashboard up after the iterations until `untilStopped` resolves (Ctrl-C). */
+  ui?: { port: number; untilStopped: Promise<unknown> };
+};
 
 export const DEMO_PROJECT = 'nightly-etl';
 
@@ -61,7 +70,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   mkdirSync(opts.dir, { recursive: true });
   const logFile = join(opts.dir, 'agent.log');
   say(`starting: embedded redis-server, file state and run data in ${opts.dir}, simulated EMR (1 s = ${opts.timeScale / 60} min), local SQS`);
-  const env = await startTuningEnvironment({ dir: opts.dir, timeScale: opts.timeScale, seed: opts.seed, logSink: (line) => appendFileSync(logFile, line + '\n') });
+  const env = await startTuningEnvironment({
+    dir: opts.dir,
+    timeScale: opts.timeScale,
+    seed: opts.seed,
+    logSink: (line) => appendFileSync(logFile, line + '\n'),
+    // The token is random and never printed: the one-time link below signs the browser in.
+    ...(opts.ui ? { http: { token: randomBytes(24).toString('base64url'), port: opts.ui.port } } : {}),
+  });
   try {
     const codeDir = join(opts.dir, 'code');
     mkdirSync(codeDir, { recursive: true });
@@ -118,6 +134,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       say(`done: the last run cost ${usd(end)} against ${usd(first)} for the first (${change <= 0 ? '' : '+'}${change.toFixed(0)}%).`);
     }
     for (const w of state.status?.warnings ?? []) say(`warning: ${w}`);
+    if (opts.ui) {
+      io.out('');
+      say(`dashboard: ${env.agent.httpUrl}/ui/`);
+      say(`sign in once with: ${env.agent.dashboardSignInUrl()}`);
+      say('the agent keeps running for the dashboard; press Ctrl-C to stop');
+      await opts.ui.untilStopped;
+    }
     return 0;
   } finally {
     await env.close();

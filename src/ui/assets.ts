@@ -42,6 +42,7 @@ svg.chart{width:100%;height:auto;max-width:900px;display:block}
 table.cards thead{display:none}table.cards,table.cards tbody,table.cards tr,table.cards th,table.cards td{display:block;width:100%}
 table.cards tr{border-top:2px solid var(--line);padding:.3rem 0}table.cards td,table.cards th{border:none}
 table.cards td[data-label]{display:flex;justify-content:space-between;gap:1rem;text-align:right}
+table.cards td.why{display:block;text-align:left}table.cards td.why::before{display:block}
 table.cards td[data-label]::before{content:attr(data-label);color:var(--sub);font-weight:600;text-align:left}}
 `;
 

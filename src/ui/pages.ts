@@ -1,9 +1,12 @@
 // The dashboard's pages as server-rendered HTML: readable without JavaScript, real headings, labels and
 // table headers, and forms (POST + CSRF token) for every action.
-import type { Prediction, ProjectState, Run } from '../domain/types.js';
+import type { IterationRecord, Prediction, ProjectState, Run } from '../domain/types.js';
 import { candidateScatter, runChart, type ChartRun, type ScatterPoint } from './charts.js';
 import { duration, esc, money, percent, shortId, when } from './format.js';
 import { clusterLink, decisionsByRun, describeJobFlow, describeRun, runFigures, type ProjectRow } from './model.js';
+
+/** How many runs the project chart draws at most (the latest). */
+const CHART_RUNS = 200;
 
 export type PageContext = { csrf?: string; title: string; nav?: 'projects' | 'queue'; notice?: string };
 
@@ -96,9 +99,9 @@ function chartRuns(state: ProjectState): ChartRun[] {
     });
 }
 
-function runRow(r: Run, v: ProjectView): string {
+function runRow(r: Run, v: ProjectView, decisions: Map<string, IterationRecord>): string {
   const f = runFigures(r);
-  const d = decisionsByRun(v.state).get(r.id);
+  const d = decisions.get(r.id);
   const link = clusterLink(v.state.project.platform, r.clusterId, v.region, v.databricksHost);
   const cluster = r.clusterId ? (link ? `<a href="${esc(link)}" rel="noopener noreferrer" target="_blank">${esc(r.clusterId)}</a>` : esc(r.clusterId)) : '—';
   const err = r.expected && f.runtimeSeconds !== undefined ? (f.runtimeSeconds - r.expected.runtimeSeconds) / r.expected.runtimeSeconds : undefined;
@@ -136,6 +139,8 @@ export function projectPage(v: ProjectView, ctx: PageContext): string {
   const shown = runs.slice((page - 1) * v.pageSize, page * v.pageSize);
   const policy = p.policy ?? {};
   const pred = v.prediction;
+  const decisions = decisionsByRun(state);
+  const charted = chartRuns(state);
   const pager =
     pages > 1
       ? `<nav class="pager" aria-label="Run pages">${page > 1 ? `<a href="?page=${page - 1}">Newer runs</a>` : ''}<span>Page ${page} of ${pages}</span>${page < pages ? `<a href="?page=${page + 1}">Older runs</a>` : ''}</nav>`
@@ -148,16 +153,16 @@ export function projectPage(v: ProjectView, ctx: PageContext): string {
 <div><dt>Saving</dt><dd>${s ? `${esc(money(s.perRunUsd))} a run${s.perMonthUsd !== undefined ? `, ${esc(money(s.perMonthUsd))} a month at one run every ${esc(duration(s.cadenceSeconds))}` : ''}` : '—'}</dd></div></dl>`;
   const warnings = row.warnings.length > 0 ? `<section aria-labelledby="w"><h2 id="w">Warnings</h2><ul class="warnings">${row.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : '';
   const solutions = pred
-    ? `<div class="table-wrap"><table><caption>Prediction ${esc(pred.predictionId)} from run ${esc(pred.basisRunId)}, ${when(pred.createdAt)}${pred.candidates ? `, ${pred.candidates} candidates` : ''}</caption>
+    ? `<div class="table-wrap"><table class="cards"><caption>Prediction ${esc(pred.predictionId)} from run ${esc(pred.basisRunId)}, ${when(pred.createdAt)}${pred.candidates ? `, ${pred.candidates} candidates` : ''}</caption>
 <thead><tr><th scope="col">Preference</th><th scope="col">Configuration</th><th scope="col">Runtime</th><th scope="col">Cost</th><th scope="col">Against current</th><th scope="col">Why</th></tr></thead><tbody>
-<tr><th scope="row">current</th><td>${esc(row.configuration)}</td><td class="num">${esc(duration(pred.basis.runtimeSeconds))}</td><td class="num">${esc(money(pred.basis.costUsd))}</td><td>—</td><td>the run the prediction is based on</td></tr>
+<tr><th scope="row">current</th><td data-label="Configuration">${esc(row.configuration)}</td><td class="num" data-label="Runtime">${esc(duration(pred.basis.runtimeSeconds))}</td><td class="num" data-label="Cost">${esc(money(pred.basis.costUsd))}</td><td data-label="Against current">—</td><td data-label="Why">the run the prediction is based on</td></tr>
 ${(['performance', 'balanced', 'economy'] as const)
   .map((pref) => {
     const sol = pred.solutions[pref];
     if (!sol) return '';
     const dc = pred.basis.costUsd > 0 ? (sol.estimate.costUsd - pred.basis.costUsd) / pred.basis.costUsd : undefined;
     const dr = pred.basis.runtimeSeconds > 0 ? (sol.estimate.runtimeSeconds - pred.basis.runtimeSeconds) / pred.basis.runtimeSeconds : undefined;
-    return `<tr><th scope="row">${pref}</th><td>${esc(describeJobFlow(sol.configuration) ?? '—')}</td><td class="num">${esc(duration(sol.estimate.runtimeSeconds))}</td><td class="num">${esc(money(sol.estimate.costUsd))}</td><td>runtime ${esc(percent(dr))}, cost ${esc(percent(dc))}</td><td>${esc(sol.explanation)}</td></tr>`;
+    return `<tr><th scope="row">${pref}</th><td data-label="Configuration">${esc(describeJobFlow(sol.configuration) ?? '—')}</td><td class="num" data-label="Runtime">${esc(duration(sol.estimate.runtimeSeconds))}</td><td class="num" data-label="Cost">${esc(money(sol.estimate.costUsd))}</td><td data-label="Against current">runtime ${esc(percent(dr))}, cost ${esc(percent(dc))}</td><td data-label="Why" class="why">${esc(sol.explanation)}</td></tr>`;
   })
   .join('')}
 </tbody></table></div>${candidateScatter(scatterPoints(pred))}${(pred.warnings ?? []).length > 0 ? `<ul class="warnings">${pred.warnings!.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}`
@@ -174,10 +179,10 @@ ${actionForm(p.id, 'rollback', ctx, v.nonce, 'Roll back to the last good configu
 <div><dt>Compelling saving</dt><dd>${esc(policy.compellingSaving !== undefined ? `${Math.round(policy.compellingSaving * 100)}%` : '10% (default)')}</dd></div>
 <div><dt>Regression tolerance</dt><dd>${esc(policy.regressionTolerance !== undefined ? `${Math.round(policy.regressionTolerance * 100)}%` : '25% (default)')}</dd></div></dl></section>`;
   const body = `<h1>${esc(p.name)} <span class="sub">${esc(p.id)}</span></h1>${summary}${warnings}
-<section aria-labelledby="c"><h2 id="c">Runtime and cost per run</h2>${runChart(chartRuns(state))}</section>
+<section aria-labelledby="c"><h2 id="c">Runtime and cost per run</h2>${runChart(charted.slice(-CHART_RUNS))}${charted.length > CHART_RUNS ? `<p class="sub">The latest ${CHART_RUNS} of ${charted.length} finished runs.</p>` : ''}</section>
 <section aria-labelledby="r"><h2 id="r">Runs</h2>${pager}<div class="table-wrap"><table class="cards"><caption>Runs, newest first</caption>
 <thead><tr><th scope="col">Run</th><th scope="col">Cluster</th><th scope="col">Configuration</th><th scope="col">Status</th><th scope="col">Runtime</th><th scope="col">Cost</th><th scope="col">Predicted</th><th scope="col">Decision</th><th scope="col">Logs</th></tr></thead>
-<tbody>${shown.map((r) => runRow(r, v)).join('\n') || '<tr><td colspan="9">No runs yet.</td></tr>'}</tbody></table></div>${pager}</section>
+<tbody>${shown.map((r) => runRow(r, v, decisions)).join('\n') || '<tr><td colspan="9">No runs yet.</td></tr>'}</tbody></table></div>${pager}</section>
 <section aria-labelledby="pr"><h2 id="pr">Latest prediction</h2>${solutions}</section>${actions}${policyList}`;
   return layout({ ...ctx, nav: 'projects', title: p.name }, body);
 }

@@ -2,7 +2,7 @@
 // exits 0, and leaves no process and no folder behind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 
 function processesIn(dir: string): number[] {
@@ -37,6 +37,36 @@ test('sync-agent demo rejects bad options with a clear message', () => {
   const r = spawnSync(process.execPath, ['bin/sync-agent.js', 'demo', '--iterations', 'many'], { encoding: 'utf8' });
   assert.is(r.status, 2);
   assert.match(r.stderr, /--iterations must be a whole number/);
+});
+
+test('sync-agent demo --ui keeps the dashboard up with a one-time sign-in link until Ctrl-C', async () => {
+  const child = spawn(process.execPath, ['bin/sync-agent.js', 'demo', '--ui', '--iterations', '1', '--seed', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    const deadline = Date.now() + 120_000;
+    let link: string | undefined;
+    while (!(link = /sign in once with: (\S+)/.exec(out)?.[1]) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(link, `the demo printed a sign-in link:\n${out}`);
+    assert.match(out, /dashboard: http:\/\/127\.0\.0\.1:\d+\/ui\//);
+    const signIn = await fetch(link!, { redirect: 'manual' });
+    assert.is(signIn.status, 303);
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const page = await fetch(new URL('/ui/', link).href, { headers: { cookie } });
+    assert.is(page.status, 200);
+    assert.match(await page.text(), 'nightly-etl');
+    assert.is((await fetch(link!, { redirect: 'manual' })).status, 401, 'the link works once');
+    child.kill('SIGINT');
+    assert.is(await exited, 0, out);
+    const dir = /agent log: (\S+)\/agent\.log/.exec(out)?.[1];
+    assert.ok(dir);
+    assert.not.ok(existsSync(dir!), 'its temporary folder is removed');
+    assert.equal(processesIn(dir!), [], 'nothing is left running');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 });
 
 test.run();

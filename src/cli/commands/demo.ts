@@ -16,6 +16,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       keep: { type: 'boolean', default: false },
       'time-scale': { type: 'string', default: '600' },
       seed: { type: 'string', default: '42' },
+      ui: { type: 'boolean', default: false },
+      port: { type: 'string', default: '0' },
     },
   });
   const iterations = Number(values.iterations);
@@ -33,10 +35,22 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.err('Install it: Debian/Ubuntu `sudo apt-get install redis-server`, Fedora `sudo dnf install redis`, macOS `brew install redis`.');
     return 1;
   }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    io.err('sync-agent demo: --port must be a port number (0 picks a free one)');
+    return 2;
+  }
   const dir = values.dir ? resolve(io.cwd, values.dir) : mkdtempSync(join(tmpdir(), 'sync-agent-demo-'));
+  // With --ui the dashboard stays up after the iterations until Ctrl-C (or SIGTERM).
+  let onSignal: (() => void) | undefined;
+  const untilStopped = new Promise<void>((r) => {
+    onSignal = r;
+  });
+  if (values.ui) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal!);
   try {
-    return await runDemo({ io, dir, iterations, timeScale, seed: Number(values.seed) });
+    return await runDemo({ io, dir, iterations, timeScale, seed: Number(values.seed), ...(values.ui ? { ui: { port, untilStopped } } : {}) });
   } finally {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeListener(sig, onSignal!);
     if (!values.keep && !values.dir) rmSync(dir, { recursive: true, force: true });
     else {
       // A configuration pointing at the demo's state, so its projects and runs can be inspected.
