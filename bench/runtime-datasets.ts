@@ -78,7 +78,6 @@ const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : ' 
 
 function methods(catalog: Catalog): { today: Method; todayNoCap: Method; model: (z: number, prior?: HistoryPrior, label?: string) => Method; cheapestObserved: Method; perVcpu: Method; random: Method } {
   const cost = (c: { instanceType: string; nodes: number }, seconds: number) => clusterCostUsd(catalog, c, seconds);
-  const usdPerSecond = (c: Config) => cost(c, 3600) / 3600;
   const spec = (t: string) => catalog.get(t)!;
   // Today's predictFromHistory: Ernest/power curve over reference-node equivalents, candidates
   // within 2x of the fitted range, economy = cheapest within 1.5 x the latest run's runtime.
@@ -105,7 +104,7 @@ function methods(catalog: Catalog): { today: Method; todayNoCap: Method; model: 
       pick: (observed, job) => {
         const model = fitRuntimeModel(observed.map((o) => ({ hardware: spec(o.instanceType), nodes: o.nodes, runtimeSeconds: o.seconds })), prior);
         const est = (c: Config) => model.predict(spec(c.instanceType), c.nodes);
-        const chosen = pickEconomy(job.configs, est, usdPerSecond, z);
+        const chosen = pickEconomy(job.configs, est, cost, z);
         return chosen ? { config: chosen, predictedSeconds: est(chosen).seconds } : undefined;
       },
     }),

@@ -178,14 +178,24 @@ export function invertSpd(a: readonly (readonly number[])[]): number[][] {
 export const ECONOMY_UNCERTAINTY_Z = 1.5;
 
 /**
- * The economy pick under uncertainty: the candidate whose cost at the upper quantile `z` of its
- * runtime is lowest (z = 0: the median; larger z: stay nearer to what has been observed).
+ * The economy pick under uncertainty: the candidate whose cost at `z` model standard deviations
+ * above its median runtime is lowest (z = 0: the median; larger z: stay nearer to what has been
+ * observed). Candidates whose upper runtime exceeds `maxRuntimeSeconds` (the user's ceiling) are
+ * left out.
  */
-export function pickEconomy<T>(candidates: readonly T[], estimate: (c: T) => RuntimeEstimate, usdPerSecond: (c: T) => number, z: number): T | undefined {
+export function pickEconomy<T>(
+  candidates: readonly T[],
+  estimate: (c: T) => RuntimeEstimate,
+  costUsd: (c: T, seconds: number) => number,
+  z: number,
+  maxRuntimeSeconds = Infinity,
+): T | undefined {
   let best: T | undefined;
   let bestCost = Infinity;
   for (const c of candidates) {
-    const cost = estimate(c).upperSeconds(z) * usdPerSecond(c);
+    const upper = estimate(c).upperSeconds(z);
+    if (upper > maxRuntimeSeconds) continue;
+    const cost = costUsd(c, upper);
     if (cost < bestCost) {
       bestCost = cost;
       best = c;
