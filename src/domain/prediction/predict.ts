@@ -230,7 +230,10 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   // Anchor on the observed run: candidates keep the replay's ratio to it.
   const anchor = simObserved.estimatedMs > 0 ? model.durationMs / simObserved.estimatedMs : 1;
 
-  const history = options.history && options.history.length > 0 ? fitHistory(catalog, options.history) : {};
+  // Earlier runs on types the catalog lacks are described and priced from the history itself (with a warning).
+  const extended = options.history && options.history.length > 0 ? historyCatalog(catalog, options.history) : undefined;
+  if (extended) warnings.push(...extended.warnings);
+  const history = options.history && extended ? fitHistory(extended.catalog, options.history) : {};
   if (options.history && options.history.length > 0 && !history.curve) warnings.push(`scaling curve not used: ${history.reason}`);
   const curve: HistoryCurve | undefined = history.curve;
 

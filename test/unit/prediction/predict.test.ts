@@ -113,6 +113,13 @@ test('history of earlier runs is blended in and reported as the source', () => {
   assert.ok(eight.runtimeSeconds >= lo - 1e-9 && eight.runtimeSeconds <= hi + 1e-9);
 });
 
+test('with an event log, earlier runs on types the catalog lacks (c4) still feed the scaling curve, with a warning', () => {
+  const history = [2, 4, 8].map((n) => ({ instanceType: 'c4.xlarge', nodes: n, runtimeSeconds: 20 + 80 / n, vcpu: 4, memoryGib: 7.5, usdPerHour: 0.199 }));
+  const out = predictFromModel(model(), report('groups'), { catalog, history });
+  assert.is(out.source, 'blend', out.warnings.join('; '));
+  assert.ok(out.warnings.some((w) => w.includes('c4.xlarge')));
+});
+
 test('predicting from history alone: every candidate comes from the history model', () => {
   const runs = [4, 8, 16, 32].map((n) => ({ instanceType: 'm5.xlarge', nodes: n, runtimeSeconds: 100 + 3200 / n }));
   const out = predictFromHistory(runs, { catalog });
