@@ -139,9 +139,9 @@ function methods(catalog: Catalog): { today: Method; todayNoCap: Method; model: 
 }
 
 /** Scores each method over `draws` seeded draws of k observed runs per job. */
-function score(jobs: Job[], list: Method[], k: number, draws: number, catalog: Catalog): Map<string, { hits: number; n: number; errs: number[]; outside: number }> {
-  const out = new Map<string, { hits: number; n: number; errs: number[]; outside: number }>();
-  for (const m of list) out.set(m.name, { hits: 0, n: 0, errs: [], outside: 0 });
+function score(jobs: Job[], list: Method[], k: number, draws: number, catalog: Catalog): Map<string, { hits: number; n: number; errs: number[]; below: number; above: number; families: Map<string, number> }> {
+  const out = new Map<string, { hits: number; n: number; errs: number[]; below: number; above: number; families: Map<string, number> }>();
+  for (const m of list) out.set(m.name, { hits: 0, n: 0, errs: [], below: 0, above: 0, families: new Map() });
   const cost = (c: Config) => clusterCostUsd(catalog, c, c.seconds);
   for (const [ji, job] of jobs.entries()) {
     const cheapest = Math.min(...job.configs.map(cost));
@@ -159,7 +159,10 @@ function score(jobs: Job[], list: Method[], k: number, draws: number, catalog: C
         if (pick.predictedSeconds !== undefined) s.errs.push(Math.abs(pick.predictedSeconds - pick.config.seconds) / pick.config.seconds);
         const sizes = observed.map((o) => o.nodes * catalog.get(o.instanceType)!.vcpu);
         const v = pick.config.nodes * catalog.get(pick.config.instanceType)!.vcpu;
-        if (v < Math.min(...sizes) || v > Math.max(...sizes)) s.outside++;
+        const fam = pick.config.instanceType.split('.')[0]!;
+        s.families.set(fam, (s.families.get(fam) ?? 0) + 1);
+        if (v < Math.min(...sizes)) s.below++;
+        if (v > Math.max(...sizes)) s.above++;
       }
     }
   }
@@ -222,17 +225,29 @@ export function runDatasets(sharedData: string, options: { draws?: number; zs?: 
     const all = options.selectionOnly ? score(selection, list, k, draws, catalog) : score(jobs, list, k, draws, catalog);
     const a = score(selection, list, k, draws, catalog);
     const b = options.selectionOnly ? a : score(heldOut, list, k, draws, catalog);
-    console.log(`\n  k = ${k}${' '.repeat(42)} all jobs: within10%  err@pick  outside   | selection   | held-out`);
+    console.log(`\n  k = ${k}${' '.repeat(42)} all jobs: within10%  err@pick  below / above | selection     | held-out`);
     for (const meth of list) {
       const s = all.get(meth.name)!;
       const sa = a.get(meth.name)!;
       const sb = b.get(meth.name)!;
       console.log(
-        `  ${meth.name.padEnd(56)} ${pct(s.hits / s.n).padStart(8)} ${pct(median(s.errs)).padStart(8)} ${pct(s.outside / s.n).padStart(8)}   | ${pct(sa.hits / sa.n).padStart(6)} ${pct(median(sa.errs)).padStart(6)} | ${pct(sb.hits / sb.n).padStart(6)} ${pct(median(sb.errs)).padStart(6)}`,
+        `  ${meth.name.padEnd(56)} ${pct(s.hits / s.n).padStart(8)} ${pct(median(s.errs)).padStart(8)} ${pct(s.below / s.n).padStart(7)} /${pct(s.above / s.n).padStart(6)} | ${pct(sa.hits / sa.n).padStart(6)} ${pct(median(sa.errs)).padStart(6)} | ${pct(sb.hits / sb.n).padStart(6)} ${pct(median(sb.errs)).padStart(6)}`,
       );
     }
+    const famLine = (name: string) => {
+      const f = all.get(name)!.families;
+      const total = [...f.values()].reduce((x, y) => x + y, 0);
+      return [...f.entries()].sort().map(([k2, v]) => `${k2} ${pct(v / total)}`).join(', ');
+    };
+    const best = new Map<string, number>();
+    for (const job of jobs) {
+      const cheapest = [...job.configs].sort((x, y) => clusterCostUsd(catalog, x, x.seconds) - clusterCostUsd(catalog, y, y.seconds))[0]!;
+      const fam = cheapest.instanceType.split('.')[0]!;
+      best.set(fam, (best.get(fam) ?? 0) + 1);
+    }
+    console.log(`  families picked: before ${famLine(list[1]!.name)}; after ${famLine(list[3]!.name)} (the true cheapest is on ${[...best.entries()].sort().map(([f, n]) => `${f} for ${n} jobs`).join(', ')})`);
   }
-  console.log('  (err@pick: median |estimate - measured| / measured at the picked configuration; outside: share of picks whose total vCPU lies outside the observed range)');
+  console.log('  (err@pick: median |estimate - measured| / measured at the picked configuration; below / above: share of picks whose total vCPU lies below the smallest / above the largest observed)');
 }
 
 if (process.argv[1]?.endsWith('runtime-datasets.ts')) {
