@@ -11,6 +11,7 @@ import type { ApplicationModel, StageAttempt } from '../src/domain/eventlog/mode
 import { readFileSync } from 'node:fs';
 import { fitErnest, fitScalingCurve } from '../src/domain/prediction/ernest.js';
 import { buildReplayPlan } from '../src/domain/prediction/plan.js';
+import { runDatasets } from './runtime-datasets.js';
 import { predictFromModel } from '../src/domain/prediction/predict.js';
 import { observedCluster, simulateBaselinePlan, simulatePlan, supplyParameters } from '../src/domain/prediction/simulator.js';
 
@@ -83,8 +84,14 @@ export function repeatModel(model: ApplicationModel, times: number): Application
   };
 }
 
-/** Prints the replay table and the timing of a full prediction. */
+/** Prints the replay table, the timing of a full prediction and the public-dataset figures. */
 export async function run(): Promise<void> {
+  await runReplay();
+  console.log('\n--- datasets: learning across runs on public runtime-vs-configuration data (issue 14, 5b)');
+  runDatasets(join(root, '..', 'shared', 'data'));
+}
+
+async function runReplay(): Promise<void> {
   const dir = logsDir();
   if (!dir) {
     console.log('no event logs found (../shared/eventlogs or test/fixtures/eventlogs); skipped');

@@ -118,6 +118,19 @@ export type ProjectState = {
   requests?: Record<string, { runId?: string; at: string }>;
   /** Warnings the project shows (e.g. a code change), and the tuning loop's decisions, newest last. */
   status?: { warnings: string[]; iterations: IterationRecord[] };
+  /** Predicted vs actual runtime of the last runs that applied a prediction (src/domain/prediction-accuracy.ts). */
+  accuracy?: AccuracySample[];
+};
+
+/** One run's predicted vs actual runtime; `error` = (actual - predicted) / predicted. */
+export type AccuracySample = {
+  runId: string;
+  predictionId: string;
+  predictedSeconds: number;
+  actualSeconds: number;
+  error: number;
+  /** 'engine': measured by the engine from the run's event log (comparable with the estimate); 'recorded': the cluster's wall clock. */
+  actual: 'engine' | 'recorded';
 };
 
 /** An estimate for one configuration. */

@@ -75,6 +75,14 @@ loop('three iterations end on a cheaper configuration than the first run, within
   assert.is.not(`${last.cluster?.nodes} x ${last.cluster?.instanceType}`, `${first.cluster?.nodes} x ${first.cluster?.instanceType}`);
   // Every run that applied a prediction carries what it was promised, for predicted vs actual.
   for (const r of runs.filter((x) => x.predictionId)) assert.ok(r.expected && r.observed, `run ${r.id} has expected and observed`);
+  // ...and the project keeps them as its error distribution, which the guard rails read.
+  const state = await ctx.env.project('steady');
+  const applied = runs.filter((x) => x.predictionId);
+  assert.is(state.accuracy?.length, applied.length, JSON.stringify(state.accuracy));
+  for (const r of applied) {
+    const s = state.accuracy!.find((x) => x.runId === r.id)!;
+    assert.equal([s.predictedSeconds, s.actualSeconds, s.actual], [r.expected!.runtimeSeconds, r.observed!.runtimeSeconds, 'engine']);
+  }
 });
 
 loop('a run that regresses after applying a prediction is rolled back to the last good configuration', async (ctx) => {

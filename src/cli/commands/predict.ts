@@ -26,7 +26,10 @@ const USAGE = [
   '         --families m5,r5,...  --x86-only  --all (list every candidate)  --config PATH',
 ].join('\n');
 
-/** Parses a history file: CSV with a header (instanceType,nodes,runtimeSeconds) or JSON rows. */
+/**
+ * Parses a history file: CSV with a header (instanceType,nodes,runtimeSeconds) or JSON rows; optional
+ * columns vcpu, memoryGib and usdPerHour describe and price a type the catalog lacks.
+ */
 export function parseHistory(text: string, source: string, defaultInstanceType?: string): HistoryRun[] {
   const rows: Record<string, unknown>[] = [];
   const trimmed = text.trim();
@@ -60,7 +63,18 @@ export function parseHistory(text: string, source: string, defaultInstanceType?:
     if (typeof instanceType !== 'string' || instanceType.length === 0) throw new SyncError('invalid_request', `${where}: instanceType is missing (or pass --instance-type)`);
     if (!Number.isFinite(nodes) || nodes <= 0) throw new SyncError('invalid_request', `${where}: nodes must be a positive number`);
     if (!Number.isFinite(runtimeSeconds) || runtimeSeconds <= 0) throw new SyncError('invalid_request', `${where}: runtimeSeconds must be a positive number`);
-    return { instanceType, nodes, runtimeSeconds };
+    const run: HistoryRun = { instanceType, nodes, runtimeSeconds };
+    const optional = (names: string[], field: 'vcpu' | 'memoryGib' | 'usdPerHour') => {
+      const v = key(r, names);
+      if (v === undefined || v === '') return;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new SyncError('invalid_request', `${where}: ${field} must be a positive number`);
+      run[field] = n;
+    };
+    optional(['vcpu', 'vcpus'], 'vcpu');
+    optional(['memorygib', 'memory', 'memgib'], 'memoryGib');
+    optional(['usdperhour', 'priceperhour', 'hourlyprice', 'price'], 'usdPerHour');
+    return run;
   });
 }
 
@@ -119,8 +133,12 @@ export function formatOutcome(o: PredictionOutcome, options: { all?: boolean; re
   }
   const shown = options.all ? [...o.candidates].sort((a, b) => a.runtimeSeconds - b.runtimeSeconds) : undefined;
   if (shown) {
-    lines.push('  instanceType     nodes   runtimeSeconds    costUsd');
-    for (const c of shown) lines.push(`  ${c.instanceType.padEnd(15)} ${String(c.nodes).padStart(6)} ${c.runtimeSeconds.toFixed(1).padStart(16)} ${c.costUsd.toFixed(4).padStart(10)}`);
+    const high = shown.some((c) => c.runtimeHighSeconds !== undefined);
+    lines.push(`  instanceType     nodes   runtimeSeconds    costUsd${high ? '   upper runtime (uncertainty)' : ''}`);
+    for (const c of shown) {
+      const h = c.runtimeHighSeconds !== undefined ? `  ${c.runtimeHighSeconds.toFixed(1).padStart(12)} (+${Math.round((c.runtimeHighSeconds / c.runtimeSeconds - 1) * 100)}%)` : '';
+      lines.push(`  ${c.instanceType.padEnd(15)} ${String(c.nodes).padStart(6)} ${c.runtimeSeconds.toFixed(1).padStart(16)} ${c.costUsd.toFixed(4).padStart(10)}${h}`);
+    }
     lines.push('');
   }
   for (const pref of PREFERENCES) {
@@ -222,5 +240,6 @@ function row(c: PredictionOutcome['candidates'][number]) {
     executors: c.executors,
     executorCores: c.executorCores,
     source: c.source,
+    ...(c.runtimeHighSeconds !== undefined ? { runtimeHighSeconds: Math.round(c.runtimeHighSeconds * 10) / 10 } : {}),
   };
 }

@@ -15,7 +15,9 @@ import { clusterCostUsd } from './cost.js';
 import { executorLayout } from './executor-layout.js';
 import type { ExecutorLayout, ExecutorSettings } from './executor-layout.js';
 import { runJobFlowFragment } from './fragment.js';
-import { fitHistory, historyWeight } from './history.js';
+import { fitHistory, historyCatalog, historyWeight } from './history.js';
+import { ECONOMY_UNCERTAINTY_Z, fitRuntimeModel, pickEconomy } from './history-model.js';
+import type { HardwareOf, RuntimeEstimate } from './history-model.js';
 import type { HistoryCurve, HistoryRun } from './history.js';
 import { choosePreferences } from './pareto.js';
 import type { PreferenceCeilings } from './pareto.js';
@@ -56,6 +58,8 @@ export type CandidateEstimate = {
   source: 'simulator' | 'history' | 'blend';
   simulatedSeconds?: number;
   historySeconds?: number;
+  /** From history alone: the runtime at the upper bound the economy pick uses. */
+  runtimeHighSeconds?: number;
 };
 
 /** The engine's answer. */
@@ -125,7 +129,9 @@ function explain(pref: Preference, c: CandidateEstimate, basis: PredictionOutcom
     pref === 'performance'
       ? `the fastest configuration costing at most $${ceilings.performanceMaxCostUsd.toFixed(2)}`
       : pref === 'economy'
-        ? `the cheapest configuration finishing within ${Math.round(ceilings.economyMaxRuntimeSeconds)} s`
+        ? Number.isFinite(ceilings.economyMaxRuntimeSeconds)
+          ? `the cheapest configuration finishing within ${Math.round(ceilings.economyMaxRuntimeSeconds)} s`
+          : 'the cheapest configuration'
         : 'the knee of the runtime/cost trade-off';
   const arch = (basis.startupSeconds ? ` Costs include ${Math.round(basis.startupSeconds)} s of cluster start-up (creation to ready, as observed).` : '') + (archNote ? ` ${archNote}` : '');
   return (
@@ -150,6 +156,7 @@ function solutionsFrom(
   options: PredictOptions,
   layouts: Map<CandidateEstimate, ExecutorLayout>,
   executorCounts?: { dynamic: boolean; maxExecutors?: number; instances?: number },
+  picks?: Record<Preference, CandidateEstimate>,
 ): Record<Preference, Solution> {
   const resolved: Required<PreferenceCeilings> = {
     performanceMaxCostUsd: ceilings?.performanceMaxCostUsd ?? basis.costUsd * PERFORMANCE_COST_FACTOR,
@@ -157,6 +164,7 @@ function solutionsFrom(
   };
   const chosen = choosePreferences(estimates, resolved);
   if (!chosen) throw new SyncError('invalid_request', 'no candidate cluster could be evaluated (is the instance catalog empty?)');
+  if (picks) Object.assign(chosen, picks);
   const out = {} as Record<Preference, Solution>;
   for (const pref of PREFERENCES) {
     const c = chosen[pref];
@@ -222,7 +230,10 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   // Anchor on the observed run: candidates keep the replay's ratio to it.
   const anchor = simObserved.estimatedMs > 0 ? model.durationMs / simObserved.estimatedMs : 1;
 
-  const history = options.history && options.history.length > 0 ? fitHistory(catalog, options.history) : {};
+  // Earlier runs on types the catalog lacks are described and priced from the history itself (with a warning).
+  const extended = options.history && options.history.length > 0 ? historyCatalog(catalog, options.history) : undefined;
+  if (extended) warnings.push(...extended.warnings);
+  const history = options.history && extended ? fitHistory(extended.catalog, options.history) : {};
   if (options.history && options.history.length > 0 && !history.curve) warnings.push(`scaling curve not used: ${history.reason}`);
   const curve: HistoryCurve | undefined = history.curve;
 
@@ -323,36 +334,51 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
 }
 
 /**
- * Predicts from earlier runs alone (no event log): fits the scaling curve and prices every
- * candidate within twice the fitted size range. Needs runs at two or more sizes.
+ * Predicts from earlier runs alone (no event log): fits the Bayesian runtime model of the project's
+ * runs (history-model.ts) and estimates every candidate with its uncertainty. Economy is the
+ * cheapest at 1.5 model standard deviations above each estimate (no runtime cap but the user's);
+ * performance and balanced come from the front of the median estimates. Instance types of the
+ * history that the catalog lacks are priced from the history (historyCatalog), never refused.
  */
 export function predictFromHistory(runs: readonly HistoryRun[], options: Omit<PredictOptions, 'history'> & { collection?: 'groups' | 'fleets'; masterInstanceType?: string }): PredictionOutcome {
-  const { catalog } = options;
-  const fit = fitHistory(catalog, runs);
-  if (!fit.curve) throw new SyncError('invalid_request', `cannot fit a scaling curve: ${fit.reason}`);
-  const curve = fit.curve;
-  const warnings: string[] = [];
-  const unknown = [...new Set(runs.filter((r) => !catalog.get(r.instanceType)).map((r) => r.instanceType))];
-  if (unknown.length > 0) warnings.push(`runs on types not in the catalog were ignored: ${unknown.join(', ')}`);
-  const latest = [...runs].reverse().find((r) => catalog.get(r.instanceType))!;
-  const ref = catalog.get(curve.referenceType)!;
-  const master = options.masterInstanceType && catalog.get(options.masterInstanceType) ? options.masterInstanceType : ref.instanceType;
+  const ext = historyCatalog(options.catalog, runs);
+  const catalog = ext.catalog;
+  const warnings = [...ext.warnings];
+  const usable = runs.filter((r) => catalog.get(r.instanceType) && r.nodes > 0 && r.runtimeSeconds > 0);
+  if (usable.length === 0) throw new SyncError('invalid_request', 'no earlier run on an instance type that can be described (add vcpu and memoryGib columns)');
+  const hardware = (t: string): HardwareOf => {
+    const s = catalog.get(t)!;
+    return { vcpu: s.vcpu, memoryGib: s.memoryGib, family: s.family, ...(s.coremark !== undefined ? { coremark: s.coremark } : {}) };
+  };
+  const model = fitRuntimeModel(usable.map((r) => ({ hardware: hardware(r.instanceType), nodes: r.nodes, runtimeSeconds: r.runtimeSeconds })));
+  if (new Set(usable.map((r) => r.nodes * catalog.get(r.instanceType)!.vcpu)).size < 2) {
+    warnings.push('earlier runs cover one cluster size: the scaling with size is the prior\'s, not this job\'s');
+  }
+  const latest = usable[usable.length - 1]!;
+  const master = options.masterInstanceType && catalog.get(options.masterInstanceType) ? options.masterInstanceType : latest.instanceType;
   const pricing = { spot: options.spot ?? false, ...(options.spotDiscount !== undefined ? { spotDiscount: options.spotDiscount } : {}) };
-  const [lo, hi] = curve.range;
+  const costOf = (c: { instanceType: string; nodes: number }, seconds: number) => clusterCostUsd(catalog, { instanceType: c.instanceType, nodes: c.nodes, masterInstanceType: master }, seconds, pricing);
+  // Candidates: every type at the grid's node counts within 4x of the total vCPU observed either way.
+  const sizes = usable.map((r) => r.nodes * catalog.get(r.instanceType)!.vcpu);
+  const [lo, hi] = [Math.min(...sizes), Math.max(...sizes)];
   const estimates: CandidateEstimate[] = [];
-  const layouts = new Map<CandidateEstimate, ExecutorLayout>();
-  const all: Candidate[] = generateCandidates(catalog, {
-    basisSlots: ((lo + hi) / 2) * executorLayout(ref).slotsPerNode,
-    minFactor: lo / ((lo + hi) / 2) / 2,
-    maxFactor: (hi / ((lo + hi) / 2)) * 2,
+  const all = generateCandidates(catalog, {
+    basisSlots: 1,
+    minFactor: lo / 8,
+    maxFactor: hi * 8,
     ...(options.include ? { include: options.include } : {}),
     ...(options.x86Only ? { x86Only: true } : {}),
   });
+  // The configurations already run are candidates too (their node counts may be off the grid).
+  for (const r of usable) all.push({ instanceType: r.instanceType, nodes: r.nodes, layout: executorLayout(catalog.get(r.instanceType)!), userSizing: false });
+  const seen = new Set<string>();
+  const fits = new Map<CandidateEstimate, RuntimeEstimate>();
   for (const c of all) {
-    const m = curve.equivalentNodes(c.instanceType, c.nodes);
-    if (m === undefined || m < lo / 2 || m > hi * 2) continue;
-    const t = curve.model.predict(m);
-    if (!(t > 0)) continue;
+    const key = `${c.instanceType}/${c.nodes}`;
+    const v = c.nodes * catalog.get(c.instanceType)!.vcpu;
+    if (seen.has(key) || v < lo / 4 || v > hi * 4) continue;
+    seen.add(key);
+    const r = model.predict(hardware(c.instanceType), c.nodes);
     const e: CandidateEstimate = {
       instanceType: c.instanceType,
       nodes: c.nodes,
@@ -360,25 +386,38 @@ export function predictFromHistory(runs: readonly HistoryRun[], options: Omit<Pr
       executorCores: c.layout.executorCores,
       executorMemoryMb: Math.floor(c.layout.executorMemoryMb),
       userSizing: false,
-      runtimeSeconds: t,
-      costUsd: clusterCostUsd(catalog, { instanceType: c.instanceType, nodes: c.nodes, masterInstanceType: master }, t, pricing),
+      runtimeSeconds: r.seconds,
+      costUsd: costOf(c, r.seconds),
       source: 'history',
-      historySeconds: t,
+      historySeconds: r.seconds,
+      runtimeHighSeconds: r.upperSeconds(ECONOMY_UNCERTAINTY_Z),
     };
     estimates.push(e);
+    fits.set(e, r);
   }
+  if (estimates.length === 0) throw new SyncError('invalid_request', 'no candidate cluster near the sizes of the earlier runs (check --families / --x86-only)');
   const basis: PredictionOutcome['basis'] = {
     runtimeSeconds: round(latest.runtimeSeconds, 1),
-    costUsd: round(clusterCostUsd(catalog, { instanceType: latest.instanceType, nodes: latest.nodes, masterInstanceType: master }, latest.runtimeSeconds, pricing), 4),
+    costUsd: round(costOf(latest, latest.runtimeSeconds), 4),
     instanceType: latest.instanceType,
     nodes: latest.nodes,
   };
-  const shape: ClusterShape = { collection: options.collection ?? 'groups', spot: options.spot ?? false, sparkDefaults: {} };
-  return {
-    solutions: solutionsFrom(estimates, basis, shape, master, options.preferenceCeilings, options, layouts),
-    basis,
-    candidates: estimates,
-    source: 'history',
-    warnings,
+  // Every preference is chosen on the upper estimates (runtime and cost at z model sd), so that no
+  // preference bets on a configuration the runs say little about; the median is what is reported.
+  const z = ECONOMY_UNCERTAINTY_Z;
+  const cautious = estimates.map((e) => ({ e, runtimeSeconds: e.runtimeHighSeconds!, costUsd: costOf(e, e.runtimeHighSeconds!) }));
+  const resolved = {
+    performanceMaxCostUsd: options.preferenceCeilings?.performanceMaxCostUsd ?? basis.costUsd * PERFORMANCE_COST_FACTOR,
+    economyMaxRuntimeSeconds: options.preferenceCeilings?.economyMaxRuntimeSeconds ?? Infinity,
   };
+  const chosen = choosePreferences(cautious, resolved)!;
+  const economy = pickEconomy(estimates, (e) => fits.get(e)!, costOf, z, resolved.economyMaxRuntimeSeconds) ?? chosen.economy.e;
+  const picks = { performance: chosen.performance.e, balanced: chosen.balanced.e, economy };
+  const shape: ClusterShape = { collection: options.collection ?? 'groups', spot: options.spot ?? false, sparkDefaults: {} };
+  const solutions = solutionsFrom(estimates, basis, shape, master, resolved, { ...options, catalog }, new Map(), undefined, picks);
+  for (const pref of PREFERENCES) {
+    const c = picks[pref];
+    solutions[pref].explanation += ` Chosen on estimates ${z} model standard deviations above the median (here ${Math.round(c.runtimeHighSeconds!)} s), so that configurations far from the runs observed are not bet on.`;
+  }
+  return { solutions, basis, candidates: estimates, source: 'history', warnings };
 }

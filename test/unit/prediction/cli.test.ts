@@ -69,6 +69,24 @@ cli('predict --history: a bad row is named; a missing file and bad usage fail cl
   assert.match(io.stdout.join('\n'), /performance/);
 });
 
+cli('predict --history: previous-generation types are priced from the history columns (or assumed, with a warning), not refused', async () => {
+  const file = join(dir, 'old-types.csv');
+  // The c4 rows use the old three-column form; the r4 rows carry their own description and price.
+  writeFileSync(file, 'instanceType,nodes,runtimeSeconds,vcpu,memoryGib,usdPerHour\nc4.xlarge,4,900,,,\nc4.xlarge,8,500,,,\nr4.2xlarge,4,420,8,61,0.532\n');
+  const io = memoryIo({}, dir);
+  assert.is(await predict(['--history', file, '--json'], io, { catalog: loadCatalog() }), 0, io.stderr.join('\n'));
+  const out = JSON.parse(io.stdout.join('\n')) as { basis: { instanceType: string; costUsd: number }; warnings: string[]; candidates: { instanceType: string; runtimeHighSeconds?: number }[] };
+  assert.is(out.basis.instanceType, 'r4.2xlarge');
+  assert.ok(out.warnings.some((w) => w.includes('c4.xlarge') && w.includes('assumed')), out.warnings.join('; '));
+  assert.ok(out.candidates.some((c) => c.instanceType === 'c4.xlarge'));
+  assert.ok(out.candidates.every((c) => c.runtimeHighSeconds !== undefined));
+  const bad = join(dir, 'bad-price.csv');
+  writeFileSync(bad, 'instanceType,nodes,runtimeSeconds,usdPerHour\nc4.xlarge,4,900,-1\n');
+  const io2 = memoryIo({}, dir);
+  assert.is(await predict(['--history', bad], io2, { catalog: loadCatalog() }), 1);
+  assert.match(io2.stderr.join('\n'), /row 1: usdPerHour/);
+});
+
 // The application's own start and end, read straight from the log's JSON lines.
 function observedMs(path: string): number {
   let start = 0;
