@@ -57,6 +57,8 @@ export type ClusterReport = {
   /** Instance groups or fleets, by the cluster's InstanceCollectionType. */
   InstanceGroups?: Record<string, unknown>[];
   InstanceFleets?: Record<string, unknown>[];
+  /** EC2 DescribeInstanceTypes entries for the cluster's types (vCPU, memory), when the recorder added them. */
+  InstanceTypes?: Record<string, unknown>[];
   Steps: Record<string, unknown>[];
   BootstrapActions: Record<string, unknown>[];
   Region: string;
