@@ -388,6 +388,7 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     generateCandidates(catalog, {
       basisSlots: Math.max(1, observedSlots),
       settings,
+      keepTypes: [basisSpec.instanceType],
       ...(options.include ? { include: options.include } : {}),
       ...(options.x86Only ? { x86Only: true } : {}),
       ...(options.minFactor !== undefined ? { minFactor: options.minFactor } : {}),
