@@ -79,6 +79,9 @@ export type MarginChoice<T> = {
   unconstrained: Record<Preference, T | undefined>;
 };
 
+/** Smallest relative change that counts as better than the current configuration (0.5%), whatever the margin. */
+export const NOISE = 0.005;
+
 /** Relative change of `p` against `current` on runtime and on cost (negative = better). */
 export function relativeChange(p: Point, current: Point): { runtime: number; cost: number } {
   return {
@@ -94,10 +97,12 @@ export function relativeChange(p: Point, current: Point): { runtime: number; cos
  */
 export function beatsCurrent(pref: Preference, p: Point, current: Point, margin: number): boolean {
   const d = relativeChange(p, current);
-  if (d.runtime >= 0 && d.cost >= 0) return false;
-  if (pref === 'performance') return d.runtime <= -margin;
-  if (pref === 'economy') return d.cost <= -margin;
-  return d.runtime + d.cost <= -margin;
+  // Changes under NOISE are estimation noise, not gains: such a point is the current one again.
+  if (d.runtime > -NOISE && d.cost > -NOISE) return false;
+  const m = Math.max(margin, NOISE);
+  if (pref === 'performance') return d.runtime <= -m;
+  if (pref === 'economy') return d.cost <= -m;
+  return d.runtime + d.cost <= -m;
 }
 
 /**
