@@ -369,7 +369,8 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   const observedSlots = observed.executors * Math.max(1, Math.floor(observed.cores / plan.taskCpus));
   const basisNodes = (resolved.assumed ? undefined : hw.nodes) ?? Math.max(1, Math.ceil(observedSlots / Math.max(1, basisLayout.slotsPerNode)));
   // The master stays as it is on every candidate; one the catalog cannot price is left out of every cost.
-  const master = shape.masterInstanceType && catalog.get(shape.masterInstanceType) ? shape.masterInstanceType : undefined;
+  // With no master named (no report), one of the basis type is assumed, as EMR always has one.
+  const master = shape.masterInstanceType ? (catalog.get(shape.masterInstanceType) ? shape.masterInstanceType : undefined) : basisSpec.instanceType;
   const pricing = { spot: options.spot ?? shape.spot, ...(options.spotDiscount !== undefined ? { spotDiscount: options.spotDiscount } : {}) };
   if (!model.complete) warnings.push('the event log does not show the application ending; its duration may be cut short');
   if (plan.taskCount === 0) warnings.push('the event log has no finished task: estimates only carry driver time');
