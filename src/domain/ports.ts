@@ -112,6 +112,8 @@ export type PredictionInput = {
   history: { runId: string; instanceType: string; nodes: number; runtimeSeconds: number }[];
   predictionId: string;
   createdAt: Date;
+  /** A recommendation must beat the basis run by this fraction on its axis (the project's policy.compellingSaving). */
+  margin?: number;
 };
 
 /** Turns a recorded run into per-preference recommendations ('local' engine or Sync's API). */

@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadApplicationModel } from '../../../src/adapters/eventlog-source.js';
 import { loadCatalog, readCatalogRows, shippedCatalogPath } from '../../../src/adapters/prediction/catalog-file.js';
+import { createLocalPredictionBackend } from '../../../src/adapters/prediction/local-backend.js';
 import type { ApplicationModel } from '../../../src/domain/eventlog/model.js';
 import type { ClusterReport } from '../../../src/domain/ports.js';
 import { buildCatalog } from '../../../src/domain/prediction/catalog.js';
@@ -79,6 +80,15 @@ test('a keep solution carries the current cluster as the report shows it (master
       ],
     );
   }
+});
+
+test('the project margin (policy.compellingSaving) reaches the local backend', async () => {
+  const backend = createLocalPredictionBackend({ catalog });
+  const input = { projectId: 'p', basisRunId: 'r', eventLogUrl: fixture('application_1678162862227_0001.reconstructed'), report: report(), history: [], predictionId: 'x', createdAt: new Date(0) };
+  const strict = await backend.predict({ ...input, margin: 0.99 });
+  assert.ok(PREFERENCES.every((p) => strict.solutions[p].keep), 'a 99% margin keeps every preference');
+  const lax = await backend.predict(input);
+  assert.ok(PREFERENCES.some((p) => !lax.solutions[p].keep), 'the default 10% margin lets some preference through on this run');
 });
 
 test('a core type missing from the catalog is priced from the report vCPU/memory, never replaced by another type', () => {
