@@ -103,4 +103,18 @@ cli('predict EVENTLOG --json reports the replay and three solutions', async () =
   assert.equal(Object.keys(out.solutions).sort(), ['balanced', 'economy', 'performance']);
 });
 
+cli('predict on the origin log + report: the observed line names the whole cluster, the basis row is the current cluster, --margin keeps', async () => {
+  const io = memoryIo({}, dir);
+  const log = join(fixtures, 'origin/application_1678162862227_0001.reconstructed');
+  const code = await predict([log, '--cluster-report', join(fixtures, 'origin/emr-cluster-report.json'), '--margin', '0.99'], io, { catalog: loadCatalog() });
+  assert.is(code, 0, io.stderr.join('\n'));
+  const text = io.stdout.join('\n');
+  assert.match(text, /observed\s+49\.9 s on 1 x c5a\.8xlarge \(8 executors x 4 cores\), master m4\.xlarge, 1 x m4\.large spot task/);
+  assert.match(text, /\n\s+1\s+8 x 4\s+49\.9 s\s+\$[0-9.]+\s+\(basis: current cluster\)/);
+  assert.match(text, /performance\s+49\.9 s, \$[0-9.]+\s+keep: nothing beats the current cluster by 99% on runtime/);
+  const bad = memoryIo({}, dir);
+  assert.is(await predict([log, '--margin', '1.5'], bad, { catalog: loadCatalog() }), 2);
+  assert.match(bad.stderr.join('\n'), /--margin must be a fraction/);
+});
+
 cli.run();
