@@ -57,6 +57,8 @@ export type ClusterReport = {
   /** Instance groups or fleets, by the cluster's InstanceCollectionType. */
   InstanceGroups?: Record<string, unknown>[];
   InstanceFleets?: Record<string, unknown>[];
+  /** EC2 DescribeInstanceTypes entries for the cluster's types (vCPU, memory), when the recorder added them. */
+  InstanceTypes?: Record<string, unknown>[];
   Steps: Record<string, unknown>[];
   BootstrapActions: Record<string, unknown>[];
   Region: string;
@@ -110,6 +112,8 @@ export type PredictionInput = {
   history: { runId: string; instanceType: string; nodes: number; runtimeSeconds: number }[];
   predictionId: string;
   createdAt: Date;
+  /** A recommendation must beat the basis run by this fraction on its axis (the project's policy.compellingSaving). */
+  margin?: number;
 };
 
 /** Turns a recorded run into per-preference recommendations ('local' engine or Sync's API). */

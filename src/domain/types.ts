@@ -145,6 +145,8 @@ export type Solution = {
   source: 'simulator' | 'history' | 'blend' | 'sync-api';
   /** What changed against the basis run and why, in a sentence or two. */
   explanation: string;
+  /** True when nothing beat the current cluster by the margin: the configuration is the current one. */
+  keep?: boolean;
 };
 
 /** A prediction as stored at `{location}/{projectId}/predictions/{predictionId}.json`. */

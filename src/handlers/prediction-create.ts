@@ -80,6 +80,7 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
       history: historyOf(state).filter((h) => h.runId !== basis.id),
       predictionId,
       createdAt: deps.clock.now(),
+      ...(state.project.policy?.compellingSaving !== undefined ? { margin: state.project.policy.compellingSaving } : {}),
     },
     opts,
   );

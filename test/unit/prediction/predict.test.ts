@@ -114,10 +114,10 @@ test('history of earlier runs is blended in and reported as the source', () => {
 });
 
 test('with an event log, earlier runs on types the catalog lacks (c4) still feed the scaling curve, with a warning', () => {
-  const history = [2, 4, 8].map((n) => ({ instanceType: 'c4.xlarge', nodes: n, runtimeSeconds: 20 + 80 / n, vcpu: 4, memoryGib: 7.5, usdPerHour: 0.199 }));
+  const history = [2, 4, 8].map((n) => ({ instanceType: 'c3.xlarge', nodes: n, runtimeSeconds: 20 + 80 / n, vcpu: 4, memoryGib: 7.5, usdPerHour: 0.199 }));
   const out = predictFromModel(model(), report('groups'), { catalog, history });
   assert.is(out.source, 'blend', out.warnings.join('; '));
-  assert.ok(out.warnings.some((w) => w.includes('c4.xlarge')));
+  assert.ok(out.warnings.some((w) => w.includes('c3.xlarge')));
 });
 
 test('predicting from history alone: every candidate comes from the history model', () => {
