@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when it exists (npm run build), else the TypeScript sources through tsx.
+// In a developer checkout (src/ present and tsx installed) runs the TypeScript sources through tsx, so an
+// edit is never hidden by an older `npm run build`; an installed package ships only dist/ and runs that.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -9,11 +10,28 @@ import { dirname, join } from 'node:path';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const source = join(root, 'src', 'cli', 'main.ts');
 const compiled = join(root, 'dist', 'cli', 'main.js');
-if (existsSync(compiled)) {
+
+/** The tsx loader's URL when it can be resolved from here (a dev install), else undefined. */
+function tsxApi() {
+  try {
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    return undefined;
+  }
+}
+
+const tsx = existsSync(source) ? tsxApi() : undefined;
+if (tsx) {
+  const { register } = await import(tsx);
+  register();
+  await import(pathToFileURL(source).href);
+} else if (existsSync(compiled)) {
   await import(pathToFileURL(compiled).href);
 } else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
+  process.stderr.write(
+    `sync-agent: nothing to run: ${compiled} is missing${existsSync(source) ? ' and tsx is not installed (run `npm ci`, or `npm run build`)' : ' (the package was published without its build)'}\n`,
+  );
+  process.exitCode = 1;
 }
