@@ -2,7 +2,8 @@
 // Runs every *.test.ts file under the given folders (default: test/unit, test/integration and
 // test/reliability at its CI scale), each in its own Node process through tsx, two at a time, and ends with the plain line
 // "N passed, N failed" that CI reads. First checks that the machine has the system packages those files need
-// (scripts/preflight.mjs) and, if not, stops at once with the apt-get line that installs them. Each file is an uvu suite that calls `.run()` itself.
+// (scripts/preflight.mjs) and, if not, stops at once with the apt-get line that installs them.
+// Each file is an uvu suite that calls `.run()` itself.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
