@@ -8,14 +8,14 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-type Layout = { src: boolean; dist: boolean; tsx: boolean };
+type Layout = { src: boolean; dist: boolean; tsx: boolean; engines?: string };
 
 function runBinIn(layout: Layout): { code: number | null; stdout: string; stderr: string } {
   const root = mkdtempSync(join(tmpdir(), 'sync-bin-'));
   try {
     mkdirSync(join(root, 'bin'));
     copyFileSync(resolve('bin/sync-agent.js'), join(root, 'bin/sync-agent.js'));
-    writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'bin-entry-fixture', type: 'module' }));
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'bin-entry-fixture', type: 'module', engines: { node: layout.engines ?? '>=20.10' } }));
     if (layout.src) {
       mkdirSync(join(root, 'src/cli'), { recursive: true });
       // A type annotation: this file only runs through tsx.
@@ -60,6 +60,13 @@ test('with neither a usable src/ nor dist/ it says what is missing and exits 1',
   const r = runBinIn({ src: true, dist: false, tsx: false });
   assert.is(r.code, 1);
   assert.match(r.stderr, /dist\/cli\/main\.js is missing and tsx is not installed/);
+});
+
+test('on a Node older than engines.node it says which Node it needs instead of failing on syntax', () => {
+  const r = runBinIn({ src: false, dist: true, tsx: false, engines: '>=99.1' });
+  assert.is(r.code, 1);
+  assert.is(r.stdout, '', 'nothing ran');
+  assert.is(r.stderr, `sync-agent needs Node >=99.1; this is Node ${process.versions.node}\n`);
 });
 
 test.run();
