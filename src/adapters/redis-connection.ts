@@ -144,30 +144,43 @@ const TLS_CODES = new Set([
   'HOSTNAME_MISMATCH',
 ]);
 
-/** What kind of failure a Redis connection error is: a setting to fix (tls, auth) or a passing outage. */
-export type RedisFailureKind = 'tls' | 'auth' | 'unreachable';
+/** What kind of failure a Redis connection error is: a setting to fix (tls, auth, config) or a passing outage. */
+export type RedisFailureKind = 'tls' | 'auth' | 'config' | 'unreachable';
+
+/** The SyncError code for a failure kind. */
+function codeOf(kind: RedisFailureKind): 'invalid_config' | 'access_denied' | 'unavailable' {
+  return kind === 'auth' ? 'access_denied' : kind === 'unreachable' ? 'unavailable' : 'invalid_config';
+}
 
 /**
  * Classifies a connection error and says what to check, naming settings and credential sources,
- * never their values. `tls` and `auth` failures do not heal by retrying.
+ * never their values. `tls`, `auth` and `config` failures do not heal by retrying.
  */
 export function describeRedisError(err: unknown, endpoint: RedisEndpoint): { kind: RedisFailureKind; message: string } {
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e?.code === 'string' ? e.code : '';
-  const text = (typeof e?.message === 'string' ? e.message : String(err)).split('\n')[0]!.replace(/\.+$/, '');
+  const raw = (typeof e?.message === 'string' ? e.message : String(err)).split('\n')[0]!;
+  // ioredis reports a Sentinel failure as "All sentinels are unreachable. Retrying ... Last error: <the sentinel's answer>".
+  const viaSentinels = 'sentinel' in endpoint && raw.startsWith('All sentinels are unreachable');
+  const text = raw.replace(/ Retrying from scratch after \d+ms\./, '').replace(/\.+$/, '');
   const where = describeEndpoint(endpoint);
+  const tlsKey = viaSentinels ? 'site.redis.sentinel.tls' : 'site.redis.tls';
   if (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || /certificate|SSL routines|TLS/i.test(text)) {
     return {
       kind: 'tls',
-      message: `TLS connection to Redis (${where}) failed: ${text}${code && !text.includes(code) ? ` (${code})` : ''}. Check site.redis.tls.ca (the CA that signed the server certificate), site.redis.tls.servername (the name in it), and that the server speaks TLS on that port`,
+      message: `TLS connection to Redis (${where}) failed: ${text}${code && !text.includes(code) ? ` (${code})` : ''}. Check ${tlsKey}.ca (the CA that signed the server certificate), ${tlsKey}.servername (the name in it), and that the server speaks TLS on that port`,
     };
   }
   if (/WRONGPASS|NOAUTH|NOPERM|invalid username-password|invalid password|AUTH failed|no password is set/i.test(text)) {
-    const sentinel = 'sentinel' in endpoint ? ' (for the sentinels: site.redis.sentinel.username and SYNC_REDIS_SENTINEL_PASSWORD or $CREDENTIALS_DIRECTORY/redis-sentinel-password)' : '';
     return {
       kind: 'auth',
-      message: `Redis (${where}) refused the agent's credentials: ${text}. Check site.redis.username and the password in SYNC_REDIS_PASSWORD, $CREDENTIALS_DIRECTORY/redis-password or ~/.sync/credentials${sentinel}`,
+      message: viaSentinels
+        ? `the Redis Sentinels (${where}) refused the agent's credentials: ${text}. Check site.redis.sentinel.username and the Sentinel password in SYNC_REDIS_SENTINEL_PASSWORD, $CREDENTIALS_DIRECTORY/redis-sentinel-password or ~/.sync/credentials`
+        : `Redis (${where}) refused the agent's credentials: ${text}. Check site.redis.username and the password in SYNC_REDIS_PASSWORD, $CREDENTIALS_DIRECTORY/redis-password or ~/.sync/credentials`,
     };
+  }
+  if (viaSentinels && /No such master/i.test(text)) {
+    return { kind: 'config', message: `the Redis Sentinels (${where}) know no master of that name: ${text}. Check site.redis.sentinel.name` };
   }
   // A plain client talking to a TLS port sees the server hang up on it.
   const plain = 'url' in endpoint && endpoint.url.startsWith('redis:') && (code === 'ECONNRESET' || /Connection is closed/.test(text));
@@ -195,7 +208,7 @@ export function firstContact(redis: Redis, endpoint: RedisEndpoint, timeoutMs: n
       const d = describeRedisError(err, endpoint);
       done();
       if (d.kind === 'unreachable') resolve({ ready: false, problem: d.message });
-      else reject(new SyncError(d.kind === 'tls' ? 'invalid_config' : 'access_denied', d.message, { details: { redis: describeEndpoint(endpoint), failure: d.kind } }));
+      else reject(new SyncError(codeOf(d.kind), d.message, { details: { redis: describeEndpoint(endpoint), failure: d.kind } }));
     };
     const timer = setTimeout(() => {
       done();
@@ -207,20 +220,33 @@ export function firstContact(redis: Redis, endpoint: RedisEndpoint, timeoutMs: n
 }
 
 /**
- * Opens and connects a short-lived connection (the CLI's): resolves once it is ready, or rejects with a
- * SyncError that says whether TLS, the credentials or reachability is the problem.
+ * Opens and connects a short-lived connection (the CLI's): resolves once it is ready, or rejects at the
+ * first failure (or after `timeoutMs`) with a SyncError that says whether TLS, the credentials, the
+ * Sentinel group or reachability is the problem. (ioredis' own connect() keeps retrying through
+ * Sentinel failures and reports only "Connection is closed".)
  */
-export async function connectRedis(endpoint: RedisEndpoint, options: Omit<OpenRedisOptions, 'lazy'> = {}): Promise<Redis> {
-  const redis = openRedis(endpoint, { maxRetriesPerRequest: 3, ...options, lazy: true });
-  // connect() rejects with a bare "Connection is closed": the reason is the error event before it.
-  let cause: unknown;
-  redis.on('error', (e) => (cause ??= e));
+export async function connectRedis(endpoint: RedisEndpoint, options: Omit<OpenRedisOptions, 'lazy'> & { timeoutMs?: number } = {}): Promise<Redis> {
+  const { timeoutMs = 10_000, ...open } = options;
+  const redis = openRedis(endpoint, { maxRetriesPerRequest: 3, ...open, lazy: true });
   try {
-    await redis.connect();
-    return redis;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new SyncError('unavailable', `Redis (${describeEndpoint(endpoint)}) did not answer within ${timeoutMs} ms`)), timeoutMs);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      redis.once('error', (e) => {
+        clearTimeout(timer);
+        const d = describeRedisError(e, endpoint);
+        reject(new SyncError(codeOf(d.kind), d.message, { details: { redis: describeEndpoint(endpoint), failure: d.kind } }));
+      });
+      redis.connect().catch(() => undefined);
+    });
   } catch (e) {
     redis.disconnect();
-    const d = describeRedisError(cause ?? e, endpoint);
-    throw new SyncError(d.kind === 'auth' ? 'access_denied' : d.kind === 'tls' ? 'invalid_config' : 'unavailable', d.message, { details: { redis: describeEndpoint(endpoint), failure: d.kind } });
+    throw e;
   }
+  // Later errors surface on the commands themselves; without a listener ioredis prints each one.
+  redis.on('error', () => undefined);
+  return redis;
 }

@@ -79,6 +79,20 @@ test('connection errors are classified: TLS and credentials (never retried away)
   assert.match(describeRedisError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), { url: 'redis://h:1' }).message, 'use a rediss:// URL');
 });
 
+test("Sentinel failures (ioredis' 'All sentinels are unreachable ... Last error: X') name the Sentinel settings", () => {
+  const ep = redisEndpoint({ sentinel: { name: 'mymaster', sentinels: [{ host: 's1', port: 26379 }] } }, {});
+  const auth = describeRedisError(new Error('All sentinels are unreachable. Retrying from scratch after 200ms. Last error: WRONGPASS invalid username-password pair or user is disabled.'), ep);
+  assert.is(auth.kind, 'auth');
+  assert.match(auth.message, 'SYNC_REDIS_SENTINEL_PASSWORD');
+  assert.not.ok(auth.message.includes('Retrying'));
+  const name = describeRedisError(new Error('All sentinels are unreachable. Retrying from scratch after 400ms. Last error: ERR No such master with that name'), ep);
+  assert.is(name.kind, 'config');
+  assert.match(name.message, 'site.redis.sentinel.name');
+  assert.is(describeRedisError(new Error('All sentinels are unreachable. Retrying from scratch after 200ms. Last error: Connection is closed.'), ep).kind, 'unreachable');
+  // The master's own refusal (reached through the sentinels) names the master's settings.
+  assert.match(describeRedisError(new Error('WRONGPASS invalid username-password pair'), ep).message, 'SYNC_REDIS_PASSWORD');
+});
+
 test('rejectUnauthorized: false yields a loud warning; verified TLS none', () => {
   assert.equal(redisWarnings({ url: 'rediss://h:1', tls: { rejectUnauthorized: true } }), []);
   const [w] = redisWarnings({ url: 'rediss://h:1', tls: { rejectUnauthorized: false } });
