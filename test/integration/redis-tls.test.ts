@@ -22,7 +22,8 @@ import { makeCerts, startServer, type ServerProcess, type TestCerts } from '../s
 const PASSWORD = 'acl-pw-7f3e91c2d5';
 const WRONG = 'not-the-pw-0b6a44';
 const SENTINEL_PASSWORD = 'sentinel-pw-c1a9e0';
-const ACL_USER = [`user default off`, `user agent on >${PASSWORD} ~* &* +@all`];
+// Keys limited to the prefixes the tests use, as the README advises (`~<prefix>:*`).
+const ACL_USER = [`user default off`, `user agent on >${PASSWORD} ~tls:* ~snt:* ~bad:* &* +@all`];
 
 type Ctx = { certs: TestCerts; impostor: TestCerts; server: ServerProcess; dirs: string[] };
 const ctx = {} as Ctx;
