@@ -148,6 +148,21 @@ test('a wrong password fails clearly (WRONGPASS, where the password comes from),
   assert.match((plain as Error).message, 'use a rediss:// URL');
 });
 
+test('tls.rejectUnauthorized: false connects without the CA, and the start says loudly that nothing is verified', async () => {
+  const dir = tempDir();
+  const configPath = writeConfig(dir, {
+    site: { id: 'unverified', redis: { url: `rediss://localhost:${ctx.server.port}`, username: 'agent', tls: { rejectUnauthorized: false } }, queues: { prefix: 'bad' }, http: { enabled: false } },
+    tenant: tenant(dir),
+  });
+  const lines: string[] = [];
+  const agent = createAgent({ configPath, env: { SYNC_REDIS_PASSWORD: PASSWORD }, home: dir, logSink: (l) => lines.push(l) });
+  await agent.start();
+  await agent.stop();
+  const warning = lines.map((l) => JSON.parse(l) as { level: string; msg: string }).find((l) => l.msg.includes('rejectUnauthorized is false'));
+  assert.is(warning?.level, 'warn');
+  assert.match(warning?.msg ?? '', 'NOT verified');
+});
+
 function writeTo(redis: unknown): string {
   const dir = tempDir();
   writeConfig(dir, { site: { redis, queues: { prefix: 'bad' } }, tenant: tenant(dir) });
