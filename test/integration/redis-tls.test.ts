@@ -163,6 +163,63 @@ test('tls.rejectUnauthorized: false connects without the CA, and the start says 
   assert.match(warning?.msg ?? '', 'NOT verified');
 });
 
+test('Sentinel failover: the master dies, the sentinel promotes its replica, the agent follows and keeps working', async () => {
+  const master = await startServer({ tls: ctx.certs, conf: ACL_USER });
+  const replication = ['masteruser agent', `masterauth ${PASSWORD}`, 'tls-replication yes'];
+  const replica = await startServer({ tls: ctx.certs, conf: [...ACL_USER, `replicaof 127.0.0.1 ${master.port}`, ...replication] });
+  const sentinel = await startServer({
+    sentinel: true,
+    tls: ctx.certs,
+    conf: [
+      `sentinel monitor mymaster 127.0.0.1 ${master.port} 1`,
+      'sentinel down-after-milliseconds mymaster 1000',
+      'sentinel failover-timeout mymaster 5000',
+      'sentinel auth-user mymaster agent',
+      `sentinel auth-pass mymaster ${PASSWORD}`,
+      'tls-replication yes',
+    ],
+  });
+  const dir = tempDir();
+  const redis = { sentinel: { name: 'mymaster', sentinels: [{ host: '127.0.0.1', port: sentinel.port }], tls: { ca: ctx.certs.caCert } }, username: 'agent', tls: { ca: ctx.certs.caCert } };
+  const configPath = writeConfig(dir, { site: { id: 'failover-host', redis, queues: { prefix: 'snt' }, http: { enabled: false } }, tenant: tenant(dir) });
+  const env = { SYNC_REDIS_PASSWORD: PASSWORD };
+  const agent = createAgent({ configPath, env, home: dir, logSink: () => undefined });
+  const tls = { ca: ctx.certs.caCert, rejectUnauthorized: true };
+  const direct = await connectRedis({ url: `rediss://127.0.0.1:${master.port}`, username: 'agent', password: PASSWORD, tls });
+  const watcher = await connectRedis({ url: `rediss://127.0.0.1:${sentinel.port}`, tls });
+  try {
+    await agent.start();
+    const send = async (id: string) => {
+      const cli = io(env, dir);
+      const code = await enqueue(['project.create', '--id', id, '--data', `{"projectId":"${id}","name":"${id}","platform":"emr"}`, '--wait', '--timeout', '60', '--config', configPath], cli);
+      assert.is(code, 0, cli.outText());
+      assert.match(cli.outText(), /"status": "completed"/);
+    };
+    await send('before-failover');
+    // The replica has everything so far, then the master goes away.
+    assert.is(await direct.call('WAIT', '1', '5000'), 1, 'the replica acknowledged');
+    direct.disconnect();
+    await master.stop();
+    const deadline = Date.now() + 30_000;
+    let addr: string[] = [];
+    while (Date.now() < deadline) {
+      addr = (await watcher.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster')) as string[];
+      if (addr[1] === String(replica.port)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.is(addr[1], String(replica.port), 'the sentinel promoted the replica');
+    await send('after-failover');
+    assert.is(agent.state, 'running');
+  } finally {
+    direct.disconnect();
+    watcher.disconnect();
+    await agent.stop();
+    await sentinel.stop();
+    await replica.stop();
+    await master.stop();
+  }
+});
+
 function writeTo(redis: unknown): string {
   const dir = tempDir();
   writeConfig(dir, { site: { redis, queues: { prefix: 'bad' } }, tenant: tenant(dir) });
