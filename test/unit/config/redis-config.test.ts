@@ -123,6 +123,11 @@ test('the Sentinel password comes from SYNC_REDIS_SENTINEL_PASSWORD or $CREDENTI
   const fromDir = await loadCredentials({ env: {}, home: home.dir, credentialsDirectory: creds.dir });
   assert.is(fromDir.redisSentinelPassword, 'dir-pw');
   assert.not.ok(fromDir.sources.join(' ').includes('dir-pw'));
+  const user = fresh();
+  user.write('.sync/credentials', JSON.stringify({ redis_password: 'file-redis-pw', redis_sentinel_password: 'file-sent-pw' }), 0o600);
+  const fromFile = await loadCredentials({ env: {}, home: user.dir });
+  assert.is(fromFile.redisPassword, 'file-redis-pw');
+  assert.is(fromFile.redisSentinelPassword, 'file-sent-pw');
 });
 
 test.run();
