@@ -25,7 +25,7 @@ import { createCompletionConsumer, type CompletionConsumer } from '../queues/com
 import { createInboxConsumer, type InboxConsumer } from '../queues/inbox.js';
 import { createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
 import { closeRedis, createRequestQueue, createRequestWorker, idempotencyKeyOf, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
-import { describeEndpoint, firstContact, openRedis, redisEndpoint, redisWarnings, type RedisEndpoint } from '../adapters/redis-connection.js';
+import { describeEndpoint, describeRedisError, firstContact, openRedis, redisEndpoint, redisWarnings, type RedisEndpoint } from '../adapters/redis-connection.js';
 import { createResults } from '../queues/results.js';
 import { parseRequestJson, validateRequest } from '../queues/validate-request.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
@@ -209,7 +209,17 @@ export function createAgent(options: AgentOptions = {}): Agent {
       // passing outage: carry on, every connection keeps retrying (and readiness says so).
       const contact = await firstContact(agentRedis, endpoint, 10_000);
       if (!contact.ready) logger.warn('Redis is not reachable yet; connections keep retrying', { problem: contact.problem });
-      agentRedis.on('error', (e) => logger.debug('agent redis connection error', { error: e }));
+      // Later trouble (an outage, a rotated certificate or password) is logged once per distinct cause, said plainly.
+      let redisProblem = contact.ready ? undefined : contact.problem;
+      agentRedis.on('error', (e) => {
+        const d = describeRedisError(e, endpoint);
+        if (d.message !== redisProblem) logger.warn('Redis connection problem', { problem: d.message, failure: d.kind });
+        redisProblem = d.message;
+      });
+      agentRedis.on('ready', () => {
+        if (redisProblem !== undefined) logger.info('Redis connection restored', { redis: describeEndpoint(endpoint) });
+        redisProblem = undefined;
+      });
 
       const site = config.site;
       const aws = createAwsClients({
