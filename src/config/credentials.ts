@@ -8,13 +8,14 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Where loadCredentials looks; `credentialsDirectory` defaults to $CREDENTIALS_DIRECTORY (systemd LoadCredential=). */
 export type LoadCredentialsOptions = { env: Env; home: string; credentialsDirectory?: string };
 
-type UserFile = { apiKeyId?: string; apiKeySecret?: string; httpToken?: string; redisPassword?: string; path: string };
+type UserFile = { apiKeyId?: string; apiKeySecret?: string; httpToken?: string; redisPassword?: string; redisSentinelPassword?: string; path: string };
 
 /**
  * Reads the agent's secrets, first match wins for each:
  * API key: SYNC_API_KEY_ID/SYNC_API_KEY_SECRET, $CREDENTIALS_DIRECTORY/sync-api-key, ~/.sync/credentials;
  * HTTP token: SYNC_AGENT_TOKEN, $CREDENTIALS_DIRECTORY/http-token, `http_token` in ~/.sync/credentials;
- * Redis password: SYNC_REDIS_PASSWORD, $CREDENTIALS_DIRECTORY/redis-password, `redis_password` in ~/.sync/credentials.
+ * Redis password: SYNC_REDIS_PASSWORD, $CREDENTIALS_DIRECTORY/redis-password, `redis_password` in ~/.sync/credentials;
+ * Sentinel password: SYNC_REDIS_SENTINEL_PASSWORD, $CREDENTIALS_DIRECTORY/redis-sentinel-password, `redis_sentinel_password` there.
  * ~/.sync/credentials is refused (access_denied) when group or others have any access to it.
  * Error messages name files and variables, never values.
  */
@@ -51,6 +52,7 @@ export async function loadCredentials(options: LoadCredentialsOptions): Promise<
   for (const [field, variable, fileName, label] of [
     ['httpToken', 'SYNC_AGENT_TOKEN', 'http-token', 'http token'],
     ['redisPassword', 'SYNC_REDIS_PASSWORD', 'redis-password', 'redis password'],
+    ['redisSentinelPassword', 'SYNC_REDIS_SENTINEL_PASSWORD', 'redis-sentinel-password', 'redis sentinel password'],
   ] as const) {
     const fromEnv = env[variable] || undefined;
     if (fromEnv !== undefined) {
@@ -76,7 +78,7 @@ export async function loadCredentials(options: LoadCredentialsOptions): Promise<
 
 /** The secret strings in `c`, for the logger's mask list (key id included: it is not for logs either). */
 export function secretValues(c: Credentials): string[] {
-  return [c.apiKeyId, c.apiKeySecret, c.httpToken, c.redisPassword].filter((v): v is string => typeof v === 'string' && v !== '');
+  return [c.apiKeyId, c.apiKeySecret, c.httpToken, c.redisPassword, c.redisSentinelPassword].filter((v): v is string => typeof v === 'string' && v !== '');
 }
 
 async function readOptional(path: string): Promise<string | undefined> {
@@ -155,5 +157,7 @@ async function readUserFile(path: string): Promise<UserFile | null> {
   if (httpToken !== undefined) out.httpToken = httpToken;
   const redisPassword = optionalString(o, 'redis_password', path);
   if (redisPassword !== undefined) out.redisPassword = redisPassword;
+  const redisSentinelPassword = optionalString(o, 'redis_sentinel_password', path);
+  if (redisSentinelPassword !== undefined) out.redisSentinelPassword = redisSentinelPassword;
   return out;
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Job, JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openRedis, type RedisEndpoint } from '../adapters/redis-connection.js';
 import { SyncError, toSyncError } from '../domain/errors.js';
 import type { Logger } from '../domain/ports.js';
 import { requestLabel } from '../agent/metrics.js';
@@ -54,14 +55,6 @@ export function checkRequestId(id: string): string {
   return id;
 }
 
-/**
- * Opens an ioredis connection the way BullMQ needs it (no per-command retry limit). With
- * `failFast`, commands fail at once while disconnected instead of waiting for Redis to return.
- */
-export function openRedis(url: string, name?: string, options: { failFast?: boolean } = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, ...(options.failFast ? { enableOfflineQueue: false } : {}), ...(name ? { connectionName: name } : {}) });
-}
-
 /** Resolves once `redis` is connected, or rejects with SyncError 'unavailable' after `timeoutMs`. */
 export function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
@@ -85,7 +78,8 @@ export async function closeRedis(redis: Redis): Promise<void> {
 }
 
 export type RequestQueueOptions = {
-  connection: { url: string };
+  /** Every connection (this one's and BullMQ's) is opened through openRedis with this endpoint. */
+  connection: RedisEndpoint;
   prefix: string;
   /** Attempts for retryable failures (first run included). */
   attempts: number;
@@ -122,7 +116,7 @@ export type RequestQueue = {
 export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
   // Fail fast: a producer told "unavailable" can retry, whereas a command parked in the offline
   // queue would add the job later behind the caller's back.
-  const redis = openRedis(opts.connection.url, `${opts.prefix}-queue`, { failFast: true });
+  const redis = openRedis(opts.connection, { name: `${opts.prefix}-queue`, failFast: true });
   redis.on('error', (err) => opts.logger.debug('requests queue connection error', { error: err }));
   const readyTimeoutMs = opts.readyTimeoutMs ?? 5000;
   const results = createResults(redis, opts.prefix);
@@ -256,7 +250,8 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
 }
 
 export type RequestWorkerOptions = {
-  connection: { url: string };
+  /** Every connection (this one's and BullMQ's) is opened through openRedis with this endpoint. */
+  connection: RedisEndpoint;
   prefix: string;
   concurrency: number;
   dispatch: Dispatch;
@@ -288,7 +283,7 @@ export type RequestWorker = {
 
 /** Runs requests from `<prefix>.requests` through `dispatch`, ending each with one result entry. */
 export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
-  const redis = openRedis(opts.connection.url, `${opts.prefix}-worker`);
+  const redis = openRedis(opts.connection, { name: `${opts.prefix}-worker` });
   const inflight = new Set<AbortController>();
   let closing: Promise<void> | undefined;
   let aborting = false;
