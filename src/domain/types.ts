@@ -29,7 +29,7 @@ export type Run = {
   /** `{location}/{projectId}/{UTC ts}/{runId}/` with a trailing slash. */
   location: string;
   createdAt: string;
-  /** Key that made this run: the request's idempotencyKey, else `job:<request id>`. */
+  /** Key that made this run: the request's idempotencyKey, else its lifelong queue key (`job:<id>`, `job:<counter id>@<added ms>`). */
   requestKey: string;
   clusterId?: string;
   predictionId?: string;

@@ -28,9 +28,9 @@ export type RunStartDecision =
   | { kind: 'failed'; run: Run } // this key's cluster could not be started: answer the same error
   | { kind: 'new' };
 
-/** The request key of a run.start: the idempotency key, else `job:<request id>`. */
-export function requestKeyOf(ctx: Pick<HandlerContext, 'idempotencyKey' | 'requestId'>): string {
-  return ctx.idempotencyKey ?? `job:${ctx.requestId}`;
+/** The request key of a request: the idempotency key, else the queue's lifelong key, else `job:<request id>`. */
+export function requestKeyOf(ctx: Pick<HandlerContext, 'idempotencyKey' | 'requestId' | 'requestKey'>): string {
+  return ctx.idempotencyKey ?? ctx.requestKey ?? `job:${ctx.requestId}`;
 }
 
 /** Decides run.start for `requestKey`: the same key never gets a second run or cluster. */
