@@ -53,6 +53,8 @@ export type Run = {
   observed?: Estimate;
   /** Digest of the steps and the ETags of the code they reference (the code-change guard). */
   fingerprint?: string;
+  /** Why `fingerprint` is unknown (a code object could not be read when the run started). */
+  fingerprintWarning?: string;
   /** Set when project.iterate judged this run a regression of the prediction it applied. */
   regressed?: string;
   /** The hardware the run had, from its cluster report (core/task capacity and the master). */

@@ -130,7 +130,12 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
       if (fromPrediction.estimate) run.expected = fromPrediction.estimate;
       if (fromPrediction.basis) run.baseline = fromPrediction.basis;
     }
-    run.fingerprint = await applicationFingerprint(deps.objects, request ?? project.jobFlow, signal);
+    const fingerprint = await applicationFingerprint(deps.objects, request ?? project.jobFlow, signal);
+    if (fingerprint.value !== undefined) run.fingerprint = fingerprint.value;
+    else {
+      run.fingerprintWarning = fingerprint.warning;
+      deps.logger.warn('run started with an unknown application fingerprint', { projectId, runId, warning: fingerprint.warning });
+    }
     // A new run is reserved with this attempt's launch claim, so the first attempt needs no cluster lookup.
     run.launch = { token, at: createdAt.toISOString() };
   }
