@@ -62,10 +62,13 @@ export type Run = {
   error?: { code: string; message: string };
   /**
    * The attempt allowed to call RunJobFlow for this run, set by compare-and-set before the call. Only a
-   * run whose claim predates the current attempt can have a cluster we do not know of. `endedAt`: the
-   * holder's RunJobFlow call has returned (failed), so nothing is in flight, though a cluster may exist.
+   * run whose claim predates the current attempt can have a cluster we do not know of. `endedAt`: EMR
+   * refused the holder's RunJobFlow (throttled), so nothing is in flight; an aborted or unanswered call
+   * sets nothing, since EMR may still carry it out.
    */
   launch?: { token: string; at: string; endedAt?: string };
+  /** Clusters another attempt of this run started as well; `terminated: false` when terminating one failed. */
+  duplicateClusters?: { clusterId: string; terminated: boolean; error?: string }[];
 };
 
 export type Project = {
