@@ -137,7 +137,15 @@ export function createAgent(options: AgentOptions = {}): Agent {
   let ui: Ui | undefined;
   let metrics: Metrics | undefined;
   let stopping: Promise<void> | undefined;
+  let starting: Promise<void> | undefined;
   let fatal: SyncError | undefined;
+  // Aborted by a stop() that arrives while start() is still running: start() then stops at its next
+  // step, tears down what it has built (the embedded redis-server included) and ends in 'stopped'.
+  const startAbort = new AbortController();
+  const STOPPED_DURING_START = new SyncError('aborted', 'stopped while starting');
+  const checkpoint = (): void => {
+    if (startAbort.signal.aborted) throw STOPPED_DURING_START;
+  };
 
   const load = async (): Promise<Config> => {
     if (options.config) return options.config;
@@ -184,11 +192,17 @@ export function createAgent(options: AgentOptions = {}): Agent {
     return out;
   };
 
-  const start = async (): Promise<void> => {
-    if (state$.value !== 'idle') throw new SyncError('internal', `start() called while ${state$.value}`);
+  const start = (): Promise<void> => {
+    if (state$.value !== 'idle') return Promise.reject(new SyncError('internal', `start() called while ${state$.value}`));
     state$.next('starting');
+    starting = startUp();
+    return starting;
+  };
+
+  const startUp = async (): Promise<void> => {
     try {
       config = await load();
+      checkpoint();
       credentials = await loadCredentials({ env, home: options.home ?? homedir(), ...(env.CREDENTIALS_DIRECTORY ? { credentialsDirectory: env.CREDENTIALS_DIRECTORY } : {}) });
       logger = createLogger({
         level: config.site.logLevel,
@@ -196,6 +210,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
         fields: { site: config.site.id, tenant: config.tenant.id },
         secrets: () => secretValues(credentials),
       });
+      checkpoint();
       logger.info('starting sync-agent', { sources: config.sources, authSources: credentials.sources });
 
       let endpoint: RedisEndpoint;
@@ -204,6 +219,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
         embedded = await startEmbeddedRedis({ dir: embeddedRedisDir(config, env), logger });
         endpoint = { url: embedded.url };
         publicRedisUrl = embedded.url;
+        checkpoint();
       } else {
         endpoint = redisEndpoint(config.site.redis, credentials);
         publicRedisUrl = describeEndpoint(endpoint);
@@ -366,15 +382,24 @@ export function createAgent(options: AgentOptions = {}): Agent {
         });
         httpUrl = (await http.listen()).url;
       }
+      checkpoint();
       writeRuntimeInfo(config, { pid: process.pid, redisUrl: publicRedisUrl, ...(httpUrl ? { httpUrl } : {}), startedAt: new Date().toISOString() });
       state$.next('running');
       logger.info('sync-agent ready', { http: httpUrl ?? 'disabled', sqs: site.sqs ? 'on' : 'off', prefix });
     } catch (e) {
-      const err = toSyncError(e);
-      logger.error('sync-agent failed to start', { error: err.toJSON() });
+      if (e === STOPPED_DURING_START && !fatal) {
+        // stop() finishes the shutdown (teardown, then 'stopped'); start() resolves, and run() with it.
+        logger.info('sync-agent stopped before it was ready');
+        return;
+      }
+      const err = fatal ?? toSyncError(e);
+      if (e !== STOPPED_DURING_START) logger.error('sync-agent failed to start', { error: err.toJSON() });
       fatal = err;
-      await teardown();
-      state$.next('failed');
+      // A stop() in progress waits for this start to end, then tears down itself.
+      if (!startAbort.signal.aborted) {
+        await teardown();
+        state$.next('failed');
+      }
       throw err;
     }
   };
@@ -417,6 +442,12 @@ export function createAgent(options: AgentOptions = {}): Agent {
         inflight: worker?.inflight ?? 0,
       });
       state$.next('draining');
+      if (starting) {
+        // A stop during start: let start() reach its next step and give up there, so that nothing it
+        // is still creating (the embedded redis-server, the HTTP listener) is left behind.
+        startAbort.abort();
+        await starting.catch(() => undefined);
+      }
       await teardown();
       state$.next(fatal ? 'failed' : 'stopped');
       logger.info('sync-agent stopped', { reason });

@@ -64,13 +64,16 @@ export type ClusterReport = {
   Region: string;
 };
 
+/** What findClusterByTag looks for: all of `tags` (e.g. run id and tenant id), created at or after `createdAfter`; `name` narrows the search to clusters of that name. */
+export type ClusterQuery = { tags: Readonly<Record<string, string>>; createdAfter: Date; name?: string };
+
 /** The compute platform (EMR; Databricks later). */
 export type Platform = {
   readonly name: 'emr' | 'databricks';
   readonly region: string;
   startCluster(request: JobFlow, options?: CallOptions): Promise<{ clusterId: string }>;
-  /** The cluster tagged `tagKey=tagValue` created at or after `createdAfter`, if any. */
-  findClusterByTag(tagKey: string, tagValue: string, createdAfter: Date, options?: CallOptions): Promise<ClusterInfo | undefined>;
+  /** The newest cluster carrying every tag of `query.tags`, created at or after `query.createdAfter` (and named `query.name`, when given), if any. */
+  findClusterByTag(query: ClusterQuery, options?: CallOptions): Promise<ClusterInfo | undefined>;
   describeCluster(clusterId: string, options?: CallOptions): Promise<ClusterInfo>;
   clusterReport(clusterId: string, options?: CallOptions): Promise<ClusterReport>;
   terminateCluster(clusterId: string, options?: CallOptions): Promise<void>;
@@ -89,7 +92,11 @@ export type StateStore = {
   list(options?: CallOptions): Promise<string[]>;
 };
 
-export type Clock = { now(): Date };
+export type Clock = {
+  now(): Date;
+  /** Waits `ms` on this clock (default: a timer); rejects when `signal` aborts. Fakes move time instead. */
+  sleep?(ms: number, signal?: AbortSignal): Promise<void>;
+};
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** Structured logger; fields are redacted of secrets before they are written. */

@@ -91,8 +91,22 @@ export type IterationInput = {
   /** The prediction made from `latest`, when it could be made. */
   prediction: Prediction | undefined;
   preference: Preference;
-  currentFingerprint: string;
+  /** The application's fingerprint now; undefined when it is unknown (its code could not be read). */
+  currentFingerprint: string | undefined;
 };
+
+/** How the code-change warning starts (so a standing hold can be recognised). */
+export const CODE_CHANGE_WARNING = 'the application changed since run';
+
+/**
+ * The run the code-change guard compares against: the latest run up to `latest` whose fingerprint is
+ * known. A run whose fingerprint is unknown neither trips the guard nor clears it.
+ */
+export function fingerprintReference(state: ProjectState, latest: Run): Run | undefined {
+  const i = state.runs.findIndex((r) => r.id === latest.id);
+  const upTo = i < 0 ? [...state.runs, latest] : state.runs.slice(0, i + 1);
+  return upTo.reverse().find((r) => r.fingerprint !== undefined);
+}
 
 /** Decides the next run of a project (see the guard rails in DESIGN/README: never on top of a failure, roll back regressions, keep the SLA, respect code changes). */
 export function decideIteration(input: IterationInput): IterationDecision {
@@ -131,9 +145,15 @@ export function decideIteration(input: IterationInput): IterationDecision {
     }
   }
 
-  if (latest.fingerprint !== undefined && latest.fingerprint !== input.currentFingerprint) {
-    const warning = `the application changed since run ${latest.id} (its steps or the code they reference); predictions based on earlier runs are not applied until a run on the new code is recorded`;
+  const reference = fingerprintReference(state, latest);
+  if (reference?.fingerprint !== undefined && input.currentFingerprint !== undefined && reference.fingerprint !== input.currentFingerprint) {
+    const warning = `${CODE_CHANGE_WARNING} ${reference.id} (its steps or the code they reference); predictions based on earlier runs are not applied until a run on the new code is recorded`;
     return { decision: 'held', next: configurationOf(latest), reason: warning, warning };
+  }
+  // The code cannot be read now: a hold already standing stays (it is not cleared by not knowing).
+  const standing = input.currentFingerprint === undefined ? state.status?.warnings.find((w) => w.startsWith(CODE_CHANGE_WARNING)) : undefined;
+  if (standing !== undefined) {
+    return { decision: 'held', next: configurationOf(latest), reason: `${standing} (the code could not be read now, so the hold stays)`, warning: standing };
   }
   if (!prediction) {
     return { decision: 'kept', next: configurationOf(latest), reason: `run ${latest.id} has no complete event log, so there is nothing to predict from; configuration kept` };

@@ -20,8 +20,8 @@ export type EnqueueResult = { id: string; duplicate: boolean };
 export type Enqueue = (request: RequestInput) => Promise<EnqueueResult>;
 /** Validates a raw request (throws SyncError 'invalid_request' / 'unknown_request'). */
 export type Validate = (raw: unknown) => ValidRequest;
-/** Context a handler gets for one attempt. */
-export type DispatchContext = { requestId: string; idempotencyKey?: string; signal: AbortSignal };
+/** Context a handler gets for one attempt; `requestKey` identifies the request for life (see requestKeyOfJob). */
+export type DispatchContext = { requestId: string; idempotencyKey?: string; requestKey: string; signal: AbortSignal };
 /** Runs the handler for a request name. */
 export type Dispatch = (name: string, data: unknown, ctx: DispatchContext) => Promise<unknown>;
 /** Where a request stands while it has no final result. */
@@ -53,6 +53,23 @@ export function checkRequestId(id: string): string {
     throw new SyncError('invalid_request', `request id ${JSON.stringify(id.slice(0, 80))} is not allowed: use 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit, without '..', and not only digits`);
   }
   return id;
+}
+
+/**
+ * The key that identifies a request for life, from which handlers derive run, prediction and project ids
+ * when it has no idempotency key. Ids this agent gives (random UUIDs) and ids clients choose are kept:
+ * `job:<id>`. A purely numeric id can only be BullMQ's own counter (a client added the job without a
+ * jobId, and `checkRequestId` refuses numeric ids), which starts again at 1 after a Redis reset or
+ * migration; such a request is keyed `job:<id>@<timestamp>` with the millisecond BullMQ stored when the job
+ * was added, which an id handed out again after a reset cannot share (unless the clock went back), while
+ * every attempt and every takeover of the same job sees the same value.
+ */
+export function requestKeyOfJob(id: string, addedAt: number): string {
+  if (!/^\d+$/.test(id)) return `job:${id}`;
+  if (!Number.isSafeInteger(addedAt) || addedAt <= 0) {
+    throw new SyncError('invalid_request', `job ${id} has a BullMQ counter id and no timestamp, so it cannot be told apart from a later job with the same id; add it with a jobId`);
+  }
+  return `job:${id}@${addedAt}`;
 }
 
 /** Resolves once `redis` is connected, or rejects with SyncError 'unavailable' after `timeoutMs`. */
@@ -302,12 +319,14 @@ export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
     let name = job.name;
     try {
       let request: ValidRequest;
+      let requestKey: string;
       try {
         const envelope = (job.data ?? {}) as Partial<RequestJobData>;
         const raw: Record<string, unknown> = { id, name: job.name, data: envelope.data };
         if (envelope.idempotencyKey !== undefined) raw.idempotencyKey = envelope.idempotencyKey;
         request = opts.validate(raw);
         name = request.name;
+        requestKey = requestKeyOfJob(id, job.timestamp);
       } catch (e) {
         const err = toSyncError(e, 'invalid_request');
         log.warn('request failed validation', { error: err.toJSON() });
@@ -315,7 +334,7 @@ export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
         opts.metrics?.requests.inc({ name: requestLabel(name, err.code), outcome: 'failed' });
         throw new UnrecoverableError(`${err.code}: ${err.message}`);
       }
-      const ctx: DispatchContext = { requestId: id, signal: controller.signal };
+      const ctx: DispatchContext = { requestId: id, requestKey, signal: controller.signal };
       if (request.idempotencyKey !== undefined) ctx.idempotencyKey = request.idempotencyKey;
       try {
         const result = await opts.dispatch(request.name, request.data, ctx);
