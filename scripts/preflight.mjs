@@ -42,6 +42,25 @@ const prerequisites = [
     present: () => spawnSync('/usr/bin/python3', ['-c', 'import redis'], { stdio: 'ignore', timeout: 10_000 }).status === 0,
   },
   {
+    pkg: 'openssl',
+    what: 'openssl on the PATH (the TLS Redis tests make a throwaway CA)',
+    needs: (file, text) => text.includes("'openssl'") || text.includes('redis-tls'),
+    present: () => onPath('openssl'),
+  },
+  {
+    pkg: 'chromium',
+    what: "Debian's chromium at /usr/bin/chromium (the dashboard's browser tests drive it through playwright-core)",
+    needs: (file, text) => text.includes('/usr/bin/chromium'),
+    present: () => {
+      try {
+        accessSync('/usr/bin/chromium', constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  },
+  {
     pkg: 'systemd',
     what: 'systemd-analyze on the PATH (the unit file is checked with systemd-analyze security)',
     needs: (file, text) => text.includes("'systemd-analyze'"),
