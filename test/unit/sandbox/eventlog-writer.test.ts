@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { buildApplicationModel } from '../../../src/domain/eventlog/build-model.js';
 import { writeEventLog, writeEventLogHead } from '../../../src/sandbox/eventlog-writer.js';
 import { runWorkload } from '../../../src/sandbox/ground-truth.js';
+import { NEUTRAL_PARAMETERS } from '../../../src/sandbox/hidden-parameters.js';
 import { readInstanceFacts } from '../../../src/sandbox/instance-facts.js';
 import { shippedWorkloads } from '../../../src/sandbox/shipped-workloads.js';
 import { extractWorkload } from '../../../src/sandbox/workload.js';
@@ -18,7 +19,7 @@ for (const [name, cluster] of [
 ] as const) {
   test(`${name}: our reader reads back the jobs, stages, tasks, executors and duration the simulation produced`, async () => {
     const w = workloads[name]!;
-    const run = runWorkload(w, cluster, { seed: 4, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances });
+    const run = runWorkload(w, cluster, { seed: 4, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances, hidden: NEUTRAL_PARAMETERS });
     const model = await buildApplicationModel(lines(writeEventLog(run, w, meta)));
     assert.is(model.appId, meta.appId);
     assert.is(model.sparkVersion, '3.3.0-amzn-0');
@@ -48,6 +49,27 @@ for (const [name, cluster] of [
     assert.equal(again.stages.map((s) => [s.id, s.tasks, s.parents]), w.stages.map((s) => [s.id, s.tasks, s.parents]));
   });
 }
+
+test('a task below the memory floor dies of OutOfMemoryError, is retried, and the fourth failure fails the job; the log says so', async () => {
+  const w = workloads['etl-shuffle']!;
+  // Far too little execution memory for stage 2's tasks: every attempt of its big tasks dies.
+  const hidden = { ...NEUTRAL_PARAMETERS, memoryScale: 4, oomFloor: 0.5 };
+  const run = runWorkload(w, { instanceType: 'c5.xlarge', nodes: 3 }, { seed: 4, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances, hidden });
+  assert.match(run.failure ?? '', /failed 4 times.*OutOfMemoryError/);
+  assert.ok(run.totals.failedTasks >= 4);
+  const failed = run.tasks.filter((t) => t.failure === 'oom');
+  assert.ok(failed.some((t) => t.attempt === 3), 'a fourth attempt was made');
+  const model = await buildApplicationModel(lines(writeEventLog(run, w, meta)));
+  assert.ok(model.complete);
+  assert.ok(model.jobs.some((j) => j.result === 'failed'), JSON.stringify(model.jobs.map((j) => j.result)));
+  let failures = 0;
+  for (const s of model.stages) for (let i = 0; i < s.tasks.count; i++) if (s.tasks.status[i] !== 0) failures++;
+  assert.is(failures, failed.length);
+  // With room to spare (the same hidden parameters on memory-rich nodes) nothing fails.
+  const roomy = runWorkload(w, { instanceType: 'r5.2xlarge', nodes: 3 }, { seed: 4, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances, hidden });
+  assert.is(roomy.failure, undefined);
+  assert.is(roomy.totals.failedTasks, 0);
+});
 
 test('lines are Spark events in time order; every task starts before it ends', () => {
   const w = workloads['skewed-etl']!;
