@@ -230,7 +230,7 @@ export function eventLogLines(run: SimulatedRun, workload: Workload, meta: Event
         'Maximum Offheap Memory': 0,
       }),
     );
-    add(e.removedAt, ORDER.executorRemoved, j({ Event: 'SparkListenerExecutorRemoved', Timestamp: e.removedAt, 'Executor ID': e.id, Reason: 'Executor killed by driver.' }));
+    add(e.removedAt, ORDER.executorRemoved, j({ Event: 'SparkListenerExecutorRemoved', Timestamp: e.removedAt, 'Executor ID': e.id, 'Removed Reason': e.removedReason ?? 'Executor killed by driver.' }));
   }
   const stageById = new Map(run.stages.map((s) => [s.id, s]));
   const childStages = new Set(run.stages.flatMap((s) => s.parents));
@@ -277,7 +277,12 @@ export function eventLogLines(run: SimulatedRun, workload: Workload, meta: Event
         'Stage ID': t.stageId,
         'Stage Attempt ID': 0,
         'Task Type': type,
-        'Task End Reason': t.failure === 'oom' ? OOM_REASON : { Reason: 'Success' },
+        'Task End Reason':
+          t.failure === 'oom'
+            ? OOM_REASON
+            : t.failure === 'executor-lost'
+              ? { Reason: 'ExecutorLostFailure', 'Executor ID': e.id, 'Exit Caused By App': false, 'Loss Reason': e.removedReason ?? 'Executor lost' }
+              : { Reason: 'Success' },
         'Task Info': taskInfo(t, e.id, e.host, true),
         'Task Executor Metrics': { JVMHeapMemory: Math.round(t.peakExecutionMemoryBytes + 300 * 1024 * 1024), JVMOffHeapMemory: 90_000_000 },
         'Task Metrics': taskMetrics(t, remoteBlocks),

@@ -33,6 +33,8 @@ export type SandboxCluster = {
   bootstrapActions?: number;
   /** Private DNS names of the core/task nodes (executor hosts in the event log); default ip-10-0-1-N. */
   hosts?: string[];
+  /** Per core/task node: bought on the spot market (it may be interrupted). */
+  spotNodes?: boolean[];
 };
 
 export type GroundTruthOptions = {
@@ -61,7 +63,7 @@ export type ExecutorLayout = {
   executionMemoryPerTaskBytes: number;
 };
 
-export type SimExecutor = { id: string; node: number; host: string; cores: number; addedAt: number; removedAt: number };
+export type SimExecutor = { id: string; node: number; host: string; cores: number; addedAt: number; removedAt: number; removedReason?: string };
 
 /** One task attempt as it ran. Times epoch ms; byte counts; CPU time in ns as Spark logs it. */
 export type SimTask = {
@@ -89,8 +91,8 @@ export type SimTask = {
   straggler: boolean;
   /** Attempt number of this task index (0 first; a retry after a failure counts up). */
   attempt: number;
-  /** Why the attempt failed (undefined: it succeeded). */
-  failure?: 'oom';
+  /** Why the attempt failed (undefined: it succeeded): OutOfMemoryError, or its executor was lost (spot interruption). */
+  failure?: 'oom' | 'executor-lost';
 };
 
 export type SimStage = { id: number; name: string; jobId: number; parents: number[]; tasks: number; submittedAt: number; completedAt: number; failed?: boolean };
@@ -130,8 +132,10 @@ export type SimulatedRun = {
     stragglers: number;
     diskSpillBytes: number;
     gcSeconds: number;
-    /** Failed task attempts (OutOfMemoryError). */
+    /** Failed task attempts (OutOfMemoryError or lost with their executor). */
     failedTasks: number;
+    /** Spot nodes interrupted while the application ran. */
+    interruptedNodes: number;
   };
   /** Why the application failed (a task failed spark.task.maxFailures times); undefined when it succeeded. */
   failure?: string;
@@ -307,6 +311,7 @@ export function runWorkload(workload: Workload, cluster: SandboxCluster, options
     ...(options.world !== undefined ? { world: options.world } : {}),
     ...(options.hidden ? { hidden: options.hidden } : {}),
     ...(cluster.hosts ? { hosts: cluster.hosts } : {}),
+    ...(cluster.spotNodes ? { spotNodes: cluster.spotNodes } : {}),
   });
   const tail = teardownSeconds(cluster, options.seed);
   const stepEndedAt = app.appEndedAt + Math.round(tail.stepEnd * 1000);
@@ -354,6 +359,7 @@ export function assembleRun(
       diskSpillBytes: spill,
       gcSeconds: gc / 1000,
       failedTasks: failed,
+      interruptedNodes: new Set(app.executors.filter((e) => e.removedReason?.includes('spot')).map((e) => e.node)).size,
     },
   };
   if (app.failure !== undefined) run.failure = app.failure;
@@ -364,7 +370,7 @@ export function assembleRun(
 export function runApplication(
   workload: Workload,
   layout: ExecutorLayout,
-  opts: { seed: number; submittedAt: number; world?: number; hidden?: HiddenParameters; hosts?: string[] },
+  opts: { seed: number; submittedAt: number; world?: number; hidden?: HiddenParameters; hosts?: string[]; spotNodes?: boolean[] },
 ): {
   appStartedAt: number;
   appEndedAt: number;
@@ -386,6 +392,13 @@ export function runApplication(
   // spark-submit, JVM start, YARN ApplicationMaster registration.
   const appStartedAt = opts.submittedAt + Math.round(rng.lognormal(9000, 0.2));
   const firstJobAt = appStartedAt + Math.round(workload.driverStartSeconds * 1000);
+  // Spot nodes are interrupted at exponential times (rate per node-hour); EMR does not replace them within the run.
+  const spotRng = createRng(opts.seed, 'spot');
+  const deadAt = layout.executorsPerNode.map((_, n) => {
+    const u = spotRng.next();
+    if (!opts.spotNodes?.[n] || hidden.spotInterruptionsPerNodeHour <= 0) return Infinity;
+    return appStartedAt + Math.round((-Math.log(Math.max(u, 1e-12)) / hidden.spotInterruptionsPerNodeHour) * 3_600_000);
+  });
 
   // Executors: requested at the start (static) or by the dynamic-allocation ramp once the first job
   // has a backlog (1, 2, 4, ... more per second), each starting after container launch + JVM start.
@@ -446,7 +459,7 @@ export function runApplication(
         const j = Math.floor(taskRng.next() * (i + 1));
         [u[i], u[j]] = [u[j]!, u[i]!];
       }
-      remaining.set(s.id, u.map((q, k) => ({ u: q, index: s.tasks - 1 - k, attempt: 0 })));
+      remaining.set(s.id, u.map((q, k) => ({ u: q, index: s.tasks - 1 - k, attempt: 0, failures: 0 })));
       if (s.parents.every((p) => !job.stages.includes(p))) readyAt.set(s.id, submittedAt + 20);
     }
     // Rebuild the slot heap from the executors' cores at the job's start.
@@ -456,7 +469,22 @@ export function runApplication(
     let left = inJob.reduce((n, s) => n + s.tasks, 0);
     const perTaskMean = new Map(inJob.map((s) => [s.id, quantileMean(s.taskSeconds)]));
     while (left > 0 && failure === undefined) {
-      const slot = slots.pop()!;
+      const slot = slots.pop();
+      if (!slot) {
+        failure = `Job aborted: no executor left to run stage tasks (every node was lost to spot interruptions)`;
+        for (const x of inJob) {
+          const ran = stageTasks.get(x.id);
+          if (!ran || ran.length === 0) continue;
+          const done = doneAt.get(x.id);
+          const entry: SimStage = { id: x.id, name: x.name, jobId: job.id, parents: [...x.parents], tasks: x.tasks, submittedAt: readyAt.get(x.id)!, completedAt: (done ?? lastFinish(ran)) + 3 };
+          if (done === undefined) entry.failed = true;
+          stages.push(entry);
+        }
+        const endAt = Math.max(submittedAt, ...tasks.map((x) => x.finishedAt));
+        jobs.push({ id: job.id, stages: inJob.map((x) => x.id), submittedAt, completedAt: endAt + 100, failed: true });
+        t = endAt + 100;
+        break;
+      }
       let best: WorkloadStage | undefined;
       for (const s of inJob) {
         const r = readyAt.get(s.id);
@@ -484,6 +512,11 @@ export function runApplication(
       const exec = executors[execIndex]!;
       const node = exec.node;
       const launch = Math.max(wanted, exec.addedAt) + taskRng.lognormal(3, 0.5);
+      if (launch >= deadAt[node]!) {
+        // The node is gone: this seat never runs another task.
+        remaining.get(s.id)!.push(pending);
+        continue;
+      }
       const work = Math.max(0.001, quantileAt(s.taskSeconds, u));
       const mean = Math.max(0.001, perTaskMean.get(s.id)!);
       const share = work / mean / s.tasks;
@@ -517,7 +550,10 @@ export function runApplication(
       const resultMs = taskRng.lognormal(1.5, 0.5);
       const runMs = Math.max(1, Math.round(runSeconds * 1000));
       const launchedAt = Math.round(launch);
-      const finishedAt = launchedAt + Math.round(deserializeMs) + runMs + Math.round(resultMs) + 1;
+      const plannedEnd = launchedAt + Math.round(deserializeMs) + runMs + Math.round(resultMs) + 1;
+      // A spot interruption while the attempt runs: it is lost with its executor (not the task's fault).
+      const lost = plannedEnd > deadAt[node]!;
+      const finishedAt = lost ? deadAt[node]! : plannedEnd;
       const shuffleWrite = oom ? 0 : s.shuffleWriteBytes * share * hidden.shuffleScale;
       const task: SimTask = {
         taskId: taskId++,
@@ -544,15 +580,26 @@ export function runApplication(
         peakExecutionMemoryBytes: Math.round(Math.min(demand, avail)),
         straggler,
       };
-      if (oom) task.failure = 'oom';
+      if (lost) {
+        task.failure = 'executor-lost';
+        task.runMs = Math.max(1, finishedAt - launchedAt - task.deserializeMs);
+        task.cpuNs = Math.min(task.cpuNs, task.runMs * 1e6);
+        task.shuffleWriteBytes = 0;
+        task.outputBytes = 0;
+      } else if (oom) task.failure = 'oom';
       tasks.push(task);
       const list = stageTasks.get(s.id) ?? [];
       list.push(task);
       stageTasks.set(s.id, list);
-      slots.push({ at: finishedAt, executor: seat });
+      if (!lost) slots.push({ at: finishedAt, executor: seat });
       busyUntil[seat] = Math.max(busyUntil[seat]!, finishedAt);
+      if (lost) {
+        // Spark re-runs it elsewhere; a lost executor does not count against spark.task.maxFailures.
+        remaining.get(s.id)!.push({ u, index: pending.index, attempt: pending.attempt + 1, failures: pending.failures });
+        continue;
+      }
       if (oom) {
-        if (pending.attempt + 1 >= MAX_TASK_FAILURES) {
+        if (pending.failures + 1 >= MAX_TASK_FAILURES) {
           failure = `Job aborted due to stage failure: Task ${pending.index} in stage ${s.id}.0 failed ${MAX_TASK_FAILURES} times, most recent failure: java.lang.OutOfMemoryError: Java heap space`;
           // The job ends here: stages that ran tasks are logged (the failing one as failed), the rest never ran.
           for (const x of inJob) {
@@ -568,7 +615,7 @@ export function runApplication(
           break;
         }
         // Spark re-launches the failed task at once (it goes back to the front of its stage's queue).
-        remaining.get(s.id)!.push({ u, index: pending.index, attempt: pending.attempt + 1 });
+        remaining.get(s.id)!.push({ u, index: pending.index, attempt: pending.attempt + 1, failures: pending.failures + 1 });
         continue;
       }
       left--;
@@ -607,9 +654,17 @@ export function runApplication(
       if (appEndedAt - 50 - idleSince > GROUND_TRUTH.idleTimeoutMs) executors[e]!.removedAt = idleSince + GROUND_TRUTH.idleTimeoutMs;
     }
   }
+  // Executors on an interrupted node end with it; those that would have started after it never did.
+  for (const e of executors) {
+    const dead = deadAt[e.node]!;
+    if (dead < appEndedAt - 50 && e.addedAt < dead && (e.removedAt === 0 || e.removedAt > dead)) {
+      e.removedAt = dead;
+      e.removedReason = 'Executor lost: the spot instance was interrupted (EC2 spot interruption notice)';
+    }
+  }
   // Executors that would have come up after the application ended never registered.
   const used = new Set(tasks.map((x) => x.executor));
-  const kept = executors.map((e, i) => ({ e, i })).filter(({ e, i }) => used.has(i) || e.addedAt < appEndedAt - 50);
+  const kept = executors.map((e, i) => ({ e, i })).filter(({ e, i }) => used.has(i) || (e.addedAt < appEndedAt - 50 && e.addedAt < deadAt[e.node]!));
   const renumber = new Map(kept.map(({ i }, k) => [i, k]));
   for (const x of tasks) x.executor = renumber.get(x.executor)!;
   const alive = kept.map(({ e }) => ({ ...e, removedAt: e.removedAt > 0 ? e.removedAt : Math.max(e.addedAt, appEndedAt - 50) }));
@@ -617,4 +672,4 @@ export function runApplication(
 }
 
 /** A task still to run: its place in the stage's size distribution, its index and attempt. */
-type Pending = { u: number; index: number; attempt: number };
+type Pending = { u: number; index: number; attempt: number; failures: number };

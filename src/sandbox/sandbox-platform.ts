@@ -183,6 +183,8 @@ export function sandboxClusterOf(cluster: ClusterRecord, conf: Record<string, st
   const overhead = conf['spark.executor.memoryOverhead'] !== undefined ? parseMemoryMb(conf['spark.executor.memoryOverhead']) : undefined;
   if (overhead !== undefined && overhead > 0) out.executorMemoryOverheadMb = overhead;
   if (conf['spark.dynamicAllocation.enabled'] !== undefined) out.dynamicAllocation = conf['spark.dynamicAllocation.enabled'].trim().toLowerCase() === 'true';
+  const workers = cluster.instances.filter((i) => i.role !== 'MASTER');
+  if (workers.some((i) => i.market === 'SPOT')) out.spotNodes = workers.map((i) => i.market === 'SPOT');
   return out;
 }
 

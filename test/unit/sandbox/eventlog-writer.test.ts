@@ -71,6 +71,35 @@ test('a task below the memory floor dies of OutOfMemoryError, is retried, and th
   assert.is(roomy.totals.failedTasks, 0);
 });
 
+test('spot interruptions: the node\'s executors are lost, their running attempts fail and run again elsewhere; the log says so', async () => {
+  const w = workloads['etl-shuffle']!;
+  const hidden = { ...NEUTRAL_PARAMETERS, spotInterruptionsPerNodeHour: 6 };
+  const cluster = { instanceType: 'm5.2xlarge', nodes: 4, spotNodes: [false, true, true, true] };
+  const run = runWorkload(w, cluster, { seed: 5, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances, hidden });
+  assert.is(run.failure, undefined, 'the on-demand node finishes the work');
+  assert.ok(run.totals.interruptedNodes >= 1, String(run.totals.interruptedNodes));
+  const lost = run.tasks.filter((t) => t.failure === 'executor-lost');
+  assert.ok(lost.length >= 1);
+  for (const t of lost) {
+    const e = run.executors[t.executor]!;
+    assert.is(t.finishedAt, e.removedAt, 'a lost attempt ends when its executor does');
+    assert.match(e.removedReason ?? '', /spot/);
+    // ...and the same task index succeeded later.
+    assert.ok(run.tasks.some((x) => x.stageId === t.stageId && x.index === t.index && x.failure === undefined && x.attempt > t.attempt));
+  }
+  // Every task index of every stage succeeded exactly once.
+  const ok = new Set(run.tasks.filter((t) => !t.failure).map((t) => `${t.stageId}/${t.index}`));
+  assert.is(ok.size, w.stages.reduce((n, s) => n + s.tasks, 0));
+  const same = runWorkload(w, { ...cluster, spotNodes: [false, false, false, false] }, { seed: 5, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances, hidden });
+  assert.ok(run.totals.applicationSeconds > same.totals.applicationSeconds, 'losing nodes costs time');
+  const model = await buildApplicationModel(lines(writeEventLog(run, w, meta)));
+  assert.ok(model.jobs.every((j) => j.result === 'succeeded'));
+  assert.ok(model.executors.some((e) => /spot/.test(e.removedReason ?? '')));
+  let failures = 0;
+  for (const s of model.stages) for (let i = 0; i < s.tasks.count; i++) if (s.tasks.status[i] !== 0) failures++;
+  assert.is(failures, lost.length);
+});
+
 test('lines are Spark events in time order; every task starts before it ends', () => {
   const w = workloads['skewed-etl']!;
   const run = runWorkload(w, { instanceType: 'm5.xlarge', nodes: 2 }, { seed: 9, startedAt: 1_668_520_289_000, instances });
