@@ -302,7 +302,17 @@ function report(results: SeedResult[], types: string[], secs: number): void {
       `at the applied ones (${appliedErrs.length}): median ${pct(quantile(appliedErrs, 0.5))}, p90 ${pct(quantile(appliedErrs, 0.9))}`,
   );
   const failedRec = its.filter((i) => i.recommendedFailed).length;
-  if (failedRec > 0) console.log(`  recommended configurations that failed on the ground truth (OOM or no executor fits): ${failedRec}`);
+  if (failedRec > 0) {
+    const failing = results.filter((r) => r.iterations.some((i) => i.recommendedFailed));
+    const types = new Map<string, number>();
+    for (const r of failing) for (const i of r.iterations) if (i.recommendedFailed && i.recommended) types.set(i.recommended.instanceType, (types.get(i.recommended.instanceType) ?? 0) + 1);
+    const ms = (rs: SeedResult[], k: keyof HiddenParameters) => quantile(rs.map((r) => r.hidden[k]), 0.5).toFixed(2);
+    console.log(
+      `  recommended configurations that failed on the ground truth (OutOfMemoryError 4 times): ${failedRec}, in ${failing.length} seeds; ` +
+        `on ${[...types.entries()].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${n}`).join(', ')}; ` +
+        `median memoryScale of those seeds ${ms(failing, 'memoryScale')} (all seeds ${ms(results, 'memoryScale')}), oomFloor ${ms(failing, 'oomFloor')} (${ms(results, 'oomFloor')})`,
+    );
+  }
   const signed = withActual.map((i) => i.logError!);
   console.log(`  bias: median ln(estimate/actual) ${quantile(signed, 0.5).toFixed(3)} (negative: the engine promises faster runs than happen)`);
   console.log(`  applied changes really cheaper than the configuration they replaced: ${cheaper} of ${applied.length} (${pct(applied.length ? cheaper / applied.length : NaN)})`);
