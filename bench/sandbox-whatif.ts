@@ -50,6 +50,8 @@ type Iteration = {
   cheaper?: boolean;
   /** Signed log error of the estimate: ln(estimate / actual). */
   logError?: number;
+  /** |truth with another noise seed - actual| / actual: what even a perfect model of this configuration would miss by. */
+  noiseError?: number;
   basisType: string;
 };
 type SeedResult = {
@@ -260,6 +262,8 @@ async function oneSeed(seed: number, types: string[], catalog: Catalog, instance
       else {
         it.actual = actual.run.totals.applicationSeconds;
         it.logError = Math.log(it.estimate / it.actual);
+        const again = truth(rec).seconds;
+        if (Number.isFinite(again)) it.noiseError = Math.abs(again - it.actual) / it.actual;
         // How far the engine's idea of the speed ratio (CoreMark per vCPU) is from the sandbox's.
         const e = (t: string) => catalog.get(t)!.coremark! / catalog.get(t)!.vcpu;
         const s = (t: string) => instancePerformance(t, instances[t]!.vcpu, world).cpuSpeed;
@@ -300,6 +304,10 @@ function report(results: SeedResult[], types: string[], secs: number): void {
   console.log(
     `  runtime error at the recommended configuration (|estimate - actual| / actual, ${errs.length} predictions): median ${pct(quantile(errs, 0.5))}, p90 ${pct(quantile(errs, 0.9))}; ` +
       `at the applied ones (${appliedErrs.length}): median ${pct(quantile(appliedErrs, 0.5))}, p90 ${pct(quantile(appliedErrs, 0.9))}`,
+  );
+  const noise = withActual.filter((i) => i.noiseError !== undefined).map((i) => i.noiseError!);
+  console.log(
+    `  noise floor: the same configuration's true runtime with another noise seed misses the actual by a median ${pct(quantile(noise, 0.5))}, p90 ${pct(quantile(noise, 0.9))} (stragglers, per-run and per-node noise: no model can beat this)`,
   );
   const failedRec = its.filter((i) => i.recommendedFailed).length;
   if (failedRec > 0) {
