@@ -62,6 +62,8 @@ type SeedResult = {
   bestCost: number;
   best: Config;
   startCost: number;
+  /** Baseline: the start's vCPU on the type cheapest per vCPU (a one-step rule of thumb, no model). */
+  naiveCost: number;
   /** True cost of the configuration in use after k iterations (k = 0..ITERATIONS). */
   costAfter: number[];
   iterations: Iteration[];
@@ -284,7 +286,22 @@ async function oneSeed(seed: number, types: string[], catalog: Catalog, instance
     iterations.push(it);
     costAfter.push(inUse(configOf(jobFlow)));
   }
-  return { seed, workload: workload.name, hidden: hiddenParameters(workload.name, world), start: startConfig, bestCost: truth(best).cost, best, startCost: startTruth.cost, costAfter, iterations, speedMismatch };
+  const perVcpu = (t: string) => clusterCostUsd(catalog, { instanceType: t, nodes: 1 }, 3600) / instances[t]!.vcpu;
+  const cheapest = [...types].sort((a, b) => perVcpu(a) - perVcpu(b) || instances[a]!.vcpu - instances[b]!.vcpu)[0]!;
+  const naive = { instanceType: cheapest, nodes: Math.max(1, Math.round(start.vcpu / instances[cheapest]!.vcpu)) };
+  return {
+    seed,
+    workload: workload.name,
+    hidden: hiddenParameters(workload.name, world),
+    start: startConfig,
+    bestCost: truth(best).cost,
+    best,
+    startCost: startTruth.cost,
+    naiveCost: inUse(naive),
+    costAfter,
+    iterations,
+    speedMismatch,
+  };
 }
 
 function report(results: SeedResult[], types: string[], secs: number): void {
@@ -333,6 +350,7 @@ function report(results: SeedResult[], types: string[], secs: number): void {
   };
   console.log('  regret: true cost of the configuration in use / true cheapest within the SLA (brute force) - 1 (a configuration over the SLA counts as infinite regret)');
   console.log(row('keep the start configuration', keep));
+  console.log(row('same vCPU, type cheapest per vCPU', results.map((r) => r.naiveCost / r.bestCost - 1)));
   for (const k of [1, 3, 5]) console.log(row(`sync-agent after ${k} iteration${k > 1 ? 's' : ''}`, regret(k)));
   // Where the error comes from: |error| in the top vs bottom third of each hidden parameter.
   console.log('  where the error comes from: median |error| at the recommended configuration, seeds in the low vs high third of each hidden parameter');
