@@ -2,6 +2,7 @@
 // one and the current code fingerprint, what the next run should be, and why.
 import type { Estimate, Prediction, Preference, Project, ProjectMode, ProjectState, Run, Solution, TuningPolicy } from './types.js';
 import { PREFERENCES } from './types.js';
+import { eventLogOf } from './eventlog-status.js';
 
 /** Defaults of the guard rails. */
 export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds'>> = { compellingSaving: 0.1, regressionTolerance: 0.25 };
@@ -129,7 +130,9 @@ export function decideIteration(input: IterationInput): IterationDecision {
     return { decision: 'held', next: configurationOf(latest), reason: warning, warning };
   }
   if (!prediction) {
-    return { decision: 'kept', next: configurationOf(latest), reason: `run ${latest.id} has no complete event log, so there is nothing to predict from; configuration kept` };
+    const log = eventLogOf(latest);
+    const why = log?.status === 'missing' ? `has no event log (${log.reason ?? 'none was found when it was recorded'})` : 'gave no prediction';
+    return { decision: 'kept', next: configurationOf(latest), reason: `run ${latest.id} ${why}, so there is nothing to predict from; configuration kept` };
   }
 
   const chosen = chooseSolution(prediction, preference, policy);
