@@ -77,11 +77,12 @@ export function isUsableEventLog(status: EventLogState): boolean {
 
 /**
  * A finished run's event-log state and reason. Runs recorded before the state was kept count as complete
- * when they carry an `eventLogUrl`, else as missing. Undefined while the run is not finished.
+ * when they carry an `eventLogUrl`, else as missing. Undefined while the run is not finished, and for
+ * a run that never had a cluster.
  */
 export function eventLogOf(run: Run): { status: EventLogState; reason?: string } | undefined {
   if (run.eventLog) return run.eventLog;
-  if (run.status !== 'recorded' && run.status !== 'failed') return undefined;
+  if ((run.status !== 'recorded' && run.status !== 'failed') || run.clusterId === undefined) return undefined;
   if (run.eventLogUrl !== undefined) return { status: 'complete' };
   return { status: 'missing', reason: 'the run was recorded without a complete event log' };
 }

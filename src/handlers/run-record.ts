@@ -56,9 +56,9 @@ function answered(run: Run): RunRecordResult | undefined {
   if (run.status === 'recorded' || (run.status === 'failed' && (run.reportUrl !== undefined || run.clusterId === undefined))) {
     const out: RunRecordResult = { runId: run.id, status: run.status };
     if (run.reportUrl !== undefined) out.reportUrl = run.reportUrl;
-    const log = run.clusterId === undefined ? undefined : eventLogOf(run);
+    const log = eventLogOf(run);
     if (log) out.eventLog = log.status;
-    const warning = log ? eventLogWarning(run) : undefined;
+    const warning = eventLogWarning(run);
     if (warning !== undefined) out.warnings = [warning];
     return out;
   }

@@ -193,8 +193,9 @@ test('decideRecord: EMR (no grace) records a missing or unfinished log at once; 
 });
 
 test('eventLogOf / eventLogWarning: runs recorded before the status was kept', () => {
-  const base = { id: 'r-1', projectId: 'p1', location: 'file:///x/', createdAt: 'c', requestKey: 'k' };
+  const base = { id: 'r-1', projectId: 'p1', location: 'file:///x/', createdAt: 'c', requestKey: 'k', clusterId: 'j-1' };
   assert.is(eventLogOf({ ...base, status: 'running' }), undefined);
+  assert.is(eventLogOf({ id: 'r-0', projectId: 'p1', location: 'file:///x/', createdAt: 'c', requestKey: 'k', status: 'failed' }), undefined, 'no cluster, no log to speak of');
   assert.equal(eventLogOf({ ...base, status: 'recorded', eventLogUrl: 'file:///x/eventlog/' }), { status: 'complete' });
   assert.is(eventLogOf({ ...base, status: 'recorded' })?.status, 'missing');
   assert.is(eventLogWarning({ ...base, status: 'recorded', eventLogUrl: 'file:///x/eventlog/' }), undefined);
