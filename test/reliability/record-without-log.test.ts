@@ -7,6 +7,8 @@
 // production interval (5 min), so the completion events are what records the runs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Queue } from 'bullmq';
+import { requestQueueName } from '../../src/queues/requests-queue.js';
 import type { ClusterRecord } from '../../src/sandbox/emr-server.js';
 import type { AgentProcess } from '../support/agent-process.js';
 import { percentile, pick, projectCreate, report, sleep, startWorld, stopDaemon, type SparkLog } from './harness.js';
@@ -60,6 +62,7 @@ async function runScenario(name: string, daemons: number, runs: number, kills: n
     // The killer: SIGKILL a daemon (one at random when there are several) and start it again.
     let done = 0;
     const outputs: string[] = [];
+    const killAt: number[] = [];
     while (done < kills) {
       await sleep(500 + random() * pick(2_000, 3_000));
       const k = Math.floor(random() * daemons);
@@ -67,6 +70,7 @@ async function runScenario(name: string, daemons: number, runs: number, kills: n
       victim.kill('SIGKILL');
       await victim.exited;
       outputs.push(victim.output());
+      killAt.push(Math.round((Date.now() - started) / 100) / 10);
       done += 1;
       await sleep(random() * 500);
       agents[k] = await world.daemon(hosts[k]!);
@@ -98,12 +102,12 @@ async function runScenario(name: string, daemons: number, runs: number, kills: n
     for (const r of all) {
       const c = r.clusterId === undefined ? undefined : byId.get(r.clusterId);
       if (r.status !== 'recorded' || !c?.endedAt || r.recordedAt === undefined) {
-        late.push(`${r.id}:${r.status}`);
+        late.push(`${r.id}:${r.status} ${c ? `${c.state}/${String(c.reason?.Code)} ${String(c.reason?.Message)}` : 'no cluster'} ${JSON.stringify((r as { error?: unknown }).error ?? '')}`);
         continue;
       }
       const ms = Date.parse(r.recordedAt) - c.endedAt;
       latencies.push(ms);
-      if (ms > BOUND_MS) late.push(`${r.id}:${ms}ms`);
+      if (ms > BOUND_MS) late.push(`${r.id}: ended at ${((c.endedAt - started) / 1000).toFixed(1)} s, recorded ${ms} ms later`);
       const want = left.get(c.id) === 'none' ? 'missing' : 'unfinished';
       if (r.eventLog?.status !== want || c.reason?.Code !== 'ALL_STEPS_COMPLETED' || c.state !== 'TERMINATED') {
         wrongLog.push(`${r.id}: ${c.state}/${String(c.reason?.Code)} wrote ${String(left.get(c.id))}, recorded ${JSON.stringify(r.eventLog)}`);
@@ -140,12 +144,38 @@ async function runScenario(name: string, daemons: number, runs: number, kills: n
 
     // Why a run.record was put off (not_ready), from every daemon's log: explains any latency.
     for (const a of agents) outputs.push(a!.output());
+    // And why a completion event was left for SQS to deliver again.
     const notReady = new Map<string, number>();
+    const eventRetries = new Map<string, number>();
+    const norm = (line: string) => (/"message":"([^"]*)"/.exec(line)?.[1] ?? '?').replace(/j-[A-Z0-9]+|r-[a-z0-9]+|[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>');
+    // Where the time went: cluster end -> first hand-off of its completion event to run.record (SQS
+    // consumer) -> recorded.
+    const handedAt = new Map<string, number>();
     for (const line of outputs.join('').split('\n')) {
-      if (!line.includes('"msg":"request not ready')) continue;
-      const why = (/"message":"([^"]*)"/.exec(line)?.[1] ?? '?').replace(/j-[A-Z0-9]+|r-[a-z0-9]+/g, '<id>');
-      notReady.set(why, (notReady.get(why) ?? 0) + 1);
+      if (line.includes('"msg":"request not ready')) notReady.set(norm(line), (notReady.get(norm(line)) ?? 0) + 1);
+      if (line.includes('"msg":"completion event not handled')) eventRetries.set(norm(line), (eventRetries.get(norm(line)) ?? 0) + 1);
+      if (line.includes('"msg":"cluster completion handed to run.record"')) {
+        const cid = /"clusterId":"([^"]+)"/.exec(line)?.[1];
+        const at = Date.parse(/"time":"([^"]+)"/.exec(line)?.[1] ?? '');
+        if (cid && Number.isFinite(at) && !(handedAt.get(cid)! <= at)) handedAt.set(cid, at);
+      }
     }
+    const toHandOff: number[] = [];
+    const handOffToRecord: number[] = [];
+    for (const r of all) {
+      const c = r.clusterId === undefined ? undefined : byId.get(r.clusterId);
+      const h = r.clusterId === undefined ? undefined : handedAt.get(r.clusterId);
+      if (!c?.endedAt || h === undefined) continue;
+      toHandOff.push(h - c.endedAt);
+      if (r.recordedAt !== undefined) handOffToRecord.push(Date.parse(r.recordedAt) - h);
+    }
+
+    // And, from BullMQ, how long each run.record job waited in the queue and how long it ran.
+    const queue = new Queue(requestQueueName(world.prefix), { connection: { url: world.redis.url }, prefix: world.prefix });
+    const recordJobs = (await queue.getJobs(['completed'], 0, -1)).filter((j) => j.name === 'run.record');
+    await queue.close();
+    const queued = recordJobs.map((j) => (j.processedOn ?? j.timestamp) - j.timestamp);
+    const ran = recordJobs.map((j) => (j.finishedOn ?? 0) - (j.processedOn ?? 0));
 
     const figures = {
       daemons,
@@ -161,7 +191,14 @@ async function runScenario(name: string, daemons: number, runs: number, kills: n
       duplicateClusters,
       duplicateRecords: duplicateEntries + differing.length,
       runRecordRequests: recordRequests,
+      endToHandOffMs: { p50: percentile(toHandOff, 50), max: toHandOff.length > 0 ? Math.max(...toHandOff) : NaN, n: toHandOff.length },
+      handOffToRecordMs: { p50: percentile(handOffToRecord, 50), max: handOffToRecord.length > 0 ? Math.max(...handOffToRecord) : NaN },
+      recordJobQueuedMs: { p50: percentile(queued, 50), max: queued.length > 0 ? Math.max(...queued) : NaN },
+      recordJobRanMs: { p50: percentile(ran, 50), max: ran.length > 0 ? Math.max(...ran) : NaN },
       notReady: Object.fromEntries(notReady),
+      eventRetries: Object.fromEntries(eventRetries),
+      killAtS: killAt,
+      slowest: late.slice(0, 10),
       durationS: Math.round((Date.now() - started) / 1000),
     };
     report(name, figures);
