@@ -22,6 +22,9 @@ export type RunStatus =
   | 'recorded' // the cluster report is written; the run can be used for predictions
   | 'failed'; // the cluster failed or could not be started
 
+/** What a finished run's event log is: closed by Spark, still `.inprogress` (never closed), or absent. */
+export type EventLogState = 'complete' | 'unfinished' | 'missing';
+
 export type Run = {
   id: string;
   projectId: string;
@@ -40,7 +43,10 @@ export type Run = {
   endedAt?: string;
   recordedAt?: string;
   reportUrl?: string;
+  /** The run's `eventlog/` folder, set when it holds a log predictions can read (complete or unfinished). */
   eventLogUrl?: string;
+  /** What the event log was when the run was recorded, and why when it is not complete. */
+  eventLog?: { status: EventLogState; reason?: string };
   /** Wall-clock runtime of the cluster (ready -> end) and estimated cost, once recorded. */
   runtimeSeconds?: number;
   costUsd?: number;
