@@ -129,6 +129,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
   let http: HttpServer | undefined;
   let httpUrl: string | undefined;
   let metrics: Metrics | undefined;
+  let awsClients: AwsClients | undefined;
   let stopping: Promise<void> | undefined;
   let fatal: SyncError | undefined;
 
@@ -209,6 +210,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
         s3ForcePathStyle: site.aws.s3ForcePathStyle,
         ...(options.awsCredentials ? { credentials: options.awsCredentials } : {}),
       });
+      awsClients = aws;
       const objects =
         options.ports?.objects ?? createObjectStoreRouter({ s3: createS3ObjectStore({ client: aws.s3, logger }), file: createFileObjectStore() });
       const platform = options.ports?.platform ?? createEmrPlatform({ client: aws.emr, region: site.aws.region, logger });
@@ -365,17 +367,31 @@ export function createAgent(options: AgentOptions = {}): Agent {
     try {
       const next = await load();
       const needRestart = RESTART_ONLY.filter((get) => JSON.stringify(get(next)) !== JSON.stringify(get(config!))).length;
-      // Values handlers read per request (preferences, locations, timeouts, log level) take effect now.
-      config = next;
-      if (deps) deps.config = next;
-      logger = createLogger({
+      const nextLogger = createLogger({
         level: next.site.logLevel,
         ...(options.logSink ? { sink: options.logSink } : {}),
         fields: { site: next.site.id, tenant: next.tenant.id },
         secrets: () => secretValues(credentials),
       });
-      if (deps) deps.logger = logger;
-      logger.info('configuration reloaded', { sources: next.sources, ...(needRestart ? { warning: `${needRestart} changed section(s) need a restart (redis, queues, http, sqs, aws, tenant.state)` } : {}) });
+      // site.predictions: a new catalog (instances, emrPricing) and backend, built before anything is
+      // replaced, so that a change that cannot be applied leaves the running configuration whole.
+      const applied: string[] = [];
+      let predictionPorts: Pick<HandlerDeps, 'catalog' | 'predictions'> | undefined;
+      if (deps && JSON.stringify(next.site.predictions) !== JSON.stringify(config.site.predictions)) {
+        const catalog = loadCatalog(next.site.predictions);
+        const predictions = options.ports?.predictions ?? createPredictionBackend(next, credentials, { objects: deps.objects, aws: awsClients!, catalog, logger: nextLogger });
+        predictionPorts = { catalog, predictions };
+        applied.push('site.predictions');
+      }
+      // Values handlers read per request (preferences, locations, timeouts, log level) take effect now.
+      config = next;
+      logger = nextLogger;
+      if (deps) Object.assign(deps, { config: next, logger }, predictionPorts);
+      logger.info('configuration reloaded', {
+        sources: next.sources,
+        ...(applied.length ? { applied } : {}),
+        ...(needRestart ? { warning: `${needRestart} changed section(s) need a restart (redis, queues, http, sqs, aws, tenant.state)` } : {}),
+      });
     } catch (e) {
       logger.error('configuration reload failed; keeping the running configuration', { error: toSyncError(e).toJSON() });
     }
