@@ -9,7 +9,7 @@ import {
   RunJobFlowCommand,
 } from '@aws-sdk/client-emr';
 import { TerminateJobFlowsCommand } from '@aws-sdk/client-emr';
-import type { Cluster, EMRClient, RunJobFlowCommandInput } from '@aws-sdk/client-emr';
+import type { Cluster, ClusterState, EMRClient, RunJobFlowCommandInput } from '@aws-sdk/client-emr';
 import { SyncError } from '../domain/errors.js';
 import type { CallOptions, ClusterInfo, ClusterReport, Logger, Platform } from '../domain/ports.js';
 import type { JobFlow } from '../domain/types.js';
@@ -204,6 +204,17 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
 
     async describeCluster(clusterId, options) {
       return toClusterInfo(await describe(clusterId, options));
+    },
+
+    async listClusters(filter, options) {
+      const summaries = await allPages('EMR ListClusters', options, async (Marker, abortSignal) => {
+        const out = await client.send(
+          new ListClustersCommand({ ClusterStates: [...filter.states] as ClusterState[], CreatedAfter: filter.createdAfter, ...(Marker ? { Marker } : {}) }),
+          sendOpts(abortSignal),
+        );
+        return { items: out.Clusters, marker: out.Marker };
+      });
+      return summaries.flatMap((c) => (c.Id && c.Status?.State ? [{ id: c.Id, state: c.Status.State }] : []));
     },
 
     async clusterReport(clusterId, options) {

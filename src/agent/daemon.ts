@@ -23,7 +23,9 @@ import type { HandlerDeps } from '../handlers/deps.js';
 import { createDispatcher } from '../handlers/registry.js';
 import { createCompletionConsumer, type CompletionConsumer } from '../queues/completion-events.js';
 import { createInboxConsumer, type InboxConsumer } from '../queues/inbox.js';
-import { createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
+import { createRedisLease } from '../queues/lease.js';
+import { endRun } from '../handlers/end-run.js';
+import { ACTIVE_CLUSTER_STATES, createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
 import { createRequestQueue, createRequestWorker, idempotencyKeyOf, openRedis, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
 import { createResults } from '../queues/results.js';
 import { parseRequestJson, validateRequest } from '../queues/validate-request.js';
@@ -172,7 +174,9 @@ export function createAgent(options: AgentOptions = {}): Agent {
     for (const projectId of await deps.state.list()) {
       const doc = await deps.state.get(projectId);
       for (const run of doc?.value.runs ?? []) {
-        if ((run.status === 'running' || run.status === 'recording') && run.clusterId) out.push({ projectId, runId: run.id, clusterId: run.clusterId });
+        if (((run.status === 'running' || run.status === 'recording') && run.clusterId) || run.status === 'starting') {
+          out.push({ projectId, runId: run.id, clusterId: run.clusterId, status: run.status, createdAt: run.createdAt });
+        }
       }
     }
     return out;
@@ -279,6 +283,15 @@ export function createAgent(options: AgentOptions = {}): Agent {
         describeCluster: (id, signal) => platform.describeCluster(id, { signal }),
         enqueue: queue.enqueue,
         logger,
+        // One agent per Redis reconciles; the lease outlives two intervals so the holder keeps it between passes.
+        lease: createRedisLease({ redis, key: `${prefix}:reconciler:lease`, ttlMs: 2 * site.reconcile.intervalMs + 60_000 }),
+        ...(platform.listClusters
+          ? {
+              listActiveClusters: async (createdAfter, signal) =>
+                new Map((await platform.listClusters!({ states: ACTIVE_CLUSTER_STATES, createdAfter }, { signal })).map((c) => [c.id, c.state])),
+            }
+          : {}),
+        endRun: (run, ending) => endRun(deps!.state, { projectId: run.projectId, runId: run.runId, expected: run.status ?? 'running' }, ending, new Date()),
         pending: async (key) => {
           const owner = await redis!.get(idempotencyKeyOf(prefix, key));
           return owner !== null && (await requests.state(owner)) !== undefined;

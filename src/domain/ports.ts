@@ -70,6 +70,8 @@ export type Platform = {
   /** The cluster tagged `tagKey=tagValue` created at or after `createdAfter`, if any. */
   findClusterByTag(tagKey: string, tagValue: string, createdAfter: Date, options?: CallOptions): Promise<ClusterInfo | undefined>;
   describeCluster(clusterId: string, options?: CallOptions): Promise<ClusterInfo>;
+  /** Ids and states of the clusters in `states` created after `createdAfter` (one paged listing, no describes). */
+  listClusters?(filter: { states: readonly string[]; createdAfter: Date }, options?: CallOptions): Promise<{ id: string; state: string }[]>;
   clusterReport(clusterId: string, options?: CallOptions): Promise<ClusterReport>;
   terminateCluster(clusterId: string, options?: CallOptions): Promise<void>;
 };
