@@ -1,4 +1,5 @@
 // The narrow ports handlers see. Adapters in src/adapters implement them; tests use in-memory fakes.
+import type { RunArchiveChunk } from './run-archive.js';
 import type { JobFlow, Prediction, ProjectState } from './types.js';
 
 /** Pass-through cancellation for every I/O call. */
@@ -87,6 +88,11 @@ export type StateStore = {
   get(projectId: string, options?: CallOptions): Promise<Versioned<ProjectState> | undefined>;
   put(projectId: string, state: ProjectState, expectedVersion: string | null, options?: CallOptions): Promise<string>;
   list(options?: CallOptions): Promise<string[]>;
+  /**
+   * The runs moved out of a project's document (it is kept bounded, see run-archive.ts), chunk by
+   * chunk, oldest first; the document's own runs are newer.
+   */
+  archivedRuns?(projectId: string, options?: CallOptions): AsyncIterable<RunArchiveChunk>;
 };
 
 export type Clock = { now(): Date };

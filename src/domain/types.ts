@@ -1,3 +1,5 @@
+import type { RunArchiveSummary } from './run-archive.js';
+
 /** A tuning goal: fastest, cheapest, or the knee between them. */
 export type Preference = 'performance' | 'balanced' | 'economy';
 export const PREFERENCES: readonly Preference[] = ['performance', 'balanced', 'economy'];
@@ -118,6 +120,11 @@ export type ProjectState = {
   requests?: Record<string, { runId?: string; at: string }>;
   /** Warnings the project shows (e.g. a code change), and the tuning loop's decisions, newest last. */
   status?: { warnings: string[]; iterations: IterationRecord[] };
+  /**
+   * Runs moved out of this document to archive chunks beside it (src/domain/run-archive.ts): their
+   * counts by status and error code. `runs` holds the recent ones (and those the tuning loop needs).
+   */
+  archive?: RunArchiveSummary;
 };
 
 /** An estimate for one configuration. */
