@@ -24,7 +24,8 @@ import { createDispatcher } from '../handlers/registry.js';
 import { createCompletionConsumer, type CompletionConsumer } from '../queues/completion-events.js';
 import { createInboxConsumer, type InboxConsumer } from '../queues/inbox.js';
 import { createRedisLease } from '../queues/lease.js';
-import { endRun } from '../handlers/end-run.js';
+import { adoptRunCluster, endRun } from '../handlers/end-run.js';
+import { TAG_RUN_ID } from '../domain/tags.js';
 import { ACTIVE_CLUSTER_STATES, createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
 import { createRequestQueue, createRequestWorker, idempotencyKeyOf, openRedis, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
 import { createResults } from '../queues/results.js';
@@ -292,6 +293,9 @@ export function createAgent(options: AgentOptions = {}): Agent {
             }
           : {}),
         endRun: (run, ending) => endRun(deps!.state, { projectId: run.projectId, runId: run.runId, expected: run.status ?? 'running' }, ending, new Date()),
+        findRunCluster: async (run, signal) =>
+          (await platform.findClusterByTag(TAG_RUN_ID, run.runId, new Date(Date.parse(run.createdAt ?? '') - 10 * 60_000 || 0), { signal }))?.id,
+        adoptRun: (run, clusterId) => adoptRunCluster(deps!.state, run, clusterId, new Date()),
         pending: async (key) => {
           const owner = await redis!.get(idempotencyKeyOf(prefix, key));
           return owner !== null && (await requests.state(owner)) !== undefined;

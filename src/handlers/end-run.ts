@@ -23,3 +23,16 @@ export async function endRun(
   });
   return written;
 }
+
+/** Adopts the cluster a run stuck in 'starting' launched after all: status 'running' on `clusterId`, only if the run is still 'starting' without a cluster. */
+export async function adoptRunCluster(state: StateStore, target: { projectId: string; runId: string }, clusterId: string, now: Date): Promise<boolean> {
+  const { written } = await updateProjectState(state, target.projectId, (s) => {
+    const run = s.runs.find((r) => r.id === target.runId);
+    if (!run || run.status !== 'starting' || run.clusterId !== undefined) return undefined;
+    run.status = 'running';
+    run.clusterId = clusterId;
+    run.startedAt ??= now.toISOString();
+    return s;
+  });
+  return written;
+}

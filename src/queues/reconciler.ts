@@ -43,6 +43,13 @@ export type ReconcilerOptions = {
   listActiveClusters?: (createdAfter: Date, signal: AbortSignal) => Promise<Map<string, string>>;
   /** Ends a run that cannot finish by itself (status 'failed' with the reason); false when the run moved on meanwhile. */
   endRun?: (run: RunningRun, ending: RunEnding) => Promise<boolean>;
+  /**
+   * The cluster a stuck 'starting' run launched after all (found by its run-id tag), if any: such a
+   * run is adopted (adoptRun) instead of ended, so that no cluster runs untracked.
+   */
+  findRunCluster?: (run: RunningRun, signal: AbortSignal) => Promise<string | undefined>;
+  /** Marks a 'starting' run running on `clusterId`; false when the run moved on meanwhile. */
+  adoptRun?: (run: RunningRun, clusterId: string) => Promise<boolean>;
   /** A run still 'starting' this long after it was created is ended with 'start_timeout' (default 1 h). */
   startingTimeoutMs?: number;
   /** Runs checked per pass (default 200); the next pass goes on after the last one checked, round-robin. */
@@ -63,7 +70,7 @@ export type Reconciler = {
 };
 
 /** What one pass did. */
-export type PassSummary = { leader: boolean; runs: number; checked: string[]; described: number; enqueued: number; ended: number };
+export type PassSummary = { leader: boolean; runs: number; checked: string[]; described: number; enqueued: number; ended: number; adopted: number };
 
 /**
  * The safety net for lost completion events: re-checks runs still marked running and hands a
@@ -98,7 +105,7 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
   };
 
   const pass = async (): Promise<number> => {
-    const summary: PassSummary = { leader: true, runs: 0, checked: [], described: 0, enqueued: 0, ended: 0 };
+    const summary: PassSummary = { leader: true, runs: 0, checked: [], described: 0, enqueued: 0, ended: 0, adopted: 0 };
     lastPass = summary;
     if (opts.lease && !(await opts.lease.acquire())) {
       summary.leader = false;
@@ -134,6 +141,14 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
         if ((run.status ?? 'running') === 'starting' || !run.clusterId) {
           const age = run.createdAt ? now() - Date.parse(run.createdAt) : NaN;
           if (age > startingTimeoutMs) {
+            const found = opts.findRunCluster ? await opts.findRunCluster(run, controller.signal) : undefined;
+            if (found !== undefined) {
+              if (await opts.adoptRun?.(run, found)) {
+                summary.adopted += 1;
+                log.warn("reconciler found the cluster of a run stuck in 'starting' and adopted it", { ...run, clusterId: found });
+              }
+              continue;
+            }
             const minutes = Math.round(startingTimeoutMs / 60_000);
             const ended = await end(run, {
               code: 'start_timeout',

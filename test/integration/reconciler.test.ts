@@ -11,6 +11,7 @@ import { ACTIVE_CLUSTER_STATES, createReconciler } from '../../src/queues/reconc
 import type { ReconcilerOptions, RunEnding, RunningRun } from '../../src/queues/reconciler.js';
 import type { RequestInput } from '../../src/queues/requests-queue.js';
 import type { Platform } from '../../src/domain/ports.js';
+import { TAG_RUN_ID } from '../../src/domain/tags.js';
 import { startEmr } from '../support/emr.js';
 import type { TestEmr } from '../support/emr.js';
 import { startRedis } from '../support/redis.js';
@@ -123,6 +124,32 @@ test("runs stuck in 'starting' past the limit, or on a cluster that no longer ex
   await r.stop();
 });
 
+test("a stuck 'starting' run whose cluster exists after all (tagged with its run id) is adopted, not ended", async () => {
+  const clusterId = (await platform.startCluster({ Name: 'late', ReleaseLabel: 'emr-7.1.0', Instances: { MasterInstanceType: 'm5.xlarge', InstanceCount: 1 }, Tags: [{ Key: TAG_RUN_ID, Value: 'r-late' }] })).clusterId;
+  const createdAt = new Date(Date.now() - 2 * 3600_000).toISOString();
+  const runs: RunningRun[] = [
+    { projectId: 'p', runId: 'r-late', status: 'starting', createdAt },
+    { projectId: 'p', runId: 'r-never', status: 'starting', createdAt },
+  ];
+  const adopted: [string, string][] = [];
+  const { r, ended } = reconciler(() => runs, {
+    startingTimeoutMs: 3600_000,
+    // The sandbox's clusters are created now; the run's own time bounds the real lookup.
+    findRunCluster: async (run, signal) => (await platform.findClusterByTag(TAG_RUN_ID, run.runId, new Date(Date.now() - 60_000), { signal }))?.id,
+    adoptRun: (run, id) => {
+      adopted.push([run.runId, id]);
+      return Promise.resolve(true);
+    },
+  });
+  await r.tick();
+  assert.equal(adopted, [['r-late', clusterId]]);
+  assert.equal(
+    ended.map((e) => e.run.runId),
+    ['r-never'],
+  );
+  await r.stop();
+});
+
 test('with a shared lease only one agent reconciles; stop releases it, and an expired lease is taken over', async () => {
   const key = `t:${Date.now()}:reconciler:lease`;
   const id = await cluster('lease');
@@ -132,7 +159,7 @@ test('with a shared lease only one agent reconciles; stop releases it, and an ex
   await a.r.tick();
   await b.r.tick();
   assert.is(a.r.lastPass!.leader, true);
-  assert.equal(b.r.lastPass!, { leader: false, runs: 0, checked: [], described: 0, enqueued: 0, ended: 0 }, 'the second agent does nothing');
+  assert.equal(b.r.lastPass!, { leader: false, runs: 0, checked: [], described: 0, enqueued: 0, ended: 0, adopted: 0 }, 'the second agent does nothing');
   await a.r.stop();
   await b.r.tick();
   assert.is(b.r.lastPass!.leader, true, 'a stopped agent released the lease');
