@@ -10,7 +10,8 @@
 // (loadApplicationModel + predictFromModel over the catalog) in a child: wall time and peak RSS
 // against the 20 s / 1 GB targets.
 // Env: EVENTLOG_BENCH_MB (default 300) sets the generated size; EVENTLOG_BENCH_TASKS (default
-// 1000000) the synthetic log's task count (0 skips that section).
+// 1000000) the synthetic log's task count (0 skips that section); EVENTLOG_BENCH_PREDICT_LIMIT_S
+// (default 300) how long that prediction may run before it is stopped and reported as missed.
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -160,14 +161,18 @@ async function child(mode: string, path: string): Promise<void> {
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
-function runChild(mode: string, path: string): Promise<ChildResult> {
+function runChild(mode: string, path: string, limitMs?: number): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', HERE, CHILD_FLAG, mode, path], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
+    let killed = false;
+    const timer = limitMs === undefined ? undefined : setTimeout(() => ((killed = true), p.kill('SIGKILL')), limitMs);
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
     p.on('close', (code) => {
-      if (code !== 0) reject(new Error(`${mode} child exited ${code}`));
+      clearTimeout(timer);
+      if (killed) reject(new Error(`${mode} child stopped after ${((limitMs ?? 0) / 1000).toFixed(0)} s`));
+      else if (code !== 0) reject(new Error(`${mode} child exited ${code}`));
       else resolve(JSON.parse(out.trim().split('\n').pop() as string) as ChildResult);
     });
   });
@@ -225,13 +230,17 @@ export async function run(): Promise<void> {
       const g0 = performance.now();
       const made = generateTasks(big, million);
       console.log(`\ngenerated a synthetic log of ${made.tasks} tasks (${made.stages} stages, ${(made.bytes / MB).toFixed(0)} MB) in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
-      let pr: ChildResult | undefined;
-      for (let round = 0; round < ROUNDS; round++) pr = best(pr, await runChild('predict', big));
-      if (!pr) throw new Error('no prediction round ran');
+      // One run, bounded: far over target it would otherwise hold the bench for many minutes.
+      const limitMs = Number(process.env.EVENTLOG_BENCH_PREDICT_LIMIT_S ?? 300) * 1000;
+      const pr = await runChild('predict', big, limitMs).catch((e: Error) => {
+        console.log(`full prediction of ${made.tasks} tasks: not finished (${e.message}); target <= 20 s: MISSED`);
+        return undefined;
+      });
+      if (!pr) return;
       if (pr.tasks !== made.tasks) throw new Error(`task counts differ: generated ${made.tasks}, modelled ${pr.tasks}`);
       const okTime = pr.ms <= 20_000 ? 'ok' : 'MISSED';
       const okRss = pr.maxRssBytes <= 1024 * MB ? 'ok' : 'MISSED';
-      console.log(`full prediction of ${made.tasks} tasks (read + model + ${pr.events} candidates), best of ${ROUNDS}: ${(pr.ms / 1000).toFixed(1)} s wall (${(pr.cpuMs / 1000).toFixed(1)} s CPU), target <= 20 s: ${okTime}; peak RSS ${(pr.maxRssBytes / MB).toFixed(0)} MB, target <= 1024 MB: ${okRss}`);
+      console.log(`full prediction of ${made.tasks} tasks (read + model + ${pr.events} candidates), one run: ${(pr.ms / 1000).toFixed(1)} s wall (${(pr.cpuMs / 1000).toFixed(1)} s CPU), target <= 20 s: ${okTime}; peak RSS ${(pr.maxRssBytes / MB).toFixed(0)} MB, target <= 1024 MB: ${okRss}`);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
