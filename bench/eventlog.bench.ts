@@ -11,7 +11,7 @@
 // against the 20 s / 1 GB targets.
 // Env: EVENTLOG_BENCH_MB (default 300) sets the generated size; EVENTLOG_BENCH_TASKS (default
 // 1000000) the synthetic log's task count (0 skips that section); EVENTLOG_BENCH_PREDICT_LIMIT_S
-// (default 300) how long that prediction may run before it is stopped and reported as missed.
+// (default 120) how long that prediction may run before it is stopped and reported as missed.
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -231,7 +231,7 @@ export async function run(): Promise<void> {
       const made = generateTasks(big, million);
       console.log(`\ngenerated a synthetic log of ${made.tasks} tasks (${made.stages} stages, ${(made.bytes / MB).toFixed(0)} MB) in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
       // One run, bounded: far over target it would otherwise hold the bench for many minutes.
-      const limitMs = Number(process.env.EVENTLOG_BENCH_PREDICT_LIMIT_S ?? 300) * 1000;
+      const limitMs = Number(process.env.EVENTLOG_BENCH_PREDICT_LIMIT_S ?? 120) * 1000;
       const pr = await runChild('predict', big, limitMs).catch((e: Error) => {
         console.log(`full prediction of ${made.tasks} tasks: not finished (${e.message}); target <= 20 s: MISSED`);
         return undefined;
