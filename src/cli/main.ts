@@ -12,12 +12,29 @@ const COMMANDS: Record<string, string> = {
   predict: 'recommend configurations: predict EVENTLOG [--cluster-report FILE] | --history FILE [--json]',
   simulate: 'replay an event log on a cluster: simulate EVENTLOG --executors N --cores C [--json]',
   projects: 'list or show projects: projects list | projects show ID',
-  runs: 'list the runs of a project: runs PROJECT_ID',
+  runs: 'list the runs of a project: runs PROJECT_ID [--all]',
+};
+
+/** Each command's own usage, for `sync-agent COMMAND --help` (analyze, predict, simulate and configure print their own). */
+const USAGES: Record<string, string> = {
+  start: 'usage: sync-agent start [--config PATH]\n  runs the daemon until SIGTERM (graceful) or a second signal (abort); SIGHUP re-reads the configuration',
+  demo: [
+    'usage: sync-agent demo [--iterations N] [--seed N] [--time-scale S] [--keep | --dir DIR] [--ui [--port P]]',
+    '  the tuning loop on embedded defaults (private redis-server, file state, simulated EMR, local SQS)',
+    '  --iterations N  runs of the loop (1-20, default 4)     --seed N  the sandbox world (default 42)',
+    '  --time-scale S  simulated seconds per real second (default 600)',
+    '  --keep          keep the demo folder (state, run data, agent log) and print how to inspect it',
+    '  --ui            then keep the dashboard up until Ctrl-C, with a one-time sign-in link (--port P, default a free one)',
+  ].join('\n'),
+  enqueue: 'usage: sync-agent enqueue NAME --data JSON|@FILE [--id ID] [--idempotency-key KEY] [--wait] [--timeout SECONDS] [--config PATH]',
+  status: 'usage: sync-agent status ID [--config PATH]\n  a request\'s result, or where it stands',
+  projects: 'usage: sync-agent projects list [--json] | sync-agent projects show ID [--json]   [--config PATH]',
+  runs: 'usage: sync-agent runs PROJECT_ID [--all] [--json] [--config PATH]\n  --all  include the runs archived out of the project document',
 };
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  return ['usage: sync-agent <command> [options]', '', ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(width)}  ${d}`)].join('\n');
+  return ['usage: sync-agent <command> [options]   (sync-agent <command> --help for its options)', '', ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(width)}  ${d}`)].join('\n');
 }
 
 /** Runs one CLI invocation and returns its exit code. */
@@ -31,6 +48,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.err(`sync-agent: unknown command '${command}'\n\n${usage()}`);
     return 2;
   }
+  const help = USAGES[command];
+  if (help !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    io.out(help);
+    return 0;
+  }
   let mod: { run: (argv: string[], io: CliIo) => Promise<number> };
   try {
     mod = (await import(`./commands/${command}.js`)) as typeof mod;
@@ -41,7 +63,17 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     throw e;
   }
-  return mod.run(rest, io);
+  try {
+    return await mod.run(rest, io);
+  } catch (e) {
+    // A mistyped option is a usage error (exit 2), said in a sentence with where to look, not Node's code.
+    const err = e as { code?: string; message?: string };
+    if (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS_')) {
+      io.err(`sync-agent ${command}: ${(err.message ?? '').split('. To specify')[0]}\n${help ?? `see: sync-agent ${command} --help`}`);
+      return 2;
+    }
+    throw e;
+  }
 }
 
 const isEntry = process.argv[1] !== undefined && /(?:^|[/\\])(main\.[jt]s|sync-agent(\.js)?)$/.test(process.argv[1]);
@@ -53,7 +85,9 @@ if (isEntry) {
     },
     (e: unknown) => {
       const err = e as { code?: string; message?: string };
-      process.stderr.write(`sync-agent: ${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}\n`);
+      const message = err.message ?? String(e);
+      // Node's own errors already start with their code (ENOENT: no such file ...): say it once.
+      process.stderr.write(`sync-agent: ${err.code && !message.startsWith(err.code) ? `${err.code}: ` : ''}${message}\n`);
       process.exitCode = 1;
     },
   );

@@ -18,6 +18,8 @@ export type DemoOptions = {
   iterations: number;
   timeScale: number;
   seed: number;
+  /** The folder is kept afterwards (--keep / --dir): its agent log can be read. */
+  keep?: boolean;
   /** Keep the dashboard up after the iterations until `untilStopped` resolves (Ctrl-C). */
   ui?: { port: number; untilStopped: Promise<unknown> };
 };
@@ -62,8 +64,9 @@ const usd = (c: number | undefined) => (c === undefined ? '-' : `$${c.toFixed(2)
 const secs = (s: number | undefined) => (s === undefined ? '-' : `${Math.round(s)} s`);
 /** (actual - predicted) / actual of a run that applied a prediction and was measured; undefined otherwise. */
 export function predictionError(run: Run): number | undefined {
-  if (!run.expected || !run.observed || !(run.observed.runtimeSeconds > 0)) return undefined;
-  return (run.observed.runtimeSeconds - run.expected.runtimeSeconds) / run.observed.runtimeSeconds;
+  if (!run.expected || !run.observed || !(run.expected.runtimeSeconds > 0)) return undefined;
+  // The definition the project's own accuracy record uses (src/domain/prediction-accuracy.ts).
+  return (run.observed.runtimeSeconds - run.expected.runtimeSeconds) / run.expected.runtimeSeconds;
 }
 const errorText = (e: number | undefined) => (e === undefined ? '-' : `${e >= 0 ? '+' : ''}${(e * 100).toFixed(1)}%`);
 const hw = (r: Run) => (r.cluster?.instanceType ? `${r.cluster.nodes} x ${r.cluster.instanceType}` : '-');
@@ -131,21 +134,23 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
           run.status,
           secs(run.observed?.runtimeSeconds),
           secs(run.expected?.runtimeSeconds),
-          errorText(predictionError(run)),
+          // Only where this run applied a prediction: a kept run carries an older prediction's estimate.
+          errorText(record?.decision === 'applied' ? predictionError(run) : undefined),
           usd(run.observed?.costUsd),
           usd(run.expected?.costUsd),
           usd(run.costUsd),
         ]),
       ),
     );
-    io.out('runtime: the Spark application, from its event log; cost: that runtime at on-demand EC2 + EMR prices;');
-    io.out('predicted: what the applied prediction estimated; error: |runtime - predicted| / runtime (signed: + means slower than');
-    io.out('predicted); billed: cluster creation to termination, provisioning included.');
-    const errors = final.map(({ run }) => predictionError(run)).filter((e): e is number => e !== undefined);
+    io.out('runtime: the Spark application, from its event log; cost: as the engine measures it, that runtime plus the cluster\'s');
+    io.out('start-up, every node (master included) at on-demand EC2 + EMR prices; predicted: what the prediction applied by that');
+    io.out('iteration estimated; error: (runtime - predicted) / predicted, + means slower than predicted; billed: cluster');
+    io.out('creation to termination.');
+    const errors = final.filter(({ record }) => record?.decision === 'applied').map(({ run }) => predictionError(run)).filter((e): e is number => e !== undefined);
     if (errors.length > 0) {
       const abs = errors.map(Math.abs).sort((a, b) => a - b);
       const median = abs.length % 2 ? abs[abs.length >> 1]! : (abs[abs.length / 2 - 1]! + abs[abs.length / 2]!) / 2;
-      io.out(`prediction error over ${errors.length} run${errors.length === 1 ? '' : 's'} that applied a prediction: median ${(median * 100).toFixed(1)}%, max ${(abs[abs.length - 1]! * 100).toFixed(1)}%.`);
+      io.out(`prediction error over the ${errors.length} iteration${errors.length === 1 ? '' : 's'} that applied a new prediction: median ${(median * 100).toFixed(1)}%, max ${(abs[abs.length - 1]! * 100).toFixed(1)}% (absolute).`);
     }
     io.out('');
     io.out(barChart('billed cost per iteration', final.map(({ iteration, run }) => ({ name: `#${iteration}`, value: run.costUsd ?? 0, text: `${usd(run.costUsd)}  ${hw(run)}` }))));
@@ -167,6 +172,6 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     return 0;
   } finally {
     await env.close();
-    say(`stopped: nothing left running (agent log: ${logFile})`);
+    say(`stopped: nothing left running (agent log: ${logFile}${opts.keep ? '' : '; the folder is removed now, --keep keeps it'})`);
   }
 }

@@ -213,7 +213,7 @@ export function buildDocument(a: Answers): { site: Record<string, unknown>; tena
 /** The text of a sync.config.js exporting `document`. */
 export function renderConfig(document: unknown): string {
   return [
-    '// sync-agent configuration (written by `sync-agent configure`). Reference: DESIGN.md "Configuration".',
+    '// sync-agent configuration (written by `sync-agent configure`). Reference: the README, section Configuration.',
     '// Relative file: URLs (file:./state) are resolved against this file\'s folder.',
     '// Credentials never live here: SYNC_API_KEY_ID/SYNC_API_KEY_SECRET, SYNC_AGENT_TOKEN,',
     '// $CREDENTIALS_DIRECTORY (systemd LoadCredential=) or ~/.sync/credentials (mode 600).',

@@ -48,7 +48,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   });
   if (values.ui) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal!);
   try {
-    return await runDemo({ io, dir, iterations, timeScale, seed: Number(values.seed), ...(values.ui ? { ui: { port, untilStopped } } : {}) });
+    return await runDemo({ io, dir, iterations, timeScale, seed: Number(values.seed), keep: values.keep || values.dir !== undefined, ...(values.ui ? { ui: { port, untilStopped } } : {}) });
   } finally {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeListener(sig, onSignal!);
     if (!values.keep && !values.dir) rmSync(dir, { recursive: true, force: true });

@@ -205,7 +205,7 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
       const outcome = predictFromHistory(history!, options);
       if (values.json) {
         io.out(JSON.stringify({ basis: outcome.basis, source: outcome.source, solutions: outcome.solutions, candidates: outcome.candidates.map(row), warnings: outcome.warnings }, null, 2));
-      } else io.out(formatOutcome(outcome, { all: true }));
+      } else io.out(formatOutcome(outcome, values.all ? { all: true } : {}));
       return 0;
     }
     let report: ClusterReport | undefined;

@@ -296,7 +296,7 @@ function keepSolution(
   const within =
     pref === 'performance'
       ? ` costing at most $${ceilings.performanceMaxCostUsd.toFixed(2)}`
-      : pref === 'economy'
+      : pref === 'economy' && Number.isFinite(ceilings.economyMaxRuntimeSeconds)
         ? ` finishing within ${Math.round(ceilings.economyMaxRuntimeSeconds)} s`
         : '';
   let closest = '';
