@@ -13,6 +13,7 @@ import type { Cluster, ClusterState, EMRClient, RunJobFlowCommandInput } from '@
 import { SyncError } from '../domain/errors.js';
 import type { CallOptions, ClusterInfo, ClusterQuery, ClusterReport, Logger, Platform } from '../domain/ports.js';
 import type { JobFlow } from '../domain/types.js';
+import { stepsFromEmr } from '../domain/run-steps.js';
 import { mapAwsError, withRetry } from './aws-errors.js';
 import type { RetryOptions } from './aws-errors.js';
 
@@ -181,6 +182,12 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
     return undefined;
   };
 
+  const listStepSummaries = (clusterId: string, options?: CallOptions) =>
+    allPages(`EMR ListSteps ${clusterId}`, options, async (Marker, abortSignal) => {
+      const out = await client.send(new ListStepsCommand({ ClusterId: clusterId, ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
+      return { items: out.Steps, marker: out.Marker };
+    });
+
   return {
     name: 'emr',
     region,
@@ -242,10 +249,7 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
         const out = await client.send(new ListInstancesCommand({ ClusterId, ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
         return { items: out.Instances, marker: out.Marker };
       });
-      const steps = await allPages(`EMR ListSteps ${clusterId}`, options, async (Marker, abortSignal) => {
-        const out = await client.send(new ListStepsCommand({ ClusterId, ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
-        return { items: out.Steps, marker: out.Marker };
-      });
+      const steps = await listStepSummaries(clusterId, options);
       const actions = await allPages(`EMR ListBootstrapActions ${clusterId}`, options, async (Marker, abortSignal) => {
         const out = await client.send(new ListBootstrapActionsCommand({ ClusterId, ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
         return { items: out.BootstrapActions, marker: out.Marker };
@@ -264,6 +268,10 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
         BootstrapActions,
         Region,
       };
+    },
+
+    async listSteps(clusterId, options) {
+      return stepsFromEmr(await listStepSummaries(clusterId, options));
     },
 
     async terminateCluster(clusterId, options) {

@@ -1,5 +1,5 @@
 // The narrow ports handlers see. Adapters in src/adapters implement them; tests use in-memory fakes.
-import type { JobFlow, Prediction, ProjectState } from './types.js';
+import type { JobFlow, Prediction, ProjectState, RunStep } from './types.js';
 
 /** Pass-through cancellation for every I/O call. */
 export type CallOptions = { signal?: AbortSignal };
@@ -77,6 +77,8 @@ export type Platform = {
   describeCluster(clusterId: string, options?: CallOptions): Promise<ClusterInfo>;
   clusterReport(clusterId: string, options?: CallOptions): Promise<ClusterReport>;
   terminateCluster(clusterId: string, options?: CallOptions): Promise<void>;
+  /** The steps (EMR steps; Databricks tasks) of a cluster's run, oldest first, with state, timings and failure details. Absent: the platform cannot list them. */
+  listSteps?(clusterId: string, options?: CallOptions): Promise<RunStep[]>;
 };
 
 /** A project document with the version it was read at. */

@@ -1,10 +1,10 @@
-import type { JobFlow, PlatformName, Preference, ProjectMode, TuningPolicy } from './types.js';
+import type { JobFlow, PlatformName, Preference, ProjectMode, RunFailure, RunStep, TuningPolicy } from './types.js';
 
 /** Names of the requests the agent answers (see schema/requests.schema.json). */
-export type RequestName = 'project.create' | 'project.update' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate';
+export type RequestName = 'project.create' | 'project.update' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate' | 'run.step';
 
 /** Every request name, in the order of the design's table. */
-export const REQUEST_NAMES: readonly RequestName[] = ['project.create', 'project.update', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate'];
+export const REQUEST_NAMES: readonly RequestName[] = ['project.create', 'project.update', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate', 'run.step'];
 
 export type ProjectCreateData = {
   projectId?: string;
@@ -37,6 +37,9 @@ export type RunStartData = { projectId: string; jobFlow?: JobFlow; predictionId?
 /** At least one of clusterId / runId is present. */
 export type RunRecordData = { projectId?: string; clusterId?: string; runId?: string };
 
+/** A step of the run on `clusterId` changed; `runId` narrows the lookup (else the run with that cluster). */
+export type RunStepData = { projectId: string; clusterId: string; runId?: string; stepId?: string };
+
 export type PredictionCreateData = { projectId: string; runId?: string; preference?: Preference };
 
 export type PredictionApplyData = { projectId: string; predictionId?: string; preference?: Preference };
@@ -52,6 +55,7 @@ export type RequestDataMap = {
   'prediction.create': PredictionCreateData;
   'prediction.apply': PredictionApplyData;
   'project.iterate': ProjectIterateData;
+  'run.step': RunStepData;
 };
 
 /** A validated request envelope; `name` narrows `data`. */
@@ -64,3 +68,6 @@ export type RunStartResult = { runId: string; clusterId: string; location: strin
 
 /** Result of run.record; `warnings` says what was recorded incompletely (e.g. no event log). */
 export type RunRecordResult = { runId: string; status: 'recorded' | 'failed'; reportUrl?: string; warnings?: string[] };
+
+/** Result of run.step: the run's steps as now kept, and its failure when a step failed. */
+export type RunStepResult = { runId: string; steps: RunStep[]; failure?: RunFailure };

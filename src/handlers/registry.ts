@@ -10,6 +10,7 @@ import { runRecord } from './run-record.js';
 import { predictionApply } from './prediction-apply.js';
 import { predictionCreate } from './prediction-create.js';
 import { runStart } from './run-start.js';
+import { runStep } from './run-step.js';
 
 type AnyHandler = (data: never, deps: HandlerDeps, ctx: HandlerContext) => Observable<unknown>;
 
@@ -23,6 +24,7 @@ export const HANDLERS: Readonly<Record<RequestName, AnyHandler>> = {
   'prediction.create': predictionCreate,
   'prediction.apply': predictionApply,
   'project.iterate': projectIterate,
+  'run.step': runStep,
 };
 
 /**

@@ -102,4 +102,15 @@ test('the published schema is valid JSON with a definition for every request', (
   for (const n of ['project.create', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate']) assert.ok(schema.$defs[n], n);
 });
 
+
+test('run.step needs projectId and clusterId, takes runId and stepId, and nothing else', () => {
+  const v = validateRequest({ name: 'run.step', data: { projectId: 'p1', clusterId: 'j-1', runId: 'r-1', stepId: 's-1' } });
+  assert.equal(v.data, { projectId: 'p1', clusterId: 'j-1', runId: 'r-1', stepId: 's-1' });
+  const missing = errorOf(() => validateRequest({ name: 'run.step', data: { projectId: 'p1' } }));
+  assert.is(missing.code, 'invalid_request');
+  assert.match(missing.message, /clusterId/);
+  const extra = errorOf(() => validateRequest({ name: 'run.step', data: { projectId: 'p1', clusterId: 'j-1', state: 'FAILED' } }));
+  assert.match(extra.message, /state/);
+});
+
 test.run();
