@@ -280,7 +280,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
         results,
         graceMs: site.shutdown.graceMs,
         lockDurationMs: site.queues.lockDurationMs,
-        // run.record waits for an unfinished event log up to site.eventLog.waitTimeoutMs after the cluster ends.
+        // not_ready requests (a cluster still running; a late event log on platforms that deliver late) are retried every pollMs.
         notReadyDelayMs: site.eventLog.pollMs,
         notReadyMaxMs: site.eventLog.waitTimeoutMs + 5 * 60_000,
       });

@@ -40,6 +40,9 @@ export type RunStep = {
 /** The failing step of a failed run: which step, why, and where its log is. */
 export type RunFailure = StepFailure & { stepId: string; stepName: string };
 
+/** What a finished run's event log is: closed by Spark, still `.inprogress` (never closed), or absent. */
+export type EventLogState = 'complete' | 'unfinished' | 'missing';
+
 export type Run = {
   id: string;
   projectId: string;
@@ -58,7 +61,10 @@ export type Run = {
   endedAt?: string;
   recordedAt?: string;
   reportUrl?: string;
+  /** The run's `eventlog/` folder, set when it holds a log predictions can read (complete or unfinished). */
   eventLogUrl?: string;
+  /** What the event log was when the run was recorded, and why when it is not complete. */
+  eventLog?: { status: EventLogState; reason?: string };
   /** Wall-clock runtime of the cluster (ready -> end) and estimated cost, once recorded. */
   runtimeSeconds?: number;
   costUsd?: number;
