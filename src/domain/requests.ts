@@ -66,8 +66,8 @@ export type ValidRequest = {
 /** Result of run.start (and prediction.apply). */
 export type RunStartResult = { runId: string; clusterId: string; location: string; warnings?: string[] };
 
-/** Result of run.record; `eventLog` is what the run's event log was, `warnings` says why when it is not complete. */
-export type RunRecordResult = { runId: string; status: 'recorded' | 'failed'; reportUrl?: string; eventLog?: EventLogState; warnings?: string[] };
+/** Result of run.record; `failure`: the failing step's reason and log location; `eventLog` is what the run's event log was, `warnings` says why when it is not complete. */
+export type RunRecordResult = { runId: string; status: 'recorded' | 'failed'; reportUrl?: string; eventLog?: EventLogState; warnings?: string[]; failure?: RunFailure };
 
 /** Result of run.step: the run's steps as now kept, and its failure when a step failed. */
 export type RunStepResult = { runId: string; steps: RunStep[]; failure?: RunFailure };

@@ -246,7 +246,7 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
           const message = errorMessage(e.error);
           step.state = 'FAILED';
           step.endedAt = now();
-          step.failureDetails = { Reason: 'Step failed', Message: message };
+          step.failureDetails = stepFailureDetails(c, step, e.error, message);
           stepChange(c, step);
           cancelSteps(c, 'Cancelled after an earlier step failed');
           return { Code: 'STEP_FAILURE', Message: `Shut down as step failed: ${message}` };
@@ -609,6 +609,22 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
       });
     },
   };
+}
+
+/** A step-work error may say EMR's FailureDetails Reason (e.g. 'Unknown Error.'); the default is EMR's generic one. */
+export type StepWorkError = Error & { failureReason?: string };
+
+/** FailureDetails as EMR fills them: the reason, the message, and the step's stderr under the cluster's LogUri. */
+export function stepFailureDetails(c: ClusterRecord, step: StepRecord, error: unknown, message: string): NonNullable<StepRecord['failureDetails']> {
+  const reason = error instanceof Error && typeof (error as StepWorkError).failureReason === 'string' ? (error as StepWorkError).failureReason! : 'Step failed';
+  const details: NonNullable<StepRecord['failureDetails']> = { Reason: reason, Message: message };
+  if (c.logUri !== undefined) details.LogFile = `${stepLogPrefix(c.logUri, c.id, step.id)}stderr.gz`;
+  return details;
+}
+
+/** Where EMR uploads a step's logs: `{LogUri}{clusterId}/steps/{stepId}/` (LogUri given a trailing slash). */
+export function stepLogPrefix(logUri: string, clusterId: string, stepId: string): string {
+  return `${logUri.endsWith('/') ? logUri : `${logUri}/`}${clusterId}/steps/${stepId}/`;
 }
 
 function errorMessage(e: unknown): string {

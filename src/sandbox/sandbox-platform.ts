@@ -4,7 +4,7 @@
 // timestamps follow the simulated times on a clock that runs `timeScale` x faster than real time.
 import type { ObjectStore } from '../domain/ports.js';
 import { SyncError } from '../domain/errors.js';
-import { createEmrServer, eventBridgeClusterEvent } from './emr-server.js';
+import { createEmrServer, eventBridgeClusterEvent, eventBridgeStepEvent } from './emr-server.js';
 import type { ClusterRecord, EmrServer, StepRecord } from './emr-server.js';
 import type { ClusterStateChangeDetail, EventBridgeEvent } from './emr-events.js';
 import { assembleRun, planExecutors, provisioningSeconds, runApplication, teardownSeconds } from './ground-truth.js';
@@ -36,7 +36,7 @@ export type SandboxPlatformOptions = {
    */
   seed?: number;
   /** Every "EMR Cluster State Change" event, in order (awaited one at a time). */
-  onEvent?: (event: EventBridgeEvent<ClusterStateChangeDetail>) => void | Promise<void>;
+  onEvent?: (event: EventBridgeEvent<ClusterStateChangeDetail> | EventBridgeEvent<Record<string, string>>) => void | Promise<void>;
   /** Failures of onEvent and of event-log writes (default: ignored; they never stop a cluster). */
   onError?: (error: unknown, context: string) => void;
   region?: string;
@@ -304,6 +304,14 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
     }
   };
 
+  // Steps report their own changes too ("EMR Step Status Change"), in order with the cluster's.
+  const onStepChange = (c: ClusterRecord, step: StepRecord) => {
+    if (!opts.onEvent) return;
+    const event = eventBridgeStepEvent(c, step, region, account, clock.now());
+    const deliver = opts.onEvent;
+    events = events.then(() => deliver(event)).catch((e: unknown) => onError(e, `onEvent ${c.id} ${step.id} ${step.state}`));
+  };
+
   const put = async (url: string, body: string, signal: AbortSignal) => {
     try {
       await opts.objects.put(url, body, { signal, contentType: 'application/octet-stream' });
@@ -413,6 +421,7 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
     timeline: HELD,
     clock: { now: () => clock.now() },
     onStateChange,
+    onStepChange,
     onStepsRun,
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.accessKeyIds ? { accessKeyIds: opts.accessKeyIds } : {}),
