@@ -60,6 +60,8 @@ export function toClusterInfo(cluster: Cluster): ClusterInfo {
   if (timeline?.ReadyDateTime) info.readyAt = timeline.ReadyDateTime;
   if (timeline?.EndDateTime) info.endedAt = timeline.EndDateTime;
   if (cluster.AutoTerminate !== undefined) info.autoTerminate = cluster.AutoTerminate;
+  // EMR answers LogUri in its own s3n:// spelling.
+  if (cluster.LogUri) info.logUri = cluster.LogUri.replace(/^s3n:\/\//, 's3://');
   return info;
 }
 

@@ -48,6 +48,8 @@ export type ClusterInfo = {
   endedAt?: Date;
   /** True for auto-terminating clusters (no KeepJobFlowAliveWhenNoSteps). */
   autoTerminate?: boolean;
+  /** Where the platform uploads the cluster's logs (EMR LogUri), when it does. */
+  logUri?: string;
 };
 
 /** What run.record saves as `emr-cluster-report.json`. */

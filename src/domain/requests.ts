@@ -1,10 +1,10 @@
 import type { EventLogState, JobFlow, PlatformName, Preference, ProjectMode, RunFailure, RunStep, TuningPolicy } from './types.js';
 
 /** Names of the requests the agent answers (see schema/requests.schema.json). */
-export type RequestName = 'project.create' | 'project.update' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate' | 'run.step';
+export type RequestName = 'project.create' | 'project.update' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate' | 'run.step' | 'run.logs';
 
 /** Every request name, in the order of the design's table. */
-export const REQUEST_NAMES: readonly RequestName[] = ['project.create', 'project.update', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate', 'run.step'];
+export const REQUEST_NAMES: readonly RequestName[] = ['project.create', 'project.update', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate', 'run.step', 'run.logs'];
 
 export type ProjectCreateData = {
   projectId?: string;
@@ -40,6 +40,9 @@ export type RunRecordData = { projectId?: string; clusterId?: string; runId?: st
 /** A step of the run on `clusterId` changed; `runId` narrows the lookup (else the run with that cluster). */
 export type RunStepData = { projectId: string; clusterId: string; runId?: string; stepId?: string };
 
+/** A slice of one step's log: `offset` in decompressed bytes (default 0), `stream` default stdout, `stepId` default the latest step that started. */
+export type RunLogsData = { projectId: string; runId: string; stepId?: string; stream?: 'stdout' | 'stderr' | 'controller'; offset?: number; maxBytes?: number };
+
 export type PredictionCreateData = { projectId: string; runId?: string; preference?: Preference };
 
 export type PredictionApplyData = { projectId: string; predictionId?: string; preference?: Preference };
@@ -56,6 +59,7 @@ export type RequestDataMap = {
   'prediction.apply': PredictionApplyData;
   'project.iterate': ProjectIterateData;
   'run.step': RunStepData;
+  'run.logs': RunLogsData;
 };
 
 /** A validated request envelope; `name` narrows `data`. */
@@ -71,3 +75,6 @@ export type RunRecordResult = { runId: string; status: 'recorded' | 'failed'; re
 
 /** Result of run.step: the run's steps as now kept, and its failure when a step failed. */
 export type RunStepResult = { runId: string; steps: RunStep[]; failure?: RunFailure };
+
+/** Result of run.logs: `text` is the log from `offset` to `nextOffset` (bytes); `done` once the step ended and nothing is left. */
+export type RunLogsResult = { runId: string; stepId: string; stepState: string; stream: 'stdout' | 'stderr' | 'controller'; url: string; offset: number; nextOffset: number; text: string; done: boolean };

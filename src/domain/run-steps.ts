@@ -77,3 +77,28 @@ export function runFailure(steps: readonly RunStep[] | undefined): RunFailure | 
   if (!failed) return undefined;
   return { stepId: failed.id, stepName: failed.name, ...(failed.failure ?? {}) };
 }
+
+/** Where EMR uploads a step's logs: `{LogUri}{clusterId}/steps/{stepId}/` (LogUri given a trailing slash). */
+export function stepLogPrefix(logUri: string, clusterId: string, stepId: string): string {
+  return `${logUri.endsWith('/') ? logUri : `${logUri}/`}${clusterId}/steps/${stepId}/`;
+}
+
+/** The log streams of a step. */
+export type LogStream = 'stdout' | 'stderr' | 'controller';
+export const LOG_STREAMS: readonly LogStream[] = ['stdout', 'stderr', 'controller'];
+
+/**
+ * The bytes of a log from `offset` (in decompressed bytes), at most `maxBytes`, never ending inside a
+ * UTF-8 character (unless one character is longer than `maxBytes`), and the offset to ask for next.
+ */
+export function sliceLog(log: Uint8Array, offset: number, maxBytes: number): { bytes: Uint8Array; nextOffset: number } {
+  const from = Math.min(Math.max(0, Math.floor(offset)), log.length);
+  let to = Math.min(log.length, from + Math.max(1, Math.floor(maxBytes)));
+  if (to < log.length) {
+    // Step back over continuation bytes (10xxxxxx) to the start of the character cut in two.
+    let cut = to;
+    while (cut > from && (log[cut]! & 0xc0) === 0x80) cut--;
+    if (cut > from) to = cut;
+  }
+  return { bytes: log.subarray(from, to), nextOffset: to };
+}

@@ -11,6 +11,7 @@ import { predictionApply } from './prediction-apply.js';
 import { predictionCreate } from './prediction-create.js';
 import { runStart } from './run-start.js';
 import { runStep } from './run-step.js';
+import { runLogs } from './run-logs.js';
 
 type AnyHandler = (data: never, deps: HandlerDeps, ctx: HandlerContext) => Observable<unknown>;
 
@@ -25,6 +26,7 @@ export const HANDLERS: Readonly<Record<RequestName, AnyHandler>> = {
   'prediction.apply': predictionApply,
   'project.iterate': projectIterate,
   'run.step': runStep,
+  'run.logs': runLogs,
 };
 
 /**

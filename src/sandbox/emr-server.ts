@@ -19,6 +19,8 @@ import {
 import type { ClusterRecord, ClusterState, NodeState, Reason, StepRecord } from './emr-cluster.js';
 
 export type { ClusterRecord, ClusterState, StepRecord } from './emr-cluster.js';
+export { stepLogPrefix } from '../domain/run-steps.js';
+import { stepLogPrefix } from '../domain/run-steps.js';
 export { eventBridgeClusterEvent, eventBridgeStepEvent } from './emr-events.js';
 
 /** How long a cluster stays in each phase. `Infinity` holds it there until `advance()` or a terminate. */
@@ -622,10 +624,6 @@ export function stepFailureDetails(c: ClusterRecord, step: StepRecord, error: un
   return details;
 }
 
-/** Where EMR uploads a step's logs: `{LogUri}{clusterId}/steps/{stepId}/` (LogUri given a trailing slash). */
-export function stepLogPrefix(logUri: string, clusterId: string, stepId: string): string {
-  return `${logUri.endsWith('/') ? logUri : `${logUri}/`}${clusterId}/steps/${stepId}/`;
-}
 
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mergeSteps, runFailure, stepsFromEmr } from '../../../src/domain/run-steps.js';
+import { mergeSteps, runFailure, sliceLog, stepLogPrefix, stepsFromEmr } from '../../../src/domain/run-steps.js';
 
 // ListSteps as the EMR JSON protocol answers it (newest first, epoch seconds).
 const listing = [
@@ -64,6 +64,29 @@ test('runFailure: the first failed step with its reason and log; none when nothi
   });
   assert.is(runFailure([{ id: 's', name: 'n', state: 'COMPLETED' }]), undefined);
   assert.is(runFailure(undefined), undefined);
+});
+
+test('sliceLog: contiguous slices that never split a UTF-8 character and join up to the whole log', () => {
+  const log = Buffer.from('héllo wörld — ünïcödé\n'.repeat(5), 'utf8');
+  for (const max of [1, 2, 3, 7, 64]) {
+    const parts: Buffer[] = [];
+    let offset = 0;
+    for (let i = 0; i < 1000 && offset < log.length; i++) {
+      const { bytes, nextOffset } = sliceLog(log, offset, max);
+      assert.is(nextOffset - offset, bytes.length);
+      assert.ok(bytes.length > 0, 'always progresses');
+      if (max >= 3) assert.not.match(Buffer.from(bytes).toString('utf8'), /\uFFFD/, `max ${max}: no broken character`);
+      parts.push(Buffer.from(bytes));
+      offset = nextOffset;
+    }
+    assert.ok(Buffer.concat(parts).equals(log), `max ${max}`);
+  }
+  assert.equal(sliceLog(log, log.length + 5, 10), { bytes: log.subarray(log.length), nextOffset: log.length });
+});
+
+test('stepLogPrefix: LogUri with or without its trailing slash', () => {
+  assert.is(stepLogPrefix('s3://b/logs', 'j-1', 's-2'), 's3://b/logs/j-1/steps/s-2/');
+  assert.is(stepLogPrefix('s3://b/logs/', 'j-1', 's-2'), 's3://b/logs/j-1/steps/s-2/');
 });
 
 test.run();

@@ -113,4 +113,12 @@ test('run.step needs projectId and clusterId, takes runId and stepId, and nothin
   assert.match(extra.message, /state/);
 });
 
+test('run.logs: projectId and runId required; stream one of stdout, stderr, controller; offset a non-negative integer', () => {
+  const ok = { projectId: 'p1', runId: 'r-1', stepId: 's-1', stream: 'stderr', offset: 1024, maxBytes: 4096 };
+  assert.equal(validateRequest({ name: 'run.logs', data: ok }).data, ok);
+  assert.match(errorOf(() => validateRequest({ name: 'run.logs', data: { projectId: 'p1' } })).message, /runId/);
+  assert.match(errorOf(() => validateRequest({ name: 'run.logs', data: { projectId: 'p1', runId: 'r', stream: 'syslog' } })).message, /stream/);
+  assert.match(errorOf(() => validateRequest({ name: 'run.logs', data: { projectId: 'p1', runId: 'r', offset: -1 } })).message, /offset/);
+});
+
 test.run();
