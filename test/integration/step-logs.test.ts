@@ -3,7 +3,7 @@
 // while the step runs, and the slices join up to the whole log, nothing repeated or lost.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,6 +14,8 @@ import { createAwsClients } from '../../src/adapters/aws-clients.js';
 import { createEmrPlatform } from '../../src/adapters/emr-platform.js';
 import { createFileObjectStore } from '../../src/adapters/file-object-store.js';
 import type { HandlerDeps } from '../../src/handlers/deps.js';
+import { createFileStateStore } from '../../src/adapters/state-file.js';
+import { run as logsCommand } from '../../src/cli/commands/logs.js';
 import { readRunLog } from '../../src/handlers/run-logs.js';
 import { runStart } from '../../src/handlers/run-start.js';
 import { createSandboxPlatform, type SandboxPlatform } from '../../src/sandbox/sandbox-platform.js';
@@ -95,6 +97,48 @@ L('tailing stderr by offset while the step runs: contiguous slices, the whole lo
   const controller = await readRunLog(ctx.handlerDeps, { projectId: 'p1', runId: started.runId, stepId, stream: 'controller' });
   assert.match(controller.text, /INFO startExec 'hadoop jar command-runner.jar spark-submit s3:\/\/code\/etl.py'/);
   assert.match(controller.text, /INFO Step (succeeded with exitCode 0|failed with exitCode 1)/);
+});
+
+L('sync-agent logs --follow prints a running step\'s stderr as it is written and stops when the step ends', async (ctx) => {
+  const stateUrl = `${ctx.base}/state`;
+  const state = createFileStateStore(stateUrl);
+  const deps: HandlerDeps = { ...ctx.handlerDeps, state };
+  const jobFlow = {
+    Name: 'follow',
+    ReleaseLabel: 'emr-6.15.0',
+    Applications: [{ Name: 'Spark' }],
+    LogUri: `${ctx.base}/emr-logs-2/`,
+    Instances: { InstanceGroups: [{ InstanceRole: 'MASTER', InstanceType: 'm5.xlarge', InstanceCount: 1 }, { InstanceRole: 'CORE', InstanceType: 'm5.xlarge', InstanceCount: 2 }] },
+    Steps: [{ Name: 'etl', ActionOnFailure: 'TERMINATE_CLUSTER', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['spark-submit', 's3://code/etl.py'] } }],
+  };
+  await state.put('p2', { project: { id: 'p2', name: 'follow', platform: 'emr', tenantId: 'acme', createdAt: 'c', updatedAt: 'c', jobFlow }, runs: [], predictions: [] }, null);
+  const started = await lastValueFrom(runStart({ projectId: 'p2' }, deps, testContext('start-2', 'k2')));
+  const configPath = join(ctx.dir, 'sync.config.mjs');
+  writeFileSync(configPath, `export default { site: { id: 'h', aws: { region: 'us-east-1', endpoints: { emr: ${JSON.stringify(ctx.sandbox.url)} } } }, tenant: { id: 'acme', state: ${JSON.stringify(stateUrl)} } };\n`);
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDSANDBOX';
+  process.env.AWS_SECRET_ACCESS_KEY = 'x';
+  try {
+    const out: string[] = [];
+    const errors: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: (t: string) => void errors.push(t), env: {}, cwd: ctx.dir };
+    const following = logsCommand(['p2', started.runId, '--stream', 'stderr', '--follow', '--config', configPath], io);
+    // While the step runs, the command is still following (it has not returned).
+    await ctx.sandbox.server.waitForState(started.clusterId, 'RUNNING', 30_000);
+    const early = await Promise.race([following.then(() => 'returned'), new Promise((r) => setTimeout(() => r('following'), 200))]);
+    assert.is(early, 'following');
+    const code = await following;
+    assert.is(code, 0, errors.join('\n'));
+    const step = ctx.sandbox.server.cluster(started.clusterId)!.steps[0]!;
+    assert.ok(['COMPLETED', 'FAILED'].includes(step.state), `the step had ended when --follow stopped (${step.state})`);
+    const whole = gunzipSync((await deps.objects.get(`${ctx.base}/emr-logs-2/${started.clusterId}/steps/${step.id}/stderr.gz`)).body).toString('utf8');
+    assert.is(out.join('\n') + '\n', whole, 'printed the whole log once');
+  } finally {
+    if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+    else process.env.AWS_ACCESS_KEY_ID = saved.id;
+    if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+    else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+  }
 });
 
 L.run();
