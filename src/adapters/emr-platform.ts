@@ -8,7 +8,7 @@ import {
   ListStepsCommand,
   RunJobFlowCommand,
 } from '@aws-sdk/client-emr';
-import { TerminateJobFlowsCommand } from '@aws-sdk/client-emr';
+import { CancelStepsCommand, TerminateJobFlowsCommand } from '@aws-sdk/client-emr';
 import type { Cluster, ClusterState, EMRClient, RunJobFlowCommandInput } from '@aws-sdk/client-emr';
 import { SyncError } from '../domain/errors.js';
 import type { CallOptions, ClusterInfo, ClusterQuery, ClusterReport, Logger, Platform } from '../domain/ports.js';
@@ -274,6 +274,26 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
 
     async listSteps(clusterId, options) {
       return stepsFromEmr(await listStepSummaries(clusterId, options));
+    },
+
+    async cancelRun(clusterId, { terminate }, options) {
+      const live = await allPages(`EMR ListSteps ${clusterId}`, options, async (Marker, abortSignal) => {
+        const out = await client.send(new ListStepsCommand({ ClusterId: clusterId, StepStates: ['PENDING', 'RUNNING'], ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
+        return { items: out.Steps, marker: out.Marker };
+      });
+      const ids = live.flatMap((s) => (s.Id ? [s.Id] : []));
+      if (ids.length > 0) {
+        // SEND_INTERRUPT stops a running step too (EMR 5.28+); pending ones are simply dropped.
+        await call(`EMR CancelSteps ${clusterId}`, options, async (abortSignal) => {
+          await client.send(new CancelStepsCommand({ ClusterId: clusterId, StepIds: ids, StepCancellationOption: 'SEND_INTERRUPT' }), sendOpts(abortSignal));
+        });
+      }
+      if (terminate) {
+        await call(`EMR TerminateJobFlows ${clusterId}`, options, async (abortSignal) => {
+          await client.send(new TerminateJobFlowsCommand({ JobFlowIds: [clusterId] }), sendOpts(abortSignal));
+        });
+      }
+      return { cancelledSteps: ids };
     },
 
     async terminateCluster(clusterId, options) {

@@ -79,6 +79,8 @@ export type Platform = {
   describeCluster(clusterId: string, options?: CallOptions): Promise<ClusterInfo>;
   clusterReport(clusterId: string, options?: CallOptions): Promise<ClusterReport>;
   terminateCluster(clusterId: string, options?: CallOptions): Promise<void>;
+  /** Cancels the run's pending and running steps (EMR CancelSteps) and, with `terminate`, ends the cluster. Absent: the platform cannot. */
+  cancelRun?(clusterId: string, opts: { terminate: boolean }, options?: CallOptions): Promise<{ cancelledSteps: string[] }>;
   /** The steps (EMR steps; Databricks tasks) of a cluster's run, oldest first, with state, timings and failure details. Absent: the platform cannot list them. */
   listSteps?(clusterId: string, options?: CallOptions): Promise<RunStep[]>;
 };

@@ -20,7 +20,8 @@ export type RunStatus =
   | 'running' // the cluster exists
   | 'recording' // the cluster finished; waiting for the event log / writing the report
   | 'recorded' // the cluster report is written; the run can be used for predictions
-  | 'failed'; // the cluster failed or could not be started
+  | 'failed' // the cluster failed or could not be started
+  | 'cancelled'; // stopped on request (run.cancel): never a regression, never a prediction's basis
 
 /** Why a step failed, as the platform says (EMR FailureDetails: Reason, Message, LogFile). */
 export type StepFailure = { reason?: string; message?: string; logFile?: string };
@@ -84,6 +85,8 @@ export type Run = {
   /** The hardware the run had, from its cluster report (core/task capacity and the master). */
   cluster?: { instanceType?: string; nodes?: number; masterInstanceType?: string };
   error?: { code: string; message: string };
+  /** Who cancelled the run, when and why, and whether its cluster was terminated (run.cancel). */
+  cancelled?: { at: string; by: string; reason?: string; terminate: boolean };
   /** The run's steps as last seen (Step Status Change events, ListSteps on record), in submission order. */
   steps?: RunStep[];
   /** The first failed step's reason and log location, when a step failed. */

@@ -12,6 +12,7 @@ import { predictionCreate } from './prediction-create.js';
 import { runStart } from './run-start.js';
 import { runStep } from './run-step.js';
 import { runLogs } from './run-logs.js';
+import { runCancel } from './run-cancel.js';
 
 type AnyHandler = (data: never, deps: HandlerDeps, ctx: HandlerContext) => Observable<unknown>;
 
@@ -27,6 +28,7 @@ export const HANDLERS: Readonly<Record<RequestName, AnyHandler>> = {
   'project.iterate': projectIterate,
   'run.step': runStep,
   'run.logs': runLogs,
+  'run.cancel': runCancel,
 };
 
 /**

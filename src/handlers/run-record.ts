@@ -54,6 +54,8 @@ export function findRunToRecord(state: ProjectState, by: { runId?: string | unde
 
 /** The answer for a run already recorded (the same for every replay), else undefined. */
 function answered(run: Run): RunRecordResult | undefined {
+  // A cancelled run stays cancelled: it is never recorded for predictions.
+  if (run.status === 'cancelled') return { runId: run.id, status: 'cancelled' };
   if (run.status === 'recorded' || (run.status === 'failed' && (run.reportUrl !== undefined || run.clusterId === undefined))) {
     const out: RunRecordResult = { runId: run.id, status: run.status };
     if (run.reportUrl !== undefined) out.reportUrl = run.reportUrl;

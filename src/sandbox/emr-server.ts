@@ -237,6 +237,8 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
       return undefined;
     }
     for (const [index, step] of pending.entries()) {
+      // Cancelled while it waited (CancelSteps).
+      if (step.state !== 'PENDING') continue;
       step.state = 'RUNNING';
       step.startedAt = now();
       stepChange(c, step);
@@ -255,7 +257,7 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
         }
         throw e;
       }
-      step.state = 'COMPLETED';
+      step.state = (step.state as StepRecord['state']) === 'CANCEL_PENDING' ? 'CANCELLED' : 'COMPLETED';
       step.endedAt = now();
       stepChange(c, step);
     }
@@ -264,7 +266,7 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
 
   const cancelSteps = (c: ClusterRecord, message: string) => {
     for (const s of c.steps) {
-      if (s.state !== 'PENDING' && s.state !== 'RUNNING') continue;
+      if (s.state !== 'PENDING' && s.state !== 'RUNNING' && s.state !== 'CANCEL_PENDING') continue;
       s.state = 'CANCELLED';
       s.reason = { Message: message };
       s.endedAt = now();
@@ -409,6 +411,29 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
       const c = getCluster(body.ClusterId);
       const p = page('ListBootstrapActions', c.bootstrapActions, body.Marker);
       return { BootstrapActions: p.items, Marker: p.marker };
+    },
+    CancelSteps(body) {
+      const c = getCluster(body.ClusterId);
+      if (!Array.isArray(body.StepIds) || body.StepIds.length === 0) throw new EmrApiError('ValidationException', "1 validation error detected: Value null at 'stepIds' failed to satisfy constraint: Member must not be null");
+      const info = (body.StepIds as unknown[]).map((id) => {
+        const step = c.steps.find((s) => s.id === id);
+        if (!step) return { StepId: id, Status: 'FAILED', Reason: `Step id '${String(id)}' is not valid.` };
+        if (step.state === 'PENDING') {
+          step.state = 'CANCELLED';
+          step.reason = { Message: 'Cancelled by user request' };
+          step.endedAt = now();
+          stepChange(c, step);
+          return { StepId: step.id, Status: 'SUBMITTED' };
+        }
+        if (step.state === 'RUNNING' && body.StepCancellationOption === 'SEND_INTERRUPT') {
+          // The running step ends CANCELLED when its work stops (the cluster is terminated, or the step finishes).
+          step.state = 'CANCEL_PENDING';
+          stepChange(c, step);
+          return { StepId: step.id, Status: 'SUBMITTED' };
+        }
+        return { StepId: step.id, Status: 'FAILED', Reason: `Step ${step.id} is ${step.state} and cannot be cancelled.` };
+      });
+      return { CancelStepsInfoList: info };
     },
     TerminateJobFlows(body) {
       const ids = body.JobFlowIds;

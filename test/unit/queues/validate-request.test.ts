@@ -121,4 +121,11 @@ test('run.logs: projectId and runId required; stream one of stdout, stderr, cont
   assert.match(errorOf(() => validateRequest({ name: 'run.logs', data: { projectId: 'p1', runId: 'r', offset: -1 } })).message, /offset/);
 });
 
+test('run.cancel: projectId and runId required; terminate a boolean; by and reason strings', () => {
+  const ok = { projectId: 'p1', runId: 'r-1', terminate: false, by: 'airflow', reason: 'task killed' };
+  assert.equal(validateRequest({ name: 'run.cancel', data: ok }).data, ok);
+  assert.match(errorOf(() => validateRequest({ name: 'run.cancel', data: { projectId: 'p1' } })).message, /runId/);
+  assert.match(errorOf(() => validateRequest({ name: 'run.cancel', data: { projectId: 'p1', runId: 'r', terminate: 'yes' } })).message, /terminate/);
+});
+
 test.run();
