@@ -1,3 +1,5 @@
+import type { RunArchiveSummary } from './run-archive.js';
+
 /** A tuning goal: fastest, cheapest, or the knee between them. */
 export type Preference = 'performance' | 'balanced' | 'economy';
 export const PREFERENCES: readonly Preference[] = ['performance', 'balanced', 'economy'];
@@ -156,6 +158,11 @@ export type ProjectState = {
   status?: { warnings: string[]; iterations: IterationRecord[] };
   /** Predicted vs actual runtime of the last runs that applied a prediction (src/domain/prediction-accuracy.ts). */
   accuracy?: AccuracySample[];
+  /**
+   * Runs moved out of this document to archive chunks beside it (src/domain/run-archive.ts): their
+   * counts by status and error code. `runs` holds the recent ones (and those the tuning loop needs).
+   */
+  archive?: RunArchiveSummary;
 };
 
 /** One run's predicted vs actual runtime; `error` = (actual - predicted) / predicted. */
