@@ -154,7 +154,17 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   const getRequest = async (req: IncomingMessage, id: string): Promise<Reply> => {
     const denied = authorize(req);
     if (denied) return denied;
-    const entry = await opts.results.get(id);
+    let entry = await opts.results.get(id);
+    // ?wait=SECONDS: hold the answer until the request has its result (at most 25 s, under the server's timeouts).
+    const waitParam = new URL(req.url ?? '/', 'http://agent').searchParams.get('wait');
+    if (!entry && waitParam !== null) {
+      if (!/^\d{1,4}(\.\d+)?$/.test(waitParam)) return error(400, 'invalid_request', `wait must be a number of seconds, not ${JSON.stringify(waitParam)}`);
+      const deadline = Date.now() + Math.min(Number(waitParam), 25) * 1000;
+      while (!entry && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        entry = await opts.results.get(id);
+      }
+    }
     if (entry) return { status: 200, body: entry };
     const state = await opts.state(id);
     if (state) return { status: 200, body: { id, status: state } };

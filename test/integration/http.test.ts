@@ -232,6 +232,19 @@ H('GET /v1/runs/:projectId/:runId/logs answers a run.logs request with its slice
   }
 });
 
+H('GET /v1/requests/:id?wait=SECONDS holds the answer until the result is in; a bad wait is 400', async (ctx) => {
+  assert.is((await fetch(`${ctx.base}/v1/requests/x?wait=soon`, { headers: auth })).status, 400);
+  const r = await fetch(`${ctx.base}/v1/requests`, json({ name: 'project.iterate', data: { projectId: 'p-wait' } }));
+  const { id } = (await r.json()) as { id: string };
+  const noWait = (await (await fetch(`${ctx.base}/v1/requests/${id}`, { headers: auth })).json()) as { status: string };
+  assert.is(noWait.status, 'queued');
+  const waiting = fetch(`${ctx.base}/v1/requests/${id}?wait=20`, { headers: auth });
+  await new Promise((res) => setTimeout(res, 300));
+  await ctx.results.publish({ id, name: 'project.iterate', status: 'completed', result: { ok: true } });
+  const answered = (await (await waiting).json()) as { status: string; result: unknown };
+  assert.equal([answered.status, answered.result], ['completed', { ok: true }]);
+});
+
 H('a rejection never overwrites the result of a finished request with the same id', async (ctx) => {
   await ctx.results.publish({ id: 'done-1', name: 'run.start', status: 'completed', result: { runId: 'r-1' } });
   const r = await fetch(`${ctx.base}/v1/requests`, json({ id: 'done-1', name: 'run.start', data: {} }));
