@@ -8,11 +8,12 @@ import {
   ListStepsCommand,
   RunJobFlowCommand,
 } from '@aws-sdk/client-emr';
-import { TerminateJobFlowsCommand } from '@aws-sdk/client-emr';
+import { CancelStepsCommand, TerminateJobFlowsCommand } from '@aws-sdk/client-emr';
 import type { Cluster, ClusterState, EMRClient, RunJobFlowCommandInput } from '@aws-sdk/client-emr';
 import { SyncError } from '../domain/errors.js';
 import type { CallOptions, ClusterInfo, ClusterQuery, ClusterReport, Logger, Platform } from '../domain/ports.js';
 import type { JobFlow } from '../domain/types.js';
+import { stepsFromEmr } from '../domain/run-steps.js';
 import { mapAwsError, withRetry } from './aws-errors.js';
 import type { RetryOptions } from './aws-errors.js';
 
@@ -59,6 +60,8 @@ export function toClusterInfo(cluster: Cluster): ClusterInfo {
   if (timeline?.ReadyDateTime) info.readyAt = timeline.ReadyDateTime;
   if (timeline?.EndDateTime) info.endedAt = timeline.EndDateTime;
   if (cluster.AutoTerminate !== undefined) info.autoTerminate = cluster.AutoTerminate;
+  // EMR answers LogUri in its own s3n:// spelling.
+  if (cluster.LogUri) info.logUri = cluster.LogUri.replace(/^s3n:\/\//, 's3://');
   return info;
 }
 
@@ -181,6 +184,12 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
     return undefined;
   };
 
+  const listStepSummaries = (clusterId: string, options?: CallOptions) =>
+    allPages(`EMR ListSteps ${clusterId}`, options, async (Marker, abortSignal) => {
+      const out = await client.send(new ListStepsCommand({ ClusterId: clusterId, ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
+      return { items: out.Steps, marker: out.Marker };
+    });
+
   return {
     name: 'emr',
     region,
@@ -253,10 +262,7 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
         const out = await client.send(new ListInstancesCommand({ ClusterId, ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
         return { items: out.Instances, marker: out.Marker };
       });
-      const steps = await allPages(`EMR ListSteps ${clusterId}`, options, async (Marker, abortSignal) => {
-        const out = await client.send(new ListStepsCommand({ ClusterId, ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
-        return { items: out.Steps, marker: out.Marker };
-      });
+      const steps = await listStepSummaries(clusterId, options);
       const actions = await allPages(`EMR ListBootstrapActions ${clusterId}`, options, async (Marker, abortSignal) => {
         const out = await client.send(new ListBootstrapActionsCommand({ ClusterId, ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
         return { items: out.BootstrapActions, marker: out.Marker };
@@ -275,6 +281,30 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
         BootstrapActions,
         Region,
       };
+    },
+
+    async listSteps(clusterId, options) {
+      return stepsFromEmr(await listStepSummaries(clusterId, options));
+    },
+
+    async cancelRun(clusterId, { terminate }, options) {
+      const live = await allPages(`EMR ListSteps ${clusterId}`, options, async (Marker, abortSignal) => {
+        const out = await client.send(new ListStepsCommand({ ClusterId: clusterId, StepStates: ['PENDING', 'RUNNING'], ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
+        return { items: out.Steps, marker: out.Marker };
+      });
+      const ids = live.flatMap((s) => (s.Id ? [s.Id] : []));
+      if (ids.length > 0) {
+        // SEND_INTERRUPT stops a running step too (EMR 5.28+); pending ones are simply dropped.
+        await call(`EMR CancelSteps ${clusterId}`, options, async (abortSignal) => {
+          await client.send(new CancelStepsCommand({ ClusterId: clusterId, StepIds: ids, StepCancellationOption: 'SEND_INTERRUPT' }), sendOpts(abortSignal));
+        });
+      }
+      if (terminate) {
+        await call(`EMR TerminateJobFlows ${clusterId}`, options, async (abortSignal) => {
+          await client.send(new TerminateJobFlowsCommand({ JobFlowIds: [clusterId] }), sendOpts(abortSignal));
+        });
+      }
+      return { cancelledSteps: ids };
     },
 
     async terminateCluster(clusterId, options) {

@@ -31,6 +31,8 @@ export type HttpServerOptions = {
   validate: Validate;
   /** Request body limit; default 256 KiB. */
   maxBodyBytes?: number;
+  /** How long GET /v1/runs/:projectId/:runId/logs waits for its run.logs result; default 25000. */
+  logsWaitMs?: number;
   /** The dashboard, served under /ui/ (absent: /ui/ answers 404). */
   ui?: Ui;
 };
@@ -152,11 +154,58 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   const getRequest = async (req: IncomingMessage, id: string): Promise<Reply> => {
     const denied = authorize(req);
     if (denied) return denied;
-    const entry = await opts.results.get(id);
+    let entry = await opts.results.get(id);
+    // ?wait=SECONDS: hold the answer until the request has its result (at most 25 s, under the server's timeouts).
+    const waitParam = new URL(req.url ?? '/', 'http://agent').searchParams.get('wait');
+    if (!entry && waitParam !== null) {
+      if (!/^\d{1,4}(\.\d+)?$/.test(waitParam)) return error(400, 'invalid_request', `wait must be a number of seconds, not ${JSON.stringify(waitParam)}`);
+      const deadline = Date.now() + Math.min(Number(waitParam), 25) * 1000;
+      while (!entry && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        entry = await opts.results.get(id);
+      }
+    }
     if (entry) return { status: 200, body: entry };
     const state = await opts.state(id);
     if (state) return { status: 200, body: { id, status: state } };
     return error(404, 'not_found', `no request with id ${JSON.stringify(id)} (unknown, or its result expired)`);
+  };
+
+  // GET /v1/runs/:projectId/:runId/logs?step=&stream=&offset=: a run.logs request through the queue,
+  // answered when its result is in (bounded wait), so any agent of the site can serve it.
+  const getLogs = async (req: IncomingMessage, projectId: string, runId: string): Promise<Reply> => {
+    const denied = authorize(req);
+    if (denied) return denied;
+    const query = new URL(req.url ?? '/', 'http://agent').searchParams;
+    const data: Record<string, unknown> = { projectId, runId };
+    const step = query.get('step');
+    const stream = query.get('stream');
+    const offset = query.get('offset');
+    if (step) data.stepId = step;
+    if (stream) data.stream = stream;
+    if (offset !== null) {
+      if (!/^\d{1,15}$/.test(offset)) return error(400, 'invalid_request', `offset must be a non-negative integer, not ${JSON.stringify(offset)}`);
+      data.offset = Number(offset);
+    }
+    let valid;
+    try {
+      valid = opts.validate({ name: 'run.logs', data });
+    } catch (e) {
+      const err = toSyncError(e, 'invalid_request');
+      return error(400, err.code, err.message);
+    }
+    const { id } = await opts.enqueue({ name: valid.name, data: valid.data });
+    const deadline = Date.now() + (opts.logsWaitMs ?? 25_000);
+    for (let i = 0; Date.now() < deadline && i < 10_000; i++) {
+      const entry = await opts.results.get(id);
+      if (entry?.status === 'completed') return { status: 200, body: entry.result };
+      if (entry) {
+        const code = entry.error?.code ?? 'internal';
+        return error(code === 'not_found' ? 404 : code === 'invalid_request' ? 400 : 502, code, entry.error?.message ?? 'run.logs failed', { id });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return error(504, 'timeout', `run.logs ${id} has no answer yet; read it later with GET /v1/requests/${id}`, { id });
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<Reply | undefined> => {
@@ -185,6 +234,15 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       return undefined;
     }
     if (path === '/v1/requests') return only('POST') ?? postRequest(req);
+    const logs = /^\/v1\/runs\/([^/]+)\/([^/]+)\/logs$/.exec(path);
+    if (logs) {
+      try {
+        return only('GET') ?? (await getLogs(req, decodeURIComponent(logs[1]!), decodeURIComponent(logs[2]!)));
+      } catch (e) {
+        if (e instanceof URIError) return error(400, 'invalid_request', 'the run in the path is not valid percent-encoding');
+        throw e;
+      }
+    }
     const m = /^\/v1\/requests\/([^/]+)$/.exec(path);
     if (m) {
       let id: string;

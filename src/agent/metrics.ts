@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** How a request ended, as counted by `sync_requests_total`. */
 export type RequestOutcome = 'completed' | 'failed' | 'retried' | 'rejected' | 'enqueued' | 'duplicate';
 /** What happened to one SQS completion event, as counted by `sync_completion_events_total`. */
-export type CompletionEventOutcome = 'recorded' | 'duplicate' | 'ignored' | 'unparseable' | 'error';
+export type CompletionEventOutcome = 'recorded' | 'step' | 'duplicate' | 'ignored' | 'unparseable' | 'error';
 
 /**
  * The `name` label for a request: its name when it looks like one (`noun.verb`, at most 64 chars)

@@ -1,5 +1,5 @@
 import { eventLogOf, eventLogWarning } from '../domain/eventlog-status.js';
-import type { ProjectState, Run } from '../domain/types.js';
+import type { ProjectState, Run, RunFailure } from '../domain/types.js';
 
 /** Renders rows as a plain-text table with a header and right-aligned numbers. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -36,5 +36,13 @@ export function runsTable(state: ProjectState): string {
   });
   const out = table(['run', 'created', 'status', 'cluster', 'runtime', 'cost', 'event log', 'prediction applied', 'predicted', 'runtime err'], rows);
   const notes = state.runs.map(eventLogWarning).filter((w): w is string => w !== undefined);
-  return notes.length === 0 ? out : [out, '', ...notes.map((w) => `WARNING: ${w}`)].join('\n');
+  const failures = state.runs.flatMap((r) => (r.failure ? [failureLine(r.id, r.failure)] : []));
+  const below = [...notes.map((w) => `WARNING: ${w}`), ...failures];
+  return below.length === 0 ? out : [out, '', ...below].join('\n');
+}
+
+/** One line saying which step of a run failed, why, and where its log is. */
+export function failureLine(runId: string, f: RunFailure): string {
+  const why = [f.reason, f.message].filter((x) => x !== undefined).join(': ');
+  return `FAILED: run ${runId} step ${f.stepName} (${f.stepId})${why ? `: ${why}` : ''}${f.logFile ? `; log ${f.logFile}` : ''}`;
 }

@@ -13,6 +13,8 @@ const COMMANDS: Record<string, string> = {
   simulate: 'replay an event log on a cluster: simulate EVENTLOG --executors N --cores C [--json]',
   projects: 'list or show projects: projects list | projects show ID',
   runs: 'list the runs of a project: runs PROJECT_ID [--all]',
+  cancel: 'cancel a run (its steps, and its cluster): cancel PROJECT_ID RUN_ID [--reason TEXT] [--keep-cluster]',
+  logs: "a run's step log: logs PROJECT_ID RUN_ID [--step ID] [--stream stdout|stderr|controller] [--follow]",
 };
 
 /** Each command's own usage, for `sync-agent COMMAND --help` (analyze, predict, simulate and configure print their own). */

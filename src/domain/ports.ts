@@ -1,6 +1,6 @@
 // The narrow ports handlers see. Adapters in src/adapters implement them; tests use in-memory fakes.
 import type { RunArchiveChunk } from './run-archive.js';
-import type { JobFlow, Prediction, ProjectState } from './types.js';
+import type { JobFlow, Prediction, ProjectState, RunStep } from './types.js';
 
 /** Pass-through cancellation for every I/O call. */
 export type CallOptions = { signal?: AbortSignal };
@@ -49,6 +49,8 @@ export type ClusterInfo = {
   endedAt?: Date;
   /** True for auto-terminating clusters (no KeepJobFlowAliveWhenNoSteps). */
   autoTerminate?: boolean;
+  /** Where the platform uploads the cluster's logs (EMR LogUri), when it does. */
+  logUri?: string;
 };
 
 /** What run.record saves as `emr-cluster-report.json`. */
@@ -80,6 +82,10 @@ export type Platform = {
   listClusters?(filter: { states: readonly string[]; createdAfter: Date }, options?: CallOptions): Promise<{ id: string; state: string }[]>;
   clusterReport(clusterId: string, options?: CallOptions): Promise<ClusterReport>;
   terminateCluster(clusterId: string, options?: CallOptions): Promise<void>;
+  /** Cancels the run's pending and running steps (EMR CancelSteps) and, with `terminate`, ends the cluster. Absent: the platform cannot. */
+  cancelRun?(clusterId: string, opts: { terminate: boolean }, options?: CallOptions): Promise<{ cancelledSteps: string[] }>;
+  /** The steps (EMR steps; Databricks tasks) of a cluster's run, oldest first, with state, timings and failure details. Absent: the platform cannot list them. */
+  listSteps?(clusterId: string, options?: CallOptions): Promise<RunStep[]>;
 };
 
 /** A project document with the version it was read at. */

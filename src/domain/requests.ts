@@ -1,10 +1,10 @@
-import type { EventLogState, JobFlow, PlatformName, Preference, ProjectMode, TuningPolicy } from './types.js';
+import type { EventLogState, RunStatus, JobFlow, PlatformName, Preference, ProjectMode, RunFailure, RunStep, TuningPolicy } from './types.js';
 
 /** Names of the requests the agent answers (see schema/requests.schema.json). */
-export type RequestName = 'project.create' | 'project.update' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate';
+export type RequestName = 'project.create' | 'project.update' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate' | 'run.step' | 'run.logs' | 'run.cancel';
 
 /** Every request name, in the order of the design's table. */
-export const REQUEST_NAMES: readonly RequestName[] = ['project.create', 'project.update', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate'];
+export const REQUEST_NAMES: readonly RequestName[] = ['project.create', 'project.update', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate', 'run.step', 'run.logs', 'run.cancel'];
 
 export type ProjectCreateData = {
   projectId?: string;
@@ -37,6 +37,15 @@ export type RunStartData = { projectId: string; jobFlow?: JobFlow; predictionId?
 /** At least one of clusterId / runId is present. */
 export type RunRecordData = { projectId?: string; clusterId?: string; runId?: string };
 
+/** A step of the run on `clusterId` changed; `runId` narrows the lookup (else the run with that cluster). */
+export type RunStepData = { projectId: string; clusterId: string; runId?: string; stepId?: string };
+
+/** A slice of one step's log: `offset` in decompressed bytes (default 0), `stream` default stdout, `stepId` default the latest step that started. */
+export type RunLogsData = { projectId: string; runId: string; stepId?: string; stream?: 'stdout' | 'stderr' | 'controller'; offset?: number; maxBytes?: number };
+
+/** Cancel a run: its steps, and its cluster unless `terminate: false`; `by`/`reason` are recorded on the run. */
+export type RunCancelData = { projectId: string; runId: string; terminate?: boolean; by?: string; reason?: string };
+
 export type PredictionCreateData = { projectId: string; runId?: string; preference?: Preference };
 
 export type PredictionApplyData = { projectId: string; predictionId?: string; preference?: Preference };
@@ -52,6 +61,9 @@ export type RequestDataMap = {
   'prediction.create': PredictionCreateData;
   'prediction.apply': PredictionApplyData;
   'project.iterate': ProjectIterateData;
+  'run.step': RunStepData;
+  'run.logs': RunLogsData;
+  'run.cancel': RunCancelData;
 };
 
 /** A validated request envelope; `name` narrows `data`. */
@@ -62,5 +74,14 @@ export type ValidRequest = {
 /** Result of run.start (and prediction.apply). */
 export type RunStartResult = { runId: string; clusterId: string; location: string; warnings?: string[] };
 
-/** Result of run.record; `eventLog` is what the run's event log was, `warnings` says why when it is not complete. */
-export type RunRecordResult = { runId: string; status: 'recorded' | 'failed'; reportUrl?: string; eventLog?: EventLogState; warnings?: string[] };
+/** Result of run.record; `failure`: the failing step's reason and log location; `eventLog` is what the run's event log was, `warnings` says why when it is not complete. */
+export type RunRecordResult = { runId: string; status: 'recorded' | 'failed' | 'cancelled'; reportUrl?: string; eventLog?: EventLogState; warnings?: string[]; failure?: RunFailure };
+
+/** Result of run.step: the run's steps as now kept, and its failure when a step failed. */
+export type RunStepResult = { runId: string; steps: RunStep[]; failure?: RunFailure };
+
+/** Result of run.logs: `text` is the log from `offset` to `nextOffset` (bytes); `done` once the step ended and nothing is left. */
+export type RunLogsResult = { runId: string; stepId: string; stepState: string; stream: 'stdout' | 'stderr' | 'controller'; url: string; offset: number; nextOffset: number; text: string; done: boolean };
+
+/** Result of run.cancel: the run's status after it (cancelled, or recorded/failed when it had already ended). */
+export type RunCancelResult = { runId: string; status: RunStatus; clusterId?: string; cancelled?: { at: string; by: string; reason?: string; terminate: boolean }; cancelledSteps?: string[] };

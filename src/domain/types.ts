@@ -22,7 +22,26 @@ export type RunStatus =
   | 'running' // the cluster exists
   | 'recording' // the cluster finished; waiting for the event log / writing the report
   | 'recorded' // the cluster report is written; the run can be used for predictions
-  | 'failed'; // the cluster failed or could not be started
+  | 'failed' // the cluster failed or could not be started
+  | 'cancelled'; // stopped on request (run.cancel): never a regression, never a prediction's basis
+
+/** Why a step failed, as the platform says (EMR FailureDetails: Reason, Message, LogFile). */
+export type StepFailure = { reason?: string; message?: string; logFile?: string };
+
+/** One step (EMR step; Databricks task) of a run, with its state and timings (ISO times). */
+export type RunStep = {
+  id: string;
+  name: string;
+  /** Platform state: PENDING, CANCEL_PENDING, RUNNING, COMPLETED, CANCELLED, FAILED, INTERRUPTED. */
+  state: string;
+  createdAt?: string;
+  startedAt?: string;
+  endedAt?: string;
+  failure?: StepFailure;
+};
+
+/** The failing step of a failed run: which step, why, and where its log is. */
+export type RunFailure = StepFailure & { stepId: string; stepName: string };
 
 /** What a finished run's event log is: closed by Spark, still `.inprogress` (never closed), or absent. */
 export type EventLogState = 'complete' | 'unfinished' | 'missing';
@@ -68,6 +87,12 @@ export type Run = {
   /** The hardware the run had, from its cluster report (core/task capacity and the master). */
   cluster?: { instanceType?: string; nodes?: number; masterInstanceType?: string };
   error?: { code: string; message: string };
+  /** Who cancelled the run, when and why, and whether its cluster was terminated (run.cancel). */
+  cancelled?: { at: string; by: string; reason?: string; terminate: boolean };
+  /** The run's steps as last seen (Step Status Change events, ListSteps on record), in submission order. */
+  steps?: RunStep[];
+  /** The first failed step's reason and log location, when a step failed. */
+  failure?: RunFailure;
   /**
    * The attempt allowed to call RunJobFlow for this run, set by compare-and-set before the call. Only a
    * run whose claim predates the current attempt can have a cluster we do not know of. `endedAt`: EMR

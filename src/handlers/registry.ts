@@ -10,6 +10,9 @@ import { runRecord } from './run-record.js';
 import { predictionApply } from './prediction-apply.js';
 import { predictionCreate } from './prediction-create.js';
 import { runStart } from './run-start.js';
+import { runStep } from './run-step.js';
+import { runLogs } from './run-logs.js';
+import { runCancel } from './run-cancel.js';
 
 type AnyHandler = (data: never, deps: HandlerDeps, ctx: HandlerContext) => Observable<unknown>;
 
@@ -23,6 +26,9 @@ export const HANDLERS: Readonly<Record<RequestName, AnyHandler>> = {
   'prediction.create': predictionCreate,
   'prediction.apply': predictionApply,
   'project.iterate': projectIterate,
+  'run.step': runStep,
+  'run.logs': runLogs,
+  'run.cancel': runCancel,
 };
 
 /**

@@ -11,6 +11,7 @@ import { clusterShapeFromReport } from '../domain/prediction/cluster-shape.js';
 import { clusterCostUsd } from '../domain/prediction/cost.js';
 import type { Catalog } from '../domain/prediction/catalog.js';
 import { fromAbortable } from './rx.js';
+import { mergeSteps, runFailure, stepsFromEmr } from '../domain/run-steps.js';
 import { patchRun } from './run-start.js';
 import { updateProjectState } from './update-project.js';
 
@@ -53,6 +54,8 @@ export function findRunToRecord(state: ProjectState, by: { runId?: string | unde
 
 /** The answer for a run already recorded (the same for every replay), else undefined. */
 function answered(run: Run): RunRecordResult | undefined {
+  // A cancelled run stays cancelled: it is never recorded for predictions.
+  if (run.status === 'cancelled') return { runId: run.id, status: 'cancelled' };
   if (run.status === 'recorded' || (run.status === 'failed' && (run.reportUrl !== undefined || run.clusterId === undefined))) {
     const out: RunRecordResult = { runId: run.id, status: run.status };
     if (run.reportUrl !== undefined) out.reportUrl = run.reportUrl;
@@ -60,6 +63,7 @@ function answered(run: Run): RunRecordResult | undefined {
     if (log) out.eventLog = log.status;
     const warning = eventLogWarning(run);
     if (warning !== undefined) out.warnings = [warning];
+    if (run.failure) out.failure = run.failure;
     return out;
   }
   return undefined;
@@ -135,6 +139,10 @@ async function recordRun(data: RunRecordData, deps: HandlerDeps, ctx: HandlerCon
     const priced = clusterOf(report, deps.catalog, cluster, decision.endedAt);
     if (priced.cluster) next.cluster = priced.cluster;
     if (priced.costUsd !== undefined) next.costUsd = priced.costUsd;
+    const steps = mergeSteps(r.steps, stepsFromEmr(report.Steps));
+    if (steps.length > 0) next.steps = steps;
+    const failure = runFailure(steps);
+    if (failure) next.failure = failure;
     if (decision.status === 'failed') next.error = { code: cluster.stateChangeReason?.code ?? cluster.state, message: cluster.stateChangeReason?.message ?? `cluster ended ${cluster.state}` };
     return next;
   };

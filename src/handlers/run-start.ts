@@ -42,7 +42,7 @@ export function launchCertainlyRefused(error: SyncError): boolean {
 export type RunStartDecision =
   | { kind: 'existing'; run: Run & { clusterId: string } } // this key already has a cluster: answer it
   | { kind: 'resume'; run: Run } // reserved by an earlier attempt that did not confirm a cluster
-  | { kind: 'failed'; run: Run } // this key's cluster could not be started: answer the same error
+  | { kind: 'failed'; run: Run } // this key's cluster could not be started, or the run was cancelled: answer the same error
   | { kind: 'new' };
 
 /** The request key of a request: the idempotency key, else the queue's lifelong key, else `job:<request id>`. */
@@ -54,6 +54,8 @@ export function requestKeyOf(ctx: Pick<HandlerContext, 'idempotencyKey' | 'reque
 export function decideRunStart(state: ProjectState, requestKey: string): RunStartDecision {
   const run = state.runs.find((r) => r.requestKey === requestKey);
   if (!run) return { kind: 'new' };
+  // A cancelled run answers its cancellation, even when a cluster was launched (and terminated) for it.
+  if (run.status === 'cancelled') return { kind: 'failed', run };
   if (run.clusterId !== undefined) return { kind: 'existing', run: run as Run & { clusterId: string } };
   if (run.status === 'failed') return { kind: 'failed', run };
   return { kind: 'resume', run };
@@ -82,6 +84,12 @@ function resultOf(run: Run & { clusterId: string }): RunStartResult {
 }
 
 function failedRunError(run: Run): SyncError {
+  if (run.status === 'cancelled') {
+    return new SyncError('aborted', `run ${run.id} for this request was cancelled by ${run.cancelled?.by ?? 'unknown'}${run.cancelled?.reason ? ` (${run.cancelled.reason})` : ''}`, {
+      retryable: false,
+      details: { runId: run.id },
+    });
+  }
   const code = (run.error?.code ?? 'remote_error') as ErrorCode;
   return new SyncError(code, `run ${run.id} for this request could not start: ${run.error?.message ?? 'unknown error'}`, {
     retryable: false,
@@ -166,7 +174,7 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
     const stored = reserved.state.runs.find((r) => r.requestKey === requestKey);
     if (!stored) throw new SyncError('internal', `run ${runId} vanished after it was reserved`);
     if (stored.clusterId !== undefined) return resultOf(stored as Run & { clusterId: string });
-    if (stored.status === 'failed') throw failedRunError(stored);
+    if (stored.status === 'failed' || stored.status === 'cancelled') throw failedRunError(stored);
     run = stored;
   }
   const { jobFlow, warnings } = plan(run);
@@ -218,13 +226,21 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
     deps.state,
     projectId,
     (s) => {
-      const patched = patchRun(s, run.id, (r) => (r.clusterId !== undefined ? undefined : { ...r, clusterId: ours, status: 'running', startedAt }));
+      // A run cancelled while RunJobFlow was in flight keeps its status; the cluster is terminated below.
+      const patched = patchRun(s, run.id, (r) => (r.clusterId !== undefined ? undefined : { ...r, clusterId: ours, status: r.status === 'cancelled' ? 'cancelled' : 'running', startedAt }));
       if (!patched) return undefined;
       return { ...patched, requests: { ...(patched.requests ?? {}), [requestKey]: { runId: run.id, at: startedAt } } };
     },
     opts,
   );
   const final = written.state.runs.find((r) => r.id === run.id);
+  if (final?.status === 'cancelled') {
+    // The cancel raced the launch: end what was launched, so a cancelled run never leaves a cluster running.
+    log.warn('run was cancelled while its cluster was being started; terminating it', { clusterId: ours });
+    const failure = await terminateDuplicate(deps, ours);
+    if (failure !== undefined) log.error('could not terminate the cluster of a cancelled run', { clusterId: ours, message: failure });
+    throw failedRunError(final);
+  }
   if (final?.clusterId !== undefined && final.clusterId !== ours) {
     // Another attempt of the same request won the race; keep one cluster per request key.
     log.warn('another attempt started this run first; terminating the duplicate cluster', { clusterId: ours, kept: final.clusterId });
@@ -284,7 +300,7 @@ async function acquireLaunch(deps: HandlerDeps, initial: Run, token: string, loo
   let watched: { token: string; since: number } | undefined;
   for (;;) {
     if (run.clusterId !== undefined) return { kind: 'started', run: run as Run & { clusterId: string } };
-    if (run.status === 'failed') throw failedRunError(run);
+    if (run.status === 'failed' || run.status === 'cancelled') throw failedRunError(run);
     const prior = run.launch;
     if (prior?.token === token) return { kind: 'claimed' };
     if (prior) {
@@ -304,7 +320,7 @@ async function acquireLaunch(deps: HandlerDeps, initial: Run, token: string, loo
     const written = await updateProjectState(
       deps.state,
       run.projectId,
-      (s) => patchRun(s, run.id, (r) => (r.clusterId !== undefined || r.launch?.token !== prior?.token ? undefined : { ...r, launch: { token, at } })),
+      (s) => patchRun(s, run.id, (r) => (r.clusterId !== undefined || r.status === 'cancelled' || r.launch?.token !== prior?.token ? undefined : { ...r, launch: { token, at } })),
       opts,
     );
     run = written.state.runs.find((r) => r.id === run.id) ?? run;

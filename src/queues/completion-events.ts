@@ -22,7 +22,7 @@ export type EmrClusterStateChange = {
   tags?: Record<string, string>;
 };
 
-/** An EMR "Step Status Change" event (parsed, not acted on). */
+/** An EMR "Step Status Change" event (handed to run.step). */
 export type EmrStepStatusChange = {
   kind: 'step';
   eventId: string;
@@ -41,6 +41,11 @@ export const FINAL_CLUSTER_STATES: ReadonlySet<string> = new Set(['TERMINATED', 
 /** The idempotency key of the run.record for a cluster reaching a state; shared by the SQS consumer and the reconciler. */
 export function recordIdempotencyKey(clusterId: string, state: string): string {
   return `record:${clusterId}:${state}`;
+}
+
+/** The idempotency key of the run.step for a step reaching a state. */
+export function stepIdempotencyKey(clusterId: string, stepId: string, state: string): string {
+  return `step:${clusterId}:${stepId}:${state}`;
 }
 
 const bad = (message: string): SyncError => new SyncError('corrupt_data', message);
@@ -143,11 +148,11 @@ export type CompletionConsumer = {
 };
 
 /** What one message came to. */
-export type MessageOutcome = 'recorded' | 'duplicate' | 'ignored' | 'unparseable' | 'error';
+export type MessageOutcome = 'recorded' | 'step' | 'duplicate' | 'ignored' | 'unparseable' | 'error';
 
 /**
  * Long-polls the EMR completion-event queue and hands a `run.record` to the requests queue for
- * project clusters reaching a final state. A message is deleted only once that hand-off is durable;
+ * project clusters reaching a final state, and a `run.step` for each step state change of one. A message is deleted only once that hand-off is durable;
  * unparseable ones are left for the queue's redrive policy (DLQ).
  */
 export function createCompletionConsumer(opts: CompletionConsumerOptions): CompletionConsumer {
@@ -161,6 +166,44 @@ export function createCompletionConsumer(opts: CompletionConsumerOptions): Compl
 
   const remove = async (m: Message) => {
     await opts.sqs.send(new DeleteMessageCommand({ QueueUrl: opts.queueUrl, ReceiptHandle: m.ReceiptHandle }));
+  };
+
+  /** The project's cluster tags, or undefined when the cluster is gone or not a project's (the message is then dropped). */
+  const projectCluster = async (clusterId: string): Promise<ClusterInfo | undefined> => {
+    try {
+      const cluster = await opts.describeCluster(clusterId, controller.signal);
+      return cluster.tags['sync:project-id'] ? cluster : undefined;
+    } catch (e) {
+      const err = toSyncError(e);
+      if (err.code === 'not_found') {
+        log.warn('event for a cluster that does not exist; dropped', { clusterId });
+        return undefined;
+      }
+      throw err;
+    }
+  };
+
+  // A step changed state: hand a run.step to the queue (one per step and state), which keeps the
+  // run's steps and the failing step's reason and log location.
+  const handleStep = async (m: Message, event: EmrStepStatusChange): Promise<MessageOutcome> => {
+    const eventKey = `${opts.prefix}:event:${event.clusterId}:${event.stepId}:${event.state}`;
+    if ((await opts.redis.exists(eventKey)) === 1) {
+      await remove(m);
+      return 'duplicate';
+    }
+    const cluster = await projectCluster(event.clusterId);
+    if (!cluster) {
+      await remove(m);
+      return 'ignored';
+    }
+    const data: Record<string, string> = { projectId: cluster.tags['sync:project-id']!, clusterId: event.clusterId, stepId: event.stepId };
+    const runId = cluster.tags['sync:run-id'];
+    if (runId) data.runId = runId;
+    const { id, duplicate } = await opts.enqueue({ name: 'run.step', data, idempotencyKey: stepIdempotencyKey(event.clusterId, event.stepId, event.state) });
+    await opts.redis.set(eventKey, id, 'EX', dedupeTtl, 'NX');
+    await remove(m);
+    log.info('step status handed to run.step', { clusterId: event.clusterId, stepId: event.stepId, state: event.state, requestId: id, duplicate });
+    return duplicate ? 'duplicate' : 'step';
   };
 
   const handle = async (m: Message): Promise<MessageOutcome> => {
@@ -184,7 +227,8 @@ export function createCompletionConsumer(opts: CompletionConsumerOptions): Compl
     }
     opts.metrics?.sqsLagSeconds.set(Math.max(0, (Date.now() - event.time.getTime()) / 1000));
     opts.metrics?.completionLastEvent.set(Date.now() / 1000);
-    if (event.kind === 'step' || !FINAL_CLUSTER_STATES.has(event.state)) {
+    if (event.kind === 'step') return handleStep(m, event);
+    if (!FINAL_CLUSTER_STATES.has(event.state)) {
       await remove(m);
       return 'ignored';
     }

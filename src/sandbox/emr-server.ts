@@ -19,6 +19,8 @@ import {
 import type { ClusterRecord, ClusterState, NodeState, Reason, StepRecord } from './emr-cluster.js';
 
 export type { ClusterRecord, ClusterState, StepRecord } from './emr-cluster.js';
+export { stepLogPrefix } from '../domain/run-steps.js';
+import { stepLogPrefix } from '../domain/run-steps.js';
 export { eventBridgeClusterEvent, eventBridgeStepEvent } from './emr-events.js';
 
 /** How long a cluster stays in each phase. `Infinity` holds it there until `advance()` or a terminate. */
@@ -241,6 +243,8 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
       return undefined;
     }
     for (const [index, step] of pending.entries()) {
+      // Cancelled while it waited (CancelSteps).
+      if (step.state !== 'PENDING') continue;
       step.state = 'RUNNING';
       step.startedAt = now();
       stepChange(c, step);
@@ -252,14 +256,14 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
           const message = errorMessage(e.error);
           step.state = 'FAILED';
           step.endedAt = now();
-          step.failureDetails = { Reason: 'Step failed', Message: message };
+          step.failureDetails = stepFailureDetails(c, step, e.error, message);
           stepChange(c, step);
           cancelSteps(c, 'Cancelled after an earlier step failed');
           return { Code: 'STEP_FAILURE', Message: `Shut down as step failed: ${message}` };
         }
         throw e;
       }
-      step.state = 'COMPLETED';
+      step.state = (step.state as StepRecord['state']) === 'CANCEL_PENDING' ? 'CANCELLED' : 'COMPLETED';
       step.endedAt = now();
       stepChange(c, step);
     }
@@ -268,7 +272,7 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
 
   const cancelSteps = (c: ClusterRecord, message: string) => {
     for (const s of c.steps) {
-      if (s.state !== 'PENDING' && s.state !== 'RUNNING') continue;
+      if (s.state !== 'PENDING' && s.state !== 'RUNNING' && s.state !== 'CANCEL_PENDING') continue;
       s.state = 'CANCELLED';
       s.reason = { Message: message };
       s.endedAt = now();
@@ -413,6 +417,29 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
       const c = getCluster(body.ClusterId);
       const p = page('ListBootstrapActions', c.bootstrapActions, body.Marker);
       return { BootstrapActions: p.items, Marker: p.marker };
+    },
+    CancelSteps(body) {
+      const c = getCluster(body.ClusterId);
+      if (!Array.isArray(body.StepIds) || body.StepIds.length === 0) throw new EmrApiError('ValidationException', "1 validation error detected: Value null at 'stepIds' failed to satisfy constraint: Member must not be null");
+      const info = (body.StepIds as unknown[]).map((id) => {
+        const step = c.steps.find((s) => s.id === id);
+        if (!step) return { StepId: id, Status: 'FAILED', Reason: `Step id '${String(id)}' is not valid.` };
+        if (step.state === 'PENDING') {
+          step.state = 'CANCELLED';
+          step.reason = { Message: 'Cancelled by user request' };
+          step.endedAt = now();
+          stepChange(c, step);
+          return { StepId: step.id, Status: 'SUBMITTED' };
+        }
+        if (step.state === 'RUNNING' && body.StepCancellationOption === 'SEND_INTERRUPT') {
+          // The running step ends CANCELLED when its work stops (the cluster is terminated, or the step finishes).
+          step.state = 'CANCEL_PENDING';
+          stepChange(c, step);
+          return { StepId: step.id, Status: 'SUBMITTED' };
+        }
+        return { StepId: step.id, Status: 'FAILED', Reason: `Step ${step.id} is ${step.state} and cannot be cancelled.` };
+      });
+      return { CancelStepsInfoList: info };
     },
     TerminateJobFlows(body) {
       const ids = body.JobFlowIds;
@@ -621,6 +648,18 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
     },
   };
 }
+
+/** A step-work error may say EMR's FailureDetails Reason (e.g. 'Unknown Error.'); the default is EMR's generic one. */
+export type StepWorkError = Error & { failureReason?: string };
+
+/** FailureDetails as EMR fills them: the reason, the message, and the step's stderr under the cluster's LogUri. */
+export function stepFailureDetails(c: ClusterRecord, step: StepRecord, error: unknown, message: string): NonNullable<StepRecord['failureDetails']> {
+  const reason = error instanceof Error && typeof (error as StepWorkError).failureReason === 'string' ? (error as StepWorkError).failureReason! : 'Step failed';
+  const details: NonNullable<StepRecord['failureDetails']> = { Reason: reason, Message: message };
+  if (c.logUri !== undefined) details.LogFile = `${stepLogPrefix(c.logUri, c.id, step.id)}stderr.gz`;
+  return details;
+}
+
 
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

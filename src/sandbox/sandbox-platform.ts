@@ -4,7 +4,8 @@
 // timestamps follow the simulated times on a clock that runs `timeScale` x faster than real time.
 import type { ObjectStore } from '../domain/ports.js';
 import { SyncError } from '../domain/errors.js';
-import { createEmrServer, eventBridgeClusterEvent } from './emr-server.js';
+import { createEmrServer, eventBridgeClusterEvent, eventBridgeStepEvent, stepLogPrefix } from './emr-server.js';
+import { startStepLogs } from './step-logs.js';
 import type { ClusterRecord, EmrServer, StepRecord } from './emr-server.js';
 import type { ClusterStateChangeDetail, EventBridgeEvent } from './emr-events.js';
 import { assembleRun, planExecutors, provisioningSeconds, runApplication, teardownSeconds } from './ground-truth.js';
@@ -36,7 +37,7 @@ export type SandboxPlatformOptions = {
    */
   seed?: number;
   /** Every "EMR Cluster State Change" event, in order (awaited one at a time). */
-  onEvent?: (event: EventBridgeEvent<ClusterStateChangeDetail>) => void | Promise<void>;
+  onEvent?: (event: EventBridgeEvent<ClusterStateChangeDetail> | EventBridgeEvent<Record<string, string>>) => void | Promise<void>;
   /** Failures of onEvent and of event-log writes (default: ignored; they never stop a cluster). */
   onError?: (error: unknown, context: string) => void;
   region?: string;
@@ -304,6 +305,14 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
     }
   };
 
+  // Steps report their own changes too ("EMR Step Status Change"), in order with the cluster's.
+  const onStepChange = (c: ClusterRecord, step: StepRecord) => {
+    if (!opts.onEvent) return;
+    const event = eventBridgeStepEvent(c, step, region, account, clock.now());
+    const deliver = opts.onEvent;
+    events = events.then(() => deliver(event)).catch((e: unknown) => onError(e, `onEvent ${c.id} ${step.id} ${step.state}`));
+  };
+
   const put = async (url: string, body: string, signal: AbortSignal) => {
     try {
       await opts.objects.put(url, body, { signal, contentType: 'application/octet-stream' });
@@ -316,9 +325,34 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
   const runStep = async (c: ClusterRecord, step: StepRecord | undefined, k: number, isLast: boolean, signal: AbortSignal): Promise<void> => {
     const plan = plans.get(c.id)!;
     const start = clock.now();
-    const commitEnd = () => {
+    const logs =
+      step && c.logUri !== undefined
+        ? startStepLogs({ objects: opts.objects, clock, prefix: stepLogPrefix(c.logUri, c.id, step.id), step: { id: step.id, name: step.name, args: step.config.Args }, start, signal, onError })
+        : undefined;
+    // The step's last log part is uploaded before the step is seen to end.
+    const commitEnd = async () => {
+      await logs?.close(clock.now());
       if (!isLast) server.advance(c.id);
     };
+    try {
+      await runStepWork(c, step, k, isLast, signal, plan, start, commitEnd);
+      await logs?.close(clock.now());
+    } catch (e) {
+      await logs?.close(clock.now(), e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+  };
+
+  const runStepWork = async (
+    c: ClusterRecord,
+    step: StepRecord | undefined,
+    k: number,
+    isLast: boolean,
+    signal: AbortSignal,
+    plan: ClusterPlan,
+    start: number,
+    commitEnd: () => Promise<void>,
+  ): Promise<void> => {
     if (step && !isSparkStep(step)) {
       await clock.at(start + 20_000, commitEnd, signal);
       return;
@@ -385,7 +419,7 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
         async () => {
           await put(dir + appId, writeEventLog(run, workload, meta), signal);
           await opts.objects.delete(inProgress, { signal }).catch((e: unknown) => onError(e, `deleting ${inProgress}`));
-          if (!app.failure) commitEnd();
+          if (!app.failure) await commitEnd();
         },
         signal,
       );
@@ -413,6 +447,7 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
     timeline: HELD,
     clock: { now: () => clock.now() },
     onStateChange,
+    onStepChange,
     onStepsRun,
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.accessKeyIds ? { accessKeyIds: opts.accessKeyIds } : {}),

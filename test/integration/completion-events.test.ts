@@ -113,6 +113,21 @@ async function messagesLeft(ctx: Ctx, url = ctx.queueUrl): Promise<number> {
   const out = await ctx.sqs.client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
+// An "EMR Step Status Change" as EventBridge delivers it to SQS.
+function stepEvent(clusterId: string, stepId: string, state: string): string {
+  return JSON.stringify({
+    version: '0',
+    id: `st-${Math.random().toString(16).slice(2)}`,
+    'detail-type': 'EMR Step Status Change',
+    source: 'aws.emr',
+    account: '123456789012',
+    time: new Date(Date.now() - 1_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: [],
+    detail: { severity: state === 'FAILED' ? 'ERROR' : 'INFO', actionOnFailure: 'TERMINATE_CLUSTER', stepId, name: 'app', clusterId, state, message: `Step ${stepId} is ${state.toLowerCase()}.` },
+  });
+}
+const stepJobs = async (ctx: Ctx) => (await ctx.jobs.getJobs(['waiting', 'delayed', 'active'])).filter((j) => j.name === 'run.step').map((j) => j.data as unknown);
 const recordJobs = async (ctx: Ctx) => (await ctx.jobs.getJobs(['waiting', 'delayed', 'active'])).filter((j) => j.name === 'run.record');
 const recordJobsFor = async (ctx: Ctx, clusterId: string) => (await recordJobs(ctx)).filter((j) => (j.data as { data: { clusterId: string } }).data.clusterId === clusterId);
 /** sync_completion_events_total for one outcome (each test compares it before and after its own events). */
@@ -154,9 +169,10 @@ C('a cluster outside any project, and non-final states, are deleted without a jo
   ctx.clusters.set('j-PROJ2', { id: 'j-PROJ2', state: 'RUNNING', tags: { 'sync:project-id': 'proj-2', 'sync:run-id': 'run-2' } });
   await send(ctx, clusterEvent('j-OTHER', 'TERMINATED', { code: 'USER_REQUEST', message: 'Terminated by user request' }));
   await send(ctx, clusterEvent('j-PROJ2', 'RUNNING', { code: '', message: '' }));
-  await send(ctx, JSON.stringify({ version: '0', id: 'st-1', 'detail-type': 'EMR Step Status Change', source: 'aws.emr', time: '2026-11-15T13:40:00Z', detail: { clusterId: 'j-PROJ2', stepId: 's-1', state: 'COMPLETED', name: 'app' } }));
+  await send(ctx, stepEvent('j-OTHER', 's-OTHER1', 'FAILED'));
   await waitFor('all deleted', async () => ((await messagesLeft(ctx)) === 0 ? true : undefined));
   await waitFor('counted', async () => ((await outcomeCount(ctx, 'ignored')) === ignored + 3 ? true : undefined));
+  assert.equal(await stepJobs(ctx), [], 'a step of a cluster outside any project makes no run.step');
   assert.equal([...(await recordJobsFor(ctx, 'j-OTHER')), ...(await recordJobsFor(ctx, 'j-PROJ2'))], []);
   assert.ok(!ctx.describes.includes('j-PROJ2'), 'a non-final state needs no DescribeCluster');
 });
@@ -171,6 +187,23 @@ C('a transient DescribeCluster failure leaves the message; it is handled on a la
   assert.equal(job.data, { data: { projectId: 'proj-3', clusterId: 'j-PROJ3', runId: 'run-3' }, idempotencyKey: 'record:j-PROJ3:TERMINATED_WITH_ERRORS' });
   await waitFor('deleted', async () => ((await messagesLeft(ctx)) === 0 ? true : undefined));
   assert.is(ctx.describes.filter((d) => d === 'j-PROJ3').length, 2);
+});
+
+C('a step status change of a project cluster enqueues one run.step per step and state', async (ctx) => {
+  ctx.clusters.set('j-STEP1', { id: 'j-STEP1', state: 'RUNNING', tags: { 'sync:project-id': 'proj-s', 'sync:run-id': 'run-s' } });
+  await send(ctx, stepEvent('j-STEP1', 's-AAA', 'RUNNING'));
+  await send(ctx, stepEvent('j-STEP1', 's-AAA', 'FAILED'));
+  await send(ctx, stepEvent('j-STEP1', 's-AAA', 'FAILED'));
+  await waitFor('all deleted', async () => ((await messagesLeft(ctx)) === 0 ? true : undefined));
+  const jobs = await stepJobs(ctx);
+  assert.equal(
+    jobs.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    [
+      { data: { projectId: 'proj-s', clusterId: 'j-STEP1', stepId: 's-AAA', runId: 'run-s' }, idempotencyKey: 'step:j-STEP1:s-AAA:FAILED' },
+      { data: { projectId: 'proj-s', clusterId: 'j-STEP1', stepId: 's-AAA', runId: 'run-s' }, idempotencyKey: 'step:j-STEP1:s-AAA:RUNNING' },
+    ],
+  );
+  assert.is(await outcomeCount(ctx, 'step'), 2);
 });
 
 C('a poison message is never deleted and ends in the dead-letter queue after maxReceiveCount receives', async (ctx) => {

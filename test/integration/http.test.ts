@@ -201,6 +201,50 @@ H('a valid request is 202 {id, duplicate}; GET shows queued, then the result', a
   assert.is(nf.status, 404);
 });
 
+H('GET /v1/runs/:projectId/:runId/logs answers a run.logs request with its slice; bad query parameters are 400', async (ctx) => {
+  const bad = await fetch(`${ctx.base}/v1/runs/p1/r-1/logs?stream=syslog`, { headers: auth });
+  assert.is(bad.status, 400);
+  assert.match(((await bad.json()) as { error: { message: string } }).error.message, /stream/);
+  assert.is((await fetch(`${ctx.base}/v1/runs/p1/r-1/logs?offset=-3`, { headers: auth })).status, 400);
+  assert.is((await fetch(`${ctx.base}/v1/runs/p1/r-1/logs`)).status, 401);
+  const seen: unknown[] = [];
+  const worker = createRequestWorker({
+    connection: { url: ctx.redisServer.url },
+    prefix: PREFIX,
+    concurrency: 1,
+    dispatch: async (name, data) => {
+      seen.push({ name, data });
+      const d = data as { runId: string; offset: number };
+      return { runId: d.runId, offset: d.offset, nextOffset: d.offset + 5, text: 'hello', done: false };
+    },
+    validate: validateRequest,
+    logger: createLogger({ sink: () => {} }),
+    metrics: ctx.metrics,
+    results: ctx.results,
+  });
+  try {
+    const r = await fetch(`${ctx.base}/v1/runs/p1/r-1/logs?step=s-1&stream=stderr&offset=10`, { headers: auth });
+    assert.is(r.status, 200);
+    assert.equal(await r.json(), { runId: 'r-1', offset: 10, nextOffset: 15, text: 'hello', done: false });
+    assert.equal(seen[0], { name: 'run.logs', data: { projectId: 'p1', runId: 'r-1', stepId: 's-1', stream: 'stderr', offset: 10 } });
+  } finally {
+    await worker.close();
+  }
+});
+
+H('GET /v1/requests/:id?wait=SECONDS holds the answer until the result is in; a bad wait is 400', async (ctx) => {
+  assert.is((await fetch(`${ctx.base}/v1/requests/x?wait=soon`, { headers: auth })).status, 400);
+  const r = await fetch(`${ctx.base}/v1/requests`, json({ name: 'project.iterate', data: { projectId: 'p-wait' } }));
+  const { id } = (await r.json()) as { id: string };
+  const noWait = (await (await fetch(`${ctx.base}/v1/requests/${id}`, { headers: auth })).json()) as { status: string };
+  assert.is(noWait.status, 'queued');
+  const waiting = fetch(`${ctx.base}/v1/requests/${id}?wait=20`, { headers: auth });
+  await new Promise((res) => setTimeout(res, 300));
+  await ctx.results.publish({ id, name: 'project.iterate', status: 'completed', result: { ok: true } });
+  const answered = (await (await waiting).json()) as { status: string; result: unknown };
+  assert.equal([answered.status, answered.result], ['completed', { ok: true }]);
+});
+
 H('a rejection never overwrites the result of a finished request with the same id', async (ctx) => {
   await ctx.results.publish({ id: 'done-1', name: 'run.start', status: 'completed', result: { runId: 'r-1' } });
   const r = await fetch(`${ctx.base}/v1/requests`, json({ id: 'done-1', name: 'run.start', data: {} }));

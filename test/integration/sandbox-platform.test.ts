@@ -54,7 +54,11 @@ let objects: ObjectStore;
 let sandbox: SandboxPlatform;
 let emr: EMRClient;
 let platform: Platform;
-const events: EventBridgeEvent<ClusterStateChangeDetail>[] = [];
+const allEvents: (EventBridgeEvent<ClusterStateChangeDetail> | EventBridgeEvent<Record<string, string>>)[] = [];
+// The cluster state changes; step changes are checked on their own.
+const clusterEvents = () => allEvents.filter((e): e is EventBridgeEvent<ClusterStateChangeDetail> => e['detail-type'] === 'EMR Cluster State Change');
+const stepEvents = (clusterId: string) =>
+  allEvents.filter((e): e is EventBridgeEvent<Record<string, string>> => e['detail-type'] === 'EMR Step Status Change' && e.detail.clusterId === clusterId);
 const errors: string[] = [];
 
 it.before(async () => {
@@ -65,7 +69,7 @@ it.before(async () => {
     workloads: shippedWorkloads(),
     timeScale: 800,
     seed: 42,
-    onEvent: (e) => void events.push(e),
+    onEvent: (e) => void allEvents.push(e),
     onError: (e, where) => void errors.push(`${where}: ${String(e)}`),
   });
   const clients = createAwsClients({ region: 'us-east-1', endpoints: { emr: sandbox.url }, s3ForcePathStyle: true, credentials: { accessKeyId: 'AKIDSANDBOX', secretAccessKey: 'x' }, maxAttempts: 1 });
@@ -154,14 +158,15 @@ it('a run: event log at spark.eventLog.dir (in progress first), TERMINATED, even
   const report = await platform.clusterReport(clusterId);
   const groups = report.InstanceGroups!.map((g) => [g.InstanceGroupType, g.InstanceType, g.RequestedInstanceCount]);
   assert.equal(groups, [['MASTER', 'm5.xlarge', 1], ['CORE', 'm5.xlarge', 3], ['TASK', 'm5.xlarge', 1]]);
-  const step = report.Steps[0] as { Status: { State: string; Timeline: { StartDateTime: string; EndDateTime: string } } };
+  const step = report.Steps[0] as { Id: string; Status: { State: string; Timeline: { StartDateTime: string; EndDateTime: string } } };
   assert.is(step.Status.State, 'COMPLETED');
   assert.ok(Date.parse(step.Status.Timeline.StartDateTime) <= app.appStartedAt);
   assert.ok(Date.parse(step.Status.Timeline.EndDateTime) >= app.appEndedAt);
 
   // EventBridge: every state once, in order, stamped with the cluster's own times.
   await new Promise((r) => setTimeout(r, 20));
-  const mine = events.filter((e) => e.detail.clusterId === clusterId);
+  const mine = clusterEvents().filter((e) => e.detail.clusterId === clusterId);
+  assert.equal(stepEvents(clusterId).map((e) => `${e.detail.stepId} ${e.detail.state}`), [`${step.Id} RUNNING`, `${step.Id} COMPLETED`]);
   assert.equal(mine.map((e) => e.detail.state), ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'TERMINATING', 'TERMINATED']);
   assert.ok(mine.every((e) => e['detail-type'] === 'EMR Cluster State Change' && e.source === 'aws.emr'));
   const second = (ms: number) => new Date(ms).toISOString().slice(0, 19) + 'Z';
@@ -235,7 +240,8 @@ it('an executor larger than the instance: the step fails, TERMINATED_WITH_ERRORS
   assert.match(c.reason.Message ?? '', /above the max threshold/);
   assert.equal(await keys(`s3://${BUCKET}/p1/run-bad/eventlog/`), []);
   await new Promise((r) => setTimeout(r, 20));
-  const last = events.filter((e) => e.detail.clusterId === clusterId).at(-1)!;
+  const last = clusterEvents().filter((e) => e.detail.clusterId === clusterId).at(-1)!;
+  assert.equal(stepEvents(clusterId).map((e) => e.detail.state), ['RUNNING', 'FAILED']);
   assert.is(last.detail.state, 'TERMINATED_WITH_ERRORS');
   assert.is(last.detail.severity, 'CRITICAL');
 });

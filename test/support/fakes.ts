@@ -3,7 +3,7 @@
 import type { Config } from '../../src/config/types.js';
 import { SyncError } from '../../src/domain/errors.js';
 import type { CallOptions, ClusterInfo, ClusterReport, Clock, Platform, StateStore, Versioned } from '../../src/domain/ports.js';
-import type { JobFlow, ProjectState } from '../../src/domain/types.js';
+import type { JobFlow, ProjectState, RunStep } from '../../src/domain/types.js';
 import { silentLogger } from '../../src/adapters/logger.js';
 import type { HandlerContext, HandlerDeps } from '../../src/handlers/deps.js';
 import { createMemoryObjectStore, type MemoryObjectStore } from './memory-object-store.js';
@@ -86,7 +86,7 @@ export function createFakeStateStore(): FakeStateStore {
   return store;
 }
 
-type FakeCluster = { info: ClusterInfo; request: JobFlow };
+type FakeCluster = { info: ClusterInfo; request: JobFlow; steps?: RunStep[] };
 
 /** The platform fake and what tests inspect or steer. */
 export type FakePlatform = Platform & {
@@ -163,6 +163,10 @@ export function createFakePlatform(clock: Clock, region = 'us-east-1'): FakePlat
     async terminateCluster(clusterId, options) {
       abortIfNeeded(options);
       platform.advance(clusterId, 'TERMINATED');
+    },
+    async listSteps(clusterId, options) {
+      abortIfNeeded(options);
+      return structuredClone(find(clusterId).steps ?? []);
     },
     advance(clusterId, state, extra = {}) {
       const c = find(clusterId);

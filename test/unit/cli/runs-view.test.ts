@@ -29,6 +29,14 @@ test('runs and projects show: an event-log column, and a warning naming each run
       { ...base, id: 'r-open', location: 'file:///r/open/', requestKey: 'k2', eventLogUrl: 'file:///r/open/eventlog/', eventLog: { status: 'unfinished', reason: 'the event log under file:///r/open/eventlog/ was never closed by Spark: app-1.inprogress' } },
       { ...base, id: 'r-none', location: 'file:///r/none/', requestKey: 'k3', eventLog: { status: 'missing', reason: 'no event log was written under file:///r/none/eventlog/' } },
       { id: 'r-live', projectId: 'p1', createdAt: '2026-12-01T00:00:00.000Z', status: 'running', location: 'file:///r/live/', requestKey: 'k4' },
+      {
+        ...base,
+        id: 'r-fail',
+        status: 'failed',
+        location: 'file:///r/fail/',
+        requestKey: 'k5',
+        failure: { stepId: 's-1', stepName: 'etl', reason: 'Unknown Error.', message: 'java.lang.OutOfMemoryError', logFile: 's3://logs/j-1/steps/s-1/stderr.gz' },
+      },
     ];
     const project = { id: 'p1', name: 'etl', platform: 'emr' as const, tenantId: 'acme', createdAt: 'c', updatedAt: 'c' };
     await createFileStateStore(stateUrl).put('p1', { project, runs, predictions: [] }, null);
@@ -48,6 +56,7 @@ test('runs and projects show: an event-log column, and a warning naming each run
       assert.match(row('r-none'), /\bmissing\b/, name);
       assert.match(out, /WARNING: run r-none has no event log: no event log was written under file:\/\/\/r\/none\/eventlog\/; no prediction can be based on it/, name);
       assert.match(out, /WARNING: run r-open has an unfinished event log: .*app-1\.inprogress/, name);
+      if (name === 'runs') assert.match(out, /FAILED: run r-fail step etl \(s-1\): Unknown Error\.: java\.lang\.OutOfMemoryError; log s3:\/\/logs\/j-1\/steps\/s-1\/stderr\.gz/, name);
       assert.not.match(out, /WARNING: run r-ok|WARNING: run r-live/, `${name}: no warning for a complete or unfinished-yet run`);
     }
   } finally {

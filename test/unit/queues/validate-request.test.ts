@@ -102,4 +102,30 @@ test('the published schema is valid JSON with a definition for every request', (
   for (const n of ['project.create', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate']) assert.ok(schema.$defs[n], n);
 });
 
+
+test('run.step needs projectId and clusterId, takes runId and stepId, and nothing else', () => {
+  const v = validateRequest({ name: 'run.step', data: { projectId: 'p1', clusterId: 'j-1', runId: 'r-1', stepId: 's-1' } });
+  assert.equal(v.data, { projectId: 'p1', clusterId: 'j-1', runId: 'r-1', stepId: 's-1' });
+  const missing = errorOf(() => validateRequest({ name: 'run.step', data: { projectId: 'p1' } }));
+  assert.is(missing.code, 'invalid_request');
+  assert.match(missing.message, /clusterId/);
+  const extra = errorOf(() => validateRequest({ name: 'run.step', data: { projectId: 'p1', clusterId: 'j-1', state: 'FAILED' } }));
+  assert.match(extra.message, /state/);
+});
+
+test('run.logs: projectId and runId required; stream one of stdout, stderr, controller; offset a non-negative integer', () => {
+  const ok = { projectId: 'p1', runId: 'r-1', stepId: 's-1', stream: 'stderr', offset: 1024, maxBytes: 4096 };
+  assert.equal(validateRequest({ name: 'run.logs', data: ok }).data, ok);
+  assert.match(errorOf(() => validateRequest({ name: 'run.logs', data: { projectId: 'p1' } })).message, /runId/);
+  assert.match(errorOf(() => validateRequest({ name: 'run.logs', data: { projectId: 'p1', runId: 'r', stream: 'syslog' } })).message, /stream/);
+  assert.match(errorOf(() => validateRequest({ name: 'run.logs', data: { projectId: 'p1', runId: 'r', offset: -1 } })).message, /offset/);
+});
+
+test('run.cancel: projectId and runId required; terminate a boolean; by and reason strings', () => {
+  const ok = { projectId: 'p1', runId: 'r-1', terminate: false, by: 'airflow', reason: 'task killed' };
+  assert.equal(validateRequest({ name: 'run.cancel', data: ok }).data, ok);
+  assert.match(errorOf(() => validateRequest({ name: 'run.cancel', data: { projectId: 'p1' } })).message, /runId/);
+  assert.match(errorOf(() => validateRequest({ name: 'run.cancel', data: { projectId: 'p1', runId: 'r', terminate: 'yes' } })).message, /terminate/);
+});
+
 test.run();

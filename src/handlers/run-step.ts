@@ -1,0 +1,51 @@
+import type { Observable } from 'rxjs';
+import { SyncError } from '../domain/errors.js';
+import type { RunStepData, RunStepResult } from '../domain/requests.js';
+import { mergeSteps, runFailure } from '../domain/run-steps.js';
+import type { ProjectState, Run, RunStep } from '../domain/types.js';
+import type { HandlerContext, HandlerDeps } from './deps.js';
+import { fromAbortable } from './rx.js';
+import { updateProjectState } from './update-project.js';
+
+/** The run a step update belongs to: by run id when given, else by its cluster. */
+function findRun(state: ProjectState, data: RunStepData): Run | undefined {
+  if (data.runId !== undefined) return state.runs.find((r) => r.id === data.runId);
+  return state.runs.find((r) => r.clusterId === data.clusterId);
+}
+
+/**
+ * Applies a step listing to one run: merges the steps (a final step state never goes back) and sets
+ * the failure of the first failed step. Pure; undefined when nothing changes.
+ */
+export function applySteps(state: ProjectState, data: RunStepData, steps: readonly RunStep[]): ProjectState | undefined {
+  const run = findRun(state, data);
+  if (!run) return undefined;
+  const merged = mergeSteps(run.steps, steps);
+  const failure = runFailure(merged);
+  const next: Run = { ...run, steps: merged };
+  if (failure) next.failure = failure;
+  if (JSON.stringify(next) === JSON.stringify(run)) return undefined;
+  return { ...state, runs: state.runs.map((r) => (r.id === run.id ? next : r)) };
+}
+
+/**
+ * run.step: a step of a run's cluster changed state (an EMR Step Status Change event, or a caller
+ * asking to refresh). Lists the cluster's steps and keeps them on the run, with the failing step's
+ * reason and log location. Idempotent: the same listing twice writes once.
+ */
+export function runStep(data: RunStepData, deps: HandlerDeps, ctx: HandlerContext): Observable<RunStepResult> {
+  return fromAbortable(async (signal) => {
+    const list = deps.platform.listSteps?.bind(deps.platform);
+    if (!list) throw new SyncError('unsupported', `the ${deps.platform.name} platform cannot list steps`);
+    const current = await deps.state.get(data.projectId, { signal });
+    if (!current) throw new SyncError('not_found', `project '${data.projectId}' does not exist`);
+    const run = findRun(current.value, data);
+    if (!run) throw new SyncError('not_found', `project '${data.projectId}' has no run ${data.runId !== undefined ? `'${data.runId}'` : `on cluster '${data.clusterId}'`}`);
+    const steps = await list(data.clusterId, { signal });
+    const { state } = await updateProjectState(deps.state, data.projectId, (s) => applySteps(s, data, steps), { signal });
+    const after = state.runs.find((r) => r.id === run.id) ?? run;
+    const result: RunStepResult = { runId: run.id, steps: after.steps ?? [] };
+    if (after.failure) result.failure = after.failure;
+    return result;
+  }, ctx.signal);
+}
