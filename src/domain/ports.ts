@@ -121,6 +121,8 @@ export type PredictionInput = {
   createdAt: Date;
   /** A recommendation must beat the basis run by this fraction on its axis (the project's policy.compellingSaving). */
   margin?: number;
+  /** Spark keys the project pinned (policy.pinned): never written into a solution. */
+  pinned?: string[];
 };
 
 /** Turns a recorded run into per-preference recommendations ('local' engine or Sync's API). */

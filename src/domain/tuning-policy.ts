@@ -6,7 +6,7 @@ import { accuracyOf, describeAccuracy } from './prediction-accuracy.js';
 import type { ProjectAccuracy } from './prediction-accuracy.js';
 
 /** Defaults of the guard rails. */
-export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds'>> = { compellingSaving: 0.1, regressionTolerance: 0.25 };
+export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds' | 'pinned'>> = { compellingSaving: 0.1, regressionTolerance: 0.25 };
 
 /** Which configuration the next run uses: the project's own request, or a prediction's solution. */
 export type NextConfiguration = { predictionId: string; preference: Preference } | { base: true };
@@ -188,4 +188,74 @@ export function decideIteration(input: IterationInput): IterationDecision {
     return { decision: 'kept', next: configurationOf(latest), reason: `recommended: the ${what}; mode recommend does not apply it (send prediction.apply, or set mode auto)`, compelling, saving };
   }
   return { decision: 'applied', next: { predictionId: prediction.predictionId, preference: chosen.preference }, reason: `the ${what}${widened}. ${chosen.solution.explanation}`, compelling, saving };
+}
+
+/** The largest fraction executor memory is lowered by in one run. */
+export const MEMORY_STEP = 0.25;
+const MEMORY_ROUND_MB = 256;
+
+/** The next executor memory on the way down: one step below `currentMb`, never below `floorMb` (rounded up to 256 MB); `currentMb` when no step is left. */
+export function nextMemoryStep(currentMb: number, floorMb: number, step = MEMORY_STEP): number {
+  const next = Math.ceil(Math.max(floorMb, currentMb * (1 - step)) / MEMORY_ROUND_MB) * MEMORY_ROUND_MB;
+  return next < currentMb ? next : currentMb;
+}
+
+/** Failure texts that mean a task or executor ran out of memory (JVM OOM, YARN's container kill, exit 137). */
+export const MEMORY_FAILURE = /OutOfMemoryError|exceeding memory limits|running beyond (?:physical|virtual) memory|GC overhead limit exceeded|exit (?:code|status):? ?137|Container killed.*memory|memoryOverhead/i;
+
+/** Whether any of the texts (task failure reasons, executor removal reasons, the step's error) says memory ran out. */
+export function isMemoryFailure(texts: readonly (string | undefined)[]): boolean {
+  return texts.some((t) => t !== undefined && MEMORY_FAILURE.test(t));
+}
+
+/** One run's executor memory and how it ended, for the memory floor. */
+export type MemoryRun = {
+  runId: string;
+  executorMemoryMb: number;
+  /** 'ok': finished without a memory failure; 'oom': an OOM or an executor lost to memory. */
+  outcome: 'ok' | 'oom';
+  /** Peak JVM heap any executor reached, MB (when the log had executor metrics). */
+  peakHeapMb?: number;
+};
+
+/** The project's memory guard after its runs: the floor, the last good memory, and a rollback when the latest run ran out of memory. */
+export type MemoryGuard = {
+  floorMb: number;
+  lastGoodMb?: number;
+  /** Set when the latest run ran out of memory: go back to this memory. */
+  rollbackToMb?: number;
+  reasons: string[];
+};
+
+/**
+ * The memory guard, pure: the floor is the highest of (a) every successful run's peak heap plus
+ * `margin`, and (b) after each OOM at M MB, halfway from M to the last good memory above it (so
+ * neither M nor anything below is tried again). The latest run's OOM rolls back to the last good memory.
+ */
+export function memoryGuard(runs: readonly MemoryRun[], margin = 0.25): MemoryGuard {
+  const reasons: string[] = [];
+  let floor = 0;
+  let lastGood: number | undefined;
+  for (const r of runs) {
+    if (r.outcome === 'ok') {
+      lastGood = r.executorMemoryMb;
+      if (r.peakHeapMb !== undefined && r.peakHeapMb * (1 + margin) > floor) {
+        floor = Math.ceil((r.peakHeapMb * (1 + margin)) / MEMORY_ROUND_MB) * MEMORY_ROUND_MB;
+        reasons.push(`run ${r.runId} peaked at ${Math.round(r.peakHeapMb)} MB heap: floor ${floor} MB (peak + ${Math.round(margin * 100)}%)`);
+      }
+      continue;
+    }
+    const good = lastGood !== undefined && lastGood > r.executorMemoryMb ? lastGood : r.executorMemoryMb * (1 + MEMORY_STEP);
+    const raised = Math.ceil((r.executorMemoryMb + good) / 2 / MEMORY_ROUND_MB) * MEMORY_ROUND_MB;
+    const above = Math.max(raised, r.executorMemoryMb + MEMORY_ROUND_MB);
+    if (above > floor) {
+      floor = above;
+      reasons.push(`run ${r.runId} ran out of memory at ${Math.round(r.executorMemoryMb)} MB: floor raised to ${floor} MB`);
+    }
+  }
+  const guard: MemoryGuard = { floorMb: floor, reasons };
+  if (lastGood !== undefined) guard.lastGoodMb = lastGood;
+  const latest = runs[runs.length - 1];
+  if (latest?.outcome === 'oom') guard.rollbackToMb = Math.max(lastGood ?? floor, floor);
+  return guard;
 }

@@ -99,6 +99,8 @@ export type TuningPolicy = {
   regressionTolerance?: number;
   /** Runtime ceiling (SLA) in seconds that no applied prediction may exceed. */
   maxRuntimeSeconds?: number;
+  /** Spark property keys the agent never changes (e.g. spark.executor.memory): the user's value, or its absence, stays. */
+  pinned?: string[];
 };
 
 /** What the last project.iterate decided, and why (shown by `sync-agent projects show`). */
@@ -152,6 +154,8 @@ export type Solution = {
   explanation: string;
   /** True when nothing beat the current cluster by the margin: the configuration is the current one. */
   keep?: boolean;
+  /** The Spark settings this configuration writes, each with the evidence from the event log. */
+  settings?: { key: string; value: string; evidence: string }[];
 };
 
 /** A prediction as stored at `{location}/{projectId}/predictions/{predictionId}.json`. */
@@ -167,4 +171,6 @@ export type Prediction = {
   /** A sample of the evaluated candidates (at most a few hundred), for the dashboard's runtime-vs-cost plot. */
   points?: { label: string; runtimeSeconds: number; costUsd: number }[];
   warnings?: string[];
+  /** Spark settings considered and left as they were (pinned, or no evidence to change them), with why. */
+  unchangedSettings?: { key: string; value: string; evidence: string }[];
 };

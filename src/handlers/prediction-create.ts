@@ -81,6 +81,7 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
       predictionId,
       createdAt: deps.clock.now(),
       ...(state.project.policy?.compellingSaving !== undefined ? { margin: state.project.policy.compellingSaving } : {}),
+      ...(state.project.policy?.pinned !== undefined ? { pinned: state.project.policy.pinned } : {}),
     },
     opts,
   );

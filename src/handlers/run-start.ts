@@ -2,6 +2,7 @@ import { type Observable, defer, of, switchMap } from 'rxjs';
 import { SyncError, toSyncError, type ErrorCode } from '../domain/errors.js';
 import { deriveRunId } from '../domain/ids.js';
 import { mergeJobFlow, planJobFlow } from '../domain/job-flow.js';
+import { keepPinnedSparkSettings } from '../domain/pinned-settings.js';
 import type { RunStartData, RunStartResult } from '../domain/requests.js';
 import { eventLogDir, jobFlowUrl, predictionUrl, runLocation } from '../domain/run-location.js';
 import { TAG_RUN_ID, TAG_TENANT_ID } from '../domain/tags.js';
@@ -106,7 +107,9 @@ async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, loc
   if (typeof configuration !== 'object' || configuration === null || Array.isArray(configuration)) {
     throw new SyncError('corrupt_data', `prediction ${url} has no solutions.${preference}.configuration object`);
   }
-  const jobFlow = mergeJobFlow(data.jobFlow ?? state.project.jobFlow ?? {}, configuration);
+  const base = data.jobFlow ?? state.project.jobFlow ?? {};
+  // Keys the project pinned keep the user's value whatever the prediction carries.
+  const jobFlow = keepPinnedSparkSettings(base, mergeJobFlow(base, configuration), state.project.policy?.pinned);
   const planned: PlannedFromPrediction = { jobFlow, preference };
   const estimate = prediction.solutions[preference]?.estimate;
   if (estimate) planned.estimate = estimate;

@@ -30,6 +30,7 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
       const outcome = predictFromModel(model, input.report, {
         ...deps.options,
         ...(input.margin !== undefined ? { margin: input.margin } : {}),
+        ...(input.pinned !== undefined ? { pinned: input.pinned } : {}),
         catalog,
         history: input.history.map((h) => ({ instanceType: h.instanceType, nodes: h.nodes, runtimeSeconds: h.runtimeSeconds })),
       });
@@ -51,6 +52,7 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
         points: candidatePoints(outcome.candidates),
       };
       if (outcome.warnings.length > 0) prediction.warnings = outcome.warnings;
+      if (outcome.settings && outcome.settings.unchanged.length > 0) prediction.unchangedSettings = outcome.settings.unchanged;
       return prediction;
     },
   };

@@ -46,6 +46,7 @@ const USED_EVENTS = new Set([
   'SparkListenerExecutorAdded',
   'SparkListenerExecutorRemoved',
   'SparkListenerBlockManagerAdded',
+  'SparkListenerStageExecutorMetrics',
   'SparkListenerJobStart',
   'SparkListenerJobEnd',
   'SparkListenerStageSubmitted',
@@ -411,6 +412,21 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
         if (at !== undefined) ex.removedAt = at;
         const why = str(e['Removed Reason']);
         if (why !== undefined) ex.removedReason = why;
+        return;
+      }
+      case 'SparkListenerStageExecutorMetrics': {
+        // Peak executor memory per stage (Spark 3+): the executor's peak over the application is kept.
+        const id = executorIdOf(e['Executor ID']);
+        const i = id === undefined ? undefined : executorIndex.get(id);
+        const ex = i === undefined ? undefined : executors[i];
+        const m = obj(e['Executor Metrics']);
+        if (!ex || !m) return;
+        const peak = ex.peakMemory ?? { jvmHeapBytes: 0, jvmOffHeapBytes: 0, pythonRssBytes: 0, jvmRssBytes: 0 };
+        peak.jvmHeapBytes = Math.max(peak.jvmHeapBytes, n0(m.JVMHeapMemory));
+        peak.jvmOffHeapBytes = Math.max(peak.jvmOffHeapBytes, n0(m.JVMOffHeapMemory));
+        peak.pythonRssBytes = Math.max(peak.pythonRssBytes, n0(m.ProcessTreePythonRSSMemory));
+        peak.jvmRssBytes = Math.max(peak.jvmRssBytes, n0(m.ProcessTreeJVMRSSMemory));
+        ex.peakMemory = peak;
         return;
       }
       case 'SparkListenerBlockManagerAdded': {

@@ -73,6 +73,18 @@ export type Executor = {
   resourceProfileId: number;
   /** Storage memory the block manager reported, bytes (when known). */
   maxMemoryBytes?: number;
+  /** Peak memory the executor reported (SparkListenerStageExecutorMetrics), when the log has it. */
+  peakMemory?: ExecutorPeakMemory;
+};
+
+/** Peaks of an executor's memory metrics over the application, bytes (0 when never reported). */
+export type ExecutorPeakMemory = {
+  jvmHeapBytes: number;
+  jvmOffHeapBytes: number;
+  /** Resident memory of the executor's Python workers (ProcessTreePythonRSSMemory; needs process-tree metrics). */
+  pythonRssBytes: number;
+  /** Resident memory of the JVM process (ProcessTreeJVMRSSMemory). */
+  jvmRssBytes: number;
 };
 
 export type ResourceProfile = {

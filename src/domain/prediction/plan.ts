@@ -23,6 +23,8 @@ export type PlanStage = {
   fetchWaitMs: Float64Array;
   /** Memory and disk spilled by the task (bytes), and its peak execution memory. */
   spillBytes: Float64Array;
+  /** In-memory size of what the task spilled (Spark's "Memory Bytes Spilled"). */
+  memorySpillBytes: Float64Array;
   peakMemoryBytes: Float64Array;
   shuffleReadBytes: Float64Array;
   remoteReadBytes: Float64Array;
@@ -240,6 +242,7 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
       gcMs: pick(t.gcTimeMs),
       fetchWaitMs: pick(t.shuffleFetchWaitMs),
       spillBytes: pick(t.diskSpillBytes),
+      memorySpillBytes: pick(t.memorySpillBytes),
       peakMemoryBytes: pick(t.peakExecutionMemoryBytes),
       shuffleReadBytes: pick(t.shuffleReadBytes),
       remoteReadBytes: pick(t.shuffleRemoteReadBytes),
