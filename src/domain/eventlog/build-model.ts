@@ -4,6 +4,7 @@
 // (task-end-scanner.ts) and other TaskEnd lines are parsed in pieces that leave out the accumulables,
 // which are most of their bytes; TaskStart lines are held unparsed until their TaskEnd, which says
 // everything they did, and only those of tasks that never ended are parsed. The rest is parsed whole.
+import { planSkeleton } from './plan-skeleton.js';
 import { SyncError } from '../errors.js';
 import type { ApplicationModel, Executor, Job, ResourceProfile, SqlExecution, StageAttempt, TaskFailure } from './model.js';
 import { maskSecrets, readSparkSettings } from './spark-settings.js';
@@ -503,6 +504,8 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
         const id = num(e.executionId);
         if (id === undefined) return;
         const s: SqlExecution = { id, description: str(e.description) ?? '' };
+        const plan = str(e.physicalPlanDescription);
+        if (plan !== undefined) s.planSkeleton = planSkeleton(plan);
         const t = num(e.time);
         if (t !== undefined) s.startTime = t;
         seen(t);

@@ -61,7 +61,14 @@ export type Job = {
   sqlExecutionId?: number;
 };
 
-export type SqlExecution = { id: number; description: string; startTime?: number; endTime?: number };
+export type SqlExecution = {
+  id: number;
+  description: string;
+  startTime?: number;
+  endTime?: number;
+  /** The physical plan's operator tree with literals, paths, names and ids removed (see plan-skeleton.ts). */
+  planSkeleton?: string[];
+};
 
 export type Executor = {
   id: string;
