@@ -4,6 +4,8 @@ import type { Estimate, Prediction, Preference, Project, ProjectMode, ProjectSta
 import { PREFERENCES } from './types.js';
 import { accuracyOf, describeAccuracy } from './prediction-accuracy.js';
 import type { ProjectAccuracy } from './prediction-accuracy.js';
+import { inputElasticity, inputFactor, scaleEstimate } from './input-volume.js';
+import type { InputComparison } from './input-volume.js';
 
 /** Defaults of the guard rails. */
 export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds' | 'pinned'>> = { compellingSaving: 0.1, regressionTolerance: 0.25 };
@@ -47,8 +49,14 @@ export function lastGoodRun(state: ProjectState, before: Run): Run | undefined {
  * replaced did (`baseline`). Missing an estimate alone is a prediction error, not a regression: a run
  * that is still faster and cheaper than before is kept.
  */
-export function regressionOf(expected: Estimate, observed: Estimate, policy: TuningPolicy, baseline?: Estimate): string | undefined {
+export function regressionOf(expected: Estimate, observed: Estimate, policy: TuningPolicy, baseline?: Estimate, input?: InputComparison): string | undefined {
   const tol = policy.regressionTolerance ?? DEFAULT_POLICY.regressionTolerance;
+  // Like with like: the estimate and the run before are scaled to this run's input (see input-volume.ts).
+  const factor = input ? inputFactor(input) : 1;
+  if (factor !== 1) {
+    const why = regressionOf(scaleEstimate(expected, factor), observed, policy, baseline ? scaleEstimate(baseline, factor) : undefined);
+    return why === undefined ? undefined : `${why}, per unit of input (x${(input!.runBytes / input!.referenceBytes).toFixed(2)} the input of the run it was based on)`;
+  }
   if (policy.maxRuntimeSeconds !== undefined && observed.runtimeSeconds > policy.maxRuntimeSeconds) {
     return `it ran ${Math.round(observed.runtimeSeconds)} s, over the ${Math.round(policy.maxRuntimeSeconds)} s runtime ceiling`;
   }
@@ -132,7 +140,7 @@ export function decideIteration(input: IterationInput): IterationDecision {
   }
 
   if (latest.predictionId !== undefined && latest.expected && prediction) {
-    const why = regressionOf(latest.expected, prediction.basis, policy, latest.baseline);
+    const why = regressionOf(latest.expected, prediction.basis, policy, latest.baseline, inputComparisonFor(state, latest));
     if (why) {
       const good = lastGoodRun(state, latest);
       return {
@@ -258,4 +266,20 @@ export function memoryGuard(runs: readonly MemoryRun[], margin = 0.25): MemoryGu
   const latest = runs[runs.length - 1];
   if (latest?.outcome === 'oom') guard.rollbackToMb = Math.max(lastGood ?? floor, floor);
   return guard;
+}
+
+/**
+ * The input of `run` against the run its applied prediction was based on, with the elasticity learnt
+ * from the project's good runs of that same configuration; undefined when either input is unknown.
+ */
+export function inputComparisonFor(state: ProjectState, run: Run): InputComparison | undefined {
+  const basisRunId = state.predictions.find((p) => p.id === run.predictionId)?.basisRunId;
+  const reference = state.runs.find((r) => r.id === basisRunId);
+  const runBytes = run.inputBytes ?? run.expectedInputBytes;
+  if (reference?.inputBytes === undefined || runBytes === undefined) return undefined;
+  const same = state.runs.filter(
+    (r) => r.status === 'recorded' && r.regressed === undefined && r.predictionId === run.predictionId && r.inputBytes !== undefined && (r.observed ?? r.runtimeSeconds) !== undefined,
+  );
+  const elasticity = inputElasticity(same.map((r) => ({ inputBytes: r.inputBytes!, runtimeSeconds: r.observed?.runtimeSeconds ?? r.runtimeSeconds! })));
+  return { referenceBytes: reference.inputBytes, runBytes, ...(elasticity !== undefined ? { elasticity } : {}) };
 }

@@ -57,6 +57,11 @@ export type Run = {
   fingerprintWarning?: string;
   /** Set when project.iterate judged this run a regression of the prediction it applied. */
   regressed?: string;
+  /** Bytes the application read (from its event log, once a prediction was based on it). */
+  inputBytes?: number;
+  /** What the request said about this run's input (run.start's expectedInputBytes / inputLabel). */
+  expectedInputBytes?: number;
+  inputLabel?: string;
   /** The hardware the run had, from its cluster report (core/task capacity and the master). */
   cluster?: { instanceType?: string; nodes?: number; masterInstanceType?: string };
   error?: { code: string; message: string };
@@ -171,6 +176,8 @@ export type Prediction = {
   /** A sample of the evaluated candidates (at most a few hundred), for the dashboard's runtime-vs-cost plot. */
   points?: { label: string; runtimeSeconds: number; costUsd: number }[];
   warnings?: string[];
+  /** Bytes the basis run's application read (from its event log). */
+  basisInputBytes?: number;
   /** Spark settings considered and left as they were (pinned, or no evidence to change them), with why. */
   unchangedSettings?: { key: string; value: string; evidence: string }[];
 };

@@ -92,7 +92,15 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
     (s) => {
       if (s.predictions.some((p) => p.id === predictionId)) return undefined;
       // The basis run as the engine measured it: the "actual" to compare its own estimate with.
-      const runs = s.runs.map((r) => (r.id === basis.id ? { ...r, observed: { runtimeSeconds: prediction.basis.runtimeSeconds, costUsd: prediction.basis.costUsd } } : r));
+      const runs = s.runs.map((r) =>
+        r.id === basis.id
+          ? {
+              ...r,
+              observed: { runtimeSeconds: prediction.basis.runtimeSeconds, costUsd: prediction.basis.costUsd },
+              ...(prediction.basisInputBytes !== undefined ? { inputBytes: prediction.basisInputBytes } : {}),
+            }
+          : r,
+      );
       // If the basis run applied a prediction, its predicted vs actual joins the project's error window.
       const measured = runs.find((r) => r.id === basis.id);
       const accuracy = measured ? withAccuracySample(s.accuracy, measured) : s.accuracy;

@@ -1,4 +1,5 @@
 // The 'local' prediction backend: reads the basis run's event log and runs the built-in engine.
+import { inputOf } from '../../domain/input-volume.js';
 import type { CallOptions, Logger, ObjectStore, PredictionBackend, PredictionInput } from '../../domain/ports.js';
 import type { Prediction } from '../../domain/types.js';
 import type { Catalog } from '../../domain/prediction/catalog.js';
@@ -52,6 +53,7 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
         points: candidatePoints(outcome.candidates),
       };
       if (outcome.warnings.length > 0) prediction.warnings = outcome.warnings;
+      prediction.basisInputBytes = inputOf(model).bytes;
       if (outcome.settings && outcome.settings.unchanged.length > 0) prediction.unchangedSettings = outcome.settings.unchanged;
       return prediction;
     },
