@@ -33,7 +33,7 @@ const prediction: Prediction = {
         explanation: '',
       },
     ]),
-  ) as Prediction['solutions'],
+  ) as unknown as Prediction['solutions'],
 };
 
 async function setUp(deps: FakeDeps, pinned: string[] | undefined, runs: Run[] = []): Promise<void> {
