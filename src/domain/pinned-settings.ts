@@ -1,5 +1,6 @@
 // Settings the user pinned (policy.pinned) survive a recommended configuration: whatever a
 // prediction carries, the pinned keys of the merged request are the base request's own.
+import { parseSizeMb } from './eventlog/spark-settings.js';
 import type { JobFlow } from './types.js';
 
 type Conf = { Classification?: unknown; Properties?: unknown; Configurations?: unknown };
@@ -27,4 +28,10 @@ export function keepPinnedSparkSettings(base: JobFlow, merged: JobFlow, pinned: 
     return { ...c, Properties: props };
   });
   return { ...merged, Configurations: configurations };
+}
+
+/** spark.executor.memory a request sets in spark-defaults, MB (undefined when unset or unreadable). */
+export function executorMemoryOf(jobFlow: JobFlow | undefined): number | undefined {
+  const v = jobFlow ? sparkDefaults(jobFlow)['spark.executor.memory'] : undefined;
+  return typeof v === 'string' ? parseSizeMb(v) : undefined;
 }

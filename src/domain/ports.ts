@@ -131,6 +131,8 @@ export type PredictionInput = {
   margin?: number;
   /** Spark keys the project pinned (policy.pinned): never written into a solution. */
   pinned?: string[];
+  /** The project's executor memory floor (tuning-policy memoryGuard), MB. */
+  memoryFloorMb?: number;
 };
 
 /** Turns a recorded run into per-preference recommendations ('local' engine or Sync's API). */

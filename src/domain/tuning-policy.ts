@@ -286,3 +286,14 @@ export function inputComparisonFor(state: ProjectState, run: Run): InputComparis
   const elasticity = inputElasticity(same.map((r) => ({ inputBytes: r.inputBytes!, runtimeSeconds: r.observed?.runtimeSeconds ?? r.runtimeSeconds! })));
   return { referenceBytes: reference.inputBytes, runBytes, ...(elasticity !== undefined ? { elasticity } : {}) };
 }
+
+/** The project's runs as the memory guard reads them: recorded runs with a known memory are 'ok', failed runs that ran out of memory 'oom'. */
+export function memoryRunsOf(state: ProjectState): MemoryRun[] {
+  const out: MemoryRun[] = [];
+  for (const r of state.runs) {
+    if (r.executorMemoryMb === undefined) continue;
+    if (r.status === 'recorded') out.push({ runId: r.id, executorMemoryMb: r.executorMemoryMb, outcome: 'ok', ...(r.peakHeapMb !== undefined ? { peakHeapMb: r.peakHeapMb } : {}) });
+    else if (r.status === 'failed' && isMemoryFailure([r.error?.message, r.stateChangeReason])) out.push({ runId: r.id, executorMemoryMb: r.executorMemoryMb, outcome: 'oom' });
+  }
+  return out;
+}

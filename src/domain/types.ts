@@ -67,6 +67,9 @@ export type Run = {
   regressed?: string;
   /** Bytes the application read (from its event log, once a prediction was based on it). */
   inputBytes?: number;
+  /** spark.executor.memory the run's request set, MB (run.start), and the highest executor heap its log shows (prediction.create). */
+  executorMemoryMb?: number;
+  peakHeapMb?: number;
   /** What the request said about this run's input (run.start's expectedInputBytes / inputLabel). */
   expectedInputBytes?: number;
   inputLabel?: string;
@@ -191,6 +194,8 @@ export type Prediction = {
   warnings?: string[];
   /** Bytes the basis run's application read (from its event log). */
   basisInputBytes?: number;
+  /** The highest JVM heap any executor of the basis run reached, MB (when its log has executor metrics). */
+  basisPeakHeapMb?: number;
   /** Spark settings considered and left as they were (pinned, or no evidence to change them), with why. */
   unchangedSettings?: { key: string; value: string; evidence: string }[];
 };

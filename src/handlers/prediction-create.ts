@@ -1,3 +1,4 @@
+import { memoryGuard, memoryRunsOf } from '../domain/tuning-policy.js';
 import { type Observable, defer, of, switchMap } from 'rxjs';
 import { resolveProjectLocation } from '../config/resolve.js';
 import { SyncError } from '../domain/errors.js';
@@ -104,6 +105,7 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
       createdAt: deps.clock.now(),
       ...(state.project.policy?.compellingSaving !== undefined ? { margin: state.project.policy.compellingSaving } : {}),
       ...(state.project.policy?.pinned !== undefined ? { pinned: state.project.policy.pinned } : {}),
+      ...memoryFloorOf(state),
     },
     opts,
   );
@@ -121,6 +123,7 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
               ...r,
               observed: { runtimeSeconds: prediction.basis.runtimeSeconds, costUsd: prediction.basis.costUsd },
               ...(prediction.basisInputBytes !== undefined ? { inputBytes: prediction.basisInputBytes } : {}),
+              ...(prediction.basisPeakHeapMb !== undefined ? { peakHeapMb: prediction.basisPeakHeapMb } : {}),
             }
           : r,
       );
@@ -141,4 +144,10 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
  */
 export function predictionCreate(data: PredictionCreateData, deps: HandlerDeps, ctx: HandlerContext): Observable<Prediction> {
   return defer(() => of(data)).pipe(switchMap((d) => fromAbortable((signal) => createPrediction(d, deps, ctx, signal), ctx.signal)));
+}
+
+/** The project's memory floor for the engine ({} when no run says anything about memory). */
+function memoryFloorOf(state: ProjectState): { memoryFloorMb?: number } {
+  const floor = memoryGuard(memoryRunsOf(state)).floorMb;
+  return floor > 0 ? { memoryFloorMb: floor } : {};
 }

@@ -3,7 +3,7 @@ import { SyncError, toSyncError, type ErrorCode } from '../domain/errors.js';
 import { deriveRunId } from '../domain/ids.js';
 import { runForVolume, volumeRuns } from '../domain/input-volume.js';
 import { mergeJobFlow, planJobFlow } from '../domain/job-flow.js';
-import { keepPinnedSparkSettings } from '../domain/pinned-settings.js';
+import { executorMemoryOf, keepPinnedSparkSettings } from '../domain/pinned-settings.js';
 import type { RunStartData, RunStartResult } from '../domain/requests.js';
 import { eventLogDir, jobFlowUrl, predictionUrl, runLocation } from '../domain/run-location.js';
 import { TAG_RUN_ID, TAG_TENANT_ID } from '../domain/tags.js';
@@ -156,6 +156,8 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
     if (data.predictionId !== undefined) run.predictionId = data.predictionId;
     if (data.expectedInputBytes !== undefined) run.expectedInputBytes = data.expectedInputBytes;
     if (data.inputLabel !== undefined) run.inputLabel = data.inputLabel;
+    const memoryMb = executorMemoryOf(request ?? project.jobFlow);
+    if (memoryMb !== undefined) run.executorMemoryMb = memoryMb;
     if (fromPrediction) {
       run.preference = fromPrediction.preference;
       if (fromPrediction.estimate) run.expected = fromPrediction.estimate;

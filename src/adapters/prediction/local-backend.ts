@@ -43,6 +43,7 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
           ...deps.options,
           ...(input.margin !== undefined ? { margin: input.margin } : {}),
           ...(input.pinned !== undefined ? { pinned: input.pinned } : {}),
+          ...(input.memoryFloorMb !== undefined ? { memoryFloorMb: input.memoryFloorMb } : {}),
           catalog,
           history: input.history.map((h) => ({ instanceType: h.instanceType, nodes: h.nodes, runtimeSeconds: h.runtimeSeconds })),
         },
@@ -67,6 +68,8 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
       };
       if (outcome.warnings.length > 0) prediction.warnings = outcome.warnings;
       prediction.basisInputBytes = inputOf(model).bytes;
+      const peakHeap = Math.max(0, ...model.executors.map((e) => e.peakMemory?.jvmHeapBytes ?? 0));
+      if (peakHeap > 0) prediction.basisPeakHeapMb = Math.round(peakHeap / (1024 * 1024));
       if (outcome.settings && outcome.settings.unchanged.length > 0) prediction.unchangedSettings = outcome.settings.unchanged;
       return prediction;
     },

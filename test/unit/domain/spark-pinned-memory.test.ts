@@ -2,9 +2,10 @@
 // validated), and the OOM-safe memory guard (steps down, floor from peaks, OOM rolls back and raises it).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { keepPinnedSparkSettings } from '../../../src/domain/pinned-settings.js';
+import { executorMemoryOf, keepPinnedSparkSettings } from '../../../src/domain/pinned-settings.js';
 import { mergeJobFlow } from '../../../src/domain/job-flow.js';
-import { isMemoryFailure, memoryGuard, nextMemoryStep } from '../../../src/domain/tuning-policy.js';
+import { isMemoryFailure, memoryGuard, memoryRunsOf, nextMemoryStep } from '../../../src/domain/tuning-policy.js';
+import type { ProjectState, Run } from '../../../src/domain/types.js';
 import type { MemoryRun } from '../../../src/domain/tuning-policy.js';
 import { validateRequest } from '../../../src/queues/validate-request.js';
 import { thrownSyncError as errorOf } from '../../support/async.js';
@@ -81,6 +82,26 @@ test('memory failures are recognised from task and executor failure texts', () =
   assert.ok(isMemoryFailure([undefined, 'Container killed by YARN for exceeding memory limits. 5.5 GB of 5.5 GB physical memory used. Consider boosting spark.yarn.executor.memoryOverhead']));
   assert.ok(isMemoryFailure(['Container marked as failed: container_1 on host: x. Exit status: 137. Diagnostics: Container killed on request. Exit code is 137']));
   assert.not.ok(isMemoryFailure(['FetchFailed(BlockManagerId(1, host, 7337))', 'Executor heartbeat timed out after 120000 ms', undefined]));
+});
+
+test('the project\'s runs as the memory guard reads them: memory from the request, OOM from the failure text', () => {
+  assert.is(executorMemoryOf(base), 6144);
+  assert.is(executorMemoryOf({ Name: 'x' }), undefined);
+  const r = (id: string, extra: Partial<Run>): Run => ({ id, projectId: 'p', status: 'recorded', location: 'l', createdAt: 'c', requestKey: id, ...extra });
+  const state = {
+    runs: [
+      r('a', { executorMemoryMb: 8192, peakHeapMb: 2500 }),
+      r('b', { executorMemoryMb: 6144 }),
+      r('c', { status: 'failed', executorMemoryMb: 4608, error: { code: 'run_failed', message: 'Job aborted: java.lang.OutOfMemoryError: Java heap space' } }),
+      r('d', { status: 'failed', executorMemoryMb: 4608, error: { code: 'run_failed', message: 'S3 access denied' } }),
+      r('e', {}),
+    ],
+  } as unknown as ProjectState;
+  const runs = memoryRunsOf(state);
+  assert.equal(runs.map((x) => `${x.runId}:${x.outcome}`), ['a:ok', 'b:ok', 'c:oom']);
+  const g = memoryGuard(runs);
+  assert.is(g.floorMb, 5376);
+  assert.is(g.rollbackToMb, 6144);
 });
 
 test.run();

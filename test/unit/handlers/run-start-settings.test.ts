@@ -59,6 +59,7 @@ test('prediction.apply path: pinned keys keep the user value (or stay unset); th
   assert.not.ok('spark.executor.memoryOverhead' in props);
   assert.is(props['spark.sql.shuffle.partitions'], '96');
   assert.is(props['spark.eventLog.enabled'], 'true');
+  assert.is(deps.state.read('p1')?.runs.find((x) => x.id === r.runId)?.executorMemoryMb, 6144, 'the memory the run really asked for');
 });
 
 test('a request with an input label or volume and no prediction runs the configuration learnt for it', async () => {
