@@ -51,26 +51,45 @@ function multisetMinus(a: readonly string[], b: readonly string[]): string[] {
 
 const ops = (skeleton: readonly string[]) => skeleton.map((l) => l.slice(l.indexOf(':') + 1));
 
+/** A structure as kept on a run (bounded: at most 50 queries of 200 operators). */
+export type StoredStructure = { fingerprint: string; dagHash: string; jobs: number; queries: { id: number; hash: string; ops: string[] }[] };
+
+/** The bounded form of a structure kept on a run. */
+export function storedStructure(s: AppStructure): StoredStructure {
+  return {
+    fingerprint: s.fingerprint,
+    dagHash: hash(s.dag.join('|')),
+    jobs: s.dag.length,
+    queries: s.queries.slice(0, 50).map((q) => ({ id: q.id, hash: q.hash, ops: ops(q.skeleton).slice(0, 200) })),
+  };
+}
+
 /** What changed from `before` to `after`, in words (empty when the structure is the same). */
-export function structureChanges(before: AppStructure, after: AppStructure): string[] {
+export function structureChanges(before: AppStructure | StoredStructure, after: AppStructure | StoredStructure): string[] {
   if (before.fingerprint === after.fingerprint) return [];
+  const a0 = 'dag' in before ? storedStructure(before) : before;
+  const b0 = 'dag' in after ? storedStructure(after) : after;
+  return storedChanges(a0, b0);
+}
+
+function storedChanges(before: StoredStructure, after: StoredStructure): string[] {
   const out: string[] = [];
   const n = Math.max(before.queries.length, after.queries.length);
   for (let i = 0; i < n; i++) {
     const a = before.queries[i];
     const b = after.queries[i];
-    if (!a && b) out.push(`query ${b.id} is new (${b.skeleton.length} operators)`);
+    if (!a && b) out.push(`query ${b.id} is new (${b.ops.length} operators)`);
     else if (a && !b) out.push(`query ${a.id} no longer runs`);
     else if (a && b && a.hash !== b.hash) {
-      const added = [...new Set(multisetMinus(ops(b.skeleton), ops(a.skeleton)))];
-      const removed = [...new Set(multisetMinus(ops(a.skeleton), ops(b.skeleton)))];
+      const added = [...new Set(multisetMinus(b.ops, a.ops))];
+      const removed = [...new Set(multisetMinus(a.ops, b.ops))];
       const what = [...added.map((x) => `new ${x}`), ...removed.map((x) => `no ${x}`)];
       out.push(`the plan of query ${b.id} changed: ${what.length > 0 ? what.join(', ') : 'its operators were rearranged'}`);
     }
   }
-  if (before.dag.join('|') !== after.dag.join('|')) {
-    const jobs = after.dag.length - before.dag.length;
-    out.push(jobs !== 0 ? `the application runs ${Math.abs(jobs)} ${jobs > 0 ? 'more' : 'fewer'} job(s) (${after.dag.length} against ${before.dag.length})` : 'the stage DAG of some jobs changed');
+  if (before.dagHash !== after.dagHash) {
+    const jobs = after.jobs - before.jobs;
+    out.push(jobs !== 0 ? `the application runs ${Math.abs(jobs)} ${jobs > 0 ? 'more' : 'fewer'} job(s) (${after.jobs} against ${before.jobs})` : 'the stage DAG of some jobs changed');
   }
   return out;
 }

@@ -1,4 +1,5 @@
 // The narrow ports handlers see. Adapters in src/adapters implement them; tests use in-memory fakes.
+import type { StoredStructure } from './plan-fingerprint.js';
 import type { RunArchiveChunk } from './run-archive.js';
 import type { JobFlow, Prediction, ProjectState } from './types.js';
 
@@ -124,7 +125,9 @@ export type PredictionInput = {
   eventLogUrl: string;
   report: ClusterReport;
   /** Earlier recorded runs of the project (for learning a scaling curve), oldest first. */
-  history: { runId: string; instanceType: string; nodes: number; runtimeSeconds: number }[];
+  history: { runId: string; instanceType: string; nodes: number; runtimeSeconds: number; structure?: string }[];
+  /** The structure of the latest earlier run whose log was read (to say what changed). */
+  previousStructure?: { runId: string; structure: StoredStructure };
   predictionId: string;
   createdAt: Date;
   /** A recommendation must beat the basis run by this fraction on its axis (the project's policy.compellingSaving). */

@@ -1,6 +1,7 @@
 import type { RunArchiveSummary } from './run-archive.js';
 
 /** A tuning goal: fastest, cheapest, or the knee between them. */
+import type { StoredStructure } from './plan-fingerprint.js';
 export type Preference = 'performance' | 'balanced' | 'economy';
 export const PREFERENCES: readonly Preference[] = ['performance', 'balanced', 'economy'];
 
@@ -70,6 +71,8 @@ export type Run = {
   /** spark.executor.memory the run's request set, MB (run.start), and the highest executor heap its log shows (prediction.create). */
   executorMemoryMb?: number;
   peakHeapMb?: number;
+  /** The application's structure from its log (prediction.create), see src/domain/plan-fingerprint.ts. */
+  structure?: StoredStructure;
   /** What the request said about this run's input (run.start's expectedInputBytes / inputLabel). */
   expectedInputBytes?: number;
   inputLabel?: string;
@@ -192,6 +195,8 @@ export type Prediction = {
   /** A sample of the evaluated candidates (at most a few hundred), for the dashboard's runtime-vs-cost plot. */
   points?: { label: string; runtimeSeconds: number; costUsd: number }[];
   warnings?: string[];
+  /** The basis run's structure (SQL plan skeletons, stage DAG shape): runs of one structure learn together. */
+  basisStructure?: StoredStructure;
   /** Bytes the basis run's application read (from its event log). */
   basisInputBytes?: number;
   /** The highest JVM heap any executor of the basis run reached, MB (when its log has executor metrics). */

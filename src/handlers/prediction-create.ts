@@ -70,7 +70,7 @@ export function historyOf(state: ProjectState): { runId: string; instanceType: s
   return state.runs
     .filter((r) => r.status === 'recorded' && r.runtimeSeconds !== undefined && r.cluster?.instanceType && r.cluster.nodes !== undefined)
     .slice(-HISTORY_LIMIT)
-    .map((r) => ({ runId: r.id, instanceType: r.cluster!.instanceType!, nodes: r.cluster!.nodes!, runtimeSeconds: r.runtimeSeconds! }));
+    .map((r) => ({ runId: r.id, instanceType: r.cluster!.instanceType!, nodes: r.cluster!.nodes!, runtimeSeconds: r.runtimeSeconds!, ...(r.structure ? { structure: r.structure.fingerprint } : {}) }));
 }
 
 async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, ctx: HandlerContext, signal: AbortSignal): Promise<Prediction> {
@@ -106,6 +106,7 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
       ...(state.project.policy?.compellingSaving !== undefined ? { margin: state.project.policy.compellingSaving } : {}),
       ...(state.project.policy?.pinned !== undefined ? { pinned: state.project.policy.pinned } : {}),
       ...memoryFloorOf(state),
+      ...previousStructureOf(state, basis.id),
     },
     opts,
   );
@@ -124,6 +125,7 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
               observed: { runtimeSeconds: prediction.basis.runtimeSeconds, costUsd: prediction.basis.costUsd },
               ...(prediction.basisInputBytes !== undefined ? { inputBytes: prediction.basisInputBytes } : {}),
               ...(prediction.basisPeakHeapMb !== undefined ? { peakHeapMb: prediction.basisPeakHeapMb } : {}),
+              ...(prediction.basisStructure !== undefined ? { structure: prediction.basisStructure } : {}),
             }
           : r,
       );
@@ -150,4 +152,11 @@ export function predictionCreate(data: PredictionCreateData, deps: HandlerDeps, 
 function memoryFloorOf(state: ProjectState): { memoryFloorMb?: number } {
   const floor = memoryGuard(memoryRunsOf(state)).floorMb;
   return floor > 0 ? { memoryFloorMb: floor } : {};
+}
+
+/** The structure of the latest run before the basis whose log was read ({} when none). */
+function previousStructureOf(state: ProjectState, basisRunId: string): { previousStructure?: { runId: string; structure: NonNullable<Run['structure']> } } {
+  const i = state.runs.findIndex((r) => r.id === basisRunId);
+  const prev = state.runs.slice(0, i < 0 ? state.runs.length : i).reverse().find((r) => r.structure !== undefined);
+  return prev?.structure ? { previousStructure: { runId: prev.id, structure: prev.structure } } : {};
 }

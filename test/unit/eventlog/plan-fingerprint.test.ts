@@ -11,7 +11,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadApplicationModel } from '../../../src/adapters/eventlog-source.js';
 import { planSkeleton } from '../../../src/domain/eventlog/plan-skeleton.js';
-import { groupByStructure, structureChanges, structureOf } from '../../../src/domain/plan-fingerprint.js';
+import { groupByStructure, storedStructure, structureChanges, structureOf } from '../../../src/domain/plan-fingerprint.js';
+import { createLocalPredictionBackend } from '../../../src/adapters/prediction/local-backend.js';
+import { pathToFileURL } from 'node:url';
 
 const fixture = (l: string) => fileURLToPath(new URL(`../../fixtures/eventlogs/${l}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'plan-fp-'));
@@ -94,6 +96,36 @@ test('plan skeletons drop literals, paths and ids, keep operators, join types an
   assert.equal(planSkeleton(other), sk);
   const formatted = '== Physical Plan ==\n* HashAggregate (3)\n+- Exchange (2)\n   +- Scan parquet default.t (1)\n\n\n(1) Scan parquet default.t\nOutput [1]: [a#1]\n';
   assert.equal(planSkeleton(formatted), ['0:HashAggregate', '1:Exchange', '2:Scan parquet']);
+});
+
+test('prediction: a run whose plan changed starts a new learning group (history of the old structure left out) and says what changed', async () => {
+  const l = 'rapids-tools/rp_sql_eventlog.zstd';
+  const lines = await linesOf(l);
+  const original = structureOf(await loadApplicationModel(fixture(l)));
+  const changedPath = variant(lines, 'rp-join-backend', (t) => t.replace(/SortMergeJoin/g, 'BroadcastHashJoin'));
+  const backend = createLocalPredictionBackend();
+  const report = {
+    Cluster: { InstanceCollectionType: 'INSTANCE_GROUP' },
+    Instances: [],
+    InstanceGroups: [
+      { InstanceGroupType: 'MASTER', InstanceType: 'm5.xlarge', RunningInstanceCount: 1 },
+      { InstanceGroupType: 'CORE', InstanceType: 'm5.xlarge', RunningInstanceCount: 2 },
+    ],
+    Steps: [],
+    BootstrapActions: [],
+    Region: 'us-east-1',
+  };
+  const history = [
+    { runId: 'r1', instanceType: 'm5.xlarge', nodes: 2, runtimeSeconds: 100, structure: original.fingerprint },
+    { runId: 'r2', instanceType: 'm5.2xlarge', nodes: 2, runtimeSeconds: 60, structure: original.fingerprint },
+  ];
+  const base = { projectId: 'p1', basisRunId: 'r3', report, predictionId: 'pred-s', createdAt: new Date('2026-01-01T00:00:00Z'), history, previousStructure: { runId: 'r2', structure: storedStructure(original) } };
+  const changed = await backend.predict({ ...base, eventLogUrl: pathToFileURL(changedPath).href });
+  assert.is.not(changed.basisStructure?.fingerprint, original.fingerprint);
+  assert.match(changed.warnings?.join('\n') ?? '', /structure changed since run r2 \(the plan of query 0 changed: new BroadcastHashJoin Inner, no SortMergeJoin Inner\): a new learning group starts, 2 earlier run\(s\) left out/);
+  const same = await backend.predict({ ...base, eventLogUrl: pathToFileURL(fixture(l)).href });
+  assert.is(same.basisStructure?.fingerprint, original.fingerprint);
+  assert.not.ok((same.warnings ?? []).some((w) => /structure changed/.test(w)));
 });
 
 test.run();
