@@ -1,6 +1,7 @@
 // The dashboard's pages as server-rendered HTML: readable without JavaScript, real headings, labels and
 // table headers, and forms (POST + CSRF token) for every action.
 import type { IterationRecord, Prediction, ProjectState, Run } from '../domain/types.js';
+import { bytes as formatBytes } from '../cli/commands/analyze.js';
 import { candidateScatter, runChart, type ChartRun, type ScatterPoint } from './charts.js';
 import { duration, esc, money, percent, shortId, when } from './format.js';
 import { clusterLink, decisionsByRun, describeJobFlow, describeRun, runFigures, type ProjectRow } from './model.js';
@@ -207,16 +208,8 @@ export type RunView = {
 };
 
 function bytes(n: unknown): string {
-  const v0 = Number(n);
-  if (!Number.isFinite(v0)) return '—';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = v0;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+  const v = Number(n);
+  return Number.isFinite(v) ? formatBytes(v) : '—';
 }
 
 function reportSummary(report: Record<string, unknown>): string {
