@@ -9,7 +9,7 @@ import type { InputComparison } from './input-volume.js';
 import { eventLogOf } from './eventlog-status.js';
 
 /** Defaults of the guard rails. */
-export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds' | 'pinned'>> = { compellingSaving: 0.1, regressionTolerance: 0.25 };
+export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds' | 'pinned' | 'exploreEvery'>> = { compellingSaving: 0.1, regressionTolerance: 0.25, maxTrialCostIncrease: 0.1 };
 
 /** Which configuration the next run uses: the project's own request, or a prediction's solution. */
 export type NextConfiguration = { predictionId: string; preference: Preference } | { base: true };
@@ -24,6 +24,8 @@ export type IterationDecision = {
   saving?: number;
   /** The project's standing warning after this iteration (undefined: clear it). */
   warning?: string;
+  /** True when the next run is an exploration trial (mark the run: Run.trial). */
+  trial?: boolean;
 };
 
 /** The project's mode: explicit, else 'auto' for autoApply projects, else 'recommend'. */
@@ -140,6 +142,18 @@ export function decideIteration(input: IterationInput): IterationDecision {
     return { decision: 'held', next: configurationOf(latest), reason: `run ${latest.id} failed (${why}); no prediction is applied on top of a failed run` };
   }
 
+  if (latest.trial && latest.predictionId !== undefined && prediction) {
+    const lost = trialLost(latest, prediction.basis);
+    if (lost) {
+      const good = lastGoodRun(state, latest);
+      return {
+        decision: 'rolled-back',
+        next: configurationOf(good),
+        reason: `run ${latest.id} was an exploration trial and lost: ${lost}; back to the configuration of ${good ? `run ${good.id}` : 'the project'}, and this trial is not tried again`,
+        regressed: { runId: latest.id, why: `trial lost: ${lost}` },
+      };
+    }
+  }
   if (latest.predictionId !== undefined && latest.expected && prediction) {
     const why = regressionOf(latest.expected, prediction.basis, policy, latest.baseline, inputComparisonFor(state, latest));
     if (why) {
@@ -191,6 +205,10 @@ export function decideIteration(input: IterationInput): IterationDecision {
   const dimension = chosen.preference === 'performance' ? 'runtime' : 'cost';
   const what = `${chosen.preference} solution of prediction ${prediction.predictionId} ${saving >= 0 ? `saves ${pct(saving)} ${dimension}` : `adds ${pct(-saving)} ${dimension}`}${swapped}`;
   if (mode === 'track') return { decision: 'kept', next: configurationOf(latest), reason: `mode track: the ${what}; recorded, not applied`, compelling, saving };
+  if (!compelling && mode === 'auto') {
+    const trial = chooseTrial(state, prediction, policy, accuracy.runtimeWidening);
+    if (trial) return { decision: 'applied', next: { predictionId: prediction.predictionId, preference: trial.preference }, reason: trial.why, compelling, saving, trial: true };
+  }
   if (!compelling) {
     const why = accuracy.extraMargin > 0 ? ` (${pct(policy.compellingSaving ?? DEFAULT_POLICY.compellingSaving)} plus this project's median prediction error ${pct(accuracy.extraMargin)})` : '';
     return { decision: 'kept', next: configurationOf(latest), reason: `the ${what}, under the ${pct(threshold)} needed to change the configuration${why}`, compelling, saving };
@@ -296,4 +314,47 @@ export function memoryRunsOf(state: ProjectState): MemoryRun[] {
     else if (r.status === 'failed' && isMemoryFailure([r.error?.message, r.stateChangeReason])) out.push({ runId: r.id, executorMemoryMb: r.executorMemoryMb, outcome: 'oom' });
   }
   return out;
+}
+
+/** A trial configuration the exploration budget allows, with why. */
+export type Trial = { preference: Preference; solution: Solution; why: string };
+
+/** Configurations (prediction + preference) that were tried and lost: never tried again. */
+export function penalisedTrials(state: ProjectState): Set<string> {
+  return new Set(state.runs.filter((r) => r.trial && r.regressed !== undefined && r.predictionId !== undefined).map((r) => `${r.predictionId}/${r.preference}`));
+}
+
+/**
+ * The exploration trial for the next run, or undefined: only with policy.exploreEvery set, at most one
+ * trial per that many runs, a solution other than the one in use whose estimate widened by the project's
+ * observed error costs at most maxTrialCostIncrease more than the current run and stays within the SLA,
+ * and that did not lose before. The cheapest such estimate is tried.
+ */
+export function chooseTrial(state: ProjectState, prediction: Prediction, policy: TuningPolicy, runtimeWidening = 1): Trial | undefined {
+  const every = policy.exploreEvery;
+  if (every === undefined || every < 2) return undefined;
+  const lastTrial = state.runs.map((r) => r.trial === true).lastIndexOf(true);
+  const since = lastTrial < 0 ? state.runs.length : state.runs.length - 1 - lastTrial;
+  if (since < every) return undefined;
+  const widen = Math.max(1, runtimeWidening);
+  const budget = policy.maxTrialCostIncrease ?? DEFAULT_POLICY.maxTrialCostIncrease;
+  const ceiling = prediction.basis.costUsd * (1 + budget);
+  const penalised = penalisedTrials(state);
+  const options = PREFERENCES.map((p) => ({ preference: p, solution: prediction.solutions[p] }))
+    .filter((o) => !o.solution.keep && !penalised.has(`${prediction.predictionId}/${o.preference}`))
+    .filter((o) => o.solution.estimate.costUsd * widen <= ceiling)
+    .filter((o) => policy.maxRuntimeSeconds === undefined || o.solution.estimate.runtimeSeconds * widen <= policy.maxRuntimeSeconds)
+    .sort((a, b) => a.solution.estimate.costUsd - b.solution.estimate.costUsd);
+  const best = options[0];
+  if (!best) return undefined;
+  return {
+    ...best,
+    why: `exploration trial (one per ${every} runs, ${since} since the last): the ${best.preference} solution of prediction ${prediction.predictionId} is estimated at $${(best.solution.estimate.costUsd * widen).toFixed(2)} with this project's error, within ${pct(budget)} of the current $${prediction.basis.costUsd.toFixed(2)}${policy.maxRuntimeSeconds !== undefined ? ` and the ${policy.maxRuntimeSeconds} s SLA` : ''}`,
+  };
+}
+
+/** Why a trial run lost (it cost more than the run it replaced), or undefined: a lost trial is rolled back at once and never tried again. */
+export function trialLost(run: Run, observed: Estimate): string | undefined {
+  if (!run.trial || !run.baseline) return undefined;
+  return observed.costUsd > run.baseline.costUsd ? `the trial cost $${observed.costUsd.toFixed(2)} against $${run.baseline.costUsd.toFixed(2)} before` : undefined;
 }

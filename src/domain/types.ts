@@ -66,6 +66,8 @@ export type Run = {
   fingerprintWarning?: string;
   /** Set when project.iterate judged this run a regression of the prediction it applied. */
   regressed?: string;
+  /** True when the run was an exploration trial (tuning-policy chooseTrial). */
+  trial?: boolean;
   /** Bytes the application read (from its event log, once a prediction was based on it). */
   inputBytes?: number;
   /** spark.executor.memory the run's request set, MB (run.start), and the highest executor heap its log shows (prediction.create). */
@@ -120,6 +122,10 @@ export type TuningPolicy = {
   maxRuntimeSeconds?: number;
   /** Spark property keys the agent never changes (e.g. spark.executor.memory): the user's value, or its absence, stays. */
   pinned?: string[];
+  /** Exploration (mode auto): at most one trial configuration per this many runs (unset: no exploration). */
+  exploreEvery?: number;
+  /** A trial's estimate, widened by the project's observed error, may cost at most this fraction more than the current run (default 0.1). */
+  maxTrialCostIncrease?: number;
 };
 
 /** What the last project.iterate decided, and why (shown by `sync-agent projects show`). */
