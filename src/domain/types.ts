@@ -137,6 +137,8 @@ export type IterationRecord = {
   predictionId?: string;
   compelling?: boolean;
   saving?: number;
+  /** True when the run started was an exploration trial. */
+  trial?: boolean;
 };
 
 /** One document per project in the state store. */
