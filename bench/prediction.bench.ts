@@ -16,6 +16,7 @@ import { buildReplayPlan } from '../src/domain/prediction/plan.js';
 import { runDatasets } from './runtime-datasets.js';
 import { predictFromModel } from '../src/domain/prediction/predict.js';
 import { observedCluster, simulateBaselinePlan, simulatePlan, supplyParameters } from '../src/domain/prediction/simulator.js';
+import { runSandboxSettings } from './sandbox-settings.js';
 import { runSandboxWhatIf } from './sandbox-whatif.js';
 import { REAL_LOGS as LOGS } from '../test/support/real-logs.js';
 
@@ -139,6 +140,7 @@ async function runReplay(): Promise<void> {
 
   if (db) fullPrediction(db);
   await runSandboxWhatIf(Number(process.env.WHATIF_SEEDS ?? 50));
+  await runSandboxSettings(Number(process.env.SETTINGS_SEEDS ?? 50));
 }
 
 function fullPrediction(db: ApplicationModel): void {

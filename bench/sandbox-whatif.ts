@@ -33,7 +33,7 @@ import type { Workload } from '../src/sandbox/workload.js';
 
 /** The candidate space searched by the engine (its `include` option) and brute-forced on the ground truth. */
 export const SPACE_FAMILIES = ['m5', 'm6i', 'm6g', 'm7g', 'c5', 'c6i', 'c7g', 'r5', 'r6i', 'r7g'];
-const SPACE_SIZES = ['xlarge', '2xlarge', '4xlarge'];
+export const SPACE_SIZES = ['xlarge', '2xlarge', '4xlarge'];
 const PREFERENCE: Preference = 'economy';
 const ITERATIONS = 5;
 
@@ -82,14 +82,14 @@ const quantile = (xs: number[], q: number) => {
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : x === Infinity ? 'over SLA' : '-');
 
 /** The workload of a seed: one of the shipped ones, resized (fewer, longer tasks keep the bench fast). */
-function workloadFor(seed: number): Workload {
+export function workloadFor(seed: number): Workload {
   const rng = createRng(seed, 'bench-workload');
   const shipped = shippedWorkloads();
   if (seed % 3 === 0) return { ...scaleWorkload(shipped['skewed-etl']!, { taskWork: rng.uniform(0.5, 3) }), name: 'skewed-etl' };
   return { ...scaleWorkload(shipped['etl-shuffle']!, { tasks: rng.uniform(0.15, 0.35), taskWork: rng.uniform(1.5, 5) }), name: 'etl-shuffle' };
 }
 
-function jobFlowOf(c: Config, codeUrl: string): JobFlow {
+export function jobFlowOf(c: Config, codeUrl: string): JobFlow {
   return {
     Name: 'whatif',
     ReleaseLabel: 'emr-6.15.0',
@@ -108,7 +108,7 @@ function jobFlowOf(c: Config, codeUrl: string): JobFlow {
 }
 
 /** One run as the sandbox platform would make it: the cluster record, its ground-truth run, report and log. */
-function runCluster(jobFlow: JobFlow, workload: Workload, world: number, noiseSeed: number, instances: ReturnType<typeof readInstanceFacts>, at: number) {
+export function runCluster(jobFlow: JobFlow, workload: Workload, world: number, noiseSeed: number, instances: ReturnType<typeof readInstanceFacts>, at: number) {
   const record: ClusterRecord = createClusterRecord(jobFlow as Record<string, unknown>, { region: 'us-east-1', account: '123456789012', now: at, pool: createAddressPool() });
   const cluster = sandboxClusterOf(record, sparkConfOf(record, record.steps[0]));
   cluster.hosts = record.instances.filter((i) => i.role !== 'MASTER').map((i) => i.privateDns);
@@ -130,7 +130,7 @@ function runCluster(jobFlow: JobFlow, workload: Workload, world: number, noiseSe
   return { record, run, ...(run.failure ? { failed: run.failure } : {}) };
 }
 
-function reportOf(record: ClusterRecord): ClusterReport {
+export function reportOf(record: ClusterRecord): ClusterReport {
   return {
     Cluster: clusterDescription(record, record.endedAt ?? record.createdAt),
     Instances: record.instances.map(instanceShape),

@@ -1,4 +1,5 @@
 // The narrow ports handlers see. Adapters in src/adapters implement them; tests use in-memory fakes.
+import type { StoredStructure } from './plan-fingerprint.js';
 import type { RunArchiveChunk } from './run-archive.js';
 import type { JobFlow, Prediction, ProjectState, RunStep } from './types.js';
 
@@ -130,11 +131,17 @@ export type PredictionInput = {
   eventLogUrl: string;
   report: ClusterReport;
   /** Earlier recorded runs of the project (for learning a scaling curve), oldest first. */
-  history: { runId: string; instanceType: string; nodes: number; runtimeSeconds: number }[];
+  history: { runId: string; instanceType: string; nodes: number; runtimeSeconds: number; structure?: string }[];
+  /** The structure of the latest earlier run whose log was read (to say what changed). */
+  previousStructure?: { runId: string; structure: StoredStructure };
   predictionId: string;
   createdAt: Date;
   /** A recommendation must beat the basis run by this fraction on its axis (the project's policy.compellingSaving). */
   margin?: number;
+  /** Spark keys the project pinned (policy.pinned): never written into a solution. */
+  pinned?: string[];
+  /** The project's executor memory floor (tuning-policy memoryGuard), MB. */
+  memoryFloorMb?: number;
 };
 
 /** Turns a recorded run into per-preference recommendations ('local' engine or Sync's API). */

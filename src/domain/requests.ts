@@ -32,7 +32,16 @@ export type ProjectUpdateData = {
   policy?: TuningPolicy | null;
 };
 
-export type RunStartData = { projectId: string; jobFlow?: JobFlow; predictionId?: string; preference?: Preference };
+export type RunStartData = {
+  projectId: string;
+  jobFlow?: JobFlow;
+  predictionId?: string;
+  preference?: Preference;
+  /** The input this run is expected to read: without a predictionId, the configuration learnt for that volume band is used. */
+  expectedInputBytes?: number;
+  /** A label for the input (e.g. 'month-end'): without a predictionId, the configuration learnt for that label is used. */
+  inputLabel?: string;
+};
 
 /** At least one of clusterId / runId is present. */
 export type RunRecordData = { projectId?: string; clusterId?: string; runId?: string };

@@ -4,10 +4,12 @@ import type { Estimate, Prediction, Preference, Project, ProjectMode, ProjectSta
 import { PREFERENCES } from './types.js';
 import { accuracyOf, describeAccuracy } from './prediction-accuracy.js';
 import type { ProjectAccuracy } from './prediction-accuracy.js';
+import { inputElasticity, inputFactor, scaleEstimate } from './input-volume.js';
+import type { InputComparison } from './input-volume.js';
 import { eventLogOf } from './eventlog-status.js';
 
 /** Defaults of the guard rails. */
-export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds'>> = { compellingSaving: 0.1, regressionTolerance: 0.25 };
+export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds' | 'pinned' | 'exploreEvery'>> = { compellingSaving: 0.1, regressionTolerance: 0.25, maxTrialCostIncrease: 0.1 };
 
 /** Which configuration the next run uses: the project's own request, or a prediction's solution. */
 export type NextConfiguration = { predictionId: string; preference: Preference } | { base: true };
@@ -22,6 +24,8 @@ export type IterationDecision = {
   saving?: number;
   /** The project's standing warning after this iteration (undefined: clear it). */
   warning?: string;
+  /** True when the next run is an exploration trial (mark the run: Run.trial). */
+  trial?: boolean;
 };
 
 /** The project's mode: explicit, else 'auto' for autoApply projects, else 'recommend'. */
@@ -48,8 +52,14 @@ export function lastGoodRun(state: ProjectState, before: Run): Run | undefined {
  * replaced did (`baseline`). Missing an estimate alone is a prediction error, not a regression: a run
  * that is still faster and cheaper than before is kept.
  */
-export function regressionOf(expected: Estimate, observed: Estimate, policy: TuningPolicy, baseline?: Estimate): string | undefined {
+export function regressionOf(expected: Estimate, observed: Estimate, policy: TuningPolicy, baseline?: Estimate, input?: InputComparison): string | undefined {
   const tol = policy.regressionTolerance ?? DEFAULT_POLICY.regressionTolerance;
+  // Like with like: the estimate and the run before are scaled to this run's input (see input-volume.ts).
+  const factor = input ? inputFactor(input) : 1;
+  if (factor !== 1) {
+    const why = regressionOf(scaleEstimate(expected, factor), observed, policy, baseline ? scaleEstimate(baseline, factor) : undefined);
+    return why === undefined ? undefined : `${why}, per unit of input (x${(input!.runBytes / input!.referenceBytes).toFixed(2)} the input of the run it was based on)`;
+  }
   if (policy.maxRuntimeSeconds !== undefined && observed.runtimeSeconds > policy.maxRuntimeSeconds) {
     return `it ran ${Math.round(observed.runtimeSeconds)} s, over the ${Math.round(policy.maxRuntimeSeconds)} s runtime ceiling`;
   }
@@ -132,8 +142,20 @@ export function decideIteration(input: IterationInput): IterationDecision {
     return { decision: 'held', next: configurationOf(latest), reason: `run ${latest.id} failed (${why}); no prediction is applied on top of a failed run` };
   }
 
+  if (latest.trial && latest.predictionId !== undefined && prediction) {
+    const lost = trialLost(latest, prediction.basis);
+    if (lost) {
+      const good = lastGoodRun(state, latest);
+      return {
+        decision: 'rolled-back',
+        next: configurationOf(good),
+        reason: `run ${latest.id} was an exploration trial and lost: ${lost}; back to the configuration of ${good ? `run ${good.id}` : 'the project'}, and this trial is not tried again`,
+        regressed: { runId: latest.id, why: `trial lost: ${lost}` },
+      };
+    }
+  }
   if (latest.predictionId !== undefined && latest.expected && prediction) {
-    const why = regressionOf(latest.expected, prediction.basis, policy, latest.baseline);
+    const why = regressionOf(latest.expected, prediction.basis, policy, latest.baseline, inputComparisonFor(state, latest));
     if (why) {
       const good = lastGoodRun(state, latest);
       return {
@@ -183,6 +205,10 @@ export function decideIteration(input: IterationInput): IterationDecision {
   const dimension = chosen.preference === 'performance' ? 'runtime' : 'cost';
   const what = `${chosen.preference} solution of prediction ${prediction.predictionId} ${saving >= 0 ? `saves ${pct(saving)} ${dimension}` : `adds ${pct(-saving)} ${dimension}`}${swapped}`;
   if (mode === 'track') return { decision: 'kept', next: configurationOf(latest), reason: `mode track: the ${what}; recorded, not applied`, compelling, saving };
+  if (!compelling && mode === 'auto') {
+    const trial = chooseTrial(state, prediction, policy, accuracy.runtimeWidening);
+    if (trial) return { decision: 'applied', next: { predictionId: prediction.predictionId, preference: trial.preference }, reason: trial.why, compelling, saving, trial: true };
+  }
   if (!compelling) {
     const why = accuracy.extraMargin > 0 ? ` (${pct(policy.compellingSaving ?? DEFAULT_POLICY.compellingSaving)} plus this project's median prediction error ${pct(accuracy.extraMargin)})` : '';
     return { decision: 'kept', next: configurationOf(latest), reason: `the ${what}, under the ${pct(threshold)} needed to change the configuration${why}`, compelling, saving };
@@ -191,4 +217,144 @@ export function decideIteration(input: IterationInput): IterationDecision {
     return { decision: 'kept', next: configurationOf(latest), reason: `recommended: the ${what}; mode recommend does not apply it (send prediction.apply, or set mode auto)`, compelling, saving };
   }
   return { decision: 'applied', next: { predictionId: prediction.predictionId, preference: chosen.preference }, reason: `the ${what}${widened}. ${chosen.solution.explanation}`, compelling, saving };
+}
+
+/** The largest fraction executor memory is lowered by in one run. */
+export const MEMORY_STEP = 0.25;
+const MEMORY_ROUND_MB = 256;
+
+/** The next executor memory on the way down: one step below `currentMb`, never below `floorMb` (rounded up to 256 MB); `currentMb` when no step is left. */
+export function nextMemoryStep(currentMb: number, floorMb: number, step = MEMORY_STEP): number {
+  const next = Math.ceil(Math.max(floorMb, currentMb * (1 - step)) / MEMORY_ROUND_MB) * MEMORY_ROUND_MB;
+  return next < currentMb ? next : currentMb;
+}
+
+/** Failure texts that mean a task or executor ran out of memory (JVM OOM, YARN's container kill, exit 137). */
+export const MEMORY_FAILURE = /OutOfMemoryError|exceeding memory limits|running beyond (?:physical|virtual) memory|GC overhead limit exceeded|exit (?:code|status):? ?137|Container killed.*memory|memoryOverhead/i;
+
+/** Whether any of the texts (task failure reasons, executor removal reasons, the step's error) says memory ran out. */
+export function isMemoryFailure(texts: readonly (string | undefined)[]): boolean {
+  return texts.some((t) => t !== undefined && MEMORY_FAILURE.test(t));
+}
+
+/** One run's executor memory and how it ended, for the memory floor. */
+export type MemoryRun = {
+  runId: string;
+  executorMemoryMb: number;
+  /** 'ok': finished without a memory failure; 'oom': an OOM or an executor lost to memory. */
+  outcome: 'ok' | 'oom';
+  /** Peak JVM heap any executor reached, MB (when the log had executor metrics). */
+  peakHeapMb?: number;
+};
+
+/** The project's memory guard after its runs: the floor, the last good memory, and a rollback when the latest run ran out of memory. */
+export type MemoryGuard = {
+  floorMb: number;
+  lastGoodMb?: number;
+  /** Set when the latest run ran out of memory: go back to this memory. */
+  rollbackToMb?: number;
+  reasons: string[];
+};
+
+/**
+ * The memory guard, pure: the floor is the highest of (a) every successful run's peak heap plus
+ * `margin`, and (b) after each OOM at M MB, halfway from M to the last good memory above it (so
+ * neither M nor anything below is tried again). The latest run's OOM rolls back to the last good memory.
+ */
+export function memoryGuard(runs: readonly MemoryRun[], margin = 0.25): MemoryGuard {
+  const reasons: string[] = [];
+  let floor = 0;
+  let lastGood: number | undefined;
+  for (const r of runs) {
+    if (r.outcome === 'ok') {
+      lastGood = r.executorMemoryMb;
+      if (r.peakHeapMb !== undefined && r.peakHeapMb * (1 + margin) > floor) {
+        floor = Math.ceil((r.peakHeapMb * (1 + margin)) / MEMORY_ROUND_MB) * MEMORY_ROUND_MB;
+        reasons.push(`run ${r.runId} peaked at ${Math.round(r.peakHeapMb)} MB heap: floor ${floor} MB (peak + ${Math.round(margin * 100)}%)`);
+      }
+      continue;
+    }
+    const good = lastGood !== undefined && lastGood > r.executorMemoryMb ? lastGood : r.executorMemoryMb * (1 + MEMORY_STEP);
+    const raised = Math.ceil((r.executorMemoryMb + good) / 2 / MEMORY_ROUND_MB) * MEMORY_ROUND_MB;
+    const above = Math.max(raised, r.executorMemoryMb + MEMORY_ROUND_MB);
+    if (above > floor) {
+      floor = above;
+      reasons.push(`run ${r.runId} ran out of memory at ${Math.round(r.executorMemoryMb)} MB: floor raised to ${floor} MB`);
+    }
+  }
+  const guard: MemoryGuard = { floorMb: floor, reasons };
+  if (lastGood !== undefined) guard.lastGoodMb = lastGood;
+  const latest = runs[runs.length - 1];
+  if (latest?.outcome === 'oom') guard.rollbackToMb = Math.max(lastGood ?? floor, floor);
+  return guard;
+}
+
+/**
+ * The input of `run` against the run its applied prediction was based on, with the elasticity learnt
+ * from the project's good runs of that same configuration; undefined when either input is unknown.
+ */
+export function inputComparisonFor(state: ProjectState, run: Run): InputComparison | undefined {
+  const basisRunId = state.predictions.find((p) => p.id === run.predictionId)?.basisRunId;
+  const reference = state.runs.find((r) => r.id === basisRunId);
+  const runBytes = run.inputBytes ?? run.expectedInputBytes;
+  if (reference?.inputBytes === undefined || runBytes === undefined) return undefined;
+  const same = state.runs.filter(
+    (r) => r.status === 'recorded' && r.regressed === undefined && r.predictionId === run.predictionId && r.inputBytes !== undefined && (r.observed ?? r.runtimeSeconds) !== undefined,
+  );
+  const elasticity = inputElasticity(same.map((r) => ({ inputBytes: r.inputBytes!, runtimeSeconds: r.observed?.runtimeSeconds ?? r.runtimeSeconds! })));
+  return { referenceBytes: reference.inputBytes, runBytes, ...(elasticity !== undefined ? { elasticity } : {}) };
+}
+
+/** The project's runs as the memory guard reads them: recorded runs with a known memory are 'ok', failed runs that ran out of memory 'oom'. */
+export function memoryRunsOf(state: ProjectState): MemoryRun[] {
+  const out: MemoryRun[] = [];
+  for (const r of state.runs) {
+    if (r.executorMemoryMb === undefined) continue;
+    if (r.status === 'recorded') out.push({ runId: r.id, executorMemoryMb: r.executorMemoryMb, outcome: 'ok', ...(r.peakHeapMb !== undefined ? { peakHeapMb: r.peakHeapMb } : {}) });
+    else if (r.status === 'failed' && isMemoryFailure([r.error?.message, r.stateChangeReason])) out.push({ runId: r.id, executorMemoryMb: r.executorMemoryMb, outcome: 'oom' });
+  }
+  return out;
+}
+
+/** A trial configuration the exploration budget allows, with why. */
+export type Trial = { preference: Preference; solution: Solution; why: string };
+
+/** Configurations (prediction + preference) that were tried and lost: never tried again. */
+export function penalisedTrials(state: ProjectState): Set<string> {
+  return new Set(state.runs.filter((r) => r.trial && r.regressed !== undefined && r.predictionId !== undefined).map((r) => `${r.predictionId}/${r.preference}`));
+}
+
+/**
+ * The exploration trial for the next run, or undefined: only with policy.exploreEvery set, at most one
+ * trial per that many runs, a solution other than the one in use whose estimate widened by the project's
+ * observed error costs at most maxTrialCostIncrease more than the current run and stays within the SLA,
+ * and that did not lose before. The cheapest such estimate is tried.
+ */
+export function chooseTrial(state: ProjectState, prediction: Prediction, policy: TuningPolicy, runtimeWidening = 1): Trial | undefined {
+  const every = policy.exploreEvery;
+  if (every === undefined || every < 2) return undefined;
+  const lastTrial = state.runs.map((r) => r.trial === true).lastIndexOf(true);
+  const since = lastTrial < 0 ? state.runs.length : state.runs.length - 1 - lastTrial;
+  if (since < every) return undefined;
+  const widen = Math.max(1, runtimeWidening);
+  const budget = policy.maxTrialCostIncrease ?? DEFAULT_POLICY.maxTrialCostIncrease;
+  const ceiling = prediction.basis.costUsd * (1 + budget);
+  const penalised = penalisedTrials(state);
+  const options = PREFERENCES.map((p) => ({ preference: p, solution: prediction.solutions[p] }))
+    .filter((o) => !o.solution.keep && !penalised.has(`${prediction.predictionId}/${o.preference}`))
+    .filter((o) => o.solution.estimate.costUsd * widen <= ceiling)
+    .filter((o) => policy.maxRuntimeSeconds === undefined || o.solution.estimate.runtimeSeconds * widen <= policy.maxRuntimeSeconds)
+    .sort((a, b) => a.solution.estimate.costUsd - b.solution.estimate.costUsd);
+  const best = options[0];
+  if (!best) return undefined;
+  return {
+    ...best,
+    why: `exploration trial (one per ${every} runs, ${since} since the last): the ${best.preference} solution of prediction ${prediction.predictionId} is estimated at $${(best.solution.estimate.costUsd * widen).toFixed(2)} with this project's error, within ${pct(budget)} of the current $${prediction.basis.costUsd.toFixed(2)}${policy.maxRuntimeSeconds !== undefined ? ` and the ${policy.maxRuntimeSeconds} s SLA` : ''}`,
+  };
+}
+
+/** Why a trial run lost (it cost more than the run it replaced), or undefined: a lost trial is rolled back at once and never tried again. */
+export function trialLost(run: Run, observed: Estimate): string | undefined {
+  if (!run.trial || !run.baseline) return undefined;
+  return observed.costUsd > run.baseline.costUsd ? `the trial cost $${observed.costUsd.toFixed(2)} against $${run.baseline.costUsd.toFixed(2)} before` : undefined;
 }

@@ -1,6 +1,7 @@
 import type { RunArchiveSummary } from './run-archive.js';
 
 /** A tuning goal: fastest, cheapest, or the knee between them. */
+import type { StoredStructure } from './plan-fingerprint.js';
 export type Preference = 'performance' | 'balanced' | 'economy';
 export const PREFERENCES: readonly Preference[] = ['performance', 'balanced', 'economy'];
 
@@ -84,6 +85,18 @@ export type Run = {
   fingerprintWarning?: string;
   /** Set when project.iterate judged this run a regression of the prediction it applied. */
   regressed?: string;
+  /** True when the run was an exploration trial (tuning-policy chooseTrial). */
+  trial?: boolean;
+  /** Bytes the application read (from its event log, once a prediction was based on it). */
+  inputBytes?: number;
+  /** spark.executor.memory the run's request set, MB (run.start), and the highest executor heap its log shows (prediction.create). */
+  executorMemoryMb?: number;
+  peakHeapMb?: number;
+  /** The application's structure from its log (prediction.create), see src/domain/plan-fingerprint.ts. */
+  structure?: StoredStructure;
+  /** What the request said about this run's input (run.start's expectedInputBytes / inputLabel). */
+  expectedInputBytes?: number;
+  inputLabel?: string;
   /** The hardware the run had, from its cluster report (core/task capacity and the master). */
   cluster?: { instanceType?: string; nodes?: number; masterInstanceType?: string };
   error?: { code: string; message: string };
@@ -132,6 +145,12 @@ export type TuningPolicy = {
   regressionTolerance?: number;
   /** Runtime ceiling (SLA) in seconds that no applied prediction may exceed. */
   maxRuntimeSeconds?: number;
+  /** Spark property keys the agent never changes (e.g. spark.executor.memory): the user's value, or its absence, stays. */
+  pinned?: string[];
+  /** Exploration (mode auto): at most one trial configuration per this many runs (unset: no exploration). */
+  exploreEvery?: number;
+  /** A trial's estimate, widened by the project's observed error, may cost at most this fraction more than the current run (default 0.1). */
+  maxTrialCostIncrease?: number;
 };
 
 /** What the last project.iterate decided, and why (shown by `sync-agent projects show`). */
@@ -143,6 +162,8 @@ export type IterationRecord = {
   predictionId?: string;
   compelling?: boolean;
   saving?: number;
+  /** True when the run started was an exploration trial. */
+  trial?: boolean;
 };
 
 /** One document per project in the state store. */
@@ -190,6 +211,8 @@ export type Solution = {
   explanation: string;
   /** True when nothing beat the current cluster by the margin: the configuration is the current one. */
   keep?: boolean;
+  /** The Spark settings this configuration writes, each with the evidence from the event log. */
+  settings?: { key: string; value: string; evidence: string }[];
 };
 
 /** A prediction as stored at `{location}/{projectId}/predictions/{predictionId}.json`. */
@@ -205,4 +228,12 @@ export type Prediction = {
   /** A sample of the evaluated candidates (at most a few hundred), for the dashboard's runtime-vs-cost plot. */
   points?: { label: string; runtimeSeconds: number; costUsd: number }[];
   warnings?: string[];
+  /** The basis run's structure (SQL plan skeletons, stage DAG shape): runs of one structure learn together. */
+  basisStructure?: StoredStructure;
+  /** Bytes the basis run's application read (from its event log). */
+  basisInputBytes?: number;
+  /** The highest JVM heap any executor of the basis run reached, MB (when its log has executor metrics). */
+  basisPeakHeapMb?: number;
+  /** Spark settings considered and left as they were (pinned, or no evidence to change them), with why. */
+  unchangedSettings?: { key: string; value: string; evidence: string }[];
 };

@@ -1,3 +1,4 @@
+import { memoryGuard, memoryRunsOf } from '../domain/tuning-policy.js';
 import { type Observable, defer, of, switchMap } from 'rxjs';
 import { resolveProjectLocation } from '../config/resolve.js';
 import { SyncError } from '../domain/errors.js';
@@ -69,7 +70,7 @@ export function historyOf(state: ProjectState): { runId: string; instanceType: s
   return state.runs
     .filter((r) => r.status === 'recorded' && r.runtimeSeconds !== undefined && r.cluster?.instanceType && r.cluster.nodes !== undefined)
     .slice(-HISTORY_LIMIT)
-    .map((r) => ({ runId: r.id, instanceType: r.cluster!.instanceType!, nodes: r.cluster!.nodes!, runtimeSeconds: r.runtimeSeconds! }));
+    .map((r) => ({ runId: r.id, instanceType: r.cluster!.instanceType!, nodes: r.cluster!.nodes!, runtimeSeconds: r.runtimeSeconds!, ...(r.structure ? { structure: r.structure.fingerprint } : {}) }));
 }
 
 async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, ctx: HandlerContext, signal: AbortSignal): Promise<Prediction> {
@@ -103,6 +104,9 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
       predictionId,
       createdAt: deps.clock.now(),
       ...(state.project.policy?.compellingSaving !== undefined ? { margin: state.project.policy.compellingSaving } : {}),
+      ...(state.project.policy?.pinned !== undefined ? { pinned: state.project.policy.pinned } : {}),
+      ...memoryFloorOf(state),
+      ...previousStructureOf(state, basis.id),
     },
     opts,
   );
@@ -114,7 +118,17 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
     (s) => {
       if (s.predictions.some((p) => p.id === predictionId)) return undefined;
       // The basis run as the engine measured it: the "actual" to compare its own estimate with.
-      const runs = s.runs.map((r) => (r.id === basis.id ? { ...r, observed: { runtimeSeconds: prediction.basis.runtimeSeconds, costUsd: prediction.basis.costUsd } } : r));
+      const runs = s.runs.map((r) =>
+        r.id === basis.id
+          ? {
+              ...r,
+              observed: { runtimeSeconds: prediction.basis.runtimeSeconds, costUsd: prediction.basis.costUsd },
+              ...(prediction.basisInputBytes !== undefined ? { inputBytes: prediction.basisInputBytes } : {}),
+              ...(prediction.basisPeakHeapMb !== undefined ? { peakHeapMb: prediction.basisPeakHeapMb } : {}),
+              ...(prediction.basisStructure !== undefined ? { structure: prediction.basisStructure } : {}),
+            }
+          : r,
+      );
       // If the basis run applied a prediction, its predicted vs actual joins the project's error window.
       const measured = runs.find((r) => r.id === basis.id);
       const accuracy = measured ? withAccuracySample(s.accuracy, measured) : s.accuracy;
@@ -132,4 +146,17 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
  */
 export function predictionCreate(data: PredictionCreateData, deps: HandlerDeps, ctx: HandlerContext): Observable<Prediction> {
   return defer(() => of(data)).pipe(switchMap((d) => fromAbortable((signal) => createPrediction(d, deps, ctx, signal), ctx.signal)));
+}
+
+/** The project's memory floor for the engine ({} when no run says anything about memory). */
+function memoryFloorOf(state: ProjectState): { memoryFloorMb?: number } {
+  const floor = memoryGuard(memoryRunsOf(state)).floorMb;
+  return floor > 0 ? { memoryFloorMb: floor } : {};
+}
+
+/** The structure of the latest run before the basis whose log was read ({} when none). */
+function previousStructureOf(state: ProjectState, basisRunId: string): { previousStructure?: { runId: string; structure: NonNullable<Run['structure']> } } {
+  const i = state.runs.findIndex((r) => r.id === basisRunId);
+  const prev = state.runs.slice(0, i < 0 ? state.runs.length : i).reverse().find((r) => r.structure !== undefined);
+  return prev?.structure ? { previousStructure: { runId: prev.id, structure: prev.structure } } : {};
 }

@@ -63,6 +63,7 @@ async function iterate(data: ProjectIterateData, deps: HandlerDeps, ctx: Handler
   if (prediction) record.predictionId = prediction.predictionId;
   if (decision.compelling !== undefined) record.compelling = decision.compelling;
   if (decision.saving !== undefined) record.saving = Math.round(decision.saving * 1000) / 1000;
+  if (decision.trial) record.trial = true;
   await updateProjectState(
     deps.state,
     data.projectId,
@@ -70,7 +71,9 @@ async function iterate(data: ProjectIterateData, deps: HandlerDeps, ctx: Handler
       const status = s.status ?? { warnings: [], iterations: [] };
       if (status.iterations.some((i) => i.runId === record.runId)) return undefined;
       const warnings = decision.warning ? [decision.warning] : [];
-      return { ...s, status: { warnings, iterations: [...status.iterations, record].slice(-200) } };
+      // An exploration trial is marked on its run, so a loss is rolled back at once and the budget counts it.
+      const runs = decision.trial ? s.runs.map((r) => (r.id === started.runId ? { ...r, trial: true } : r)) : s.runs;
+      return { ...s, runs, status: { warnings, iterations: [...status.iterations, record].slice(-200) } };
     },
     opts,
   );

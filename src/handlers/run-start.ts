@@ -1,7 +1,9 @@
 import { type Observable, defer, of, switchMap } from 'rxjs';
 import { SyncError, toSyncError, type ErrorCode } from '../domain/errors.js';
 import { deriveRunId } from '../domain/ids.js';
+import { runForVolume, volumeRuns } from '../domain/input-volume.js';
 import { mergeJobFlow, planJobFlow } from '../domain/job-flow.js';
+import { executorMemoryOf, keepPinnedSparkSettings } from '../domain/pinned-settings.js';
 import type { RunStartData, RunStartResult } from '../domain/requests.js';
 import { eventLogDir, jobFlowUrl, predictionUrl, runLocation } from '../domain/run-location.js';
 import { TAG_RUN_ID, TAG_TENANT_ID } from '../domain/tags.js';
@@ -114,7 +116,9 @@ async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, loc
   if (typeof configuration !== 'object' || configuration === null || Array.isArray(configuration)) {
     throw new SyncError('corrupt_data', `prediction ${url} has no solutions.${preference}.configuration object`);
   }
-  const jobFlow = mergeJobFlow(data.jobFlow ?? state.project.jobFlow ?? {}, configuration);
+  const base = data.jobFlow ?? state.project.jobFlow ?? {};
+  // Keys the project pinned keep the user's value whatever the prediction carries.
+  const jobFlow = keepPinnedSparkSettings(base, mergeJobFlow(base, configuration), state.project.policy?.pinned);
   const planned: PlannedFromPrediction = { jobFlow, preference };
   const estimate = prediction.solutions[preference]?.estimate;
   if (estimate) planned.estimate = estimate;
@@ -138,6 +142,14 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
   if (decision.kind === 'existing') return resultOf(decision.run);
   if (decision.kind === 'failed') throw failedRunError(decision.run);
 
+  // A request that names its input volume (or label) and no prediction runs the configuration learnt for it.
+  if (data.predictionId === undefined && decision.kind === 'new' && (data.expectedInputBytes !== undefined || data.inputLabel !== undefined)) {
+    const learnt = runForVolume(volumeRuns(loaded.value), data);
+    if (learnt?.run.predictionId !== undefined) {
+      data = { ...data, predictionId: learnt.run.predictionId, ...(data.preference === undefined && learnt.run.preference !== undefined ? { preference: learnt.run.preference as Preference } : {}) };
+      deps.logger.info('run uses the configuration learnt for its input volume', { projectId, why: learnt.why });
+    }
+  }
   const location = resolveProjectLocation({ project, config: deps.config });
   const fromPrediction = data.predictionId !== undefined ? await loadPredictionJobFlow(deps, loaded.value, location, data, signal) : undefined;
   const request = fromPrediction ? fromPrediction.jobFlow : data.jobFlow;
@@ -150,6 +162,10 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
     const createdAt = deps.clock.now();
     run = { id: runId, projectId, status: 'starting', location: runLocation(location, projectId, createdAt, runId), createdAt: createdAt.toISOString(), requestKey };
     if (data.predictionId !== undefined) run.predictionId = data.predictionId;
+    if (data.expectedInputBytes !== undefined) run.expectedInputBytes = data.expectedInputBytes;
+    if (data.inputLabel !== undefined) run.inputLabel = data.inputLabel;
+    const memoryMb = executorMemoryOf(request ?? project.jobFlow);
+    if (memoryMb !== undefined) run.executorMemoryMb = memoryMb;
     if (fromPrediction) {
       run.preference = fromPrediction.preference;
       if (fromPrediction.estimate) run.expected = fromPrediction.estimate;

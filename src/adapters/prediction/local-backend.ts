@@ -1,4 +1,6 @@
 // The 'local' prediction backend: reads the basis run's event log and runs the built-in engine.
+import { storedStructure, structureChanges, structureOf } from '../../domain/plan-fingerprint.js';
+import { inputOf } from '../../domain/input-volume.js';
 import type { CallOptions, Logger, ObjectStore, PredictionBackend, PredictionInput } from '../../domain/ports.js';
 import type { Prediction } from '../../domain/types.js';
 import type { Catalog } from '../../domain/prediction/catalog.js';
@@ -35,14 +37,26 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
       const loadDeps = { ...(deps.objectStore ? { objectStore: deps.objectStore } : {}), ...(options.signal ? { signal: options.signal } : {}) };
       const model = await (deps.loadModel ?? loadApplicationModel)(input.eventLogUrl, loadDeps);
       const started = Date.now();
+      // Runs of another structure (a changed query plan or stage DAG) are another learning group.
+      const structure = storedStructure(structureOf(model));
+      const history = input.history.filter((h) => h.structure === undefined || h.structure === structure.fingerprint);
+      const structureWarnings: string[] = [];
+      const prev = input.previousStructure;
+      if (prev && prev.structure.fingerprint !== structure.fingerprint) {
+        structureWarnings.push(
+          `the application's structure changed since run ${prev.runId} (${structureChanges(prev.structure, structure).join('; ')}): a new learning group starts, ${input.history.length - history.length} earlier run(s) left out`,
+        );
+      }
       const outcome = await predictInWorker(
         model,
         input.report,
         {
           ...deps.options,
           ...(input.margin !== undefined ? { margin: input.margin } : {}),
+          ...(input.pinned !== undefined ? { pinned: input.pinned } : {}),
+          ...(input.memoryFloorMb !== undefined ? { memoryFloorMb: input.memoryFloorMb } : {}),
           catalog,
-          history: input.history.map((h) => ({ instanceType: h.instanceType, nodes: h.nodes, runtimeSeconds: h.runtimeSeconds })),
+          history: history.map((h) => ({ instanceType: h.instanceType, nodes: h.nodes, runtimeSeconds: h.runtimeSeconds })),
         },
         options.signal,
       );
@@ -63,7 +77,12 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
         candidates: outcome.candidates.length,
         points: candidatePoints(outcome.candidates),
       };
-      if (outcome.warnings.length > 0) prediction.warnings = outcome.warnings;
+      if (outcome.warnings.length + structureWarnings.length > 0) prediction.warnings = [...structureWarnings, ...outcome.warnings];
+      prediction.basisStructure = structure;
+      prediction.basisInputBytes = inputOf(model).bytes;
+      const peakHeap = Math.max(0, ...model.executors.map((e) => e.peakMemory?.jvmHeapBytes ?? 0));
+      if (peakHeap > 0) prediction.basisPeakHeapMb = Math.round(peakHeap / (1024 * 1024));
+      if (outcome.settings && outcome.settings.unchanged.length > 0) prediction.unchangedSettings = outcome.settings.unchanged;
       return prediction;
     },
   };

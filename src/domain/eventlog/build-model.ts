@@ -4,6 +4,7 @@
 // (task-end-scanner.ts) and other TaskEnd lines are parsed in pieces that leave out the accumulables,
 // which are most of their bytes; TaskStart lines are held unparsed until their TaskEnd, which says
 // everything they did, and only those of tasks that never ended are parsed. The rest is parsed whole.
+import { planSkeleton } from './plan-skeleton.js';
 import { SyncError } from '../errors.js';
 import type { ApplicationModel, Executor, Job, ResourceProfile, SqlExecution, StageAttempt, TaskFailure } from './model.js';
 import { maskSecrets, readSparkSettings } from './spark-settings.js';
@@ -46,6 +47,7 @@ const USED_EVENTS = new Set([
   'SparkListenerExecutorAdded',
   'SparkListenerExecutorRemoved',
   'SparkListenerBlockManagerAdded',
+  'SparkListenerStageExecutorMetrics',
   'SparkListenerJobStart',
   'SparkListenerJobEnd',
   'SparkListenerStageSubmitted',
@@ -413,6 +415,21 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
         if (why !== undefined) ex.removedReason = why;
         return;
       }
+      case 'SparkListenerStageExecutorMetrics': {
+        // Peak executor memory per stage (Spark 3+): the executor's peak over the application is kept.
+        const id = executorIdOf(e['Executor ID']);
+        const i = id === undefined ? undefined : executorIndex.get(id);
+        const ex = i === undefined ? undefined : executors[i];
+        const m = obj(e['Executor Metrics']);
+        if (!ex || !m) return;
+        const peak = ex.peakMemory ?? { jvmHeapBytes: 0, jvmOffHeapBytes: 0, pythonRssBytes: 0, jvmRssBytes: 0 };
+        peak.jvmHeapBytes = Math.max(peak.jvmHeapBytes, n0(m.JVMHeapMemory));
+        peak.jvmOffHeapBytes = Math.max(peak.jvmOffHeapBytes, n0(m.JVMOffHeapMemory));
+        peak.pythonRssBytes = Math.max(peak.pythonRssBytes, n0(m.ProcessTreePythonRSSMemory));
+        peak.jvmRssBytes = Math.max(peak.jvmRssBytes, n0(m.ProcessTreeJVMRSSMemory));
+        ex.peakMemory = peak;
+        return;
+      }
       case 'SparkListenerBlockManagerAdded': {
         const id = executorIdOf(obj(e['Block Manager ID'])?.['Executor ID']);
         const mem = num(e['Maximum Memory']);
@@ -487,6 +504,8 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
         const id = num(e.executionId);
         if (id === undefined) return;
         const s: SqlExecution = { id, description: str(e.description) ?? '' };
+        const plan = str(e.physicalPlanDescription);
+        if (plan !== undefined) s.planSkeleton = planSkeleton(plan);
         const t = num(e.time);
         if (t !== undefined) s.startTime = t;
         seen(t);

@@ -61,7 +61,14 @@ export type Job = {
   sqlExecutionId?: number;
 };
 
-export type SqlExecution = { id: number; description: string; startTime?: number; endTime?: number };
+export type SqlExecution = {
+  id: number;
+  description: string;
+  startTime?: number;
+  endTime?: number;
+  /** The physical plan's operator tree with literals, paths, names and ids removed (see plan-skeleton.ts). */
+  planSkeleton?: string[];
+};
 
 export type Executor = {
   id: string;
@@ -73,6 +80,18 @@ export type Executor = {
   resourceProfileId: number;
   /** Storage memory the block manager reported, bytes (when known). */
   maxMemoryBytes?: number;
+  /** Peak memory the executor reported (SparkListenerStageExecutorMetrics), when the log has it. */
+  peakMemory?: ExecutorPeakMemory;
+};
+
+/** Peaks of an executor's memory metrics over the application, bytes (0 when never reported). */
+export type ExecutorPeakMemory = {
+  jvmHeapBytes: number;
+  jvmOffHeapBytes: number;
+  /** Resident memory of the executor's Python workers (ProcessTreePythonRSSMemory; needs process-tree metrics). */
+  pythonRssBytes: number;
+  /** Resident memory of the JVM process (ProcessTreeJVMRSSMemory). */
+  jvmRssBytes: number;
 };
 
 export type ResourceProfile = {

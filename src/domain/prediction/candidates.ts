@@ -10,6 +10,8 @@ export type Candidate = {
   layout: ExecutorLayout;
   /** True when the executor sizing is the user's own (false: the EMR-like default). */
   userSizing: boolean;
+  /** True for the variant with the recommended Spark settings (settings-advice.ts). */
+  tunedSettings?: boolean;
 };
 
 /** Node counts tried for every instance type (filtered to the slot range). */

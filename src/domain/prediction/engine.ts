@@ -38,6 +38,11 @@ export type TaskScaling = {
   /** Memory a task may use before spilling, bytes (Infinity: no new spill). */
   memoryPerTaskBytes: number;
   spillMsPerByte: number;
+  /**
+   * Memory a task may use on the candidate when it has more than observed, bytes: a task that spilled
+   * and whose need (peak execution memory + what it spilled) fits is charged no spill. Omit: none removed.
+   */
+  spillReliefBytes?: number;
 };
 
 export type EngineOptions = {
@@ -74,14 +79,18 @@ function scaledDurations(plan: ReplayPlan, sc: TaskScaling | undefined): Float64
   const fg = sc.gcFactor - 1;
   const ff = sc.fetchFactor - 1;
   const mem = sc.memoryPerTaskBytes;
+  const relief = sc.spillReliefBytes ?? 0;
   return plan.stages.map((st) => {
     const n = st.durationMs.length;
     const out = new Float64Array(n);
-    const { durationMs, cpuMs, gcMs, fetchWaitMs, peakMemoryBytes } = st;
+    const { durationMs, cpuMs, gcMs, fetchWaitMs, peakMemoryBytes, memorySpillBytes } = st;
     for (let k = 0; k < n; k++) {
       let d = durationMs[k]! + cpuMs[k]! * fc + gcMs[k]! * fg + fetchWaitMs[k]! * ff;
       const peak = peakMemoryBytes[k]!;
       if (peak > mem) d += (peak - mem) * sc.spillMsPerByte;
+      const spilled = memorySpillBytes?.[k] ?? 0;
+      // The spill it no longer does (at most half the task: the rest is its own work).
+      if (spilled > 0 && peak + spilled <= relief) d -= Math.min(spilled * sc.spillMsPerByte, durationMs[k]! / 2);
       out[k] = d < 1 ? 1 : d;
     }
     return out;

@@ -14,6 +14,8 @@ export type FragmentInput = {
   layout?: ExecutorLayout;
   /** Further spark-defaults properties (e.g. executor counts the user had pinned). */
   sparkProperties?: Record<string, string>;
+  /** Spark keys the user pinned: never written (the user's own value stays). */
+  pinned?: readonly string[];
 };
 
 /** The `Instances` (and `Configurations`) part of a RunJobFlow request for the cluster. */
@@ -44,6 +46,7 @@ export function runJobFlowFragment(input: FragmentInput): JobFlow {
     props['spark.executor.cores'] = String(input.layout.executorCores);
     props['spark.executor.memory'] = `${Math.floor(input.layout.executorMemoryMb)}m`;
   }
+  for (const k of input.pinned ?? []) delete props[k];
   if (Object.keys(props).length > 0) fragment.Configurations = [{ Classification: 'spark-defaults', Properties: props }];
   return fragment;
 }

@@ -23,6 +23,8 @@ export type PlanStage = {
   fetchWaitMs: Float64Array;
   /** Memory and disk spilled by the task (bytes), and its peak execution memory. */
   spillBytes: Float64Array;
+  /** In-memory size of what the task spilled (Spark's "Memory Bytes Spilled"). */
+  memorySpillBytes: Float64Array;
   peakMemoryBytes: Float64Array;
   shuffleReadBytes: Float64Array;
   remoteReadBytes: Float64Array;
@@ -305,6 +307,7 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
       gcMs: pick(t.gcTimeMs, order),
       fetchWaitMs: pick(t.shuffleFetchWaitMs, order),
       spillBytes: pick(t.diskSpillBytes, order),
+      memorySpillBytes: pick(t.memorySpillBytes, order),
       peakMemoryBytes: pick(t.peakExecutionMemoryBytes, order),
       shuffleReadBytes: pick(t.shuffleReadBytes, order),
       remoteReadBytes: pick(t.shuffleRemoteReadBytes, order),

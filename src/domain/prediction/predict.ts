@@ -23,7 +23,10 @@ import type { HistoryCurve, HistoryRun } from './history.js';
 import { choosePreferencesOver, relativeChange } from './pareto.js';
 import type { PreferenceCeilings } from './pareto.js';
 import { buildReplayPlan } from './plan.js';
-import { taskScaling } from './scaling.js';
+import { taskScaling, usableTaskMemoryBytes } from './scaling.js';
+import { adviceProperties, adviseSettings, describeAdvice } from './settings-advice.js';
+import type { SettingAdvice, SettingsAdvice } from './settings-advice.js';
+import { withShufflePartitions } from './settings-effect.js';
 import { observedCluster, simulatePlan, supplyParameters } from './simulator.js';
 
 /** Options of a prediction. */
@@ -50,6 +53,12 @@ export type PredictOptions = {
    * Default: the tuning policy's compellingSaving default (0.1).
    */
   margin?: number;
+  /** Recommend Spark settings (executor sizing, shuffle partitions, ...) with the cluster (default true). */
+  tuneSettings?: boolean;
+  /** Spark keys the user pinned (policy.pinned): never written. */
+  pinned?: readonly string[];
+  /** The project's executor memory floor (raised after an OOM), MB. */
+  memoryFloorMb?: number;
 };
 
 /** One evaluated candidate. */
@@ -69,6 +78,8 @@ export type CandidateEstimate = {
   current?: boolean;
   /** From history alone: the runtime at the upper bound the picks use. */
   runtimeHighSeconds?: number;
+  /** True when the candidate runs with the recommended Spark settings (PredictionOutcome.settings). */
+  tunedSettings?: boolean;
 };
 
 /** The engine's answer. */
@@ -91,6 +102,8 @@ export type PredictionOutcome = {
   /** Where the estimates mostly came from. */
   source: 'simulator' | 'history' | 'blend';
   warnings: string[];
+  /** The Spark settings the log's evidence supports (written by the candidates marked tunedSettings). */
+  settings?: SettingsAdvice;
 };
 
 /** Default basis hardware when the cluster report does not say (an EMR default core type). */
@@ -241,6 +254,7 @@ function solutionsFrom(
   executorCounts?: { dynamic: boolean; maxExecutors?: number; instances?: number },
   /** Picks made elsewhere (the history model's cautious picks); a missing one keeps the current cluster. */
   picks?: Partial<Record<Preference, CandidateEstimate>>,
+  advice?: SettingsAdvice,
 ): Record<Preference, Solution> {
   const resolved: Required<PreferenceCeilings> = {
     performanceMaxCostUsd: ceilings?.performanceMaxCostUsd ?? basis.costUsd * PERFORMANCE_COST_FACTOR,
@@ -263,8 +277,13 @@ function solutionsFrom(
       sparkProperties['spark.dynamicAllocation.maxExecutors'] = String(c.executors);
     }
     if (executorCounts && !executorCounts.dynamic && executorCounts.instances !== undefined) sparkProperties['spark.executor.instances'] = String(c.executors);
+    const tuned = c.tunedSettings && advice ? advice.settings : [];
+    for (const [k, v] of Object.entries(tuned.length > 0 && advice ? adviceProperties(advice) : {})) {
+      sparkProperties[k] = k === 'spark.dynamicAllocation.maxExecutors' ? String(Math.min(Number(v), c.executors)) : v;
+    }
     const fragment = runJobFlowFragment({
       sparkProperties,
+      ...(options.pinned ? { pinned: options.pinned } : {}),
       instanceType: c.instanceType,
       nodes: c.nodes,
       masterInstanceType: master ?? c.instanceType,
@@ -272,11 +291,13 @@ function solutionsFrom(
       spot: options.spot ?? shape.spot,
       ...(layout ? { layout } : {}),
     });
+    const settingsNote = tuned.length > 0 && advice ? ` Spark settings: ${describeAdvice(advice)}.` : '';
     out[pref] = {
       configuration: fragment,
       estimate: { runtimeSeconds: round(c.runtimeSeconds, 1), costUsd: round(c.costUsd, 4) },
       source: c.source,
-      explanation: explain(pref, c, basis, resolved, archNoteFor(options.catalog, basis.instanceType, c.instanceType)),
+      explanation: explain(pref, c, basis, resolved, archNoteFor(options.catalog, basis.instanceType, c.instanceType)) + settingsNote,
+      ...(tuned.length > 0 ? { settings: tuned.map((t: SettingAdvice) => ({ ...t })) } : {}),
     };
   }
   return out;
@@ -410,6 +431,39 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   // Small clusters have few sizes within 3x: widen upwards until the search has MIN_CANDIDATES.
   for (let f = 4; options.maxFactor === undefined && candidates.length < MIN_CANDIDATES && f <= 16; f *= 2) candidates = generate(f);
   const pinSizing = settings.executorCores !== undefined || settings.executorMemoryMb !== undefined;
+  // Spark settings from the log's evidence: each cluster shape is also tried with them.
+  const advice =
+    options.tuneSettings === false || plan.taskCount === 0
+      ? undefined
+      : adviseSettings(model, {
+          executorCores: observed.cores,
+          // In local mode the tasks share the driver's heap (Spark's default 1g).
+          executorMemoryMb: plan.local ? (model.settings.driverMemoryMb ?? 1024) : (settings.executorMemoryMb ?? basisLayout.executorMemoryMb),
+          ...(settings.executorMemoryOverheadMb !== undefined ? { executorMemoryOverheadMb: settings.executorMemoryOverheadMb } : {}),
+          taskCpus: plan.taskCpus,
+          slots: Math.max(1, observedSlots),
+          ...(options.pinned ? { pinned: options.pinned } : {}),
+          ...(options.memoryFloorMb !== undefined ? { memoryFloorMb: options.memoryFloorMb } : {}),
+        });
+  const tuned = advice && advice.settings.length > 0 ? advice : undefined;
+  if (tuned) {
+    const seen = new Set<string>();
+    const variants: Candidate[] = [];
+    for (const c of candidates) {
+      const key = `${c.instanceType}/${c.nodes}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const layout = executorLayout(catalog.get(c.instanceType)!, {
+        executorCores: tuned.executorCores,
+        executorMemoryMb: tuned.executorMemoryMb,
+        executorMemoryOverheadMb: tuned.executorMemoryOverheadMb,
+        taskCpus: plan.taskCpus,
+      });
+      if (layout.executorsPerNode > 0) variants.push({ instanceType: c.instanceType, nodes: c.nodes, layout, userSizing: false, tunedSettings: true });
+    }
+    candidates = [...candidates, ...variants];
+  }
+  const tunedPlan = tuned?.shufflePartitions ? withShufflePartitions(plan, tuned.shufflePartitions.from, tuned.shufflePartitions.to) : plan;
   // Instances are billed from creation: the observed provisioning/bootstrap time is added to each cost.
   const startupSeconds = options.clusterStartupSeconds ?? shape.startupSeconds ?? 0;
   const cache = new Map<string, number>();
@@ -431,10 +485,13 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
       fetchFactor: round(exact.fetchFactor, 1),
       memoryPerTaskBytes: Number.isFinite(exact.memoryPerTaskBytes) ? Math.round(exact.memoryPerTaskBytes / 1e8) * 1e8 : Infinity,
     };
-    const key = [executors, c.layout.executorCores, scaling.cpuFactor, scaling.gcFactor, scaling.fetchFactor, scaling.memoryPerTaskBytes].join('/');
+    if (exact.spillReliefBytes !== undefined) scaling.spillReliefBytes = Math.floor(exact.spillReliefBytes / 1e6) * 1e6;
+    // With other shuffle partitions a task's memory need changes: charge what no longer fits.
+    if (c.tunedSettings && tunedPlan !== plan && !Number.isFinite(scaling.memoryPerTaskBytes)) scaling.memoryPerTaskBytes = usableTaskMemoryBytes(c.layout.memoryPerTaskMb);
+    const key = [executors, c.layout.executorCores, scaling.cpuFactor, scaling.gcFactor, scaling.fetchFactor, scaling.memoryPerTaskBytes, scaling.spillReliefBytes ?? 0, c.tunedSettings ? 't' : ''].join('/');
     let simMs = cache.get(key);
     if (simMs === undefined) {
-      simMs = simulatePlan(plan, { executors, cores: c.layout.executorCores, scaling }, params).estimatedMs * anchor;
+      simMs = simulatePlan(c.tunedSettings ? tunedPlan : plan, { executors, cores: c.layout.executorCores, scaling }, params).estimatedMs * anchor;
       cache.set(key, simMs);
     }
     const simulatedSeconds = simMs / 1000;
@@ -464,9 +521,10 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
       simulatedSeconds,
     };
     if (historySeconds !== undefined) e.historySeconds = historySeconds;
+    if (c.tunedSettings) e.tunedSettings = true;
     estimates.push(e);
-    // Pin executor sizing only when the user had set it (it must then be overridden or kept).
-    if (pinSizing) layouts.set(e, c.layout);
+    // Pin executor sizing when the user had set it (it must then be overridden or kept), or when the settings are tuned.
+    if (pinSizing || c.tunedSettings) layouts.set(e, c.layout);
   }
   // The current configuration, always a candidate: the replay of the observed run on its own
   // hardware and executor layout (anchored, so its estimate is the observed runtime), priced as the
@@ -516,11 +574,12 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
       dynamic: model.settings.dynamicAllocation,
       ...(model.settings.maxExecutors !== undefined ? { maxExecutors: model.settings.maxExecutors } : {}),
       ...(model.settings.executorInstances !== undefined ? { instances: model.settings.executorInstances } : {}),
-    }),
+    }, undefined, tuned),
     basis,
     candidates: estimates,
     source: mainSource(estimates),
     warnings,
+    ...(advice ? { settings: advice } : {}),
   };
 }
 

@@ -7,7 +7,9 @@ import type { InstanceSpec } from './catalog.js';
 /** Assumed cost of spilling one byte (write + read back at ~100 MB/s each), ms per byte. */
 export const SPILL_MS_PER_BYTE = 2 / 100_000;
 /** Spark's usable execution+storage share of the heap (spark.memory.fraction, after 300 MB reserved). */
-const MEMORY_FRACTION = 0.6;
+export const MEMORY_FRACTION = 0.6;
+/** Heap Spark reserves before the unified memory pool, MB. */
+export const RESERVED_HEAP_MB = 300;
 
 /** One side of a hardware comparison. */
 export type HardwareSide = {
@@ -22,6 +24,11 @@ export function perCoreSpeed(spec: Pick<InstanceSpec, 'vcpu' | 'coremark'> | und
   return spec?.coremark !== undefined ? spec.coremark / spec.vcpu : undefined;
 }
 
+/** Execution memory a task may use with `heapPerTaskMb` of executor heap per running task, bytes. */
+export function usableTaskMemoryBytes(heapPerTaskMb: number): number {
+  return Math.max(0, heapPerTaskMb - RESERVED_HEAP_MB) * MEMORY_FRACTION * 1024 * 1024;
+}
+
 /** The scaling from the observed hardware to a candidate; identity when they are the same. */
 export function taskScaling(observed: HardwareSide, candidate: HardwareSide): TaskScaling {
   const so = perCoreSpeed(observed.instance);
@@ -33,12 +40,13 @@ export function taskScaling(observed: HardwareSide, candidate: HardwareSide): Ta
   const ro = remote(observed.nodes);
   const rc = remote(candidate.nodes);
   const fetchFactor = ro > 0 ? Math.min(2, Math.max(0.5, rc / ro)) : 1;
-  const usable = (mb: number) => Math.max(0, mb - 300) * MEMORY_FRACTION * 1024 * 1024;
+  const usable = (mb: number) => usableTaskMemoryBytes(mb);
   return {
     cpuFactor,
     gcFactor,
     fetchFactor,
     memoryPerTaskBytes: memRatio > 1 ? usable(candidate.memoryPerTaskMb) : Infinity,
     spillMsPerByte: SPILL_MS_PER_BYTE,
+    ...(memRatio < 1 ? { spillReliefBytes: usable(candidate.memoryPerTaskMb) } : {}),
   };
 }
