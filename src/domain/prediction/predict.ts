@@ -402,6 +402,9 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   const master = shape.masterInstanceType ? (catalog.get(shape.masterInstanceType) ? shape.masterInstanceType : undefined) : basisSpec.instanceType;
   const pricing = { spot: options.spot ?? shape.spot, ...(options.spotDiscount !== undefined ? { spotDiscount: options.spotDiscount } : {}) };
   if (!model.complete) warnings.push('the event log does not show the application ending; its duration may be cut short');
+  if (model.master !== undefined && /^local(\[|$)/.test(model.master)) {
+    warnings.push(`the application ran in local mode (master ${model.master}): one process did all the work, so estimates on a cluster of separate executors are extrapolations`);
+  }
   if (plan.taskCount === 0) warnings.push('the event log has no finished task: estimates only carry driver time');
 
   const observedMemoryPerTaskMb =
