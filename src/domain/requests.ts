@@ -1,3 +1,4 @@
+import type { DatabricksJob } from './databricks-job.js';
 import type { JobFlow, PlatformName, Preference, ProjectMode, TuningPolicy } from './types.js';
 
 /** Names of the requests the agent answers (see schema/requests.schema.json). */
@@ -11,6 +12,8 @@ export type ProjectCreateData = {
   name: string;
   platform: PlatformName;
   jobFlow?: JobFlow;
+  /** For platform 'databricks': a Jobs API 2.1 runs/submit body on one cluster. */
+  job?: DatabricksJob;
   cluster?: Record<string, unknown>;
   location?: string;
   preference?: Preference;
@@ -24,6 +27,7 @@ export type ProjectUpdateData = {
   projectId: string;
   name?: string;
   jobFlow?: JobFlow | null;
+  job?: DatabricksJob | null;
   cluster?: Record<string, unknown> | null;
   location?: string | null;
   preference?: Preference | null;
@@ -32,7 +36,7 @@ export type ProjectUpdateData = {
   policy?: TuningPolicy | null;
 };
 
-export type RunStartData = { projectId: string; jobFlow?: JobFlow; predictionId?: string; preference?: Preference };
+export type RunStartData = { projectId: string; jobFlow?: JobFlow; job?: DatabricksJob; predictionId?: string; preference?: Preference };
 
 /** At least one of clusterId / runId is present. */
 export type RunRecordData = { projectId?: string; clusterId?: string; runId?: string };

@@ -80,6 +80,8 @@ export type Project = {
   policy?: TuningPolicy;
   /** The user's base request, merged into every run. */
   jobFlow?: JobFlow;
+  /** For platform 'databricks': the user's Jobs API 2.1 runs/submit body (one cluster), merged into every run. */
+  job?: Record<string, unknown>;
   /** Databricks clusters/create body, for platform 'databricks'. */
   cluster?: Record<string, unknown>;
   createdAt: string;
