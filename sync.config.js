@@ -8,11 +8,18 @@
 //
 // Credentials never live in this file: the Sync API key comes from SYNC_API_KEY_ID/SYNC_API_KEY_SECRET,
 // $CREDENTIALS_DIRECTORY/sync-api-key (systemd LoadCredential=) or ~/.sync/credentials (mode 600);
-// the HTTP bearer token from SYNC_AGENT_TOKEN, $CREDENTIALS_DIRECTORY/http-token or the same file.
+// the HTTP bearer token from SYNC_AGENT_TOKEN, $CREDENTIALS_DIRECTORY/http-token or the same file;
+// the Redis password from SYNC_REDIS_PASSWORD or $CREDENTIALS_DIRECTORY/redis-password (Sentinel's:
+// SYNC_REDIS_SENTINEL_PASSWORD or $CREDENTIALS_DIRECTORY/redis-sentinel-password).
 export default {
   site: {
     // id: 'etl-host-1',                      // default: the host name
     redis: { embedded: true, dir: './.sync-agent/redis' }, // or 'embedded', or { url: 'redis://127.0.0.1:6379' }
+    // An existing Redis over TLS (ElastiCache in-transit encryption) as an ACL user:
+    // redis: { url: 'rediss://master.my-cache.xxxxxx.use1.cache.amazonaws.com:6379', username: 'sync-agent' },
+    //   tls: { ca: './redis-ca.pem', servername: 'redis.internal', rejectUnauthorized: true } for a private CA
+    // Through Sentinel (tls/username inside `sentinel` are for the sentinels, beside it for the master):
+    // redis: { sentinel: { name: 'mymaster', sentinels: [{ host: '10.0.0.11', port: 26379 }] }, username: 'sync-agent' },
     queues: { prefix: 'sync', concurrency: 4 },
     // sqs: { completionQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/emr-events' },
     aws: {

@@ -1,7 +1,9 @@
 // Prediction engine figures:
 // 1. replay error at the observed configuration, |simulated - observed| / observed, over every real
 //    log in ../shared/eventlogs (or test/fixtures/eventlogs), beside the Sparklens-style baseline;
-// 2. a full prediction (>= 200 candidates) on a 13,000+ task model made by repeating a real log's jobs.
+// 2. a full prediction (>= 200 candidates) on a 13,000+ task model made by repeating a real log's jobs;
+// 3. what-if accuracy on the sandbox's independent ground truth over 50 seeds (bench/sandbox-whatif.ts;
+//    WHATIF_SEEDS=n to change the count).
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +13,10 @@ import type { ApplicationModel, StageAttempt } from '../src/domain/eventlog/mode
 import { readFileSync } from 'node:fs';
 import { fitErnest, fitScalingCurve } from '../src/domain/prediction/ernest.js';
 import { buildReplayPlan } from '../src/domain/prediction/plan.js';
+import { runDatasets } from './runtime-datasets.js';
 import { predictFromModel } from '../src/domain/prediction/predict.js';
 import { observedCluster, simulateBaselinePlan, simulatePlan, supplyParameters } from '../src/domain/prediction/simulator.js';
+import { runSandboxWhatIf } from './sandbox-whatif.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const LOGS = [
@@ -83,8 +87,14 @@ export function repeatModel(model: ApplicationModel, times: number): Application
   };
 }
 
-/** Prints the replay table and the timing of a full prediction. */
+/** Prints the replay table, the timing of a full prediction and the public-dataset figures. */
 export async function run(): Promise<void> {
+  await runReplay();
+  console.log('\n--- datasets: learning across runs on public runtime-vs-configuration data (issue 14, 5b)');
+  runDatasets(join(root, '..', 'shared', 'data'));
+}
+
+async function runReplay(): Promise<void> {
   const dir = logsDir();
   if (!dir) {
     console.log('no event logs found (../shared/eventlogs or test/fixtures/eventlogs); skipped');
@@ -138,7 +148,11 @@ export async function run(): Promise<void> {
     console.log(`  ${job.padEnd(20)} chosen ${curve.form.padEnd(6)} mean ${pct(avg(e))}, max ${pct(Math.max(...e))}   (Ernest alone: mean ${pct(avg(ernest))}, max ${pct(Math.max(...ernest))})`);
   }
 
-  if (!db) return;
+  if (db) fullPrediction(db);
+  await runSandboxWhatIf(Number(process.env.WHATIF_SEEDS ?? 50));
+}
+
+function fullPrediction(db: ApplicationModel): void {
   const times = Math.ceil(13_000 / buildReplayPlan(db).taskCount);
   const big = repeatModel(db, times);
   const catalog = loadCatalog();

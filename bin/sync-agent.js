@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when it exists (npm run build), else the TypeScript sources through tsx.
-import { existsSync } from 'node:fs';
+// In a developer checkout (src/ present and tsx installed) runs the TypeScript sources through tsx, so an
+// edit is never hidden by an older `npm run build`; an installed package ships only dist/ and runs that.
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -9,11 +10,39 @@ import { dirname, join } from 'node:path';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// An older Node fails on the code's syntax with a bare "Unexpected token 'with'" (import attributes, 20.10);
+// say instead what it needs, from package.json's engines.
+const engines = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines?.node ?? '';
+const wanted = /^>=\s*(\d+)\.(\d+)/.exec(engines);
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (wanted && (major < Number(wanted[1]) || (major === Number(wanted[1]) && minor < Number(wanted[2])))) {
+  process.stderr.write(`sync-agent needs Node ${engines}; this is Node ${process.versions.node}\n`);
+  process.exit(1);
+}
+
+const source = join(root, 'src', 'cli', 'main.ts');
 const compiled = join(root, 'dist', 'cli', 'main.js');
-if (existsSync(compiled)) {
+
+/** The tsx loader's URL when it can be resolved from here (a dev install), else undefined. */
+function tsxApi() {
+  try {
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    return undefined;
+  }
+}
+
+const tsx = existsSync(source) ? tsxApi() : undefined;
+if (tsx) {
+  const { register } = await import(tsx);
+  register();
+  await import(pathToFileURL(source).href);
+} else if (existsSync(compiled)) {
   await import(pathToFileURL(compiled).href);
 } else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
+  process.stderr.write(
+    `sync-agent: nothing to run: ${compiled} is missing${existsSync(source) ? ' and tsx is not installed (run `npm ci`, or `npm run build`)' : ' (the package was published without its build)'}\n`,
+  );
+  process.exitCode = 1;
 }

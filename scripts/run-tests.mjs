@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Runs every *.test.ts file under the given folders (default: test/unit, test/integration and
 // test/reliability at its CI scale), each in its own Node process through tsx, two at a time, and ends with the plain line
-// "N passed, N failed" that CI reads. Each file is an uvu suite that calls `.run()` itself.
+// "N passed, N failed" that CI reads. First checks that the machine has the system packages those files need
+// (scripts/preflight.mjs) and, if not, stops at once with the apt-get line that installs them.
+// Each file is an uvu suite that calls `.run()` itself.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { availableParallelism } from 'node:os';
+import { preflight } from './preflight.mjs';
 
 const args = process.argv.slice(2);
 const filter = args.find((a) => a.startsWith('--grep='))?.slice('--grep='.length);
@@ -28,6 +31,15 @@ function walk(path, out) {
 const files = dirs.flatMap((d) => walk(d, [])).filter((f) => !filter || f.includes(filter));
 if (files.length === 0) {
   console.error(`no test files found under ${dirs.join(', ')}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+// A fresh machine without a system package fails here at once, with the exact install line, instead of
+// minutes later with a failed test per missing tool.
+const notReady = preflight(files);
+if (notReady) {
+  for (const line of notReady) console.error(line);
   console.log('0 passed, 1 failed');
   process.exit(1);
 }

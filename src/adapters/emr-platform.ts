@@ -9,9 +9,9 @@ import {
   RunJobFlowCommand,
 } from '@aws-sdk/client-emr';
 import { TerminateJobFlowsCommand } from '@aws-sdk/client-emr';
-import type { Cluster, EMRClient, RunJobFlowCommandInput } from '@aws-sdk/client-emr';
+import type { Cluster, ClusterState, EMRClient, RunJobFlowCommandInput } from '@aws-sdk/client-emr';
 import { SyncError } from '../domain/errors.js';
-import type { CallOptions, ClusterInfo, ClusterReport, Logger, Platform } from '../domain/ports.js';
+import type { CallOptions, ClusterInfo, ClusterQuery, ClusterReport, Logger, Platform } from '../domain/ports.js';
 import type { JobFlow } from '../domain/types.js';
 import { mapAwsError, withRetry } from './aws-errors.js';
 import type { RetryOptions } from './aws-errors.js';
@@ -63,6 +63,11 @@ export function toClusterInfo(cluster: Cluster): ClusterInfo {
 }
 
 const DESCRIBE_BATCH = 4;
+/** ListClusters state filters of a tag lookup, in the order they are searched. */
+const LOOKUP_STATES: ClusterState[][] = [
+  ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING', 'TERMINATING'],
+  ['TERMINATED', 'TERMINATED_WITH_ERRORS'],
+];
 const INVALID_CLUSTER_ID = /cluster id .* is not valid|does not exist|not found/i;
 
 /** The tag value of `key` in a RunJobFlow request, if the request carries it. */
@@ -87,6 +92,7 @@ function requestTag(request: JobFlow, key: string): string | undefined {
 export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
   const { client, region } = deps;
   const runTagKey = deps.runTagKey ?? 'sync:run-id';
+  const tenantTagKey = 'sync:tenant-id';
 
   const call = <T>(context: string, options: CallOptions | undefined, fn: (abortSignal: AbortSignal | undefined, attempt: number) => Promise<T>): Promise<T> =>
     withRetry(
@@ -147,25 +153,30 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
     return items;
   };
 
-  const findByTag = async (tagKey: string, tagValue: string, createdAfter: Date, options?: CallOptions): Promise<ClusterInfo | undefined> => {
-    const summaries = await allPages('EMR ListClusters', options, async (Marker, abortSignal) => {
-      const out = await client.send(new ListClustersCommand({ CreatedAfter: createdAfter, ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
-      return { items: out.Clusters, marker: out.Marker };
-    });
-    const ids = summaries.flatMap((s) => (s.Id ? [s.Id] : []));
-    // A few DescribeCluster calls at a time, newest first (ListClusters' order): the cluster looked
-    // for is usually among the most recent, and throttling is retried anyway.
-    for (let i = 0; i < ids.length; i += DESCRIBE_BATCH) {
-      const batch = await Promise.all(
-        ids.slice(i, i + DESCRIBE_BATCH).map((id) =>
-          describe(id, options).catch((e: unknown) => {
-            if (e instanceof SyncError && e.code === 'not_found') return undefined;
-            throw e;
-          }),
-        ),
-      );
-      const match = batch.find((c) => c && (c.Tags ?? []).some((t) => t.Key === tagKey && t.Value === tagValue));
-      if (match) return toClusterInfo(match);
+  // One ListClusters pass per group of states: clusters still alive first (the usual answer: a launch
+  // that went through moments ago), then those that already ended (a launch that failed at once).
+  const findByTag = async (query: ClusterQuery, options?: CallOptions): Promise<ClusterInfo | undefined> => {
+    const wanted = Object.entries(query.tags);
+    for (const states of LOOKUP_STATES) {
+      const summaries = await allPages('EMR ListClusters', options, async (Marker, abortSignal) => {
+        const out = await client.send(new ListClustersCommand({ CreatedAfter: query.createdAfter, ClusterStates: states, ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
+        return { items: out.Clusters, marker: out.Marker };
+      });
+      // Only clusters of the right name need a DescribeCluster (the summary carries no tags).
+      const ids = summaries.flatMap((s) => (s.Id && (query.name === undefined || s.Name === query.name) ? [s.Id] : []));
+      // A few DescribeCluster calls at a time, newest first (ListClusters' order); throttling is retried anyway.
+      for (let i = 0; i < ids.length; i += DESCRIBE_BATCH) {
+        const batch = await Promise.all(
+          ids.slice(i, i + DESCRIBE_BATCH).map((id) =>
+            describe(id, options).catch((e: unknown) => {
+              if (e instanceof SyncError && e.code === 'not_found') return undefined;
+              throw e;
+            }),
+          ),
+        );
+        const match = batch.find((c) => c && wanted.every(([k, v]) => (c.Tags ?? []).some((t) => t.Key === k && t.Value === v)));
+        if (match) return toClusterInfo(match);
+      }
     }
     return undefined;
   };
@@ -176,13 +187,17 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
 
     async startCluster(request, options) {
       const runId = requestTag(request, runTagKey);
+      const tenantId = requestTag(request, tenantTagKey);
       // Clock skew between us and EMR: look a little before "now" when checking for our own cluster.
       const since = new Date(Date.now() - 10 * 60_000);
       let previous: SyncError | undefined;
       const id = await call(`EMR RunJobFlow ${String(request.Name ?? '')}`.trim(), options, async (abortSignal, attempt) => {
         // A throttled call was refused outright; any other failure may have reached EMR.
         if (attempt > 1 && runId !== undefined && previous?.code !== 'throttled') {
-          const existing = await findByTag(runTagKey, runId, since, abortSignal ? { signal: abortSignal } : {});
+          const tags: Record<string, string> = { [runTagKey]: runId };
+          if (tenantId !== undefined) tags[tenantTagKey] = tenantId;
+          const name = typeof request.Name === 'string' ? request.Name : undefined;
+          const existing = await findByTag({ tags, createdAfter: since, ...(name !== undefined ? { name } : {}) }, abortSignal ? { signal: abortSignal } : {});
           if (existing) {
             deps.logger?.info('RunJobFlow had already created the cluster', { clusterId: existing.id, runId });
             return existing.id;

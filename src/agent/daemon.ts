@@ -24,7 +24,8 @@ import { createDispatcher } from '../handlers/registry.js';
 import { createCompletionConsumer, type CompletionConsumer } from '../queues/completion-events.js';
 import { createInboxConsumer, type InboxConsumer } from '../queues/inbox.js';
 import { createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
-import { createRequestQueue, createRequestWorker, idempotencyKeyOf, openRedis, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
+import { closeRedis, createRequestQueue, createRequestWorker, idempotencyKeyOf, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
+import { describeEndpoint, describeRedisError, firstContact, openRedis, redisEndpoint, redisWarnings, type RedisEndpoint } from '../adapters/redis-connection.js';
 import { createResults } from '../queues/results.js';
 import { parseRequestJson, validateRequest } from '../queues/validate-request.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
@@ -33,7 +34,7 @@ import { createUi, type Ui } from '../ui/server.js';
 import { loadApplicationModel } from '../adapters/eventlog-source.js';
 import { summarizeForUi } from '../ui/analysis.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { clearRuntimeInfo, embeddedRedisDir, redisConnectionUrl, writeRuntimeInfo } from './runtime.js';
+import { clearRuntimeInfo, embeddedRedisDir, writeRuntimeInfo } from './runtime.js';
 
 /** The agent's lifecycle: idle -> starting -> running -> draining -> stopped (or failed from any). */
 export type AgentState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
@@ -136,7 +137,15 @@ export function createAgent(options: AgentOptions = {}): Agent {
   let ui: Ui | undefined;
   let metrics: Metrics | undefined;
   let stopping: Promise<void> | undefined;
+  let starting: Promise<void> | undefined;
   let fatal: SyncError | undefined;
+  // Aborted by a stop() that arrives while start() is still running: start() then stops at its next
+  // step, tears down what it has built (the embedded redis-server included) and ends in 'stopped'.
+  const startAbort = new AbortController();
+  const STOPPED_DURING_START = new SyncError('aborted', 'stopped while starting');
+  const checkpoint = (): void => {
+    if (startAbort.signal.aborted) throw STOPPED_DURING_START;
+  };
 
   const load = async (): Promise<Config> => {
     if (options.config) return options.config;
@@ -183,11 +192,17 @@ export function createAgent(options: AgentOptions = {}): Agent {
     return out;
   };
 
-  const start = async (): Promise<void> => {
-    if (state$.value !== 'idle') throw new SyncError('internal', `start() called while ${state$.value}`);
+  const start = (): Promise<void> => {
+    if (state$.value !== 'idle') return Promise.reject(new SyncError('internal', `start() called while ${state$.value}`));
     state$.next('starting');
+    starting = startUp();
+    return starting;
+  };
+
+  const startUp = async (): Promise<void> => {
     try {
       config = await load();
+      checkpoint();
       credentials = await loadCredentials({ env, home: options.home ?? homedir(), ...(env.CREDENTIALS_DIRECTORY ? { credentialsDirectory: env.CREDENTIALS_DIRECTORY } : {}) });
       logger = createLogger({
         level: config.site.logLevel,
@@ -195,18 +210,38 @@ export function createAgent(options: AgentOptions = {}): Agent {
         fields: { site: config.site.id, tenant: config.tenant.id },
         secrets: () => secretValues(credentials),
       });
+      checkpoint();
       logger.info('starting sync-agent', { sources: config.sources, authSources: credentials.sources });
 
-      let redisUrl: string;
+      let endpoint: RedisEndpoint;
       let publicRedisUrl: string;
-      if ('url' in config.site.redis) {
-        publicRedisUrl = config.site.redis.url;
-        redisUrl = redisConnectionUrl(publicRedisUrl, credentials.redisPassword);
-      } else {
+      if ('embedded' in config.site.redis) {
         embedded = await startEmbeddedRedis({ dir: embeddedRedisDir(config, env), logger });
-        redisUrl = publicRedisUrl = embedded.url;
+        endpoint = { url: embedded.url };
+        publicRedisUrl = embedded.url;
+        checkpoint();
+      } else {
+        endpoint = redisEndpoint(config.site.redis, credentials);
+        publicRedisUrl = describeEndpoint(endpoint);
+        for (const warning of redisWarnings(config.site.redis)) logger.warn(warning);
       }
-      redis = openRedis(redisUrl, `${config.site.queues.prefix}-agent`);
+      const agentRedis = openRedis(endpoint, { name: `${config.site.queues.prefix}-agent` });
+      redis = agentRedis;
+      // A wrong CA or password never heals: fail the start with the reason. Redis merely down is a
+      // passing outage: carry on, every connection keeps retrying (and readiness says so).
+      const contact = await firstContact(agentRedis, endpoint, 10_000);
+      if (!contact.ready) logger.warn('Redis is not reachable yet; connections keep retrying', { problem: contact.problem });
+      // Later trouble (an outage, a rotated certificate or password) is logged once per distinct cause, said plainly.
+      let redisProblem = contact.ready ? undefined : contact.problem;
+      agentRedis.on('error', (e) => {
+        const d = describeRedisError(e, endpoint);
+        if (d.message !== redisProblem) logger.warn('Redis connection problem', { problem: d.message, failure: d.kind });
+        redisProblem = d.message;
+      });
+      agentRedis.on('ready', () => {
+        if (redisProblem !== undefined) logger.info('Redis connection restored', { redis: describeEndpoint(endpoint) });
+        redisProblem = undefined;
+      });
 
       const site = config.site;
       const aws = createAwsClients({
@@ -231,11 +266,11 @@ export function createAgent(options: AgentOptions = {}): Agent {
       };
       metrics = createMetrics();
       const prefix = site.queues.prefix;
-      const results = createResults(redis, prefix);
-      queue = createRequestQueue({ connection: { url: redisUrl }, prefix, attempts: site.queues.attempts, backoffMs: site.queues.backoffMs, logger, metrics });
+      const results = createResults(agentRedis, prefix);
+      queue = createRequestQueue({ connection: endpoint, prefix, attempts: site.queues.attempts, backoffMs: site.queues.backoffMs, logger, metrics });
       const dispatch = createDispatcher(deps);
       worker = createRequestWorker({
-        connection: { url: redisUrl },
+        connection: endpoint,
         prefix,
         concurrency: site.queues.concurrency,
         dispatch,
@@ -250,7 +285,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
         notReadyMaxMs: site.eventLog.waitTimeoutMs + 5 * 60_000,
       });
       inbox = createInboxConsumer({
-        redis: { url: redisUrl },
+        redis: endpoint,
         prefix,
         consumerName: site.id,
         enqueue: queue.enqueue,
@@ -269,7 +304,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
           visibilityTimeoutSeconds: site.sqs.visibilityTimeoutSeconds,
           describeCluster: (id, signal) => platform.describeCluster(id, { signal }),
           enqueue: queue.enqueue,
-          redis,
+          redis: agentRedis,
           prefix,
           logger,
           metrics,
@@ -347,15 +382,24 @@ export function createAgent(options: AgentOptions = {}): Agent {
         });
         httpUrl = (await http.listen()).url;
       }
+      checkpoint();
       writeRuntimeInfo(config, { pid: process.pid, redisUrl: publicRedisUrl, ...(httpUrl ? { httpUrl } : {}), startedAt: new Date().toISOString() });
       state$.next('running');
       logger.info('sync-agent ready', { http: httpUrl ?? 'disabled', sqs: site.sqs ? 'on' : 'off', prefix });
     } catch (e) {
-      const err = toSyncError(e);
-      logger.error('sync-agent failed to start', { error: err.toJSON() });
+      if (e === STOPPED_DURING_START && !fatal) {
+        // stop() finishes the shutdown (teardown, then 'stopped'); start() resolves, and run() with it.
+        logger.info('sync-agent stopped before it was ready');
+        return;
+      }
+      const err = fatal ?? toSyncError(e);
+      if (e !== STOPPED_DURING_START) logger.error('sync-agent failed to start', { error: err.toJSON() });
       fatal = err;
-      await teardown();
-      state$.next('failed');
+      // A stop() in progress waits for this start to end, then tears down itself.
+      if (!startAbort.signal.aborted) {
+        await teardown();
+        state$.next('failed');
+      }
       throw err;
     }
   };
@@ -384,7 +428,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
     await step('worker', worker && (() => worker!.close()));
     await step('http', http && (() => http!.close()));
     await step('queue', queue && (() => queue!.close()));
-    await step('redis', redis && (async () => void (await redis!.quit())));
+    await step('redis', redis && (() => closeRedis(redis!)));
     if (config) clearRuntimeInfo(config);
     await step('embedded redis', embedded && (() => embedded!.stop()));
   };
@@ -398,6 +442,12 @@ export function createAgent(options: AgentOptions = {}): Agent {
         inflight: worker?.inflight ?? 0,
       });
       state$.next('draining');
+      if (starting) {
+        // A stop during start: let start() reach its next step and give up there, so that nothing it
+        // is still creating (the embedded redis-server, the HTTP listener) is left behind.
+        startAbort.abort();
+        await starting.catch(() => undefined);
+      }
       await teardown();
       state$.next(fatal ? 'failed' : 'stopped');
       logger.info('sync-agent stopped', { reason });

@@ -2,7 +2,8 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../config/types.js';
+import { redisEndpoint, type RedisEndpoint } from '../adapters/redis-connection.js';
+import type { Config, Credentials } from '../config/types.js';
 import { SyncError } from '../domain/errors.js';
 
 /** What a running agent publishes about itself for the CLI (embedded Redis has a random port). */
@@ -31,20 +32,24 @@ export function clearRuntimeInfo(config: Config): void {
   rmSync(runtimeFile(config), { force: true });
 }
 
-/**
- * The URL to connect with: the configured one plus the password from credentials (config files never
- * hold it). Only for connections; never log it or write it to a file.
- */
-export function redisConnectionUrl(url: string, password: string | undefined): string {
-  if (!password) return url;
-  const u = new URL(url);
-  u.password = encodeURIComponent(password);
-  return u.href;
+/** The Redis a CLI command should use: the configured one (with its passwords), or the running agent's embedded one. */
+export function resolveRedisEndpoint(
+  config: Config,
+  credentials: Pick<Credentials, 'redisPassword' | 'redisSentinelPassword'>,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): RedisEndpoint {
+  if (!('embedded' in config.site.redis)) return redisEndpoint(config.site.redis, credentials);
+  return { url: embeddedRedisUrl(config, env) };
 }
 
-/** The Redis URL a CLI command should use: the configured one, or the running agent's embedded one. */
+/** The URL of the running agent's embedded redis-server, or the configured server URL (no user, no password). */
 export function resolveRedisUrl(config: Config, env: Readonly<Record<string, string | undefined>> = process.env): string {
   if ('url' in config.site.redis) return config.site.redis.url;
+  if ('sentinel' in config.site.redis) throw new SyncError('invalid_config', 'site.redis names a Sentinel group, which has no single URL; use resolveRedisEndpoint');
+  return embeddedRedisUrl(config, env);
+}
+
+function embeddedRedisUrl(config: Config, env: Readonly<Record<string, string | undefined>>): string {
   const file = runtimeFile(config, env);
   let info: RuntimeInfo;
   try {

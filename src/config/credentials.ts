@@ -8,7 +8,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Where loadCredentials looks; `credentialsDirectory` defaults to $CREDENTIALS_DIRECTORY (systemd LoadCredential=). */
 export type LoadCredentialsOptions = { env: Env; home: string; credentialsDirectory?: string };
 
-type UserFile = { apiKeyId?: string; apiKeySecret?: string; httpToken?: string; redisPassword?: string; databricksToken?: string; path: string };
+type UserFile = { apiKeyId?: string; apiKeySecret?: string; httpToken?: string; redisPassword?: string; redisSentinelPassword?: string; databricksToken?: string; path: string };
 
 /**
  * Reads the agent's secrets, first match wins for each:
@@ -17,6 +17,7 @@ type UserFile = { apiKeyId?: string; apiKeySecret?: string; httpToken?: string; 
  * Redis password: SYNC_REDIS_PASSWORD, $CREDENTIALS_DIRECTORY/redis-password, `redis_password` in ~/.sync/credentials;
  * Databricks: DATABRICKS_TOKEN, $CREDENTIALS_DIRECTORY/databricks-token, `databricks_token` in ~/.sync/credentials;
  * and OAuth M2M from DATABRICKS_CLIENT_ID + DATABRICKS_CLIENT_SECRET.
+ * Sentinel password: SYNC_REDIS_SENTINEL_PASSWORD, $CREDENTIALS_DIRECTORY/redis-sentinel-password, `redis_sentinel_password` there.
  * ~/.sync/credentials is refused (access_denied) when group or others have any access to it.
  * Error messages name files and variables, never values.
  */
@@ -54,6 +55,7 @@ export async function loadCredentials(options: LoadCredentialsOptions): Promise<
     ['httpToken', 'SYNC_AGENT_TOKEN', 'http-token', 'http token'],
     ['redisPassword', 'SYNC_REDIS_PASSWORD', 'redis-password', 'redis password'],
     ['databricksToken', 'DATABRICKS_TOKEN', 'databricks-token', 'databricks token'],
+    ['redisSentinelPassword', 'SYNC_REDIS_SENTINEL_PASSWORD', 'redis-sentinel-password', 'redis sentinel password'],
   ] as const) {
     const fromEnv = env[variable] || undefined;
     if (fromEnv !== undefined) {
@@ -88,7 +90,7 @@ export async function loadCredentials(options: LoadCredentialsOptions): Promise<
 
 /** The secret strings in `c`, for the logger's mask list (key id included: it is not for logs either). */
 export function secretValues(c: Credentials): string[] {
-  return [c.apiKeyId, c.apiKeySecret, c.httpToken, c.redisPassword, c.databricksToken, c.databricksClientId, c.databricksClientSecret].filter((v): v is string => typeof v === 'string' && v !== '');
+  return [c.apiKeyId, c.apiKeySecret, c.httpToken, c.redisPassword, c.redisSentinelPassword, c.databricksToken, c.databricksClientId, c.databricksClientSecret].filter((v): v is string => typeof v === 'string' && v !== '');
 }
 
 async function readOptional(path: string): Promise<string | undefined> {
@@ -169,5 +171,7 @@ async function readUserFile(path: string): Promise<UserFile | null> {
   if (redisPassword !== undefined) out.redisPassword = redisPassword;
   const databricksToken = optionalString(o, 'databricks_token', path);
   if (databricksToken !== undefined) out.databricksToken = databricksToken;
+  const redisSentinelPassword = optionalString(o, 'redis_sentinel_password', path);
+  if (redisSentinelPassword !== undefined) out.redisSentinelPassword = redisSentinelPassword;
   return out;
 }

@@ -1,3 +1,4 @@
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { hostname as osHostname } from 'node:os';
@@ -8,7 +9,7 @@ import { SyncError } from '../domain/errors.js';
 import { PREFERENCES } from '../domain/types.js';
 import { DEFAULT_REDIS_URL, DEFAULT_STATE, embeddedDefaults, siteDefaults } from './defaults.js';
 import { createReader, didYouMean, formatProblems, type ConfigProblem, type Reader } from './reader.js';
-import type { Config, InstanceOverride, SiteConfig, TenantConfig } from './types.js';
+import type { Config, InstanceOverride, RedisSentinelConfig, RedisServerConfig, RedisTlsConfig, SiteConfig, TenantConfig } from './types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -178,18 +179,19 @@ function readSite(r: Reader, value: unknown, env: Env, defaultId: string): SiteC
   return site;
 }
 
+const REDIS_PASSWORD_HINT =
+  "credentials never live in the config file: put the Redis password in SYNC_REDIS_PASSWORD, $CREDENTIALS_DIRECTORY/redis-password (systemd LoadCredential=) or `redis_password` in ~/.sync/credentials, and an ACL user name in site.redis.username";
+const REDIS_WHAT = "must be 'embedded', a redis:// or rediss:// URL, { url, username?, tls? }, { sentinel: { name, sentinels }, username?, tls? } or { embedded: true, dir? }";
+const HOST = /^[A-Za-z0-9.:[\]_-]+$/;
+
 function readRedis(r: Reader, value: unknown): SiteConfig['redis'] {
-  const what = "must be 'embedded', a redis:// URL, { url: 'redis://host:port' } or { embedded: true, dir? }";
   if (value === undefined) return { url: DEFAULT_REDIS_URL };
   if (value === 'embedded') return { embedded: true };
   if (typeof value === 'string' && !value.includes('://')) {
-    r.add('site.redis', `${what}, got '${value}'${didYouMean(value, ['embedded']) ? "; did you mean 'embedded'?" : ''}`);
+    r.add('site.redis', `${REDIS_WHAT}, got '${value}'${didYouMean(value, ['embedded']) ? "; did you mean 'embedded'?" : ''}`);
     return { embedded: true };
   }
-  if (typeof value === 'string') {
-    const url = r.url({ redis: value }, 'site', 'redis', ['redis:', 'rediss:'], true);
-    return { url: url ?? DEFAULT_REDIS_URL };
-  }
+  if (typeof value === 'string') return readRedisServer(r, { url: value }, 'site.redis');
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'embedded' in value) {
     const o = r.object(value, 'site.redis', ['embedded', 'dir']);
     if (o?.embedded !== true) r.add('site.redis.embedded', `must be true (use { url } for an existing Redis), got ${JSON.stringify(o?.embedded)}`);
@@ -201,13 +203,115 @@ function readRedis(r: Reader, value: unknown): SiteConfig['redis'] {
     }
     return { embedded: true, dir: resolve(r.baseDir ?? '/', dir) };
   }
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const o = r.object(value, 'site.redis', ['url']);
-    const url = r.url(o, 'site.redis', 'url', ['redis:', 'rediss:'], true);
-    return { url: url ?? DEFAULT_REDIS_URL };
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'sentinel' in value) {
+    return readRedisSentinel(r, r.object(value, 'site.redis', ['sentinel', 'username', 'tls', 'db']) ?? {});
   }
-  r.add('site.redis', what);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return readRedisServer(r, r.object(value, 'site.redis', ['url', 'username', 'tls']) ?? {}, 'site.redis.url');
+  }
+  r.add('site.redis', REDIS_WHAT);
   return { url: DEFAULT_REDIS_URL };
+}
+
+// `o.url` is the URL (reported as `at`); `username` and `tls` are read beside it (absent in the plain-string form).
+function readRedisServer(r: Reader, o: Record<string, unknown>, at: string): RedisServerConfig {
+  const raw = o.url;
+  let parsed: URL | undefined;
+  if (raw === undefined) r.add(at, 'is required (a redis:// or rediss:// URL)');
+  else if (typeof raw !== 'string') r.add(at, 'must be a redis:// or rediss:// URL');
+  else {
+    try {
+      parsed = new URL(raw);
+    } catch {
+      // The text may hold a password: name the problem, never echo the value.
+      r.add(at, 'must be a redis:// or rediss:// URL (it does not parse as a URL)');
+    }
+  }
+  if (parsed && parsed.password !== '') {
+    r.add(at, `must not contain a password: ${REDIS_PASSWORD_HINT}`);
+    parsed = undefined;
+  } else if (parsed && parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    r.add(at, `must be a redis:// or rediss:// (TLS) URL, got a ${parsed.protocol}// URL`);
+    parsed = undefined;
+  } else if (parsed && (parsed.hostname === '' || !/^\/?\d*$/.test(parsed.pathname))) {
+    r.add(at, 'must be redis[s]://host[:port][/db] (a database number is the only path allowed)');
+    parsed = undefined;
+  }
+  const out: RedisServerConfig = { url: DEFAULT_REDIS_URL };
+  let username = r.string(o, 'site.redis', 'username', { what: 'an ACL user name' });
+  if (parsed) {
+    if (parsed.username !== '') {
+      const fromUrl = decodeURIComponent(parsed.username);
+      if (username !== undefined && username !== fromUrl) r.add(at, `names the user '${fromUrl}' but site.redis.username is '${username}': give the user once`);
+      username ??= fromUrl;
+      parsed.username = '';
+    }
+    out.url = parsed.href.replace(/\/$/, '');
+  }
+  if (username !== undefined) out.username = username;
+  if (o.tls !== undefined) {
+    const tls = readRedisTls(r, o.tls, 'site.redis.tls');
+    if (parsed && parsed.protocol !== 'rediss:') r.add('site.redis.tls', `applies only to a rediss:// URL: use rediss:// in ${at} to turn TLS on`);
+    else if (tls) out.tls = tls;
+  }
+  return out;
+}
+
+function readRedisSentinel(r: Reader, o: Record<string, unknown>): RedisSentinelConfig {
+  const s = r.object(o.sentinel, 'site.redis.sentinel', ['name', 'sentinels', 'tls', 'username']);
+  const sentinel: RedisSentinelConfig['sentinel'] = {
+    name: r.string(s, 'site.redis.sentinel', 'name', { required: true, what: 'the master group name the sentinels monitor' }) ?? '',
+    sentinels: [],
+  };
+  const list = s?.sentinels;
+  if (!Array.isArray(list) || list.length === 0) r.add('site.redis.sentinel.sentinels', 'is required: a non-empty array of { host, port }');
+  else {
+    list.forEach((item: unknown, i) => {
+      const p = `site.redis.sentinel.sentinels[${i}]`;
+      const e = item === null || typeof item !== 'object' || Array.isArray(item) ? r.add(p, 'must be an object { host, port }') : r.object(item, p, ['host', 'port']);
+      const host = e && r.string(e, p, 'host', { required: true, pattern: HOST, what: 'a host name or IP address' });
+      const port = e && (r.integer(e, p, 'port', 1, 65535) ?? 26379);
+      if (host && port) sentinel.sentinels.push({ host, port });
+    });
+  }
+  const sentinelUser = r.string(s, 'site.redis.sentinel', 'username', { what: 'an ACL user name on the sentinels' });
+  if (sentinelUser !== undefined) sentinel.username = sentinelUser;
+  if (s?.tls !== undefined) {
+    const tls = readRedisTls(r, s.tls, 'site.redis.sentinel.tls');
+    if (tls) sentinel.tls = tls;
+  }
+  const out: RedisSentinelConfig = { sentinel };
+  const username = r.string(o, 'site.redis', 'username', { what: 'an ACL user name on the master' });
+  if (username !== undefined) out.username = username;
+  if (o.tls !== undefined) {
+    const tls = readRedisTls(r, o.tls, 'site.redis.tls');
+    if (tls) out.tls = tls;
+  }
+  const db = r.integer(o, 'site.redis', 'db', 0, 15);
+  if (db !== undefined) out.db = db;
+  return out;
+}
+
+// `true` or { ca?, servername?, rejectUnauthorized? }; a relative `ca` is resolved against the config file's folder.
+function readRedisTls(r: Reader, value: unknown, path: string): RedisTlsConfig | undefined {
+  if (value === true) return { rejectUnauthorized: true };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return r.add(path, 'must be true or an object { ca?, servername?, rejectUnauthorized? }');
+  const o = r.object(value, path, ['ca', 'servername', 'rejectUnauthorized']);
+  const tls: RedisTlsConfig = { rejectUnauthorized: r.boolean(o, path, 'rejectUnauthorized') ?? true };
+  const servername = r.string(o, path, 'servername', { pattern: /^[A-Za-z0-9.*-]+$/, what: 'the host name in the server certificate' });
+  if (servername !== undefined) tls.servername = servername;
+  const ca = r.string(o, path, 'ca', { what: 'the path of a PEM CA bundle' });
+  if (ca !== undefined) {
+    if (!isAbsolute(ca) && r.baseDir === undefined) return r.add(`${path}.ca`, 'must be an absolute path in a document that is not a local file');
+    const file = resolve(r.baseDir ?? '/', ca);
+    try {
+      accessSync(file, fsConstants.R_OK);
+      tls.ca = file;
+    } catch (e) {
+      r.add(`${path}.ca`, `cannot read the CA file ${file} (${(e as { code?: string }).code ?? 'error'})`);
+    }
+  }
+  return tls;
 }
 
 function readQueues(r: Reader, value: unknown, d: SiteConfig['queues']): SiteConfig['queues'] {

@@ -12,8 +12,8 @@ export type SiteConfig = {
   id: string;
   predictionPreference?: Preference;
   projectLocation?: string;
-  /** `{ url }` for an existing Redis, or `{ embedded: true }` to start a private redis-server. */
-  redis: { url: string } | { embedded: true; dir?: string };
+  /** An existing Redis (`{ url }`, TLS when rediss://), one found through Sentinel, or `{ embedded: true }` (a private redis-server). */
+  redis: RedisConfig;
   queues: {
     prefix: string; // default 'sync'
     concurrency: number; // default 4
@@ -68,6 +68,45 @@ export type DatabricksSiteConfig = {
   };
 };
 
+/** site.redis: where the agent's queues live. Passwords never appear here (see Credentials). */
+export type RedisConfig = RedisServerConfig | RedisSentinelConfig | { embedded: true; dir?: string };
+
+/** One Redis server: `redis://` or `rediss://` (TLS) host:port[/db], with an optional ACL user. */
+export type RedisServerConfig = {
+  /** Without user info: the user is `username`, the password comes from credentials. */
+  url: string;
+  username?: string;
+  /** TLS settings; only with a rediss:// URL (which alone turns TLS on, verified against the system CAs). */
+  tls?: RedisTlsConfig;
+};
+
+/** A Redis master found through Sentinel by its master-group `name`. */
+export type RedisSentinelConfig = {
+  sentinel: {
+    name: string;
+    sentinels: { host: string; port: number }[];
+    /** TLS to the sentinels themselves. */
+    tls?: RedisTlsConfig;
+    /** ACL user on the sentinels (password: SYNC_REDIS_SENTINEL_PASSWORD / redis-sentinel-password). */
+    username?: string;
+  };
+  /** ACL user on the master (password: SYNC_REDIS_PASSWORD / redis-password). */
+  username?: string;
+  /** TLS to the master the sentinels name. */
+  tls?: RedisTlsConfig;
+  db?: number;
+};
+
+/** TLS settings of a Redis connection. */
+export type RedisTlsConfig = {
+  /** Absolute path of a PEM CA bundle trusted instead of the system CAs. */
+  ca?: string;
+  /** Name checked against the server certificate (and sent as SNI) when it differs from the host connected to. */
+  servername?: string;
+  /** Default true; false accepts any certificate (logged as a warning at every start). */
+  rejectUnauthorized: boolean;
+};
+
 export type InstanceOverride = {
   instanceType: string;
   vcpu?: number;
@@ -99,6 +138,8 @@ export type Credentials = {
   /** Databricks OAuth machine-to-machine credentials (DATABRICKS_CLIENT_ID + DATABRICKS_CLIENT_SECRET). */
   databricksClientId?: string;
   databricksClientSecret?: string;
+  /** Password for the Sentinels of site.redis.sentinel. */
+  redisSentinelPassword?: string;
   /** Where each came from (names of sources, never values), for diagnostics. */
   sources: string[];
 };

@@ -8,7 +8,9 @@ import { appendFileSync } from 'node:fs';
 import type { CliIo } from '../cli/io.js';
 import { table } from '../cli/format.js';
 import type { IterationRecord, Run } from '../domain/types.js';
+import { shippedWorkloads } from '../sandbox/shipped-workloads.js';
 import { startTuningEnvironment } from './environment.js';
+import { startConfiguration } from './start-configuration.js';
 
 export type DemoOptions = {
   io: CliIo;
@@ -22,8 +24,14 @@ export type DemoOptions = {
 
 export const DEMO_PROJECT = 'nightly-etl';
 
-/** The sample project: a nightly ETL step on a generously sized cluster, as teams often start. */
+/** Where the demo starts: the careful engineer's rule of thumb (start-configuration.ts) on the demo's workload. */
+export function demoStart(): ReturnType<typeof startConfiguration> {
+  return startConfiguration(shippedWorkloads()['etl-shuffle']!);
+}
+
+/** The sample project: a nightly ETL step on the cluster a careful engineer sizes from its data (demoStart). */
 export function demoProject(codeUrl: string): Record<string, unknown> {
+  const start = demoStart();
   return {
     projectId: DEMO_PROJECT,
     name: 'Nightly ETL (sandbox)',
@@ -37,7 +45,7 @@ export function demoProject(codeUrl: string): Record<string, unknown> {
       Instances: {
         InstanceGroups: [
           { Name: 'Primary', InstanceRole: 'MASTER', InstanceType: 'm5.xlarge', InstanceCount: 1 },
-          { Name: 'Core', InstanceRole: 'CORE', InstanceType: 'm5.4xlarge', InstanceCount: 12 },
+          { Name: 'Core', InstanceRole: 'CORE', InstanceType: start.instanceType, InstanceCount: start.nodes },
         ],
         KeepJobFlowAliveWhenNoSteps: false,
       },
@@ -52,6 +60,12 @@ export function demoProject(codeUrl: string): Record<string, unknown> {
 
 const usd = (c: number | undefined) => (c === undefined ? '-' : `$${c.toFixed(2)}`);
 const secs = (s: number | undefined) => (s === undefined ? '-' : `${Math.round(s)} s`);
+/** (actual - predicted) / actual of a run that applied a prediction and was measured; undefined otherwise. */
+export function predictionError(run: Run): number | undefined {
+  if (!run.expected || !run.observed || !(run.observed.runtimeSeconds > 0)) return undefined;
+  return (run.observed.runtimeSeconds - run.expected.runtimeSeconds) / run.observed.runtimeSeconds;
+}
+const errorText = (e: number | undefined) => (e === undefined ? '-' : `${e >= 0 ? '+' : ''}${(e * 100).toFixed(1)}%`);
 const hw = (r: Run) => (r.cluster?.instanceType ? `${r.cluster.nodes} x ${r.cluster.instanceType}` : '-');
 
 /** A plain-text bar chart: one labelled bar per value. */
@@ -85,7 +99,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     writeFileSync(code, '# the nightly ETL job (the sandbox replays a workload taken from a real Spark event log)\n');
     const created = await env.request('project.create', demoProject(pathToFileURL(code).href), { idempotencyKey: 'demo-create' });
     if (created.status !== 'completed') throw new Error(`project.create ${created.status}: ${created.error?.message}`);
-    say(`project '${DEMO_PROJECT}' on-boarded: mode auto, preference balanced, starting on 12 x m5.4xlarge`);
+    const start = demoStart();
+    say(`project '${DEMO_PROJECT}' on-boarded: mode auto, preference balanced, starting on ${start.nodes} x ${start.instanceType} (${start.rule})`);
 
     const rows: { iteration: number; run: Run; record?: IterationRecord }[] = [];
     for (let i = 1; i <= opts.iterations; i += 1) {
@@ -108,7 +123,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     io.out('');
     io.out(
       table(
-        ['iter', 'decision', 'cluster', 'status', 'runtime', 'predicted', 'cost', 'predicted', 'billed'],
+        ['iter', 'decision', 'cluster', 'status', 'runtime', 'predicted', 'error', 'cost', 'predicted', 'billed'],
         final.map(({ iteration, run, record }) => [
           String(iteration),
           record?.decision ?? '-',
@@ -116,6 +131,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
           run.status,
           secs(run.observed?.runtimeSeconds),
           secs(run.expected?.runtimeSeconds),
+          errorText(predictionError(run)),
           usd(run.observed?.costUsd),
           usd(run.expected?.costUsd),
           usd(run.costUsd),
@@ -123,7 +139,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       ),
     );
     io.out('runtime: the Spark application, from its event log; cost: that runtime at on-demand EC2 + EMR prices;');
-    io.out('predicted: what the applied prediction estimated; billed: cluster creation to termination, provisioning included.');
+    io.out('predicted: what the applied prediction estimated; error: |runtime - predicted| / runtime (signed: + means slower than');
+    io.out('predicted); billed: cluster creation to termination, provisioning included.');
+    const errors = final.map(({ run }) => predictionError(run)).filter((e): e is number => e !== undefined);
+    if (errors.length > 0) {
+      const abs = errors.map(Math.abs).sort((a, b) => a - b);
+      const median = abs.length % 2 ? abs[abs.length >> 1]! : (abs[abs.length / 2 - 1]! + abs[abs.length / 2]!) / 2;
+      io.out(`prediction error over ${errors.length} run${errors.length === 1 ? '' : 's'} that applied a prediction: median ${(median * 100).toFixed(1)}%, max ${(abs[abs.length - 1]! * 100).toFixed(1)}%.`);
+    }
     io.out('');
     io.out(barChart('billed cost per iteration', final.map(({ iteration, run }) => ({ name: `#${iteration}`, value: run.costUsd ?? 0, text: `${usd(run.costUsd)}  ${hw(run)}` }))));
     const first = final[0]?.run.costUsd;

@@ -57,18 +57,23 @@ export type ClusterReport = {
   /** Instance groups or fleets, by the cluster's InstanceCollectionType. */
   InstanceGroups?: Record<string, unknown>[];
   InstanceFleets?: Record<string, unknown>[];
+  /** EC2 DescribeInstanceTypes entries for the cluster's types (vCPU, memory), when the recorder added them. */
+  InstanceTypes?: Record<string, unknown>[];
   Steps: Record<string, unknown>[];
   BootstrapActions: Record<string, unknown>[];
   Region: string;
 };
+
+/** What findClusterByTag looks for: all of `tags` (e.g. run id and tenant id), created at or after `createdAfter`; `name` narrows the search to clusters of that name. */
+export type ClusterQuery = { tags: Readonly<Record<string, string>>; createdAfter: Date; name?: string };
 
 /** The compute platform (EMR; Databricks later). */
 export type Platform = {
   readonly name: 'emr' | 'databricks';
   readonly region: string;
   startCluster(request: JobFlow, options?: CallOptions): Promise<{ clusterId: string }>;
-  /** The cluster tagged `tagKey=tagValue` created at or after `createdAfter`, if any. */
-  findClusterByTag(tagKey: string, tagValue: string, createdAfter: Date, options?: CallOptions): Promise<ClusterInfo | undefined>;
+  /** The newest cluster carrying every tag of `query.tags`, created at or after `query.createdAfter` (and named `query.name`, when given), if any. */
+  findClusterByTag(query: ClusterQuery, options?: CallOptions): Promise<ClusterInfo | undefined>;
   describeCluster(clusterId: string, options?: CallOptions): Promise<ClusterInfo>;
   clusterReport(clusterId: string, options?: CallOptions): Promise<ClusterReport>;
   terminateCluster(clusterId: string, options?: CallOptions): Promise<void>;
@@ -87,7 +92,11 @@ export type StateStore = {
   list(options?: CallOptions): Promise<string[]>;
 };
 
-export type Clock = { now(): Date };
+export type Clock = {
+  now(): Date;
+  /** Waits `ms` on this clock (default: a timer); rejects when `signal` aborts. Fakes move time instead. */
+  sleep?(ms: number, signal?: AbortSignal): Promise<void>;
+};
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** Structured logger; fields are redacted of secrets before they are written. */
@@ -110,6 +119,8 @@ export type PredictionInput = {
   history: { runId: string; instanceType: string; nodes: number; runtimeSeconds: number }[];
   predictionId: string;
   createdAt: Date;
+  /** A recommendation must beat the basis run by this fraction on its axis (the project's policy.compellingSaving). */
+  margin?: number;
 };
 
 /** Turns a recorded run into per-preference recommendations ('local' engine or Sync's API). */

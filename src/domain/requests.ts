@@ -64,7 +64,7 @@ export type ValidRequest = {
 }[RequestName];
 
 /** Result of run.start (and prediction.apply). */
-export type RunStartResult = { runId: string; clusterId: string; location: string };
+export type RunStartResult = { runId: string; clusterId: string; location: string; warnings?: string[] };
 
 /** Result of run.record; `warnings` says what was recorded incompletely (e.g. no event log). */
 export type RunRecordResult = { runId: string; status: 'recorded' | 'failed'; reportUrl?: string; warnings?: string[] };

@@ -2,6 +2,8 @@
 // one and the current code fingerprint, what the next run should be, and why.
 import type { Estimate, Prediction, Preference, Project, ProjectMode, ProjectState, Run, Solution, TuningPolicy } from './types.js';
 import { PREFERENCES } from './types.js';
+import { accuracyOf, describeAccuracy } from './prediction-accuracy.js';
+import type { ProjectAccuracy } from './prediction-accuracy.js';
 
 /** Defaults of the guard rails. */
 export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds'>> = { compellingSaving: 0.1, regressionTolerance: 0.25 };
@@ -66,13 +68,18 @@ export function savingOf(preference: Preference, solution: Solution, basis: Esti
   return basis.costUsd > 0 ? (basis.costUsd - solution.estimate.costUsd) / basis.costUsd : 0;
 }
 
-/** The preference's solution, or under an SLA the cheapest solution within it; undefined when none fits. */
-export function chooseSolution(prediction: Prediction, preference: Preference, policy: TuningPolicy): { preference: Preference; solution: Solution } | undefined {
+/**
+ * The preference's solution, or under an SLA the cheapest solution within it; undefined when none fits.
+ * Each estimate is multiplied by `runtimeWidening` (the project's observed overrun, >= 1) before it is
+ * checked against the SLA.
+ */
+export function chooseSolution(prediction: Prediction, preference: Preference, policy: TuningPolicy, runtimeWidening = 1): { preference: Preference; solution: Solution } | undefined {
   const wanted = prediction.solutions[preference];
   const sla = policy.maxRuntimeSeconds;
-  if (sla === undefined || wanted.estimate.runtimeSeconds <= sla) return { preference, solution: wanted };
+  const widen = Math.max(1, runtimeWidening);
+  if (sla === undefined || wanted.estimate.runtimeSeconds * widen <= sla) return { preference, solution: wanted };
   const within = PREFERENCES.map((p) => ({ preference: p, solution: prediction.solutions[p] }))
-    .filter((x) => x.solution.estimate.runtimeSeconds <= sla)
+    .filter((x) => x.solution.estimate.runtimeSeconds * widen <= sla)
     .sort((a, b) => a.solution.estimate.costUsd - b.solution.estimate.costUsd);
   return within[0];
 }
@@ -84,8 +91,22 @@ export type IterationInput = {
   /** The prediction made from `latest`, when it could be made. */
   prediction: Prediction | undefined;
   preference: Preference;
-  currentFingerprint: string;
+  /** The application's fingerprint now; undefined when it is unknown (its code could not be read). */
+  currentFingerprint: string | undefined;
 };
+
+/** How the code-change warning starts (so a standing hold can be recognised). */
+export const CODE_CHANGE_WARNING = 'the application changed since run';
+
+/**
+ * The run the code-change guard compares against: the latest run up to `latest` whose fingerprint is
+ * known. A run whose fingerprint is unknown neither trips the guard nor clears it.
+ */
+export function fingerprintReference(state: ProjectState, latest: Run): Run | undefined {
+  const i = state.runs.findIndex((r) => r.id === latest.id);
+  const upTo = i < 0 ? [...state.runs, latest] : state.runs.slice(0, i + 1);
+  return upTo.reverse().find((r) => r.fingerprint !== undefined);
+}
 
 /** Decides the next run of a project (see the guard rails in DESIGN/README: never on top of a failure, roll back regressions, keep the SLA, respect code changes). */
 export function decideIteration(input: IterationInput): IterationDecision {
@@ -124,33 +145,47 @@ export function decideIteration(input: IterationInput): IterationDecision {
     }
   }
 
-  if (latest.fingerprint !== undefined && latest.fingerprint !== input.currentFingerprint) {
-    const warning = `the application changed since run ${latest.id} (its steps or the code they reference); predictions based on earlier runs are not applied until a run on the new code is recorded`;
+  const reference = fingerprintReference(state, latest);
+  if (reference?.fingerprint !== undefined && input.currentFingerprint !== undefined && reference.fingerprint !== input.currentFingerprint) {
+    const warning = `${CODE_CHANGE_WARNING} ${reference.id} (its steps or the code they reference); predictions based on earlier runs are not applied until a run on the new code is recorded`;
     return { decision: 'held', next: configurationOf(latest), reason: warning, warning };
+  }
+  // The code cannot be read now: a hold already standing stays (it is not cleared by not knowing).
+  const standing = input.currentFingerprint === undefined ? state.status?.warnings.find((w) => w.startsWith(CODE_CHANGE_WARNING)) : undefined;
+  if (standing !== undefined) {
+    return { decision: 'held', next: configurationOf(latest), reason: `${standing} (the code could not be read now, so the hold stays)`, warning: standing };
   }
   if (!prediction) {
     return { decision: 'kept', next: configurationOf(latest), reason: `run ${latest.id} has no complete event log, so there is nothing to predict from; configuration kept` };
   }
 
-  const chosen = chooseSolution(prediction, preference, policy);
+  // The project's track record: a project whose predictions missed needs a wider SLA margin and a bigger saving.
+  const accuracy: ProjectAccuracy = accuracyOf(state);
+  const widened = accuracy.runtimeWidening > 1 ? ` (estimates widened x${accuracy.runtimeWidening.toFixed(2)} by this project's observed error: ${describeAccuracy(accuracy)})` : '';
+  const chosen = chooseSolution(prediction, preference, policy, accuracy.runtimeWidening);
   if (!chosen) {
     return {
       decision: 'kept',
       next: configurationOf(latest),
-      reason: `no recommended configuration of prediction ${prediction.predictionId} is estimated within the ${policy.maxRuntimeSeconds} s runtime ceiling; configuration kept`,
+      reason: `no recommended configuration of prediction ${prediction.predictionId} is estimated within the ${policy.maxRuntimeSeconds} s runtime ceiling${widened}; configuration kept`,
     };
   }
+  const swapped =
+    chosen.preference !== preference && accuracy.runtimeWidening > 1
+      ? ` (the ${preference} solution, ${Math.round(prediction.solutions[preference].estimate.runtimeSeconds)} s${widened}, could exceed the ${policy.maxRuntimeSeconds} s runtime ceiling)`
+      : '';
   const saving = savingOf(chosen.preference, chosen.solution, prediction.basis);
-  const threshold = policy.compellingSaving ?? DEFAULT_POLICY.compellingSaving;
+  const threshold = (policy.compellingSaving ?? DEFAULT_POLICY.compellingSaving) + accuracy.extraMargin;
   const compelling = saving >= threshold;
   const dimension = chosen.preference === 'performance' ? 'runtime' : 'cost';
-  const what = `${chosen.preference} solution of prediction ${prediction.predictionId} ${saving >= 0 ? `saves ${pct(saving)} ${dimension}` : `adds ${pct(-saving)} ${dimension}`}`;
+  const what = `${chosen.preference} solution of prediction ${prediction.predictionId} ${saving >= 0 ? `saves ${pct(saving)} ${dimension}` : `adds ${pct(-saving)} ${dimension}`}${swapped}`;
   if (mode === 'track') return { decision: 'kept', next: configurationOf(latest), reason: `mode track: the ${what}; recorded, not applied`, compelling, saving };
   if (!compelling) {
-    return { decision: 'kept', next: configurationOf(latest), reason: `the ${what}, under the ${pct(threshold)} needed to change the configuration`, compelling, saving };
+    const why = accuracy.extraMargin > 0 ? ` (${pct(policy.compellingSaving ?? DEFAULT_POLICY.compellingSaving)} plus this project's median prediction error ${pct(accuracy.extraMargin)})` : '';
+    return { decision: 'kept', next: configurationOf(latest), reason: `the ${what}, under the ${pct(threshold)} needed to change the configuration${why}`, compelling, saving };
   }
   if (mode === 'recommend') {
     return { decision: 'kept', next: configurationOf(latest), reason: `recommended: the ${what}; mode recommend does not apply it (send prediction.apply, or set mode auto)`, compelling, saving };
   }
-  return { decision: 'applied', next: { predictionId: prediction.predictionId, preference: chosen.preference }, reason: `the ${what}. ${chosen.solution.explanation}`, compelling, saving };
+  return { decision: 'applied', next: { predictionId: prediction.predictionId, preference: chosen.preference }, reason: `the ${what}${widened}. ${chosen.solution.explanation}`, compelling, saving };
 }

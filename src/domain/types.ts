@@ -29,7 +29,7 @@ export type Run = {
   /** `{location}/{projectId}/{UTC ts}/{runId}/` with a trailing slash. */
   location: string;
   createdAt: string;
-  /** Key that made this run: the request's idempotencyKey, else `job:<request id>`. */
+  /** Key that made this run: the request's idempotencyKey, else its lifelong queue key (`job:<id>`, `job:<counter id>@<added ms>`). */
   requestKey: string;
   clusterId?: string;
   predictionId?: string;
@@ -53,6 +53,8 @@ export type Run = {
   observed?: Estimate;
   /** Digest of the steps and the ETags of the code they reference (the code-change guard). */
   fingerprint?: string;
+  /** Why `fingerprint` is unknown (a code object could not be read when the run started). */
+  fingerprintWarning?: string;
   /** Set when project.iterate judged this run a regression of the prediction it applied. */
   regressed?: string;
   /** The hardware the run had, from its cluster report (core/task capacity and the master). */
@@ -60,10 +62,13 @@ export type Run = {
   error?: { code: string; message: string };
   /**
    * The attempt allowed to call RunJobFlow for this run, set by compare-and-set before the call. Only a
-   * run whose claim predates the current attempt can have a cluster we do not know of. `endedAt`: the
-   * holder's RunJobFlow call has returned (failed), so nothing is in flight, though a cluster may exist.
+   * run whose claim predates the current attempt can have a cluster we do not know of. `endedAt`: EMR
+   * refused the holder's RunJobFlow (throttled), so nothing is in flight; an aborted or unanswered call
+   * sets nothing, since EMR may still carry it out.
    */
   launch?: { token: string; at: string; endedAt?: string };
+  /** Clusters another attempt of this run started as well; `terminated: false` when terminating one failed. */
+  duplicateClusters?: { clusterId: string; terminated: boolean; error?: string }[];
 };
 
 export type Project = {
@@ -120,6 +125,19 @@ export type ProjectState = {
   requests?: Record<string, { runId?: string; at: string }>;
   /** Warnings the project shows (e.g. a code change), and the tuning loop's decisions, newest last. */
   status?: { warnings: string[]; iterations: IterationRecord[] };
+  /** Predicted vs actual runtime of the last runs that applied a prediction (src/domain/prediction-accuracy.ts). */
+  accuracy?: AccuracySample[];
+};
+
+/** One run's predicted vs actual runtime; `error` = (actual - predicted) / predicted. */
+export type AccuracySample = {
+  runId: string;
+  predictionId: string;
+  predictedSeconds: number;
+  actualSeconds: number;
+  error: number;
+  /** 'engine': measured by the engine from the run's event log (comparable with the estimate); 'recorded': the cluster's wall clock. */
+  actual: 'engine' | 'recorded';
 };
 
 /** An estimate for one configuration. */
@@ -134,6 +152,8 @@ export type Solution = {
   source: 'simulator' | 'history' | 'blend' | 'sync-api';
   /** What changed against the basis run and why, in a sentence or two. */
   explanation: string;
+  /** True when nothing beat the current cluster by the margin: the configuration is the current one. */
+  keep?: boolean;
 };
 
 /** A prediction as stored at `{location}/{projectId}/predictions/{predictionId}.json`. */

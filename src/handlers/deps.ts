@@ -16,8 +16,12 @@ export type HandlerDeps = {
   catalog?: Catalog;
 };
 
-/** Per-request facts: the request id, its idempotency key, and the signal that cancels it. */
-export type HandlerContext = { requestId: string; idempotencyKey?: string; signal: AbortSignal };
+/**
+ * Per-request facts: the request id, its idempotency key, the signal that cancels it, and `requestKey`:
+ * what identifies the request for life when it has no idempotency key (set by the queue layer; see
+ * `requestKeyOfJob`). Run, prediction and project ids are derived from it, so it must never repeat.
+ */
+export type HandlerContext = { requestId: string; idempotencyKey?: string; requestKey?: string; signal: AbortSignal };
 
 /** A request handler: one emission (the result) then completion; unsubscribing aborts in-flight calls. */
 export type Handler<D, R> = (data: D, deps: HandlerDeps, ctx: HandlerContext) => Observable<R>;

@@ -34,7 +34,9 @@ export function predictionApply(data: PredictionApplyData, deps: HandlerDeps, ct
         const basis = loaded.value.runs.find((r) => r.id === basisRunId);
         if (basis?.fingerprint !== undefined) {
           const current = await applicationFingerprint(deps.objects, loaded.value.project.jobFlow, signal);
-          if (current !== basis.fingerprint) {
+          // Unknown (the code could not be read) is not a change: the guard does not trip on it.
+          if (current.value === undefined) deps.logger.warn('code-change guard skipped: the application fingerprint is unknown', { projectId: d.projectId, predictionId, warning: current.warning });
+          else if (current.value !== basis.fingerprint) {
             throw new SyncError(
               'invalid_request',
               `prediction ${predictionId} is based on run ${basis.id}, and the application changed since (its steps or the code they reference): record a run on the new code, then predict again`,

@@ -3,6 +3,7 @@ import { resolveProjectLocation } from '../config/resolve.js';
 import { SyncError } from '../domain/errors.js';
 import { shortHash } from '../domain/ids.js';
 import type { ClusterReport } from '../domain/ports.js';
+import { withAccuracySample } from '../domain/prediction-accuracy.js';
 import type { PredictionCreateData } from '../domain/requests.js';
 import { predictionUrl } from '../domain/run-location.js';
 import type { Prediction, ProjectState, Run } from '../domain/types.js';
@@ -79,6 +80,7 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
       history: historyOf(state).filter((h) => h.runId !== basis.id),
       predictionId,
       createdAt: deps.clock.now(),
+      ...(state.project.policy?.compellingSaving !== undefined ? { margin: state.project.policy.compellingSaving } : {}),
     },
     opts,
   );
@@ -90,7 +92,10 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
       if (s.predictions.some((p) => p.id === predictionId)) return undefined;
       // The basis run as the engine measured it: the "actual" to compare its own estimate with.
       const runs = s.runs.map((r) => (r.id === basis.id ? { ...r, observed: { runtimeSeconds: prediction.basis.runtimeSeconds, costUsd: prediction.basis.costUsd } } : r));
-      return { ...s, runs, predictions: [...s.predictions, { id: predictionId, url, basisRunId: basis.id, createdAt: prediction.createdAt }] };
+      // If the basis run applied a prediction, its predicted vs actual joins the project's error window.
+      const measured = runs.find((r) => r.id === basis.id);
+      const accuracy = measured ? withAccuracySample(s.accuracy, measured) : s.accuracy;
+      return { ...s, runs, predictions: [...s.predictions, { id: predictionId, url, basisRunId: basis.id, createdAt: prediction.createdAt }], ...(accuracy ? { accuracy } : {}) };
     },
     opts,
   );

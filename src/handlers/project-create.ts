@@ -6,6 +6,7 @@ import { normaliseLocation } from '../domain/run-location.js';
 import type { Project, ProjectState } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
 import { fromAbortable } from './rx.js';
+import { requestKeyOf } from './run-start.js';
 
 /** The fields that make a project's definition; two creates with equal definitions are the same create. */
 const DEFINITION_FIELDS = ['name', 'platform', 'jobFlow', 'job', 'cluster', 'location', 'preference', 'autoApply', 'mode', 'policy'] as const;
@@ -71,7 +72,7 @@ export function decideProjectCreate(existing: ProjectState | undefined, wanted: 
 /** Creates a project's state document (write-if-absent); replaying the same create answers the stored project. */
 export function projectCreate(data: ProjectCreateData, deps: HandlerDeps, ctx: HandlerContext): Observable<Project> {
   return defer(() => {
-    const requestKey = ctx.idempotencyKey ?? `job:${ctx.requestId}`;
+    const requestKey = requestKeyOf(ctx);
     const id = projectIdFor(data, requestKey);
     const wanted = projectFromRequest(data, id, deps.config.tenant.id, deps.clock.now());
     return fromAbortable((signal) => deps.state.get(id, { signal }), ctx.signal).pipe(

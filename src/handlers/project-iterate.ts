@@ -47,7 +47,9 @@ async function iterate(data: ProjectIterateData, deps: HandlerDeps, ctx: Handler
   }
   const state = (await deps.state.get(data.projectId, opts))!.value;
   const preference = resolvePreference({ request: data.preference === undefined ? {} : { preference: data.preference }, project: state.project, config: deps.config });
-  const currentFingerprint = await applicationFingerprint(deps.objects, state.project.jobFlow, signal);
+  const current = await applicationFingerprint(deps.objects, state.project.jobFlow, signal);
+  if (current.value === undefined) deps.logger.warn('the application fingerprint is unknown; the code-change guard keeps its standing', { projectId: data.projectId, warning: current.warning });
+  const currentFingerprint = current.value;
   const decision: IterationDecision = decideIteration({ state, latest: latest && state.runs.find((r) => r.id === latest.id), prediction, preference, currentFingerprint });
 
   if (decision.regressed) {

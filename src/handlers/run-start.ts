@@ -4,7 +4,7 @@ import { deriveRunId } from '../domain/ids.js';
 import { mergeJobFlow, planJobFlow } from '../domain/job-flow.js';
 import type { RunStartData, RunStartResult } from '../domain/requests.js';
 import { eventLogDir, jobFlowUrl, predictionUrl, runLocation } from '../domain/run-location.js';
-import { TAG_RUN_ID } from '../domain/tags.js';
+import { TAG_RUN_ID, TAG_TENANT_ID } from '../domain/tags.js';
 import type { Estimate, JobFlow, Prediction, Preference, ProjectState, Run } from '../domain/types.js';
 import { applicationFingerprint } from './fingerprint.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
@@ -15,11 +15,28 @@ import { updateProjectState } from './update-project.js';
 
 /** How far before a run's reservation a cluster tagged with its run id may have been created. */
 export const FIND_CLUSTER_SLACK_MS = 5 * 60 * 1000;
-/** Upper bound of one RunJobFlow call (retries included): after it, a launch claim's holder has either started a cluster or given up. */
+/** Upper bound of one RunJobFlow call (retries included), counted from just after its launch claim is written. */
 export const LAUNCH_CALL_TIMEOUT_MS = 30_000;
-/** A launch claim younger than this may still have a RunJobFlow in flight; another attempt waits for it. */
+/**
+ * How long another attempt watches a launch claim before it may take it over: the holder's call
+ * (bounded above) plus a margin for a request EMR received just before the holder gave up on it. It is
+ * measured on the watching attempt's own clock, from when it first saw the claim, so no two hosts' clocks
+ * are ever compared (the claim's `at` is for people reading the state, not for this decision).
+ */
 export const LAUNCH_LEASE_MS = LAUNCH_CALL_TIMEOUT_MS + 15_000;
 const LAUNCH_POLL_MS = 2_000;
+/** Bound of terminating a duplicate cluster (its own, not the request's: a cancelled request must still clean up). */
+export const TERMINATE_DUPLICATE_TIMEOUT_MS = 60_000;
+const TERMINATE_DUPLICATE_ATTEMPTS = 3;
+
+/**
+ * True when a failed RunJobFlow certainly did not reach EMR or was refused by it (throttled), so nothing
+ * can be launched by it later. Anything else (aborted, timed out, a dropped connection, a 5xx) may still be
+ * carried out by EMR: the claim stays, and the next attempt waits out its lease and looks up by tag first.
+ */
+export function launchCertainlyRefused(error: SyncError): boolean {
+  return error.code === 'throttled';
+}
 
 /** What run.start should do for a request key, given the project's state. */
 export type RunStartDecision =
@@ -28,9 +45,9 @@ export type RunStartDecision =
   | { kind: 'failed'; run: Run } // this key's cluster could not be started: answer the same error
   | { kind: 'new' };
 
-/** The request key of a run.start: the idempotency key, else `job:<request id>`. */
-export function requestKeyOf(ctx: Pick<HandlerContext, 'idempotencyKey' | 'requestId'>): string {
-  return ctx.idempotencyKey ?? `job:${ctx.requestId}`;
+/** The request key of a request: the idempotency key, else the queue's lifelong key, else `job:<request id>`. */
+export function requestKeyOf(ctx: Pick<HandlerContext, 'idempotencyKey' | 'requestId' | 'requestKey'>): string {
+  return ctx.idempotencyKey ?? ctx.requestKey ?? `job:${ctx.requestId}`;
 }
 
 /** Decides run.start for `requestKey`: the same key never gets a second run or cluster. */
@@ -130,9 +147,15 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
       if (fromPrediction.estimate) run.expected = fromPrediction.estimate;
       if (fromPrediction.basis) run.baseline = fromPrediction.basis;
     }
-    run.fingerprint = await applicationFingerprint(deps.objects, request ?? project.jobFlow, signal);
-    // A new run is reserved with this attempt's launch claim, so the first attempt needs no cluster lookup.
-    run.launch = { token, at: createdAt.toISOString() };
+    const fingerprint = await applicationFingerprint(deps.objects, request ?? project.jobFlow, signal);
+    if (fingerprint.value !== undefined) run.fingerprint = fingerprint.value;
+    else {
+      run.fingerprintWarning = fingerprint.warning;
+      deps.logger.warn('run started with an unknown application fingerprint', { projectId, runId, warning: fingerprint.warning });
+    }
+    // Reserved without a launch claim: the claim is taken right before RunJobFlow (acquireLaunch), so
+    // its lease covers the call and not the reads and writes before it. A run never claimed has never
+    // been launched, so the first attempt still needs no cluster lookup.
   }
   // Plan before reserving: a malformed jobFlow fails the request without leaving a run behind.
   const plan = (r: Run): ReturnType<typeof planJobFlow> =>
@@ -153,7 +176,7 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
   await deps.objects.put(eventLogDir(run.location), '', { ...opts, contentType: 'application/x-directory' });
   await deps.objects.put(jobFlowUrl(run.location), `${JSON.stringify(jobFlow, null, 2)}\n`, { ...opts, contentType: 'application/json' });
 
-  const launch = await acquireLaunch(deps, run, token, signal);
+  const launch = await acquireLaunch(deps, run, token, { tags: { [TAG_RUN_ID]: run.id, [TAG_TENANT_ID]: project.tenantId }, name: typeof jobFlow.Name === 'string' ? jobFlow.Name : undefined }, signal);
   if (launch.kind === 'started') return resultOf(launch.run);
   let clusterId = launch.kind === 'found' ? launch.clusterId : undefined;
   if (clusterId !== undefined) {
@@ -173,12 +196,16 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
           opts,
         );
         log.error('cluster could not be started', { code: err.code, message: err.message });
-      } else {
-        // The call is over: the next attempt need not wait out the lease, but must still look up by tag.
+      } else if (launchCertainlyRefused(err)) {
+        // Refused, so nothing is in flight: the next attempt need not wait out the lease (it still looks up by tag).
         await updateProjectState(deps.state, projectId, (s) =>
           patchRun(s, run.id, (r) => (r.launch?.token !== token || r.clusterId !== undefined ? undefined : { ...r, launch: { ...r.launch, endedAt: at } })),
           { signal: AbortSignal.timeout(10_000) },
         ).catch(() => undefined);
+      } else {
+        // Maybe launched: EMR may still carry out a call we aborted or stopped hearing from. The claim stays,
+        // so the next attempt waits out its lease and then looks the cluster up by tag before launching.
+        log.warn('RunJobFlow ended without an answer; the cluster may still be created', { code: err.code, message: err.message });
       }
       throw err;
     }
@@ -201,23 +228,60 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
   if (final?.clusterId !== undefined && final.clusterId !== ours) {
     // Another attempt of the same request won the race; keep one cluster per request key.
     log.warn('another attempt started this run first; terminating the duplicate cluster', { clusterId: ours, kept: final.clusterId });
-    await deps.platform.terminateCluster(ours, opts).catch((e: unknown) => log.error('could not terminate duplicate cluster', { clusterId: ours, message: toSyncError(e).message }));
-    return resultOf(final as Run & { clusterId: string });
+    const failure = await terminateDuplicate(deps, ours);
+    if (failure === undefined) return resultOf(final as Run & { clusterId: string });
+    // Left running, it costs money and nobody else knows of it: say so in the run, the log and the answer.
+    const warning = `duplicate cluster ${ours} of run ${run.id} could not be terminated (${failure}); terminate it by hand`;
+    log.error('could not terminate duplicate cluster', { clusterId: ours, kept: final.clusterId, message: failure });
+    await updateProjectState(deps.state, projectId, (s) =>
+      patchRun(s, run.id, (r) => ({ ...r, duplicateClusters: [...(r.duplicateClusters ?? []), { clusterId: ours, terminated: false, error: failure }] })),
+      { signal: AbortSignal.timeout(10_000) },
+    ).catch((e: unknown) => log.error('could not record the duplicate cluster on the run', { clusterId: ours, message: toSyncError(e).message }));
+    return { ...resultOf(final as Run & { clusterId: string }), warnings: [warning] };
   }
   return { runId: run.id, clusterId: ours, location: run.location };
 }
 
+/**
+ * Terminates a duplicate cluster under its own timeout (not the request's signal, which may be what
+ * ended the race), a few times; undefined when it is terminated, else why it could not be.
+ */
+async function terminateDuplicate(deps: HandlerDeps, clusterId: string): Promise<string | undefined> {
+  let last = '';
+  for (let attempt = 1; attempt <= TERMINATE_DUPLICATE_ATTEMPTS; attempt++) {
+    try {
+      await deps.platform.terminateCluster(clusterId, { signal: AbortSignal.timeout(TERMINATE_DUPLICATE_TIMEOUT_MS) });
+      return undefined;
+    } catch (e) {
+      const err = toSyncError(e);
+      last = `${err.code}: ${err.message}`;
+      if (!err.retryable && err.code !== 'aborted') break;
+      if (attempt < TERMINATE_DUPLICATE_ATTEMPTS) await pause(deps, 1_000 * attempt);
+    }
+  }
+  return last;
+}
+
+/** Waits on the handler's clock (a fake clock moves time instead of waiting). */
+function pause(deps: HandlerDeps, ms: number, signal?: AbortSignal): Promise<void> {
+  return deps.clock.sleep ? deps.clock.sleep(ms, signal) : sleep(ms, signal);
+}
+
 type Launch = { kind: 'claimed' } | { kind: 'found'; clusterId: string } | { kind: 'started'; run: Run & { clusterId: string } };
+type LaunchLookup = { tags: Record<string, string>; name: string | undefined };
 
 /**
- * Makes this attempt the only one allowed to call RunJobFlow for `run`. A claim left by another
- * attempt means a cluster may exist: look it up by tag; if none is found, wait until that claim's
- * lease has run out (its RunJobFlow can no longer be in flight), then take the claim over by
- * compare-and-set, so two attempts never both launch.
+ * Makes this attempt the only one allowed to call RunJobFlow for `run`, right before the call. A claim
+ * left by another attempt means a cluster may exist: look it up by tag (run id and tenant id); if none is
+ * found, watch that claim until its lease has run out on this attempt's own clock (its RunJobFlow can no
+ * longer be in flight; a claim whose call was refused ends at once), look up once more, then take the
+ * claim over by compare-and-set, so two attempts never both launch.
  */
-async function acquireLaunch(deps: HandlerDeps, initial: Run, token: string, signal: AbortSignal): Promise<Launch> {
+async function acquireLaunch(deps: HandlerDeps, initial: Run, token: string, lookup: LaunchLookup, signal: AbortSignal): Promise<Launch> {
   const opts = { signal };
   let run = initial;
+  // The claim this attempt is watching, and when (on this attempt's clock) it first saw it.
+  let watched: { token: string; since: number } | undefined;
   for (;;) {
     if (run.clusterId !== undefined) return { kind: 'started', run: run as Run & { clusterId: string } };
     if (run.status === 'failed') throw failedRunError(run);
@@ -225,11 +289,13 @@ async function acquireLaunch(deps: HandlerDeps, initial: Run, token: string, sig
     if (prior?.token === token) return { kind: 'claimed' };
     if (prior) {
       const createdAfter = new Date(Date.parse(run.createdAt) - FIND_CLUSTER_SLACK_MS);
-      const found = await deps.platform.findClusterByTag(TAG_RUN_ID, run.id, createdAfter, opts);
+      const found = await deps.platform.findClusterByTag({ tags: lookup.tags, createdAfter, ...(lookup.name !== undefined ? { name: lookup.name } : {}) }, opts);
       if (found) return { kind: 'found', clusterId: found.id };
-      const age = deps.clock.now().getTime() - Date.parse(prior.at);
-      if (prior.endedAt === undefined && age < LAUNCH_LEASE_MS) {
-        await sleep(Math.min(LAUNCH_POLL_MS, LAUNCH_LEASE_MS - age), signal);
+      const now = deps.clock.now().getTime();
+      if (watched?.token !== prior.token) watched = { token: prior.token, since: now };
+      const watchedFor = now - watched.since;
+      if (prior.endedAt === undefined && watchedFor < LAUNCH_LEASE_MS) {
+        await pause(deps, Math.min(LAUNCH_POLL_MS, LAUNCH_LEASE_MS - watchedFor), signal);
         run = await reloadRun(deps, run, signal);
         continue;
       }

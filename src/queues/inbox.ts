@@ -3,12 +3,14 @@ import { SyncError, isSyncError, toSyncError } from '../domain/errors.js';
 import type { Logger } from '../domain/ports.js';
 import { requestLabel } from '../agent/metrics.js';
 import type { Metrics } from '../agent/metrics.js';
-import { closeRedis, openRedis } from './requests-queue.js';
+import { openRedis, type RedisEndpoint } from '../adapters/redis-connection.js';
+import { closeRedis } from './requests-queue.js';
 import type { Enqueue, RequestInput, Validate } from './requests-queue.js';
 import type { Results } from './results.js';
 
 export type InboxConsumerOptions = {
-  redis: { url: string };
+  /** Both inbox connections (the blocking reader and the commands) are opened with this endpoint. */
+  redis: RedisEndpoint;
   prefix: string;
   /** Stable per agent (e.g. the site id): pending entries of this name are re-read on start. */
   consumerName: string;
@@ -215,8 +217,8 @@ export function createInboxConsumer(opts: InboxConsumerOptions): InboxConsumer {
   return {
     start() {
       starting ??= (async () => {
-        reader = openRedis(opts.redis.url, `${opts.prefix}-inbox-reader`);
-        cmd = openRedis(opts.redis.url, `${opts.prefix}-inbox`);
+        reader = openRedis(opts.redis, { name: `${opts.prefix}-inbox-reader` });
+        cmd = openRedis(opts.redis, { name: `${opts.prefix}-inbox` });
         reader.on('error', (e) => log.debug('inbox reader connection error', { error: e }));
         cmd.on('error', (e) => log.debug('inbox connection error', { error: e }));
         try {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Job, JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openRedis, type RedisEndpoint } from '../adapters/redis-connection.js';
 import { SyncError, toSyncError } from '../domain/errors.js';
 import type { Logger } from '../domain/ports.js';
 import { requestLabel } from '../agent/metrics.js';
@@ -19,8 +20,8 @@ export type EnqueueResult = { id: string; duplicate: boolean };
 export type Enqueue = (request: RequestInput) => Promise<EnqueueResult>;
 /** Validates a raw request (throws SyncError 'invalid_request' / 'unknown_request'). */
 export type Validate = (raw: unknown) => ValidRequest;
-/** Context a handler gets for one attempt. */
-export type DispatchContext = { requestId: string; idempotencyKey?: string; signal: AbortSignal };
+/** Context a handler gets for one attempt; `requestKey` identifies the request for life (see requestKeyOfJob). */
+export type DispatchContext = { requestId: string; idempotencyKey?: string; requestKey: string; signal: AbortSignal };
 /** Runs the handler for a request name. */
 export type Dispatch = (name: string, data: unknown, ctx: DispatchContext) => Promise<unknown>;
 /** Where a request stands while it has no final result. */
@@ -55,11 +56,20 @@ export function checkRequestId(id: string): string {
 }
 
 /**
- * Opens an ioredis connection the way BullMQ needs it (no per-command retry limit). With
- * `failFast`, commands fail at once while disconnected instead of waiting for Redis to return.
+ * The key that identifies a request for life, from which handlers derive run, prediction and project ids
+ * when it has no idempotency key. Ids this agent gives (random UUIDs) and ids clients choose are kept:
+ * `job:<id>`. A purely numeric id can only be BullMQ's own counter (a client added the job without a
+ * jobId, and `checkRequestId` refuses numeric ids), which starts again at 1 after a Redis reset or
+ * migration; such a request is keyed `job:<id>@<timestamp>` with the millisecond BullMQ stored when the job
+ * was added, which an id handed out again after a reset cannot share (unless the clock went back), while
+ * every attempt and every takeover of the same job sees the same value.
  */
-export function openRedis(url: string, name?: string, options: { failFast?: boolean } = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, ...(options.failFast ? { enableOfflineQueue: false } : {}), ...(name ? { connectionName: name } : {}) });
+export function requestKeyOfJob(id: string, addedAt: number): string {
+  if (!/^\d+$/.test(id)) return `job:${id}`;
+  if (!Number.isSafeInteger(addedAt) || addedAt <= 0) {
+    throw new SyncError('invalid_request', `job ${id} has a BullMQ counter id and no timestamp, so it cannot be told apart from a later job with the same id; add it with a jobId`);
+  }
+  return `job:${id}@${addedAt}`;
 }
 
 /** Resolves once `redis` is connected, or rejects with SyncError 'unavailable' after `timeoutMs`. */
@@ -85,7 +95,8 @@ export async function closeRedis(redis: Redis): Promise<void> {
 }
 
 export type RequestQueueOptions = {
-  connection: { url: string };
+  /** Every connection (this one's and BullMQ's) is opened through openRedis with this endpoint. */
+  connection: RedisEndpoint;
   prefix: string;
   /** Attempts for retryable failures (first run included). */
   attempts: number;
@@ -122,7 +133,7 @@ export type RequestQueue = {
 export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
   // Fail fast: a producer told "unavailable" can retry, whereas a command parked in the offline
   // queue would add the job later behind the caller's back.
-  const redis = openRedis(opts.connection.url, `${opts.prefix}-queue`, { failFast: true });
+  const redis = openRedis(opts.connection, { name: `${opts.prefix}-queue`, failFast: true });
   redis.on('error', (err) => opts.logger.debug('requests queue connection error', { error: err }));
   const readyTimeoutMs = opts.readyTimeoutMs ?? 5000;
   const results = createResults(redis, opts.prefix);
@@ -256,7 +267,8 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
 }
 
 export type RequestWorkerOptions = {
-  connection: { url: string };
+  /** Every connection (this one's and BullMQ's) is opened through openRedis with this endpoint. */
+  connection: RedisEndpoint;
   prefix: string;
   concurrency: number;
   dispatch: Dispatch;
@@ -288,7 +300,7 @@ export type RequestWorker = {
 
 /** Runs requests from `<prefix>.requests` through `dispatch`, ending each with one result entry. */
 export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
-  const redis = openRedis(opts.connection.url, `${opts.prefix}-worker`);
+  const redis = openRedis(opts.connection, { name: `${opts.prefix}-worker` });
   const inflight = new Set<AbortController>();
   let closing: Promise<void> | undefined;
   let aborting = false;
@@ -307,12 +319,14 @@ export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
     let name = job.name;
     try {
       let request: ValidRequest;
+      let requestKey: string;
       try {
         const envelope = (job.data ?? {}) as Partial<RequestJobData>;
         const raw: Record<string, unknown> = { id, name: job.name, data: envelope.data };
         if (envelope.idempotencyKey !== undefined) raw.idempotencyKey = envelope.idempotencyKey;
         request = opts.validate(raw);
         name = request.name;
+        requestKey = requestKeyOfJob(id, job.timestamp);
       } catch (e) {
         const err = toSyncError(e, 'invalid_request');
         log.warn('request failed validation', { error: err.toJSON() });
@@ -320,7 +334,7 @@ export function createRequestWorker(opts: RequestWorkerOptions): RequestWorker {
         opts.metrics?.requests.inc({ name: requestLabel(name, err.code), outcome: 'failed' });
         throw new UnrecoverableError(`${err.code}: ${err.message}`);
       }
-      const ctx: DispatchContext = { requestId: id, signal: controller.signal };
+      const ctx: DispatchContext = { requestId: id, requestKey, signal: controller.signal };
       if (request.idempotencyKey !== undefined) ctx.idempotencyKey = request.idempotencyKey;
       try {
         const result = await opts.dispatch(request.name, request.data, ctx);

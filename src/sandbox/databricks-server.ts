@@ -17,11 +17,10 @@ import { writeEventLog, writeEventLogHead } from './eventlog-writer.js';
 import { assembleRun, planExecutors, provisioningSeconds, runApplication, teardownSeconds } from './ground-truth.js';
 import type { SandboxCluster, SimulatedRun } from './ground-truth.js';
 import { readInstanceFacts } from './instance-facts.js';
-import type { InstanceFactsTable } from './instance-facts.js';
+import type { InstanceFacts, InstanceFactsTable } from './instance-facts.js';
 import { parseMemoryMb } from './sandbox-platform.js';
 import { createSimClock } from './sim-clock.js';
 import type { SimClock } from './sim-clock.js';
-import { DEFAULT_REFERENCE_COREMARK_PER_VCPU } from './workload.js';
 import type { Workload } from './workload.js';
 
 /** A fault for the next matching requests: answer `status` with `errorCode` (and Retry-After for 429). */
@@ -136,14 +135,14 @@ class ApiError extends Error {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** EC2 facts plus Azure node types (CoreMark per vCPU set to the workload reference: the sandbox has no Azure benchmark). */
+/** EC2 facts plus Azure node types (vCPU, memory; the ground truth's speed table treats unknown families as Skylake-class). */
 export function databricksInstanceFacts(): InstanceFactsTable {
-  const out: Record<string, { instanceType: string; vcpu: number; memoryGib: number; coremark: number }> = { ...readInstanceFacts() };
+  const out: Record<string, InstanceFacts> = { ...readInstanceFacts() };
   const catalog = JSON.parse(readFileSync(new URL('../../data/databricks-catalog.json', import.meta.url), 'utf8')) as {
     azure: { nodeTypes: { nodeTypeId: string; vcpu: number; memoryGib: number }[] };
   };
   for (const n of catalog.azure.nodeTypes) {
-    out[n.nodeTypeId] ??= { instanceType: n.nodeTypeId, vcpu: n.vcpu, memoryGib: n.memoryGib, coremark: n.vcpu * DEFAULT_REFERENCE_COREMARK_PER_VCPU };
+    out[n.nodeTypeId] ??= { instanceType: n.nodeTypeId, vcpu: n.vcpu, memoryGib: n.memoryGib };
   }
   return out;
 }

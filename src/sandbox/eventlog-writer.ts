@@ -19,6 +19,16 @@ export type EventLogMeta = {
   sparkProperties?: Record<string, string>;
 };
 
+/** The TaskEndReason Spark logs for a task that died of java.lang.OutOfMemoryError. */
+const OOM_REASON = {
+  Reason: 'ExceptionFailure',
+  'Class Name': 'java.lang.OutOfMemoryError',
+  Description: 'Java heap space',
+  'Stack Trace': [],
+  'Full Stack Trace': 'java.lang.OutOfMemoryError: Java heap space',
+  Accumulator: [],
+};
+
 type Timed = { at: number; order: number; seq: number; line: string };
 
 const ORDER = {
@@ -54,7 +64,7 @@ function taskInfo(t: SimTask, executorId: string, host: string, finished: boolea
   return {
     'Task ID': t.taskId,
     Index: t.index,
-    Attempt: 0,
+    Attempt: t.attempt,
     'Partition ID': t.index,
     'Launch Time': t.launchedAt,
     'Executor ID': executorId,
@@ -63,7 +73,7 @@ function taskInfo(t: SimTask, executorId: string, host: string, finished: boolea
     Speculative: false,
     'Getting Result Time': 0,
     'Finish Time': finished ? t.finishedAt : 0,
-    Failed: false,
+    Failed: finished && t.failure !== undefined,
     Killed: false,
     Accumulables: [],
   };
@@ -141,7 +151,6 @@ export function sandboxSparkProperties(run: SimulatedRun, meta: EventLogMeta): R
 
 /** The event log's lines (no newlines), in the order Spark writes them. */
 export function eventLogLines(run: SimulatedRun, workload: Workload, meta: EventLogMeta): string[] {
-  void workload;
   const sparkVersion = meta.sparkVersion ?? '3.3.0-amzn-0';
   const user = meta.user ?? 'hadoop';
   const driverHost = meta.driverHost ?? 'ip-10-0-0-10.ec2.internal';
@@ -221,12 +230,18 @@ export function eventLogLines(run: SimulatedRun, workload: Workload, meta: Event
         'Maximum Offheap Memory': 0,
       }),
     );
-    add(e.removedAt, ORDER.executorRemoved, j({ Event: 'SparkListenerExecutorRemoved', Timestamp: e.removedAt, 'Executor ID': e.id, Reason: 'Executor killed by driver.' }));
+    add(e.removedAt, ORDER.executorRemoved, j({ Event: 'SparkListenerExecutorRemoved', Timestamp: e.removedAt, 'Executor ID': e.id, 'Removed Reason': e.removedReason ?? 'Executor killed by driver.' }));
   }
   const stageById = new Map(run.stages.map((s) => [s.id, s]));
   const childStages = new Set(run.stages.flatMap((s) => s.parents));
   for (const job of run.jobs) {
-    const infos = job.stages.map((id) => stageInfo(stageById.get(id)!));
+    // A failed job lists stages that never ran: Spark still names them in the job's start.
+    const infos = job.stages.map((id) => {
+      const ran = stageById.get(id);
+      if (ran) return stageInfo(ran);
+      const w = workload.stages.find((x) => x.id === id);
+      return stageInfo({ id, name: w?.name ?? `stage ${id}`, jobId: job.id, parents: w?.parents ?? [], tasks: w?.tasks ?? 0, submittedAt: job.submittedAt, completedAt: job.completedAt });
+    });
     add(
       job.submittedAt,
       ORDER.jobStart,
@@ -239,11 +254,15 @@ export function eventLogLines(run: SimulatedRun, workload: Workload, meta: Event
         Properties: { 'spark.job.description': `${run.workload} job ${job.id}`, 'spark.rdd.scope': '{"id":"0","name":"collect"}' },
       }),
     );
-    add(job.completedAt, ORDER.jobEnd, j({ Event: 'SparkListenerJobEnd', 'Job ID': job.id, 'Completion Time': job.completedAt, 'Job Result': { Result: 'JobSucceeded' } }));
+    const result = job.failed
+      ? { Result: 'JobFailed', Exception: { Message: run.failure ?? 'Job aborted', 'Stack Trace': [] } }
+      : { Result: 'JobSucceeded' };
+    add(job.completedAt, ORDER.jobEnd, j({ Event: 'SparkListenerJobEnd', 'Job ID': job.id, 'Completion Time': job.completedAt, 'Job Result': result }));
   }
   for (const s of run.stages) {
     add(s.submittedAt, ORDER.stageSubmitted, j({ Event: 'SparkListenerStageSubmitted', 'Stage Info': stageInfo(s, { 'Submission Time': s.submittedAt }), Properties: {} }));
-    add(s.completedAt, ORDER.stageCompleted, j({ Event: 'SparkListenerStageCompleted', 'Stage Info': stageInfo(s, { 'Submission Time': s.submittedAt, 'Completion Time': s.completedAt }) }));
+    const failed = s.failed ? { 'Failure Reason': run.failure ?? 'stage failed' } : {};
+    add(s.completedAt, ORDER.stageCompleted, j({ Event: 'SparkListenerStageCompleted', 'Stage Info': stageInfo(s, { 'Submission Time': s.submittedAt, 'Completion Time': s.completedAt, ...failed }) }));
   }
   const remoteBlocks = Math.max(0, run.executors.length - 1);
   for (const t of run.tasks) {
@@ -258,7 +277,12 @@ export function eventLogLines(run: SimulatedRun, workload: Workload, meta: Event
         'Stage ID': t.stageId,
         'Stage Attempt ID': 0,
         'Task Type': type,
-        'Task End Reason': { Reason: 'Success' },
+        'Task End Reason':
+          t.failure === 'oom'
+            ? OOM_REASON
+            : t.failure === 'executor-lost'
+              ? { Reason: 'ExecutorLostFailure', 'Executor ID': e.id, 'Exit Caused By App': false, 'Loss Reason': e.removedReason ?? 'Executor lost' }
+              : { Reason: 'Success' },
         'Task Info': taskInfo(t, e.id, e.host, true),
         'Task Executor Metrics': { JVMHeapMemory: Math.round(t.peakExecutionMemoryBytes + 300 * 1024 * 1024), JVMOffHeapMemory: 90_000_000 },
         'Task Metrics': taskMetrics(t, remoteBlocks),

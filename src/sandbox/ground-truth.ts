@@ -1,10 +1,16 @@
 // The sandbox's "reality": how a workload actually runs on an EMR cluster. Deliberately its own
 // model (not the prediction engine's): EMR provisioning, YARN packing by memory with EMR's
 // defaults, a dynamic-allocation ramp, task-level list scheduling with lognormal noise, stragglers,
-// per-node speed, CoreMark scaling of the CPU part, network-bound remote shuffle, spill and GC when
-// execution memory per task is short. Pure and seeded: the same inputs give the same run.
+// per-node speed, the sandbox's own instance speeds (instance-performance.ts, never the engine's
+// CoreMark), per-workload hidden parameters (hidden-parameters.ts), network-bound remote shuffle and
+// storage reads, spill and GC when execution memory per task is short, OutOfMemoryError below a
+// memory floor (retried, then the application fails). Pure and seeded: the same inputs give the same run.
 import { SyncError } from '../domain/errors.js';
+import { hiddenParameters } from './hidden-parameters.js';
+import type { HiddenParameters } from './hidden-parameters.js';
 import type { InstanceFacts, InstanceFactsTable } from './instance-facts.js';
+import { instancePerformance } from './instance-performance.js';
+import { createRng } from './rng.js';
 import { quantileAt, quantileMean } from './workload.js';
 import type { Workload, WorkloadStage } from './workload.js';
 
@@ -25,6 +31,10 @@ export type SandboxCluster = {
   executorMemoryOverheadMb?: number;
   masterType?: string;
   bootstrapActions?: number;
+  /** Private DNS names of the core/task nodes (executor hosts in the event log); default ip-10-0-1-N. */
+  hosts?: string[];
+  /** Per core/task node: bought on the spot market (it may be interrupted). */
+  spotNodes?: boolean[];
 };
 
 export type GroundTruthOptions = {
@@ -32,6 +42,10 @@ export type GroundTruthOptions = {
   /** Epoch ms the cluster was requested (RunJobFlow). */
   startedAt: number;
   instances: InstanceFactsTable;
+  /** The world: instance speeds and the workload's hidden parameters are drawn from it (default 1). */
+  world?: number;
+  /** Overrides the hidden parameters drawn for the workload (tests isolating one effect). */
+  hidden?: HiddenParameters;
 };
 
 /** How YARN placed the executors. */
@@ -49,7 +63,7 @@ export type ExecutorLayout = {
   executionMemoryPerTaskBytes: number;
 };
 
-export type SimExecutor = { id: string; node: number; host: string; cores: number; addedAt: number; removedAt: number };
+export type SimExecutor = { id: string; node: number; host: string; cores: number; addedAt: number; removedAt: number; removedReason?: string };
 
 /** One task attempt as it ran. Times epoch ms; byte counts; CPU time in ns as Spark logs it. */
 export type SimTask = {
@@ -75,10 +89,14 @@ export type SimTask = {
   diskSpillBytes: number;
   peakExecutionMemoryBytes: number;
   straggler: boolean;
+  /** Attempt number of this task index (0 first; a retry after a failure counts up). */
+  attempt: number;
+  /** Why the attempt failed (undefined: it succeeded): OutOfMemoryError, or its executor was lost (spot interruption). */
+  failure?: 'oom' | 'executor-lost';
 };
 
-export type SimStage = { id: number; name: string; jobId: number; parents: number[]; tasks: number; submittedAt: number; completedAt: number };
-export type SimJob = { id: number; stages: number[]; submittedAt: number; completedAt: number };
+export type SimStage = { id: number; name: string; jobId: number; parents: number[]; tasks: number; submittedAt: number; completedAt: number; failed?: boolean };
+export type SimJob = { id: number; stages: number[]; submittedAt: number; completedAt: number; failed?: boolean };
 
 /** One application run on one cluster: the ground truth the sandbox reports and logs. */
 export type SimulatedRun = {
@@ -114,23 +132,25 @@ export type SimulatedRun = {
     stragglers: number;
     diskSpillBytes: number;
     gcSeconds: number;
+    /** Failed task attempts (OutOfMemoryError or lost with their executor). */
+    failedTasks: number;
+    /** Spot nodes interrupted while the application ran. */
+    interruptedNodes: number;
   };
+  /** Why the application failed (a task failed spark.task.maxFailures times); undefined when it succeeded. */
+  failure?: string;
 };
 
 /** Constants of the sandbox's reality (documented assumptions, not measurements). */
 export const GROUND_TRUTH = {
   memoryFraction: 0.6,
   reservedMemoryMb: 300,
-  stragglerProbability: 0.015,
   taskNoiseSigma: 0.14,
   ioNoiseSigma: 0.22,
   nodeSpeedSigma: 0.06,
   runNoiseSigma: 0.03,
-  /** Baseline network per vCPU (m5.xlarge: 1.25 Gbit/s for 4 vCPUs), bytes/s. */
-  networkBytesPerVcpu: 0.3125 * 125e6,
-  /** EBS throughput per node, bytes/s (gp2/gp3-like, grows a little with size). */
-  diskBytesBase: 125e6,
-  diskBytesPerVcpu: 10e6,
+  /** Network of the reference node (m5.xlarge: 1.25 Gbit/s baseline) shared by its 4 busy cores, bytes/s per core. */
+  referenceNetworkBytesPerCore: 1.25e9 / 8 / 4,
   /** Bytes of spilled (deserialized) data serialized per reference-CPU second. */
   spillSerializeBytesPerSecond: 250e6,
   /** Serialized, compressed share of spilled data written to disk. */
@@ -143,30 +163,10 @@ export const GROUND_TRUTH = {
   idleTimeoutMs: 60_000,
 } as const;
 
-// ---- seeded randomness --------------------------------------------------------------------------
-
-/** A seeded PRNG (mulberry32) with normal and lognormal draws. */
-export type Rng = { next(): number; normal(): number; lognormal(median: number, sigma: number): number; uniform(lo: number, hi: number): number };
-
-/** A PRNG for `seed` and a named stream, so draws for one purpose never shift another's. */
-export function createRng(seed: number, stream = ''): Rng {
-  let h = (seed >>> 0) ^ 0x9e3779b9;
-  for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 0x01000193) >>> 0;
-  let a = h >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => {
-    const u = Math.max(next(), 1e-12);
-    const v = next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  };
-  return { next, normal, lognormal: (median, sigma) => median * Math.exp(sigma * normal()), uniform: (lo, hi) => lo + (hi - lo) * next() };
-}
+export { createRng } from './rng.js';
+export type { Rng } from './rng.js';
+/** spark.task.maxFailures: attempts of one task before its job (and here the application) fails. */
+export const MAX_TASK_FAILURES = 4;
 
 // ---- cluster sizing --------------------------------------------------------------------------
 
@@ -305,7 +305,14 @@ export function runWorkload(workload: Workload, cluster: SandboxCluster, options
   const bootstrappingAt = createdAt + Math.round(prov.starting * 1000);
   const readyAt = bootstrappingAt + Math.round(prov.bootstrapping * 1000);
   const stepStartedAt = readyAt;
-  const app = runApplication(workload, layout, { seed: options.seed, submittedAt: stepStartedAt });
+  const app = runApplication(workload, layout, {
+    seed: options.seed,
+    submittedAt: stepStartedAt,
+    ...(options.world !== undefined ? { world: options.world } : {}),
+    ...(options.hidden ? { hidden: options.hidden } : {}),
+    ...(cluster.hosts ? { hosts: cluster.hosts } : {}),
+    ...(cluster.spotNodes ? { spotNodes: cluster.spotNodes } : {}),
+  });
   const tail = teardownSeconds(cluster, options.seed);
   const stepEndedAt = app.appEndedAt + Math.round(tail.stepEnd * 1000);
   const endedAt = stepEndedAt + Math.round(tail.terminating * 1000);
@@ -324,13 +331,14 @@ export function assembleRun(
   app: ApplicationRun,
   m: Omit<SimulatedRun['timeline'], 'appStartedAt' | 'appEndedAt'>,
 ): SimulatedRun {
-  let stragglers = 0, spill = 0, gc = 0;
+  let stragglers = 0, spill = 0, gc = 0, failed = 0;
   for (const t of app.tasks) {
     if (t.straggler) stragglers++;
+    if (t.failure) failed++;
     spill += t.diskSpillBytes;
     gc += t.gcMs;
   }
-  return {
+  const run: SimulatedRun = {
     workload: workload.name,
     appName: workload.appName,
     seed,
@@ -350,24 +358,47 @@ export function assembleRun(
       stragglers,
       diskSpillBytes: spill,
       gcSeconds: gc / 1000,
+      failedTasks: failed,
+      interruptedNodes: new Set(app.executors.filter((e) => e.removedReason?.includes('spot')).map((e) => e.node)).size,
     },
   };
+  if (app.failure !== undefined) run.failure = app.failure;
+  return run;
 }
 
 /** The application part of a run: spark-submit at `submittedAt` to the application's end. */
 export function runApplication(
   workload: Workload,
   layout: ExecutorLayout,
-  opts: { seed: number; submittedAt: number },
-): { appStartedAt: number; appEndedAt: number; executors: SimExecutor[]; jobs: SimJob[]; stages: SimStage[]; tasks: SimTask[] } {
+  opts: { seed: number; submittedAt: number; world?: number; hidden?: HiddenParameters; hosts?: string[]; spotNodes?: boolean[] },
+): {
+  appStartedAt: number;
+  appEndedAt: number;
+  executors: SimExecutor[];
+  jobs: SimJob[];
+  stages: SimStage[];
+  tasks: SimTask[];
+  failure?: string;
+} {
   const rng = createRng(opts.seed, `app:${workload.name}`);
   const taskRng = createRng(opts.seed, `tasks:${workload.name}`);
   const inst = layout.instance;
+  const world = opts.world ?? 1;
+  const hidden = opts.hidden ?? hiddenParameters(workload.name, world);
+  const perf = instancePerformance(inst.instanceType, inst.vcpu, world);
+  const hostOf = (node: number) => opts.hosts?.[node] ?? `ip-10-0-1-${10 + node}.ec2.internal`;
   const runFactor = rng.lognormal(1, GROUND_TRUTH.runNoiseSigma);
   const nodeSpeed = layout.executorsPerNode.map(() => rng.lognormal(1, GROUND_TRUTH.nodeSpeedSigma));
   // spark-submit, JVM start, YARN ApplicationMaster registration.
   const appStartedAt = opts.submittedAt + Math.round(rng.lognormal(9000, 0.2));
   const firstJobAt = appStartedAt + Math.round(workload.driverStartSeconds * 1000);
+  // Spot nodes are interrupted at exponential times (rate per node-hour); EMR does not replace them within the run.
+  const spotRng = createRng(opts.seed, 'spot');
+  const deadAt = layout.executorsPerNode.map((_, n) => {
+    const u = spotRng.next();
+    if (!opts.spotNodes?.[n] || hidden.spotInterruptionsPerNodeHour <= 0) return Infinity;
+    return appStartedAt + Math.round((-Math.log(Math.max(u, 1e-12)) / hidden.spotInterruptionsPerNodeHour) * 3_600_000);
+  });
 
   // Executors: requested at the start (static) or by the dynamic-allocation ramp once the first job
   // has a backlog (1, 2, 4, ... more per second), each starting after container launch + JVM start.
@@ -384,20 +415,25 @@ export function runApplication(
     for (let b = 0; b < batch && requested < order.length; b++, requested++) {
       const node = order[requested]!;
       const launch = at + 1000 * rng.next() + rng.lognormal(5200, 0.25) * nodeSpeed[node]!;
-      executors.push({ id: String(requested + 1), node, host: `ip-10-0-1-${10 + node}.ec2.internal`, cores: layout.executorCores, addedAt: Math.round(launch), removedAt: 0 });
+      executors.push({ id: String(requested + 1), node, host: hostOf(node), cores: layout.executorCores, addedAt: Math.round(launch), removedAt: 0 });
     }
     round++;
   }
   const coresOnNode = layout.executorsPerNode.map((e) => e * layout.executorCores);
   const contention = coresOnNode.map((c) => Math.max(1, c / inst.vcpu));
-  const cpuSpeed = workload.referenceCoremarkPerVcpu / (inst.coremark / inst.vcpu);
-  const netPerTask = coresOnNode.map((c) => (GROUND_TRUTH.networkBytesPerVcpu * inst.vcpu) / Math.max(1, c));
-  const diskPerTask = coresOnNode.map((c) => Math.min(500e6, GROUND_TRUTH.diskBytesBase + GROUND_TRUTH.diskBytesPerVcpu * inst.vcpu) / Math.max(1, c));
+  // CPU time on this instance per reference CPU-second: the core-speed part and the memory-stall part.
+  const cpuTime = (1 - hidden.memoryStall) / perf.cpuSpeed + hidden.memoryStall / perf.memoryBandwidth;
+  const executorContention = 1 + hidden.coreContention * (layout.executorCores - 1);
+  const netPerTask = coresOnNode.map((c) => (perf.networkBytesPerSecond * hidden.networkEfficiency) / Math.max(1, c));
+  // The bandwidth part of I/O waits stretches with less network per busy core than the reference's.
+  const ioStretch = netPerTask.map((n) => 1 - hidden.ioBandwidthShare + hidden.ioBandwidthShare * ((GROUND_TRUTH.referenceNetworkBytesPerCore * hidden.networkEfficiency) / Math.max(1, n)));
+  const diskPerTask = coresOnNode.map((c) => perf.diskBytesPerSecond / Math.max(1, c));
   const remoteShare = layout.nodes > 1 ? 1 - 1 / layout.nodes : 0;
   const stagesById = new Map<number, WorkloadStage>(workload.stages.map((s) => [s.id, s]));
 
   const jobs: SimJob[] = [];
   const stages: SimStage[] = [];
+  let failure: string | undefined;
   const tasks: SimTask[] = [];
   const warm = new Set<number>();
   // Heap entries and slotFree are per executor *seat* (a container slot on a node); with dynamic
@@ -415,7 +451,7 @@ export function runApplication(
     const inJob = job.stages.map((id) => stagesById.get(id)!).filter(Boolean);
     const readyAt = new Map<number, number>();
     const doneAt = new Map<number, number>();
-    const remaining = new Map<number, number[]>();
+    const remaining = new Map<number, Pending[]>();
     for (const s of inJob) {
       // Task sizes keep the observed distribution: a shuffled, evenly spaced walk through its quantiles.
       const u = Array.from({ length: s.tasks }, (_, i) => (i + 0.5) / s.tasks);
@@ -423,7 +459,7 @@ export function runApplication(
         const j = Math.floor(taskRng.next() * (i + 1));
         [u[i], u[j]] = [u[j]!, u[i]!];
       }
-      remaining.set(s.id, u);
+      remaining.set(s.id, u.map((q, k) => ({ u: q, index: s.tasks - 1 - k, attempt: 0, failures: 0 })));
       if (s.parents.every((p) => !job.stages.includes(p))) readyAt.set(s.id, submittedAt + 20);
     }
     // Rebuild the slot heap from the executors' cores at the job's start.
@@ -432,8 +468,23 @@ export function runApplication(
     const stageTasks = new Map<number, SimTask[]>();
     let left = inJob.reduce((n, s) => n + s.tasks, 0);
     const perTaskMean = new Map(inJob.map((s) => [s.id, quantileMean(s.taskSeconds)]));
-    while (left > 0) {
-      const slot = slots.pop()!;
+    while (left > 0 && failure === undefined) {
+      const slot = slots.pop();
+      if (!slot) {
+        failure = `Job aborted: no executor left to run stage tasks (every node was lost to spot interruptions)`;
+        for (const x of inJob) {
+          const ran = stageTasks.get(x.id);
+          if (!ran || ran.length === 0) continue;
+          const done = doneAt.get(x.id);
+          const entry: SimStage = { id: x.id, name: x.name, jobId: job.id, parents: [...x.parents], tasks: x.tasks, submittedAt: readyAt.get(x.id)!, completedAt: (done ?? lastFinish(ran)) + 3 };
+          if (done === undefined) entry.failed = true;
+          stages.push(entry);
+        }
+        const endAt = Math.max(submittedAt, ...tasks.map((x) => x.finishedAt));
+        jobs.push({ id: job.id, stages: inJob.map((x) => x.id), submittedAt, completedAt: endAt + 100, failed: true });
+        t = endAt + 100;
+        break;
+      }
       let best: WorkloadStage | undefined;
       for (const s of inJob) {
         const r = readyAt.get(s.id);
@@ -442,7 +493,8 @@ export function runApplication(
       }
       if (!best) throw new SyncError('internal', `workload ${workload.name}: job ${job.id} has stages whose parents never run`);
       const s = best;
-      const u = remaining.get(s.id)!.pop()!;
+      const pending = remaining.get(s.id)!.pop()!;
+      const u = pending.u;
       const seat = slot.executor;
       let execIndex = seatExec[seat]!;
       const wanted = Math.max(slot.at, executors[execIndex]!.addedAt, readyAt.get(s.id)!);
@@ -460,42 +512,54 @@ export function runApplication(
       const exec = executors[execIndex]!;
       const node = exec.node;
       const launch = Math.max(wanted, exec.addedAt) + taskRng.lognormal(3, 0.5);
+      if (launch >= deadAt[node]!) {
+        // The node is gone: this seat never runs another task.
+        remaining.get(s.id)!.push(pending);
+        continue;
+      }
       const work = Math.max(0.001, quantileAt(s.taskSeconds, u));
       const mean = Math.max(0.001, perTaskMean.get(s.id)!);
       const share = work / mean / s.tasks;
       const noise = taskRng.lognormal(1, GROUND_TRUTH.taskNoiseSigma) * runFactor * nodeSpeed[node]!;
-      const straggler = taskRng.next() < GROUND_TRUTH.stragglerProbability;
-      const slow = straggler ? taskRng.uniform(2, 5) : 1;
-      let cpu = work * s.cpuFraction * cpuSpeed * contention[node]! * noise;
-      const wait = work * (1 - s.cpuFraction) * taskRng.lognormal(1, GROUND_TRUTH.ioNoiseSigma);
-      const shuffleRead = s.shuffleReadBytes * share;
+      const straggler = taskRng.next() < hidden.stragglerProbability;
+      const slow = straggler ? taskRng.uniform(1.5, hidden.stragglerMaxSlowdown) : 1;
+      const cpuFraction = clamp(s.cpuFraction * hidden.cpuBias, 0.05, 0.97);
+      let cpu = work * cpuFraction * cpuTime * contention[node]! * executorContention * noise;
+      const wait = work * (1 - cpuFraction) * hidden.ioScale * ioStretch[node]! * taskRng.lognormal(1, GROUND_TRUTH.ioNoiseSigma);
+      const shuffleRead = s.shuffleReadBytes * share * hidden.shuffleScale;
       const shuffleRemote = shuffleRead * Math.max(remoteShare, s.remoteShuffleFraction);
       const extraRemote = shuffleRead * Math.max(0, remoteShare - s.remoteShuffleFraction);
       const fetch = shuffleRead > 0 ? extraRemote / netPerTask[node]! + (executors.length * GROUND_TRUTH.fetchRequestMs) / 1000 : 0;
-      const demand = s.taskMemoryBytes * clamp(work / mean, 0.5, 2);
+      const demand = s.taskMemoryBytes * hidden.memoryScale * clamp(work / mean, 0.5, 2);
       const avail = Math.max(1, layout.executionMemoryPerTaskBytes);
       const pressure = demand / avail;
       let memSpill = 0, diskSpill = 0, spillSeconds = 0;
       if (pressure > 1) {
         memSpill = demand - avail;
         diskSpill = memSpill * GROUND_TRUTH.spillDiskRatio;
-        const serialize = (memSpill / GROUND_TRUTH.spillSerializeBytesPerSecond) * cpuSpeed;
+        const serialize = (memSpill / GROUND_TRUTH.spillSerializeBytesPerSecond) * cpuTime;
         cpu += serialize;
         spillSeconds = (2 * diskSpill) / diskPerTask[node]!;
       }
       const gc = cpu * (0.02 + 0.18 * clamp(pressure - 0.6, 0, 1.5));
-      const runSeconds = (cpu + gc + wait + fetch + spillSeconds) * slow;
+      // Below the memory floor the attempt dies with OutOfMemoryError part-way (after GC thrashing).
+      const oom = hidden.oomFloor > 0 && avail < hidden.oomFloor * demand * taskRng.lognormal(1, 0.1);
+      const runSeconds = (cpu + gc + wait + fetch + spillSeconds) * slow * (oom ? taskRng.uniform(0.3, 0.9) : 1);
       const deserializeMs = taskRng.lognormal(12, 0.4) + (warm.has(execIndex) ? 0 : GROUND_TRUTH.warmupMs);
       warm.add(execIndex);
       const resultMs = taskRng.lognormal(1.5, 0.5);
       const runMs = Math.max(1, Math.round(runSeconds * 1000));
       const launchedAt = Math.round(launch);
-      const finishedAt = launchedAt + Math.round(deserializeMs) + runMs + Math.round(resultMs) + 1;
-      const shuffleWrite = s.shuffleWriteBytes * share;
+      const plannedEnd = launchedAt + Math.round(deserializeMs) + runMs + Math.round(resultMs) + 1;
+      // A spot interruption while the attempt runs: it is lost with its executor (not the task's fault).
+      const lost = plannedEnd > deadAt[node]!;
+      const finishedAt = lost ? deadAt[node]! : plannedEnd;
+      const shuffleWrite = oom ? 0 : s.shuffleWriteBytes * share * hidden.shuffleScale;
       const task: SimTask = {
         taskId: taskId++,
         stageId: s.id,
-        index: s.tasks - remaining.get(s.id)!.length - 1,
+        index: pending.index,
+        attempt: pending.attempt,
         executor: execIndex,
         launchedAt,
         finishedAt,
@@ -516,12 +580,44 @@ export function runApplication(
         peakExecutionMemoryBytes: Math.round(Math.min(demand, avail)),
         straggler,
       };
+      if (lost) {
+        task.failure = 'executor-lost';
+        task.runMs = Math.max(1, finishedAt - launchedAt - task.deserializeMs);
+        task.cpuNs = Math.min(task.cpuNs, task.runMs * 1e6);
+        task.shuffleWriteBytes = 0;
+        task.outputBytes = 0;
+      } else if (oom) task.failure = 'oom';
       tasks.push(task);
       const list = stageTasks.get(s.id) ?? [];
       list.push(task);
       stageTasks.set(s.id, list);
-      slots.push({ at: finishedAt, executor: seat });
+      if (!lost) slots.push({ at: finishedAt, executor: seat });
       busyUntil[seat] = Math.max(busyUntil[seat]!, finishedAt);
+      if (lost) {
+        // Spark re-runs it elsewhere; a lost executor does not count against spark.task.maxFailures.
+        remaining.get(s.id)!.push({ u, index: pending.index, attempt: pending.attempt + 1, failures: pending.failures });
+        continue;
+      }
+      if (oom) {
+        if (pending.failures + 1 >= MAX_TASK_FAILURES) {
+          failure = `Job aborted due to stage failure: Task ${pending.index} in stage ${s.id}.0 failed ${MAX_TASK_FAILURES} times, most recent failure: java.lang.OutOfMemoryError: Java heap space`;
+          // The job ends here: stages that ran tasks are logged (the failing one as failed), the rest never ran.
+          for (const x of inJob) {
+            const ran = stageTasks.get(x.id);
+            if (!ran || ran.length === 0) continue;
+            const done = doneAt.get(x.id);
+            const entry: SimStage = { id: x.id, name: x.name, jobId: job.id, parents: [...x.parents], tasks: x.tasks, submittedAt: readyAt.get(x.id)!, completedAt: (done ?? finishedAt) + 3 };
+            if (done === undefined) entry.failed = true;
+            stages.push(entry);
+          }
+          jobs.push({ id: job.id, stages: inJob.map((x) => x.id), submittedAt, completedAt: finishedAt + 100, failed: true });
+          t = finishedAt + 100;
+          break;
+        }
+        // Spark re-launches the failed task at once (it goes back to the front of its stage's queue).
+        remaining.get(s.id)!.push({ u, index: pending.index, attempt: pending.attempt + 1, failures: pending.failures + 1 });
+        continue;
+      }
       left--;
       if (remaining.get(s.id)!.length === 0) {
         const end = lastFinish(list);
@@ -533,6 +629,7 @@ export function runApplication(
         }
       }
     }
+    if (failure !== undefined) break;
     // The job's cores are free again where its tasks left them.
     for (const frees of slotFree) frees.length = 0;
     const drained: { at: number; executor: number }[] = [];
@@ -549,18 +646,30 @@ export function runApplication(
     jobs.push({ id: job.id, stages: inJob.map((s) => s.id), submittedAt, completedAt });
     t = completedAt;
   }
-  const appEndedAt = t + Math.round(workload.driverEndSeconds * 1000) + 300;
+  // A failed application's driver stops at once; a successful one runs its closing driver-only part.
+  const appEndedAt = t + (failure === undefined ? Math.round(workload.driverEndSeconds * 1000) + 300 : 2000);
   if (layout.dynamicAllocation) {
     for (const [seat, e] of seatExec.entries()) {
       const idleSince = busyUntil[seat]!;
       if (appEndedAt - 50 - idleSince > GROUND_TRUTH.idleTimeoutMs) executors[e]!.removedAt = idleSince + GROUND_TRUTH.idleTimeoutMs;
     }
   }
+  // Executors on an interrupted node end with it; those that would have started after it never did.
+  for (const e of executors) {
+    const dead = deadAt[e.node]!;
+    if (dead < appEndedAt - 50 && e.addedAt < dead && (e.removedAt === 0 || e.removedAt > dead)) {
+      e.removedAt = dead;
+      e.removedReason = 'Executor lost: the spot instance was interrupted (EC2 spot interruption notice)';
+    }
+  }
   // Executors that would have come up after the application ended never registered.
   const used = new Set(tasks.map((x) => x.executor));
-  const kept = executors.map((e, i) => ({ e, i })).filter(({ e, i }) => used.has(i) || e.addedAt < appEndedAt - 50);
+  const kept = executors.map((e, i) => ({ e, i })).filter(({ e, i }) => used.has(i) || (e.addedAt < appEndedAt - 50 && e.addedAt < deadAt[e.node]!));
   const renumber = new Map(kept.map(({ i }, k) => [i, k]));
   for (const x of tasks) x.executor = renumber.get(x.executor)!;
   const alive = kept.map(({ e }) => ({ ...e, removedAt: e.removedAt > 0 ? e.removedAt : Math.max(e.addedAt, appEndedAt - 50) }));
-  return { appStartedAt, appEndedAt, executors: alive, jobs, stages, tasks };
+  return failure === undefined ? { appStartedAt, appEndedAt, executors: alive, jobs, stages, tasks } : { appStartedAt, appEndedAt, executors: alive, jobs, stages, tasks, failure };
 }
+
+/** A task still to run: its place in the stage's size distribution, its index and attempt. */
+type Pending = { u: number; index: number; attempt: number; failures: number };

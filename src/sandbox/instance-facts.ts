@@ -1,17 +1,18 @@
-// Hardware facts of EC2 instance types (vCPU, memory, CoreMark) for the sandbox's ground truth,
-// read from the project's catalog file data/instances.json.
+// Hardware facts of EC2 instance types (vCPU and memory only) for the sandbox's ground truth, read
+// from the project's catalog file data/instances.json. How fast a type is comes from the sandbox's
+// own table (instance-performance.ts), never from the catalog's CoreMark column.
 import { readFileSync } from 'node:fs';
 import { SyncError } from '../domain/errors.js';
 
 /** What the sandbox needs to know about one instance type. */
-export type InstanceFacts = { instanceType: string; vcpu: number; memoryGib: number; coremark: number };
+export type InstanceFacts = { instanceType: string; vcpu: number; memoryGib: number };
 
 /** Instance facts by type name. */
 export type InstanceFactsTable = Readonly<Record<string, InstanceFacts>>;
 
 const CATALOG_URL = new URL('../../data/instances.json', import.meta.url);
 
-/** Reads the catalog (default: the package's data/instances.json); every row needs vcpu, memoryGib and coremark. */
+/** Reads the catalog (default: the package's data/instances.json); every row needs instanceType, vcpu and memoryGib. */
 export function readInstanceFacts(path: string | URL = CATALOG_URL): InstanceFactsTable {
   let doc: unknown;
   try {
@@ -23,11 +24,11 @@ export function readInstanceFacts(path: string | URL = CATALOG_URL): InstanceFac
   if (!Array.isArray(rows)) throw new SyncError('corrupt_data', `instance catalog ${String(path)}: "instances" must be a list`);
   const out: Record<string, InstanceFacts> = {};
   rows.forEach((r: Record<string, unknown>, i) => {
-    const { instanceType, vcpu, memoryGib, coremark } = r;
-    if (typeof instanceType !== 'string' || typeof vcpu !== 'number' || typeof memoryGib !== 'number' || typeof coremark !== 'number') {
-      throw new SyncError('corrupt_data', `instance catalog ${String(path)}: row ${i} needs instanceType, vcpu, memoryGib and coremark`);
+    const { instanceType, vcpu, memoryGib } = r;
+    if (typeof instanceType !== 'string' || typeof vcpu !== 'number' || typeof memoryGib !== 'number') {
+      throw new SyncError('corrupt_data', `instance catalog ${String(path)}: row ${i} needs instanceType, vcpu and memoryGib`);
     }
-    out[instanceType] = { instanceType, vcpu, memoryGib, coremark };
+    out[instanceType] = { instanceType, vcpu, memoryGib };
   });
   return out;
 }

@@ -30,6 +30,10 @@ export type SandboxPlatformOptions = {
   workloads: Record<string, Workload> | WorkloadChooser;
   /** Simulated seconds per real second (600: a 20-minute run takes 2 s). */
   timeScale: number;
+  /**
+   * The world seed (default 1): instance speeds and every workload's hidden parameters are drawn
+   * from it, and each cluster's noise seed derives from it.
+   */
   seed?: number;
   /** Every "EMR Cluster State Change" event, in order (awaited one at a time). */
   onEvent?: (event: EventBridgeEvent<ClusterStateChangeDetail>) => void | Promise<void>;
@@ -73,8 +77,10 @@ export type SandboxRunSummary = {
   tags: Record<string, string>;
   instanceType: string;
   nodes: number;
-  /** The cluster's seed: a one-step cluster ran exactly runWorkload(workload, cluster, { seed, startedAt: createdAt }). */
+  /** The cluster's seed: a one-step cluster ran exactly runWorkload(workload, cluster, { seed, startedAt: createdAt, world }). */
   seed: number;
+  /** The sandbox's world seed (instance speeds, hidden parameters). */
+  world: number;
   state: string;
   createdAt: number;
   readyAt?: number;
@@ -177,6 +183,8 @@ export function sandboxClusterOf(cluster: ClusterRecord, conf: Record<string, st
   const overhead = conf['spark.executor.memoryOverhead'] !== undefined ? parseMemoryMb(conf['spark.executor.memoryOverhead']) : undefined;
   if (overhead !== undefined && overhead > 0) out.executorMemoryOverheadMb = overhead;
   if (conf['spark.dynamicAllocation.enabled'] !== undefined) out.dynamicAllocation = conf['spark.dynamicAllocation.enabled'].trim().toLowerCase() === 'true';
+  const workers = cluster.instances.filter((i) => i.role !== 'MASTER');
+  if (workers.some((i) => i.market === 'SPOT')) out.spotNodes = workers.map((i) => i.market === 'SPOT');
   return out;
 }
 
@@ -247,6 +255,7 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
   const planFor = (c: ClusterRecord): ClusterPlan => {
     const seed = (baseSeed * 1_000_003 + ordinal++) >>> 0;
     const cluster = sandboxClusterOf(c, sparkConfOf(c, c.steps[0]));
+    cluster.hosts = c.instances.filter((i) => i.role !== 'MASTER').map((i) => i.privateDns);
     const prov = provisioningSeconds(cluster, seed);
     const tail = teardownSeconds(cluster, seed);
     return { cluster, seed, starting: prov.starting, bootstrapping: prov.bootstrapping, stepEnd: tail.stepEnd, terminating: tail.terminating };
@@ -265,7 +274,7 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
       plan = planFor(c);
       plans.set(c.id, plan);
       const w = workerNodesOf(c);
-      summaries.set(c.id, { clusterId: c.id, name: c.name, tags: { ...c.tags }, instanceType: w.instanceType, nodes: w.nodes, seed: plan.seed, state: c.state, createdAt: c.createdAt, applications: [] });
+      summaries.set(c.id, { clusterId: c.id, name: c.name, tags: { ...c.tags }, instanceType: w.instanceType, nodes: w.nodes, seed: plan.seed, world: baseSeed, state: c.state, createdAt: c.createdAt, applications: [] });
     }
     const summary = summaries.get(c.id)!;
     summary.state = c.state;
@@ -316,6 +325,7 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
     }
     const conf = sparkConfOf(c, step);
     const cluster = sandboxClusterOf(c, conf);
+    cluster.hosts = plan.cluster.hosts ?? [];
     const workload = choose(c, step);
     let layout;
     try {
@@ -327,7 +337,7 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
     }
     // The first step uses the cluster's seed, so a one-step cluster is exactly runWorkload(workload, cluster, { seed }).
     const seed = (plan.seed + 7919 * k) >>> 0;
-    const app = runApplication(workload, layout, { seed, submittedAt: start });
+    const app = runApplication(workload, layout, { seed, submittedAt: start, world: baseSeed, hosts: cluster.hosts });
     const rmStart = (c.readyAt ?? start) - 30_000;
     const appId = `application_${rmStart}_${pad4(k + 1)}`;
     const dirConf = conf['spark.eventLog.enabled'] === 'false' ? undefined : conf['spark.eventLog.dir'];
@@ -375,13 +385,15 @@ export async function createSandboxPlatform(opts: SandboxPlatformOptions): Promi
         async () => {
           await put(dir + appId, writeEventLog(run, workload, meta), signal);
           await opts.objects.delete(inProgress, { signal }).catch((e: unknown) => onError(e, `deleting ${inProgress}`));
-          commitEnd();
+          if (!app.failure) commitEnd();
         },
         signal,
       );
     } else {
-      await clock.at(stepEnd, commitEnd, signal);
+      await clock.at(stepEnd, () => (app.failure ? undefined : commitEnd()), signal);
     }
+    // The application failed (its log is written, as Spark writes it): spark-submit exits non-zero.
+    if (app.failure) throw new SyncError('internal', `Application ${appId} finished with failed status: ${app.failure}`);
   };
 
   const onStepsRun = async (c: ClusterRecord, signal: AbortSignal): Promise<void> => {

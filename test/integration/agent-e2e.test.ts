@@ -110,31 +110,68 @@ e2e.after(async (ctx) => {
 const http = (ctx: Ctx, path: string, init: RequestInit = {}) =>
   fetch(`${ctx.agent.httpUrl}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers } });
 
+/** The job flow every project here starts from: one master, three core nodes, a user setting and a user tag. */
+const JOB_FLOW = {
+  Name: 'nightly',
+  ReleaseLabel: 'emr-6.10.0',
+  Applications: [{ Name: 'Spark' }],
+  Instances: {
+    InstanceGroups: [
+      { InstanceRole: 'MASTER', InstanceType: 'm5.xlarge', InstanceCount: 1 },
+      { InstanceRole: 'CORE', InstanceType: 'm5.2xlarge', InstanceCount: 3 },
+    ],
+  },
+  Configurations: [{ Classification: 'spark-defaults', Properties: { 'spark.executor.memory': '6g' } }],
+  Steps: [{ Name: 'etl', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['spark-submit', 's3://code/etl.py'] } }],
+  Tags: [{ Key: 'team', Value: 'data' }],
+  JobFlowRole: 'EMR_EC2_DefaultRole',
+  ServiceRole: 'EMR_DefaultRole',
+};
+
+/** Sends a request through the Redis inbox and returns its completed result (fails the test otherwise). */
+async function requestThroughInbox(ctx: Ctx, id: string, name: string, data: unknown, timeoutMs = 30_000): Promise<unknown> {
+  await ctx.r.xadd('e2e:inbox', '*', 'request', JSON.stringify({ id, name, data }));
+  const res = await resultOf(ctx.r, id, timeoutMs);
+  assert.is(res.status, 'completed', `${name} ${id}: ${JSON.stringify(res)}`);
+  return res.result;
+}
+
+/** Each test that needs a project creates its own, so one failure shows as one failure. */
+const createProject = (ctx: Ctx, projectId: string) =>
+  requestThroughInbox(ctx, `create-${projectId}`, 'project.create', { projectId, name: projectId, platform: 'emr', jobFlow: JOB_FLOW });
+
+/** The clusters started for one project (the EMR server is shared by the tests of this file). */
+const clustersOf = (ctx: Ctx, projectId: string) => ctx.emr.server.clusters().filter((c) => c.tags['sync:project-id'] === projectId);
+
+type StateRun = { id: string; status: string; reportUrl?: string; clusterState?: string };
+/** Resolves with the run once the project's state document shows it recorded. */
+function waitRecorded(ctx: Ctx, projectId: string, runId: string): Promise<StateRun> {
+  return eventually(async () => {
+    const doc = JSON.parse((await s3Text(ctx.s3, `s3://runs/state/projects/${projectId}.json`))!) as { runs: StateRun[] };
+    const run = doc.runs.find((x) => x.id === runId);
+    return run?.status === 'recorded' ? run : undefined;
+  }, 40_000, `run ${runId} of ${projectId} recorded in state`);
+}
+
 e2e('project.create through the inbox stream, from Python', async (ctx) => {
   const script = `
 import json, sys, redis
 r = redis.Redis.from_url(sys.argv[1])
 r.xadd('e2e:inbox', {'request': json.dumps({'id': 'py-create-1', 'name': 'project.create', 'data': {
-  'projectId': 'nightly-etl', 'name': 'Nightly ETL', 'platform': 'emr',
-  'jobFlow': {'Name': 'nightly', 'ReleaseLabel': 'emr-6.10.0', 'Applications': [{'Name': 'Spark'}],
-              'Instances': {'InstanceGroups': [
-                 {'InstanceRole': 'MASTER', 'InstanceType': 'm5.xlarge', 'InstanceCount': 1},
-                 {'InstanceRole': 'CORE', 'InstanceType': 'm5.2xlarge', 'InstanceCount': 3}]},
-              'Configurations': [{'Classification': 'spark-defaults', 'Properties': {'spark.executor.memory': '6g'}}],
-              'Steps': [{'Name': 'etl', 'HadoopJarStep': {'Jar': 'command-runner.jar', 'Args': ['spark-submit', 's3://code/etl.py']}}],
-              'Tags': [{'Key': 'team', 'Value': 'data'}],
-              'JobFlowRole': 'EMR_EC2_DefaultRole', 'ServiceRole': 'EMR_DefaultRole'}}})})
+  'projectId': 'py-etl', 'name': 'Nightly ETL', 'platform': 'emr', 'jobFlow': json.loads(sys.argv[2])}})})
 `;
-  const py = spawnSync('/usr/bin/python3', ['-c', script, ctx.redis.url], { encoding: 'utf8' });
+  const py = spawnSync('/usr/bin/python3', ['-c', script, ctx.redis.url, JSON.stringify(JOB_FLOW)], { encoding: 'utf8' });
   assert.is(py.status, 0, py.stderr);
   const res = await resultOf(ctx.r, 'py-create-1');
   assert.is(res.status, 'completed', JSON.stringify(res));
-  assert.is((res.result as { id: string }).id, 'nightly-etl');
-  const doc = JSON.parse((await s3Text(ctx.s3, 's3://runs/state/projects/nightly-etl.json'))!) as { project: { name: string } };
+  assert.is((res.result as { id: string }).id, 'py-etl');
+  const doc = JSON.parse((await s3Text(ctx.s3, 's3://runs/state/projects/py-etl.json'))!) as { project: { name: string; jobFlow: unknown } };
   assert.is(doc.project.name, 'Nightly ETL');
+  assert.equal(doc.project.jobFlow, JOB_FLOW);
 });
 
 e2e('run.start through HTTP: one cluster, job-flow.json written, run recorded after the SQS completion event', async (ctx) => {
+  await createProject(ctx, 'nightly-etl');
   const post = await http(ctx, '/v1/requests', {
     method: 'POST',
     body: JSON.stringify({ id: 'http-start-1', name: 'run.start', data: { projectId: 'nightly-etl' }, idempotencyKey: 'nightly-2026-11-22' }),
@@ -146,8 +183,8 @@ e2e('run.start through HTTP: one cluster, job-flow.json written, run recorded af
     return body.status === 'completed' ? body.result : body.status === 'failed' ? Promise.reject(new Error(JSON.stringify(body))) : undefined;
   }, 30_000, 'run.start result');
   assert.match(started.location, /^s3:\/\/runs\/data\/nightly-etl\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\/[^/]+\/$/);
-  assert.is(ctx.emr.server.clusters().length, 1);
-  const cluster = ctx.emr.server.clusters()[0]!;
+  assert.is(clustersOf(ctx, 'nightly-etl').length, 1);
+  const cluster = clustersOf(ctx, 'nightly-etl')[0]!;
   assert.is(cluster.id, started.clusterId);
   assert.is(cluster.tags['sync:project-id'], 'nightly-etl');
   assert.is(cluster.tags['sync:run-id'], started.runId);
@@ -172,11 +209,7 @@ e2e('run.start through HTTP: one cluster, job-flow.json written, run recorded af
   assert.is(parsed.Instances.length, 4, 'one master and three core instances');
   assert.is(parsed.InstanceGroups?.length, 2);
 
-  const state = await eventually(async () => {
-    const doc = JSON.parse((await s3Text(ctx.s3, 's3://runs/state/projects/nightly-etl.json'))!) as { runs: { id: string; status: string; reportUrl?: string; clusterState?: string }[] };
-    const run = doc.runs.find((x) => x.id === started.runId);
-    return run?.status === 'recorded' ? run : undefined;
-  }, 20_000, 'run recorded in state');
+  const state = await waitRecorded(ctx, 'nightly-etl', started.runId);
   assert.is(state.clusterState, 'TERMINATED');
   assert.is(state.reportUrl, `${started.location}emr-cluster-report.json`);
   const recordedRun = state as unknown as { cluster?: { instanceType: string; nodes: number }; costUsd?: number };
@@ -191,22 +224,26 @@ e2e('run.start through HTTP: one cluster, job-flow.json written, run recorded af
   assert.is(again.status, 202);
   assert.is(((await again.json()) as { duplicate: boolean }).duplicate, true);
   await new Promise((r) => setTimeout(r, 1000));
-  assert.is(ctx.emr.server.clusters().length, 1);
+  assert.is(clustersOf(ctx, 'nightly-etl').length, 1);
 });
 
 e2e('prediction.create then prediction.apply through the queue: a second cluster from the recommended configuration', async (ctx) => {
-  await ctx.r.xadd('e2e:inbox', '*', 'request', JSON.stringify({ id: 'predict-1', name: 'prediction.create', data: { projectId: 'nightly-etl' } }));
+  // Its own project and first run, recorded from the cluster's event log.
+  await createProject(ctx, 'predicted-etl');
+  const first = (await requestThroughInbox(ctx, 'predicted-start-1', 'run.start', { projectId: 'predicted-etl' })) as { runId: string };
+  await waitRecorded(ctx, 'predicted-etl', first.runId);
+  await ctx.r.xadd('e2e:inbox', '*', 'request', JSON.stringify({ id: 'predict-1', name: 'prediction.create', data: { projectId: 'predicted-etl' } }));
   const created = await resultOf(ctx.r, 'predict-1', 60_000);
   assert.is(created.status, 'completed', JSON.stringify(created));
   const prediction = created.result as { predictionId: string; solutions: Record<string, { configuration: { Instances: { InstanceGroups: { InstanceRole: string; InstanceType: string; InstanceCount: number }[] } } }> };
-  const saved = JSON.parse((await s3Text(ctx.s3, `s3://runs/data/nightly-etl/predictions/${prediction.predictionId}.json`))!) as { predictionId: string };
+  const saved = JSON.parse((await s3Text(ctx.s3, `s3://runs/data/predicted-etl/predictions/${prediction.predictionId}.json`))!) as { predictionId: string };
   assert.is(saved.predictionId, prediction.predictionId);
 
-  await ctx.r.xadd('e2e:inbox', '*', 'request', JSON.stringify({ id: 'apply-1', name: 'prediction.apply', data: { projectId: 'nightly-etl', preference: 'economy' } }));
+  await ctx.r.xadd('e2e:inbox', '*', 'request', JSON.stringify({ id: 'apply-1', name: 'prediction.apply', data: { projectId: 'predicted-etl', preference: 'economy' } }));
   const applied = await resultOf(ctx.r, 'apply-1', 30_000);
   assert.is(applied.status, 'completed', JSON.stringify(applied));
   const { clusterId } = applied.result as { clusterId: string };
-  assert.is(ctx.emr.server.clusters().length, 2);
+  assert.is(clustersOf(ctx, 'predicted-etl').length, 2);
   const cluster = ctx.emr.server.cluster(clusterId)!;
   assert.is(cluster.tags['sync:prediction-id'], prediction.predictionId);
   const want = prediction.solutions.economy!.configuration.Instances.InstanceGroups.find((g) => g.InstanceRole === 'CORE')!;
@@ -216,6 +253,8 @@ e2e('prediction.create then prediction.apply through the queue: a second cluster
 });
 
 e2e('bad input is rejected with a reason, nothing is written outside the state location, and the daemon stays ready', async (ctx) => {
+  const stateKeys = async () => ((await ctx.s3.client.send(new ListObjectsV2Command({ Bucket: 'runs', Prefix: 'state/' }))).Contents ?? []).map((o) => o.Key).sort();
+  const keysBefore = await stateKeys();
   const bad: [string, string][] = [
     ['bad-json', '{"id":"bad-json","name":"project.create","data":{'],
     ['bad-name', JSON.stringify({ id: 'bad-name', name: 'cluster.nuke', data: {} })],
@@ -247,9 +286,7 @@ e2e('bad input is rejected with a reason, nothing is written outside the state l
   const unauth = await fetch(`${ctx.agent.httpUrl}/v1/requests`, { method: 'POST', body: '{}' });
   assert.is(unauth.status, 401);
 
-  const listing = await ctx.s3.client.send(new ListObjectsV2Command({ Bucket: 'runs', Prefix: 'state/' }));
-  const keys = (listing.Contents ?? []).map((o) => o.Key);
-  assert.equal(keys, ['state/projects/nightly-etl.json']);
+  assert.equal(await stateKeys(), keysBefore, 'no project document was written or removed');
   const ready = await fetch(`${ctx.agent.httpUrl}/readyz`);
   assert.is(ready.status, 200);
   // The token never reaches the logs.
@@ -257,9 +294,22 @@ e2e('bad input is rejected with a reason, nothing is written outside the state l
 });
 
 e2e('metrics count requests by name and outcome', async (ctx) => {
-  const text = await (await fetch(`${ctx.agent.httpUrl}/metrics`)).text();
-  assert.match(text, /sync_requests_total\{[^}]*name="run\.start"[^}]*outcome="completed"[^}]*\} 1/);
-  assert.match(text, /sync_handler_duration_seconds_count\{[^}]*name="run\.start"/);
+  /** The value of the sample of `metric` whose labels include `labels` (0 when there is none yet). */
+  const count = async (metric: string, labels: Record<string, string>) => {
+    const text = await (await fetch(`${ctx.agent.httpUrl}/metrics`)).text();
+    for (const [, body, value] of text.matchAll(/^(\w+\{[^}]*\}) (\S+)$/gm)) {
+      const [name, rest] = body!.split('{') as [string, string];
+      const have = Object.fromEntries([...rest.matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k, v]));
+      if (name === metric && Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(value);
+    }
+    return 0;
+  };
+  const completed = { name: 'project.create', outcome: 'completed' };
+  const requestsBefore = await count('sync_requests_total', completed);
+  const timedBefore = await count('sync_handler_duration_seconds_count', { name: 'project.create' });
+  await createProject(ctx, 'metered-etl');
+  assert.is(await count('sync_requests_total', completed), requestsBefore + 1, 'one completed project.create counted');
+  assert.is(await count('sync_handler_duration_seconds_count', { name: 'project.create' }), timedBefore + 1, 'and timed');
 });
 
 e2e('SIGTERM stops the daemon gracefully with exit code 0', async (ctx) => {

@@ -114,6 +114,10 @@ async function messagesLeft(ctx: Ctx, url = ctx.queueUrl): Promise<number> {
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 const recordJobs = async (ctx: Ctx) => (await ctx.jobs.getJobs(['waiting', 'delayed', 'active'])).filter((j) => j.name === 'run.record');
+const recordJobsFor = async (ctx: Ctx, clusterId: string) => (await recordJobs(ctx)).filter((j) => (j.data as { data: { clusterId: string } }).data.clusterId === clusterId);
+/** sync_completion_events_total for one outcome (each test compares it before and after its own events). */
+const outcomeCount = async (ctx: Ctx, outcome: string) =>
+  Number(new RegExp(`^sync_completion_events_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(await ctx.metrics.render())?.[1] ?? 0);
 
 C('a project cluster terminating enqueues one run.record, then the message is deleted', async (ctx) => {
   ctx.clusters.set('j-PROJ1', { id: 'j-PROJ1', state: 'TERMINATED', tags: { 'sync:project-id': 'proj-1', 'sync:run-id': 'run-1', 'sync:tenant-id': 'acme' } });
@@ -131,23 +135,29 @@ C('a project cluster terminating enqueues one run.record, then the message is de
 });
 
 C('the same completion delivered again is deduplicated and deleted', async (ctx) => {
+  // Its own cluster and first delivery, so this test stands alone.
+  ctx.clusters.set('j-DUP', { id: 'j-DUP', state: 'TERMINATED', tags: { 'sync:project-id': 'proj-dup', 'sync:run-id': 'run-dup', 'sync:tenant-id': 'acme' } });
+  await send(ctx, clusterEvent('j-DUP', 'TERMINATED', { code: 'ALL_STEPS_COMPLETED', message: 'Steps completed' }));
+  await waitFor('the first delivery handled', async () => ((await recordJobsFor(ctx, 'j-DUP')).length > 0 && (await messagesLeft(ctx)) === 0 ? true : undefined));
   const before = ctx.describes.length;
-  await send(ctx, clusterEvent('j-PROJ1', 'TERMINATED', { code: 'ALL_STEPS_COMPLETED', message: 'Steps completed' }));
+  const duplicates = await outcomeCount(ctx, 'duplicate');
+  await send(ctx, clusterEvent('j-DUP', 'TERMINATED', { code: 'ALL_STEPS_COMPLETED', message: 'Steps completed' }));
   await waitFor('the duplicate deleted', async () => ((await messagesLeft(ctx)) === 0 ? true : undefined));
-  await waitFor('counted', async () => (/sync_completion_events_total\{outcome="duplicate"\} 1/.test(await ctx.metrics.render()) ? true : undefined));
-  assert.is((await recordJobs(ctx)).length, 1, 'still one job');
+  await waitFor('counted', async () => ((await outcomeCount(ctx, 'duplicate')) === duplicates + 1 ? true : undefined));
+  assert.is((await recordJobsFor(ctx, 'j-DUP')).length, 1, 'still one job');
   assert.is(ctx.describes.length, before, 'no second DescribeCluster for a known event');
 });
 
 C('a cluster outside any project, and non-final states, are deleted without a job', async (ctx) => {
+  const ignored = await outcomeCount(ctx, 'ignored');
   ctx.clusters.set('j-OTHER', { id: 'j-OTHER', state: 'TERMINATED', tags: { team: 'analytics' } });
   ctx.clusters.set('j-PROJ2', { id: 'j-PROJ2', state: 'RUNNING', tags: { 'sync:project-id': 'proj-2', 'sync:run-id': 'run-2' } });
   await send(ctx, clusterEvent('j-OTHER', 'TERMINATED', { code: 'USER_REQUEST', message: 'Terminated by user request' }));
   await send(ctx, clusterEvent('j-PROJ2', 'RUNNING', { code: '', message: '' }));
   await send(ctx, JSON.stringify({ version: '0', id: 'st-1', 'detail-type': 'EMR Step Status Change', source: 'aws.emr', time: '2026-11-15T13:40:00Z', detail: { clusterId: 'j-PROJ2', stepId: 's-1', state: 'COMPLETED', name: 'app' } }));
   await waitFor('all deleted', async () => ((await messagesLeft(ctx)) === 0 ? true : undefined));
-  await waitFor('counted', async () => (/sync_completion_events_total\{outcome="ignored"\} 3/.test(await ctx.metrics.render()) ? true : undefined));
-  assert.is((await recordJobs(ctx)).length, 1);
+  await waitFor('counted', async () => ((await outcomeCount(ctx, 'ignored')) === ignored + 3 ? true : undefined));
+  assert.equal([...(await recordJobsFor(ctx, 'j-OTHER')), ...(await recordJobsFor(ctx, 'j-PROJ2'))], []);
   assert.ok(!ctx.describes.includes('j-PROJ2'), 'a non-final state needs no DescribeCluster');
 });
 
@@ -157,13 +167,15 @@ C('a transient DescribeCluster failure leaves the message; it is handled on a la
   await send(ctx, clusterEvent('j-PROJ3', 'TERMINATED_WITH_ERRORS', { code: 'STEP_FAILURE', message: 'Shut down as step failed' }));
   await waitFor('an error counted', async () => (/sync_completion_events_total\{outcome="error"\} 1/.test(await ctx.metrics.render()) ? true : undefined));
   assert.ok((await messagesLeft(ctx)) >= 1, 'not deleted after the failure');
-  const job = await waitFor('the run.record', async () => (await recordJobs(ctx)).find((j) => (j.data as { data: { clusterId: string } }).data.clusterId === 'j-PROJ3'));
+  const job = await waitFor('the run.record', async () => (await recordJobsFor(ctx, 'j-PROJ3'))[0]);
   assert.equal(job.data, { data: { projectId: 'proj-3', clusterId: 'j-PROJ3', runId: 'run-3' }, idempotencyKey: 'record:j-PROJ3:TERMINATED_WITH_ERRORS' });
   await waitFor('deleted', async () => ((await messagesLeft(ctx)) === 0 ? true : undefined));
   assert.is(ctx.describes.filter((d) => d === 'j-PROJ3').length, 2);
 });
 
 C('a poison message is never deleted and ends in the dead-letter queue after maxReceiveCount receives', async (ctx) => {
+  const jobsBefore = (await recordJobs(ctx)).length;
+  const unparseable = await outcomeCount(ctx, 'unparseable');
   await send(ctx, '{"this is": "not an EMR event"');
   const moved = await waitFor('the DLQ message', async () => {
     const out = await ctx.sqs.client.send(new ReceiveMessageCommand({ QueueUrl: ctx.dlqUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 0 }));
@@ -171,10 +183,8 @@ C('a poison message is never deleted and ends in the dead-letter queue after max
   }, 20_000);
   assert.is(moved.Body, '{"this is": "not an EMR event"');
   assert.is(await messagesLeft(ctx), 0);
-  const text = await ctx.metrics.render();
-  const n = Number(/sync_completion_events_total\{outcome="unparseable"\} (\d+)/.exec(text)?.[1]);
-  assert.is(n, 2, 'received (and refused) exactly maxReceiveCount times');
-  assert.is((await recordJobs(ctx)).length, 2, 'only the two project completions made jobs');
+  assert.is((await outcomeCount(ctx, 'unparseable')) - unparseable, 2, 'received (and refused) exactly maxReceiveCount times');
+  assert.is((await recordJobs(ctx)).length, jobsBefore, 'it made no job');
 });
 
 C('stop() interrupts a long poll promptly', async (ctx) => {

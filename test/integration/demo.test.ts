@@ -24,7 +24,7 @@ test('sync-agent demo runs the loop, prints the table and chart, and leaves noth
   const out = r.stdout;
   assert.match(out, /iteration 1: kept -> run r-/);
   assert.match(out, /iteration 2: (applied|kept|held|rolled-back) -> run r-/);
-  assert.match(out, /iter\s+decision\s+cluster\s+status\s+runtime\s+predicted\s+cost\s+predicted\s+billed/);
+  assert.match(out, /iter\s+decision\s+cluster\s+status\s+runtime\s+predicted\s+error\s+cost\s+predicted\s+billed/);
   assert.match(out, /billed cost per iteration\n\s+#1 \|#+/);
   assert.match(out, /done: the last run cost \$\d+\.\d\d against \$\d+\.\d\d for the first/);
   const dir = /agent log: (\S+)\/agent\.log/.exec(out)?.[1];

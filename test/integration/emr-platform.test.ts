@@ -83,7 +83,7 @@ basics('findClusterByTag walks every ListClusters page, then describes until the
   const ids: string[] = [];
   for (const run of ['p-1', 'p-2', 'p-3', 'p-4', 'p-5']) ids.push((await platform.startCluster(jobFlow(run))).clusterId);
   const before = emr.server.calls().length;
-  const found = await platform.findClusterByTag('sync:run-id', 'p-1', since);
+  const found = await platform.findClusterByTag({ tags: { 'sync:run-id': 'p-1' }, createdAfter: since });
   assert.is(found?.id, ids[0]);
   const calls = emr.server.calls().slice(before);
   // 5 clusters created after `since`, 2 per page: 3 pages, newest first.
@@ -91,14 +91,14 @@ basics('findClusterByTag walks every ListClusters page, then describes until the
   // p-1 is the oldest of the five, so every one was described (4 at a time, then 1).
   assert.is(calls.filter((c) => c.op === 'DescribeCluster').length, 5);
   const newest = emr.server.calls().length;
-  assert.is((await platform.findClusterByTag('sync:run-id', 'p-5', since))?.id, ids[4]);
+  assert.is((await platform.findClusterByTag({ tags: { 'sync:run-id': 'p-5' }, createdAfter: since }))?.id, ids[4]);
   // p-5 is the newest: the first batch of four holds it, so no further describes.
   assert.is(emr.server.calls().slice(newest).filter((c) => c.op === 'DescribeCluster').length, 4);
 
-  assert.is(await platform.findClusterByTag('sync:run-id', 'nope', since), undefined);
+  assert.is(await platform.findClusterByTag({ tags: { 'sync:run-id': 'nope' }, createdAfter: since }), undefined);
   const mark = emr.server.calls().length;
-  assert.is(await platform.findClusterByTag('sync:run-id', 'p-1', new Date(Date.now() + 60_000)), undefined);
-  assert.equal(emr.server.calls().slice(mark).map((c) => c.op), ['ListClusters']);
+  assert.is(await platform.findClusterByTag({ tags: { 'sync:run-id': 'p-1' }, createdAfter: new Date(Date.now() + 60_000) }), undefined);
+  assert.equal(emr.server.calls().slice(mark).map((c) => c.op), ['ListClusters', 'ListClusters'], 'alive clusters, then ended ones; nothing to describe');
 });
 
 basics('an unknown cluster is not_found; a bad request is invalid_request naming the field; neither is retried', async () => {

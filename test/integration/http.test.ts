@@ -212,15 +212,26 @@ H('a rejection never overwrites the result of a finished request with the same i
 });
 
 H('/metrics is Prometheus text with the request counters', async (ctx) => {
-  const r = await fetch(`${ctx.base}/metrics`);
-  assert.is(r.status, 200);
-  assert.is(r.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
-  const text = await r.text();
+  const scrape = async () => {
+    const r = await fetch(`${ctx.base}/metrics`);
+    assert.is(r.status, 200);
+    assert.is(r.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+    return r.text();
+  };
+  /** One sample of sync_requests_total (0 before the first count), so this test counts only its own requests. */
+  const requests = (text: string, name: string, outcome: string) =>
+    Number(new RegExp(`^sync_requests_total\\{name="${name.replace('.', '\\.')}",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  const before = await scrape();
+  assert.is((await fetch(`${ctx.base}/v1/requests`, json({ name: 'run.start', data: {} }))).status, 400);
+  for (let i = 0; i < 2; i++) assert.is((await fetch(`${ctx.base}/v1/requests`, json({ name: 'run.start', data: { projectId: 'p-metrics' }, idempotencyKey: 'k-metrics-1' }))).status, 202);
+  assert.is((await fetch(`${ctx.base}/v1/requests`, { method: 'POST', headers: auth, body: '{"name": "run.start",' })).status, 400);
+  assert.is((await fetch(`${ctx.base}/v1/requests`, json({ name: 'cluster.delete', data: {} }))).status, 400);
+  const text = await scrape();
   assert.match(text, /# TYPE sync_requests_total counter/);
-  assert.match(text, /sync_requests_total\{name="run\.start",outcome="rejected"\} 2\n/);
-  assert.match(text, /sync_requests_total\{name="run\.start",outcome="duplicate"\} 1\n/);
+  assert.is(requests(text, 'run.start', 'rejected') - requests(before, 'run.start', 'rejected'), 1);
+  assert.is(requests(text, 'run.start', 'duplicate') - requests(before, 'run.start', 'duplicate'), 1);
   // Malformed JSON and an unknown name are counted under "unknown", never under a client-chosen label.
-  assert.match(text, /sync_requests_total\{name="unknown",outcome="rejected"\} 2\n/);
+  assert.is(requests(text, 'unknown', 'rejected') - requests(before, 'unknown', 'rejected'), 2);
   assert.not.match(text, /cluster\.delete/);
   assert.match(text, /# TYPE sync_handler_duration_seconds histogram/);
   assert.match(text, /# TYPE sync_inflight_requests gauge/);

@@ -132,7 +132,7 @@ it('a run: event log at spark.eventLog.dir (in progress first), TERMINATED, even
   assert.is(summary.endedAt, sim.timeline.endedAt);
   assert.is(summary.readyAt, sim.timeline.readyAt);
   // ...and it is the very run runWorkload gives offline for this cluster and seed.
-  const offline = runWorkload(shippedWorkloads()['etl-shuffle']!, sim.cluster, { seed: summary.seed, startedAt: summary.createdAt, instances: readInstanceFacts() });
+  const offline = runWorkload(shippedWorkloads()['etl-shuffle']!, sim.cluster, { seed: summary.seed, startedAt: summary.createdAt, instances: readInstanceFacts(), world: summary.world });
   assert.equal(offline.timeline, sim.timeline);
   assert.is(offline.totals.clusterSeconds, summary.clusterSeconds);
 

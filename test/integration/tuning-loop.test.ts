@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startTuningEnvironment, type TuningEnvironment } from '../../src/demo/environment.js';
-import { demoProject } from '../../src/demo/run-demo.js';
+import { demoProject, predictionError } from '../../src/demo/run-demo.js';
 import { shippedWorkloads } from '../../src/sandbox/shipped-workloads.js';
 import { scaleWorkload } from '../../src/sandbox/workload.js';
 import type { Run } from '../../src/domain/types.js';
@@ -58,8 +58,17 @@ async function measureLast(ctx: Ctx, projectId: string): Promise<Run[]> {
   return (await ctx.env.project(projectId)).runs;
 }
 
-loop('three iterations end on a cheaper configuration than the first run, within the SLA', async (ctx) => {
-  const SLA = 600;
+/**
+ * Bound on the median |predicted - actual| / actual of the runs that applied a prediction. Measured:
+ * `npm run bench -- prediction` (sandbox what-if, 50 seeds) gives a p90 of 33% at the applied
+ * configurations (median 13%); one scenario has only one to three applied runs, so the bound is the
+ * bench's p90 with a margin for that small sample. A larger error means the engine got worse at
+ * configurations it has not seen, which cost going down alone would not show.
+ */
+const APPLIED_ERROR_BOUND = 0.45;
+
+loop('the loop starts from a careful configuration, predicts the runs it applies within the measured bound, and never ends worse than it started', async (ctx) => {
+  const SLA = 900;
   await onboard(ctx, 'steady', { policy: { maxRuntimeSeconds: SLA } });
   const decisions: string[] = [];
   for (let i = 1; i <= 3; i += 1) decisions.push((await iterate(ctx, 'steady', i)).decision);
@@ -67,14 +76,31 @@ loop('three iterations end on a cheaper configuration than the first run, within
   assert.ok(decisions.includes('applied'), `a prediction was applied: ${decisions.join(', ')}`);
   const runs = await measureLast(ctx, 'steady');
   assert.is(runs.length, 3);
-  const [first, , last] = runs as [Run, Run, Run];
   assert.ok(runs.every((r) => r.status === 'recorded'), 'every run recorded');
-  assert.ok(last.costUsd! < first.costUsd!, `last run billed $${last.costUsd} < first $${first.costUsd}`);
-  assert.ok(last.observed!.costUsd < first.observed!.costUsd, 'cheaper as the engine measures it too');
-  assert.ok(last.observed!.runtimeSeconds <= SLA, `last run ${last.observed!.runtimeSeconds} s within the ${SLA} s SLA`);
-  assert.is.not(`${last.cluster?.nodes} x ${last.cluster?.instanceType}`, `${first.cluster?.nodes} x ${first.cluster?.instanceType}`);
-  // Every run that applied a prediction carries what it was promised, for predicted vs actual.
-  for (const r of runs.filter((x) => x.predictionId)) assert.ok(r.expected && r.observed, `run ${r.id} has expected and observed`);
+  const [first, , last] = runs as [Run, Run, Run];
+  // Predicted vs actual at every configuration the loop applied (as the demo's error column shows it).
+  const applied = runs.filter((r) => r.predictionId);
+  assert.ok(applied.length >= 1);
+  const errors = applied.map((r) => {
+    assert.ok(r.expected && r.observed, `run ${r.id} has expected and observed`);
+    return predictionError(r)!;
+  });
+  const abs = errors.map(Math.abs).sort((a, b) => a - b);
+  const median = abs.length % 2 ? abs[abs.length >> 1]! : (abs[abs.length / 2 - 1]! + abs[abs.length / 2]!) / 2;
+  assert.ok(median <= APPLIED_ERROR_BOUND, `median prediction error ${(median * 100).toFixed(1)}% over ${abs.length} applied runs (${errors.map((e) => (e * 100).toFixed(1) + '%').join(', ')})`);
+  // Never worse than where it started: either the last run is cheaper than the first (as the engine
+  // measures both), or a regression was caught and the loop went back to the first configuration.
+  const cheaper = last.observed!.costUsd < first.observed!.costUsd;
+  const backToStart = decisions.includes('rolled-back') && JSON.stringify(last.cluster) === JSON.stringify(first.cluster);
+  assert.ok(cheaper || backToStart, `last run $${last.observed!.costUsd} on ${JSON.stringify(last.cluster)} vs first $${first.observed!.costUsd}; decisions ${decisions.join(', ')}`);
+  if (cheaper && !backToStart) assert.ok(last.observed!.runtimeSeconds <= SLA, `last run ${last.observed!.runtimeSeconds} s within the ${SLA} s SLA`);
+  // The project keeps predicted vs actual as its error distribution, which the guard rails read.
+  const state = await ctx.env.project('steady');
+  assert.is(state.accuracy?.length, applied.length, JSON.stringify(state.accuracy));
+  for (const r of applied) {
+    const s = state.accuracy!.find((x) => x.runId === r.id)!;
+    assert.equal([s.predictedSeconds, s.actualSeconds, s.actual], [r.expected!.runtimeSeconds, r.observed!.runtimeSeconds, 'engine']);
+  }
 });
 
 loop('a run that regresses after applying a prediction is rolled back to the last good configuration', async (ctx) => {

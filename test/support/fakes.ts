@@ -15,11 +15,16 @@ function abortIfNeeded(options?: CallOptions): void {
 /** A clock that stays where the test puts it. */
 export type FakeClock = Clock & { set(at: Date | string): void; advance(ms: number): void };
 
-/** Creates a clock fixed at `start` (default 2022-11-15T13:51:29Z). */
+/** Creates a clock fixed at `start` (default 2022-11-15T13:51:29Z); its `sleep` moves it forward at once (after a turn of the event loop). */
 export function createFakeClock(start: Date | string = '2022-11-15T13:51:29.000Z'): FakeClock {
   let t = new Date(start).getTime();
   return {
     now: () => new Date(t),
+    sleep: async (ms, signal) => {
+      await new Promise((r) => setImmediate(r));
+      if (signal?.aborted) throw new SyncError('aborted', 'the wait was aborted');
+      t += ms;
+    },
     set: (at) => void (t = new Date(at).getTime()),
     advance: (ms) => void (t += ms),
   };
@@ -90,6 +95,8 @@ export type FakePlatform = Platform & {
   startError?: SyncError;
   /** When set, startCluster creates the cluster and then throws this (a crash before the caller hears back). */
   crashAfterStart?: Error;
+  /** findClusterByTag calls so far. */
+  lookups: number;
   /** Moves a cluster to `state`; final states get `endedAt` (default: the clock's now). */
   advance(clusterId: string, state: string, extra?: { endedAt?: Date; readyAt?: Date; reason?: { code?: string; message?: string } }): void;
 };
@@ -109,6 +116,7 @@ export function createFakePlatform(clock: Clock, region = 'us-east-1'): FakePlat
     name: 'emr',
     region,
     clusters,
+    lookups: 0,
     async startCluster(request, options) {
       abortIfNeeded(options);
       if (platform.startError) {
@@ -127,11 +135,13 @@ export function createFakePlatform(clock: Clock, region = 'us-east-1'): FakePlat
       }
       return { clusterId: id };
     },
-    async findClusterByTag(tagKey, tagValue, createdAfter, options) {
+    async findClusterByTag(query, options) {
       abortIfNeeded(options);
-      const hits = [...clusters.values()]
-        .map((c) => c.info)
-        .filter((i) => i.tags[tagKey] === tagValue && (i.createdAt?.getTime() ?? 0) >= createdAfter.getTime());
+      platform.lookups += 1;
+      const hits = [...clusters.entries()]
+        .filter(([, c]) => query.name === undefined || c.request.Name === query.name)
+        .map(([, c]) => c.info)
+        .filter((i) => Object.entries(query.tags).every(([k, v]) => i.tags[k] === v) && (i.createdAt?.getTime() ?? 0) >= query.createdAfter.getTime());
       const last = hits[hits.length - 1];
       return last ? structuredClone(last) : undefined;
     },

@@ -29,6 +29,7 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
       const started = Date.now();
       const outcome = predictFromModel(model, input.report, {
         ...deps.options,
+        ...(input.margin !== undefined ? { margin: input.margin } : {}),
         catalog,
         history: input.history.map((h) => ({ instanceType: h.instanceType, nodes: h.nodes, runtimeSeconds: h.runtimeSeconds })),
       });

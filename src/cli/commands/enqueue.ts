@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../../config/load-config.js';
-import { redisConnectionUrl, resolveRedisUrl } from '../../agent/runtime.js';
+import { resolveRedisEndpoint } from '../../agent/runtime.js';
+import { connectRedis } from '../../adapters/redis-connection.js';
 import { loadCredentials } from '../../config/credentials.js';
 import { homedir } from 'node:os';
 import { newId } from '../../domain/ids.js';
@@ -45,9 +45,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const config = await loadConfig({ ...(values.config ? { configPath: values.config } : {}), cwd: io.cwd, env: io.env, allowDefaults: true });
   const prefix = config.site.queues.prefix;
   const credentials = await loadCredentials({ env: io.env, home: homedir(), ...(io.env.CREDENTIALS_DIRECTORY ? { credentialsDirectory: io.env.CREDENTIALS_DIRECTORY } : {}) });
-  const redis = new Redis(redisConnectionUrl(resolveRedisUrl(config, io.env), credentials.redisPassword), { maxRetriesPerRequest: 3, lazyConnect: true });
+  const endpoint = resolveRedisEndpoint(config, credentials, io.env);
+  const redis = await connectRedis(endpoint, { name: 'sync-agent-cli' });
   try {
-    await redis.connect();
     await redis.xadd(inboxKey(prefix), '*', 'request', JSON.stringify(envelope));
     if (!values.wait) {
       io.out(id);

@@ -24,9 +24,13 @@ const USAGE = [
   '       sync-agent predict --history FILE [--instance-type T] [--json]',
   'options: --spot  --max-cost USD (performance ceiling)  --max-runtime SECONDS (economy ceiling)',
   '         --families m5,r5,...  --x86-only  --all (list every candidate)  --config PATH',
+  '         --margin FRACTION (a recommendation must beat the current cluster by this much; default 0.1)',
 ].join('\n');
 
-/** Parses a history file: CSV with a header (instanceType,nodes,runtimeSeconds) or JSON rows. */
+/**
+ * Parses a history file: CSV with a header (instanceType,nodes,runtimeSeconds) or JSON rows; optional
+ * columns vcpu, memoryGib and usdPerHour describe and price a type the catalog lacks.
+ */
 export function parseHistory(text: string, source: string, defaultInstanceType?: string): HistoryRun[] {
   const rows: Record<string, unknown>[] = [];
   const trimmed = text.trim();
@@ -60,7 +64,18 @@ export function parseHistory(text: string, source: string, defaultInstanceType?:
     if (typeof instanceType !== 'string' || instanceType.length === 0) throw new SyncError('invalid_request', `${where}: instanceType is missing (or pass --instance-type)`);
     if (!Number.isFinite(nodes) || nodes <= 0) throw new SyncError('invalid_request', `${where}: nodes must be a positive number`);
     if (!Number.isFinite(runtimeSeconds) || runtimeSeconds <= 0) throw new SyncError('invalid_request', `${where}: runtimeSeconds must be a positive number`);
-    return { instanceType, nodes, runtimeSeconds };
+    const run: HistoryRun = { instanceType, nodes, runtimeSeconds };
+    const optional = (names: string[], field: 'vcpu' | 'memoryGib' | 'usdPerHour') => {
+      const v = key(r, names);
+      if (v === undefined || v === '') return;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new SyncError('invalid_request', `${where}: ${field} must be a positive number`);
+      run[field] = n;
+    };
+    optional(['vcpu', 'vcpus'], 'vcpu');
+    optional(['memorygib', 'memory', 'memgib'], 'memoryGib');
+    optional(['usdperhour', 'priceperhour', 'hourlyprice', 'price'], 'usdPerHour');
+    return run;
   });
 }
 
@@ -94,33 +109,41 @@ function money(x: number): string {
 /** The human-readable form of an outcome. */
 export function formatOutcome(o: PredictionOutcome, options: { all?: boolean; replay?: { observedMs: number; simulatedMs: number; baselineMs: number } } = {}): string {
   const lines: string[] = [];
+  const where = o.basis.description ?? `${o.basis.nodes} x ${o.basis.instanceType}`;
   if (options.replay) {
     const r = options.replay;
     const err = (x: number) => `${(((x - r.observedMs) / r.observedMs) * 100).toFixed(1)}%`;
     lines.push(
-      `observed     ${(r.observedMs / 1000).toFixed(1)} s on ${o.basis.nodes} x ${o.basis.instanceType}, ${money(o.basis.costUsd)}`,
+      `observed     ${(r.observedMs / 1000).toFixed(1)} s on ${where}, ${money(o.basis.costUsd)}`,
       `replayed     ${(r.simulatedMs / 1000).toFixed(1)} s (${err(r.simulatedMs)}); baseline simulation ${(r.baselineMs / 1000).toFixed(1)} s (${err(r.baselineMs)})`,
     );
   } else {
-    lines.push(`basis        ${o.basis.runtimeSeconds.toFixed(1)} s on ${o.basis.nodes} x ${o.basis.instanceType}, ${money(o.basis.costUsd)}`);
+    lines.push(`basis        ${o.basis.runtimeSeconds.toFixed(1)} s on ${where}, ${money(o.basis.costUsd)}`);
   }
   lines.push(`candidates   ${o.candidates.length} evaluated; estimates from the ${o.source === 'blend' ? 'simulator blended with the scaling curve' : o.source === 'history' ? 'scaling curve of earlier runs' : 'simulator'}`, '');
-  // Sparklens-style what-if: the basis instance type at each node count evaluated.
-  const sameType = o.candidates.filter((c) => c.instanceType === o.basis.instanceType).sort((a, b) => a.nodes - b.nodes || Number(b.userSizing) - Number(a.userSizing));
+  // Sparklens-style what-if: the basis instance type at each node count evaluated; the basis row is
+  // the current configuration itself (the replay of the observed run, its executor layout included).
+  const sameType = o.candidates
+    .filter((c) => c.instanceType === o.basis.instanceType)
+    .sort((a, b) => a.nodes - b.nodes || Number(b.current ?? false) - Number(a.current ?? false) || Number(b.userSizing) - Number(a.userSizing));
   if (!options.all && sameType.length > 0) {
     lines.push(`on ${o.basis.instanceType}:  nodes  executors x cores   runtime       cost`);
     const seen = new Set<number>();
     for (const c of sameType) {
       if (seen.has(c.nodes)) continue;
       seen.add(c.nodes);
-      lines.push(`${' '.repeat(o.basis.instanceType.length + 5)}${String(c.nodes).padStart(5)}  ${`${c.executors} x ${c.executorCores}`.padStart(16)}  ${c.runtimeSeconds.toFixed(1).padStart(7)} s  ${money(c.costUsd).padStart(9)}${c.nodes === o.basis.nodes ? '  (basis)' : ''}`);
+      lines.push(`${' '.repeat(o.basis.instanceType.length + 5)}${String(c.nodes).padStart(5)}  ${`${c.executors} x ${c.executorCores}`.padStart(16)}  ${c.runtimeSeconds.toFixed(1).padStart(7)} s  ${money(c.costUsd).padStart(9)}${c.current ? '  (basis: current cluster)' : ''}`);
     }
     lines.push('');
   }
   const shown = options.all ? [...o.candidates].sort((a, b) => a.runtimeSeconds - b.runtimeSeconds) : undefined;
   if (shown) {
-    lines.push('  instanceType     nodes   runtimeSeconds    costUsd');
-    for (const c of shown) lines.push(`  ${c.instanceType.padEnd(15)} ${String(c.nodes).padStart(6)} ${c.runtimeSeconds.toFixed(1).padStart(16)} ${c.costUsd.toFixed(4).padStart(10)}`);
+    const high = shown.some((c) => c.runtimeHighSeconds !== undefined);
+    lines.push(`  instanceType     nodes   runtimeSeconds    costUsd${high ? '   upper runtime (uncertainty)' : ''}`);
+    for (const c of shown) {
+      const h = c.runtimeHighSeconds !== undefined ? `  ${c.runtimeHighSeconds.toFixed(1).padStart(12)} (+${Math.round((c.runtimeHighSeconds / c.runtimeSeconds - 1) * 100)}%)` : '';
+      lines.push(`  ${c.instanceType.padEnd(15)} ${String(c.nodes).padStart(6)} ${c.runtimeSeconds.toFixed(1).padStart(16)} ${c.costUsd.toFixed(4).padStart(10)}${h}${c.current ? '  (current)' : ''}`);
+    }
     lines.push('');
   }
   for (const pref of PREFERENCES) {
@@ -145,12 +168,18 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
     'x86-only': { type: 'boolean' },
     all: { type: 'boolean' },
     config: { type: 'string' },
+    margin: { type: 'string' },
   });
   if ('exit' in args) return args.exit;
   const { values, positionals } = args;
   const target = positionals[0];
   const maxCost = values['max-cost'] === undefined ? undefined : Number(values['max-cost']);
   const maxRuntime = values['max-runtime'] === undefined ? undefined : Number(values['max-runtime']);
+  const margin = values.margin === undefined ? undefined : Number(values.margin);
+  if (margin !== undefined && !(margin >= 0 && margin < 1)) {
+    io.err(`sync-agent predict: --margin must be a fraction in [0, 1), got '${values.margin}'`);
+    return 2;
+  }
   if (positionals.length > 1 || (!target && !values.history) || (maxCost !== undefined && !(maxCost > 0)) || (maxRuntime !== undefined && !(maxRuntime > 0))) {
     io.err(USAGE);
     return 2;
@@ -163,6 +192,7 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
       : undefined;
     const options: PredictOptions = { catalog };
     if (values.spot) options.spot = true;
+    if (margin !== undefined) options.margin = margin;
     if (values['x86-only']) options.x86Only = true;
     if (values.families) options.include = values.families.split(',').map((f) => f.trim()).filter(Boolean);
     if (maxCost !== undefined || maxRuntime !== undefined) {
@@ -222,5 +252,7 @@ function row(c: PredictionOutcome['candidates'][number]) {
     executors: c.executors,
     executorCores: c.executorCores,
     source: c.source,
+    ...(c.runtimeHighSeconds !== undefined ? { runtimeHighSeconds: Math.round(c.runtimeHighSeconds * 10) / 10 } : {}),
+    ...(c.current ? { current: true } : {}),
   };
 }

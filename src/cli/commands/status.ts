@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/load-config.js';
-import { redisConnectionUrl, resolveRedisUrl } from '../../agent/runtime.js';
+import { resolveRedisEndpoint } from '../../agent/runtime.js';
+import { connectRedis } from '../../adapters/redis-connection.js';
 import { loadCredentials } from '../../config/credentials.js';
 import { homedir } from 'node:os';
-import { createRequestQueue, openRedis } from '../../queues/requests-queue.js';
+import { createRequestQueue } from '../../queues/requests-queue.js';
 import { createResults } from '../../queues/results.js';
 import { silentLogger } from '../../adapters/logger.js';
 import type { CliIo } from '../io.js';
@@ -18,16 +19,16 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const config = await loadConfig({ ...(values.config ? { configPath: values.config } : {}), cwd: io.cwd, env: io.env, allowDefaults: true });
   const credentials = await loadCredentials({ env: io.env, home: homedir(), ...(io.env.CREDENTIALS_DIRECTORY ? { credentialsDirectory: io.env.CREDENTIALS_DIRECTORY } : {}) });
-  const url = redisConnectionUrl(resolveRedisUrl(config, io.env), credentials.redisPassword);
+  const endpoint = resolveRedisEndpoint(config, credentials, io.env);
   const prefix = config.site.queues.prefix;
-  const redis = openRedis(url, 'sync-agent-cli');
+  const redis = await connectRedis(endpoint, { name: 'sync-agent-cli' });
   try {
     const entry = await createResults(redis, prefix).get(id);
     if (entry) {
       io.out(JSON.stringify(entry, null, 2));
       return entry.status === 'completed' ? 0 : 1;
     }
-    const queue = createRequestQueue({ connection: { url }, prefix, attempts: 1, backoffMs: 0, logger: silentLogger });
+    const queue = createRequestQueue({ connection: endpoint, prefix, attempts: 1, backoffMs: 0, logger: silentLogger });
     try {
       const state = await queue.state(id);
       if (state) {

@@ -27,6 +27,13 @@ export type CandidateOptions = {
   include?: readonly string[];
   /** Leave out arm64 (Graviton) types, e.g. when the application ships native x86 code. */
   x86Only?: boolean;
+  /**
+   * Smallest node searched, in vCPUs (default 4: the catalog's .large sizes are there to price
+   * masters and task nodes, not to build clusters of dozens of 2-vCPU nodes). `keepTypes` are
+   * searched whatever their size (the basis run's own type).
+   */
+  minVcpu?: number;
+  keepTypes?: readonly string[];
 };
 
 function included(spec: InstanceSpec, include: readonly string[] | undefined): boolean {
@@ -40,6 +47,7 @@ export function generateCandidates(catalog: Catalog, options: CandidateOptions):
   const out: Candidate[] = [];
   for (const spec of catalog.instances) {
     if (!included(spec, options.include) || (options.x86Only && spec.arch === 'arm64')) continue;
+    if (spec.vcpu < (options.minVcpu ?? 4) && !options.keepTypes?.includes(spec.instanceType) && !options.include?.includes(spec.instanceType)) continue;
     const layouts: { layout: ExecutorLayout; user: boolean }[] = [{ layout: executorLayout(spec), user: false }];
     const s = options.settings;
     if (s && (s.executorCores !== undefined || s.executorMemoryMb !== undefined)) {

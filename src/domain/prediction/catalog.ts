@@ -35,6 +35,8 @@ export type CatalogRow = {
   emrUsdPerHour?: number;
   spotUsdPerHour?: number;
   coremark?: number;
+  /** The family whose CoreMark per vCPU was borrowed when the type has none of its own. */
+  coremarkFrom?: string;
 };
 
 /** Splits `m5d.4xlarge` into family `m5d` and size `4xlarge`; undefined when it is not of that shape. */
@@ -113,4 +115,62 @@ export function requireInstance(catalog: Catalog, instanceType: string): Instanc
     throw new SyncError('invalid_request', `instance type '${instanceType}' is not in the instance catalog; add it under site.predictions.instances`);
   }
   return spec;
+}
+
+/** The catalog plus `extra` specs (replacing rows of the same type). */
+export function extendCatalog(catalog: Catalog, extra: readonly InstanceSpec[]): Catalog {
+  if (extra.length === 0) return catalog;
+  const byType = new Map(catalog.instances.map((s) => [s.instanceType, s]));
+  for (const s of extra) byType.set(s.instanceType, s);
+  const instances = [...byType.values()].sort((a, b) => (a.family === b.family ? a.vcpu - b.vcpu : a.family < b.family ? -1 : 1));
+  return { instances, get: (t) => byType.get(t) };
+}
+
+/**
+ * Hourly EC2 price per vCPU and per GiB fitted (least squares, no intercept, non-negative) to the
+ * catalog's on-demand prices of one architecture.
+ */
+export function fitPricePerResource(catalog: Catalog, arch: InstanceSpec['arch']): { perVcpu: number; perGib: number } {
+  let svv = 0, svm = 0, smm = 0, svp = 0, smp = 0;
+  for (const s of catalog.instances) {
+    if (s.arch !== arch) continue;
+    svv += s.vcpu * s.vcpu;
+    svm += s.vcpu * s.memoryGib;
+    smm += s.memoryGib * s.memoryGib;
+    svp += s.vcpu * s.onDemandUsdPerHour;
+    smp += s.memoryGib * s.onDemandUsdPerHour;
+  }
+  const det = svv * smm - svm * svm;
+  if (!(svv > 0) || !(smm > 0)) return { perVcpu: 0.04, perGib: 0.005 };
+  let perVcpu = det !== 0 ? (svp * smm - smp * svm) / det : 0;
+  let perGib = det !== 0 ? (smp * svv - svp * svm) / det : 0;
+  if (perVcpu < 0 || perGib < 0 || det === 0) {
+    // One resource alone explains the prices better: fit on it.
+    const v = svp / svv;
+    const m = smp / smm;
+    [perVcpu, perGib] = perVcpu < 0 ? [0, m] : [v, 0];
+  }
+  return { perVcpu, perGib };
+}
+
+/**
+ * A spec for a type the catalog lacks, priced from its own vCPU and memory (as the cluster report or
+ * the event log gives them) at the catalog's fitted prices per vCPU and per GiB, with the default
+ * EMR rule. No CoreMark: its per-core speed is unknown.
+ */
+export function estimatedSpec(catalog: Catalog, instanceType: string, vcpu: number, memoryGib: number): InstanceSpec {
+  const parsed = parseInstanceType(instanceType) ?? { family: instanceType, size: '' };
+  const arch = archOf(parsed.family);
+  const fit = fitPricePerResource(catalog, arch);
+  const onDemand = Math.round((fit.perVcpu * vcpu + fit.perGib * memoryGib) * 10_000) / 10_000;
+  return {
+    instanceType,
+    family: parsed.family,
+    size: parsed.size,
+    vcpu,
+    memoryGib,
+    onDemandUsdPerHour: onDemand,
+    emrUsdPerHour: Math.round(Math.min(onDemand * DEFAULT_EMR_RULE.fractionOfEc2, DEFAULT_EMR_RULE.capUsdPerHour) * 10_000) / 10_000,
+    arch,
+  };
 }

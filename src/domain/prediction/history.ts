@@ -1,12 +1,92 @@
 // Learning across runs: the project's own scaling curve from earlier runs, in units of the
 // reference instance type's nodes, so that runs and candidates on other types can be compared.
 import type { Catalog, InstanceSpec } from './catalog.js';
+import { DEFAULT_EMR_RULE, parseInstanceType } from './catalog.js';
 import { fitScalingCurve } from './ernest.js';
 import type { ErnestModel } from './ernest.js';
 import { perCoreSpeed } from './scaling.js';
 
-/** One earlier run of the application. */
-export type HistoryRun = { instanceType: string; nodes: number; runtimeSeconds: number };
+/**
+ * One earlier run of the application. vcpu, memoryGib and usdPerHour (EC2 on-demand, per instance)
+ * are optional: they describe and price an instance type the catalog does not have.
+ */
+export type HistoryRun = { instanceType: string; nodes: number; runtimeSeconds: number; vcpu?: number; memoryGib?: number; usdPerHour?: number };
+
+/** vCPU of an EC2 size name (large = 2, xlarge = 4, Nxlarge = 4N), undefined for other names. */
+export function vcpuOfSize(size: string): number | undefined {
+  if (size === 'medium') return 1;
+  if (size === 'large') return 2;
+  if (size === 'xlarge') return 4;
+  const m = /^(\d+)xlarge$/.exec(size);
+  return m ? Number(m[1]) * 4 : undefined;
+}
+
+/** GiB per vCPU by family class (c: compute, m: general, r: memory, x: extra memory), an EC2 naming convention. */
+const MEMORY_PER_VCPU: Record<string, number> = { c: 2, m: 4, r: 8, x: 16, z: 8, i: 8, d: 8, h: 4 };
+
+/**
+ * The catalog extended with the history's instance types that it lacks: described by the history's
+ * own vcpu/memoryGib/usdPerHour columns, else by the EC2 size name and family class and priced at
+ * the catalog's median price per vCPU of that class, each with a warning. A type that cannot be
+ * described at all (no vCPU) is left out with a warning; nothing is refused while a run remains.
+ */
+export function historyCatalog(catalog: Catalog, runs: readonly HistoryRun[]): { catalog: Catalog; warnings: string[]; unusable: string[] } {
+  const extra = new Map<string, InstanceSpec>();
+  const warnings: string[] = [];
+  const unusable: string[] = [];
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length === 0 ? undefined : s[s.length >> 1];
+  };
+  for (const type of [...new Set(runs.map((r) => r.instanceType))]) {
+    if (catalog.get(type)) continue;
+    const given = runs.filter((r) => r.instanceType === type);
+    const pick = (f: (r: HistoryRun) => number | undefined) => given.map(f).find((v) => v !== undefined && v > 0);
+    const parsed = parseInstanceType(type);
+    const cls = parsed?.family[0] ?? '';
+    const vcpu = pick((r) => r.vcpu) ?? (parsed ? vcpuOfSize(parsed.size) : undefined);
+    if (!parsed || vcpu === undefined) {
+      unusable.push(type);
+      continue;
+    }
+    const assumed: string[] = [];
+    let memoryGib = pick((r) => r.memoryGib);
+    if (memoryGib === undefined) {
+      memoryGib = vcpu * (MEMORY_PER_VCPU[cls] ?? 4);
+      assumed.push(`${memoryGib} GiB`);
+    }
+    let usd = pick((r) => r.usdPerHour);
+    if (usd === undefined) {
+      const perVcpu = median(catalog.instances.filter((s) => s.family[0] === cls && s.arch === 'x86_64').map((s) => s.onDemandUsdPerHour / s.vcpu)) ?? median(catalog.instances.map((s) => s.onDemandUsdPerHour / s.vcpu));
+      if (perVcpu === undefined) {
+        unusable.push(type);
+        continue;
+      }
+      usd = Math.round(vcpu * perVcpu * 10000) / 10000;
+      assumed.push(`$${usd}/h (the catalog's median per vCPU of ${cls}-types)`);
+    }
+    if (pick((r) => r.vcpu) === undefined) assumed.unshift(`${vcpu} vCPU`);
+    warnings.push(
+      assumed.length > 0
+        ? `instance type ${type} is not in the catalog: assumed ${assumed.join(', ')}; give vcpu, memoryGib and usdPerHour columns in the history to price it exactly`
+        : `instance type ${type} is not in the catalog: priced from the history's own columns`,
+    );
+    extra.set(type, {
+      instanceType: type,
+      family: parsed.family,
+      size: parsed.size,
+      vcpu,
+      memoryGib,
+      onDemandUsdPerHour: usd,
+      emrUsdPerHour: Math.min(usd * DEFAULT_EMR_RULE.fractionOfEc2, DEFAULT_EMR_RULE.capUsdPerHour),
+      arch: /^[a-z]+\d+g/.test(parsed.family) ? 'arm64' : 'x86_64',
+    });
+  }
+  if (unusable.length > 0) warnings.push(`runs on ${unusable.join(', ')} were left out: not in the catalog and their vCPU is unknown (add a vcpu column)`);
+  if (extra.size === 0) return { catalog, warnings, unusable };
+  const instances = [...catalog.instances, ...extra.values()];
+  return { catalog: { instances, get: (t) => catalog.get(t) ?? extra.get(t) }, warnings, unusable };
+}
 
 /** A fitted curve plus how to map a cluster onto it. */
 export type HistoryCurve = {

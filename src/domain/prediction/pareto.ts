@@ -70,3 +70,62 @@ export function choosePreferences<T extends Point>(points: readonly T[], ceiling
   const balanced = kneePoint(front.slice(lo, hi + 1)) ?? performance;
   return { performance, balanced, economy };
 }
+
+/** How a preference's pick compares with the current configuration. */
+export type MarginChoice<T> = {
+  /** The pick per preference, or undefined when nothing beats the current configuration by the margin. */
+  chosen: Record<Preference, T | undefined>;
+  /** What each preference would pick with no margin (for the explanation of a "keep"). */
+  unconstrained: Record<Preference, T | undefined>;
+};
+
+/** Smallest relative change that counts as better than the current configuration (0.5%), whatever the margin. */
+export const NOISE = 0.005;
+
+/** Relative change of `p` against `current` on runtime and on cost (negative = better). */
+export function relativeChange(p: Point, current: Point): { runtime: number; cost: number } {
+  return {
+    runtime: current.runtimeSeconds > 0 ? (p.runtimeSeconds - current.runtimeSeconds) / current.runtimeSeconds : 0,
+    cost: current.costUsd > 0 ? (p.costUsd - current.costUsd) / current.costUsd : 0,
+  };
+}
+
+/**
+ * True when `p` beats `current` by at least `margin` on the preference's axis: runtime for
+ * `performance`, cost for `economy`, the sum of the two relative changes for `balanced`. Never true
+ * for a point the current configuration dominates (worse or equal on both) when margin > 0.
+ */
+export function beatsCurrent(pref: Preference, p: Point, current: Point, margin: number): boolean {
+  const d = relativeChange(p, current);
+  // Changes under NOISE are estimation noise, not gains: such a point is the current one again.
+  if (d.runtime > -NOISE && d.cost > -NOISE) return false;
+  const m = Math.max(margin, NOISE);
+  if (pref === 'performance') return d.runtime <= -m;
+  if (pref === 'economy') return d.cost <= -m;
+  return d.runtime + d.cost <= -m;
+}
+
+/**
+ * Picks per preference as `choosePreferences` does, but only among points that beat the current
+ * configuration by `margin` on the preference's axis (see beatsCurrent): `performance` = fastest
+ * such point within the cost ceiling, `economy` = cheapest within the runtime ceiling, `balanced` =
+ * the knee of the front of such points within both ceilings.
+ */
+export function choosePreferencesOver<T extends Point>(points: readonly T[], current: Point, ceilings: PreferenceCeilings = {}, margin = 0.1): MarginChoice<T> {
+  const maxCost = ceilings.performanceMaxCostUsd ?? Infinity;
+  const maxRuntime = ceilings.economyMaxRuntimeSeconds ?? Infinity;
+  const fastest = (ps: readonly T[]) => paretoFront(ps)[0];
+  const cheapest = (ps: readonly T[]) => paretoFront(ps).at(-1);
+  const knee = (ps: readonly T[]) => kneePoint(paretoFront(ps));
+  const perf = points.filter((p) => p.costUsd <= maxCost);
+  const econ = points.filter((p) => p.runtimeSeconds <= maxRuntime);
+  const bal = points.filter((p) => p.costUsd <= maxCost && p.runtimeSeconds <= maxRuntime);
+  return {
+    unconstrained: { performance: fastest(perf), balanced: knee(bal), economy: cheapest(econ) },
+    chosen: {
+      performance: fastest(perf.filter((p) => beatsCurrent('performance', p, current, margin))),
+      balanced: knee(bal.filter((p) => beatsCurrent('balanced', p, current, margin))),
+      economy: cheapest(econ.filter((p) => beatsCurrent('economy', p, current, margin))),
+    },
+  };
+}

@@ -6,18 +6,21 @@ import type { ClusterReport } from '../ports.js';
 import type { Estimate, Preference, Solution } from '../types.js';
 import { PREFERENCES } from '../types.js';
 import { SyncError } from '../errors.js';
+import { estimatedSpec, extendCatalog } from './catalog.js';
 import type { Catalog, InstanceSpec } from './catalog.js';
 import { generateCandidates } from './candidates.js';
 import type { Candidate } from './candidates.js';
-import { clusterShapeFromReport } from './cluster-shape.js';
-import type { ClusterShape } from './cluster-shape.js';
-import { clusterCostUsd } from './cost.js';
-import { executorLayout } from './executor-layout.js';
+import { basisHardware, clusterShapeFromReport } from './cluster-shape.js';
+import type { BasisHardware, ClusterShape } from './cluster-shape.js';
+import { clusterCostUsd, hourlyRate } from './cost.js';
+import { executorLayout, overheadMb, yarnMemoryMb } from './executor-layout.js';
 import type { ExecutorLayout, ExecutorSettings } from './executor-layout.js';
-import { runJobFlowFragment } from './fragment.js';
-import { fitHistory, historyWeight } from './history.js';
+import { currentClusterFragment, runJobFlowFragment } from './fragment.js';
+import { fitHistory, historyCatalog, historyWeight } from './history.js';
+import { ECONOMY_UNCERTAINTY_Z, fitRuntimeModel } from './history-model.js';
+import type { HardwareOf, RuntimeEstimate } from './history-model.js';
 import type { HistoryCurve, HistoryRun } from './history.js';
-import { choosePreferences } from './pareto.js';
+import { choosePreferencesOver, relativeChange } from './pareto.js';
 import type { PreferenceCeilings } from './pareto.js';
 import { buildReplayPlan } from './plan.js';
 import { taskScaling } from './scaling.js';
@@ -41,6 +44,12 @@ export type PredictOptions = {
   /** Explore total slots between these factors of the basis (default 1/3 .. 3). */
   minFactor?: number;
   maxFactor?: number;
+  /**
+   * A recommendation must beat the current configuration by this fraction on its preference's axis
+   * (runtime, cost, or their sum for balanced), else the preference keeps the current cluster.
+   * Default: the tuning policy's compellingSaving default (0.1).
+   */
+  margin?: number;
 };
 
 /** One evaluated candidate. */
@@ -56,12 +65,28 @@ export type CandidateEstimate = {
   source: 'simulator' | 'history' | 'blend';
   simulatedSeconds?: number;
   historySeconds?: number;
+  /** The current configuration: the replay of the observed run on its own hardware and executor layout. */
+  current?: boolean;
+  /** From history alone: the runtime at the upper bound the picks use. */
+  runtimeHighSeconds?: number;
 };
 
 /** The engine's answer. */
 export type PredictionOutcome = {
   solutions: Record<Preference, Solution>;
-  basis: Estimate & { instanceType: string; nodes: number; simulatedSeconds?: number; baselineSeconds?: number; startupSeconds?: number };
+  basis: Estimate & {
+    instanceType: string;
+    nodes: number;
+    simulatedSeconds?: number;
+    baselineSeconds?: number;
+    startupSeconds?: number;
+    /** The whole current cluster in words (master, task nodes, markets). */
+    description?: string;
+    /** Where the basis hardware came from: executor hosts matched to the report, the report's core capacity, or an assumption. */
+    hardwareFrom?: 'executor-hosts' | 'report' | 'assumed';
+    executors?: number;
+    executorCores?: number;
+  };
   candidates: CandidateEstimate[];
   /** Where the estimates mostly came from. */
   source: 'simulator' | 'history' | 'blend';
@@ -71,6 +96,8 @@ export type PredictionOutcome = {
 /** Default basis hardware when the cluster report does not say (an EMR default core type). */
 export const FALLBACK_INSTANCE_TYPE = 'm5.xlarge';
 const PERFORMANCE_COST_FACTOR = 2;
+/** Default margin a recommendation must beat the current configuration by (the policy's compellingSaving default). */
+export const DEFAULT_MARGIN = 0.1;
 const ECONOMY_RUNTIME_FACTOR = 1.5;
 /** Fewest candidates a default search evaluates (the range widens upwards to reach it). */
 export const MIN_CANDIDATES = 200;
@@ -92,24 +119,84 @@ function num(v: string | undefined): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
-function pickBasisType(catalog: Catalog, shape: ClusterShape, settings: ExecutorSettings, warnings: string[]): InstanceSpec {
-  const t = shape.coreInstanceType;
-  if (t && catalog.get(t)) return catalog.get(t)!;
-  // The smallest size of the fallback's family on which the user's executors fit.
-  const family = catalog.get(FALLBACK_INSTANCE_TYPE)?.family;
-  const fits = catalog.instances.filter((s) => s.family === family && executorLayout(s, settings).executorsPerNode > 0).sort((a, b) => a.vcpu - b.vcpu);
+/** The basis hardware: the type the executors ran on, priced from the report or the log when the catalog lacks it. */
+function resolveBasis(
+  catalog: Catalog,
+  shape: ClusterShape,
+  hw: BasisHardware,
+  model: ApplicationModel,
+  settings: ExecutorSettings,
+  warnings: string[],
+): { catalog: Catalog; spec: InstanceSpec; assumed: boolean } {
+  const extra: InstanceSpec[] = [];
+  const t = hw.instanceType ?? shape.coreInstanceType;
+  let spec = t ? catalog.get(t) : undefined;
+  if (t && !spec) {
+    const facts = shape.typeFacts[t] ?? {};
+    // From the log: the executors one host ran (cores, and memory as YARN containers).
+    const memPerExecutor = settings.executorMemoryMb !== undefined ? settings.executorMemoryMb + (settings.executorMemoryOverheadMb ?? overheadMb(settings.executorMemoryMb)) : undefined;
+    const logVcpu = hw.maxCoresPerHost;
+    const logGib = memPerExecutor !== undefined && hw.maxExecutorsPerHost !== undefined ? Math.ceil((hw.maxExecutorsPerHost * memPerExecutor) / 1024 / 0.75) : undefined;
+    const vcpu = facts.vcpu ?? logVcpu;
+    const memoryGib = facts.memoryGib ?? logGib;
+    if (vcpu !== undefined && memoryGib !== undefined) {
+      spec = estimatedSpec(catalog, t, vcpu, memoryGib);
+      extra.push(spec);
+      const from = facts.vcpu !== undefined && facts.memoryGib !== undefined ? "the cluster report's" : facts.vcpu !== undefined || facts.memoryGib !== undefined ? "the cluster report's and the event log's" : "the event log's (executors per host)";
+      warnings.push(
+        `core instance type ${t} is not in the catalog: priced from ${from} ${vcpu} vCPU / ${Math.round(memoryGib * 10) / 10} GiB at ` +
+          `$${spec.onDemandUsdPerHour.toFixed(4)}/h EC2 (the catalog's fitted price per vCPU and per GiB) + $${spec.emrUsdPerHour.toFixed(4)}/h EMR, no CoreMark; add it under site.predictions.instances for its real price`,
+      );
+    }
+  }
+  if (spec) return { catalog: extendCatalog(catalog, extra), spec, assumed: false };
+  // Nothing says what the executors ran on: the smallest size of the fallback's family on which the user's executors fit.
+  const base = catalog.get(FALLBACK_INSTANCE_TYPE);
+  const fits = catalog.instances
+    .filter((s) => s.family === base?.family && s.vcpu >= base.vcpu && executorLayout(s, settings).executorsPerNode > 0)
+    .sort((a, b) => a.vcpu - b.vcpu);
   const fallback = fits[0] ?? catalog.get(FALLBACK_INSTANCE_TYPE) ?? catalog.instances[0];
   if (!fallback) throw new SyncError('invalid_config', 'the instance catalog is empty');
   warnings.push(
     t
-      ? `core instance type ${t} is not in the catalog; assumed ${fallback.instanceType} for the basis run (add it under site.predictions.instances)`
+      ? `core instance type ${t} is not in the catalog and neither the report nor the log (${model.executors.length} executors) gives its vCPU and memory; ` +
+          `ASSUMED ${fallback.instanceType} for the basis run: every % below is against that assumption (add ${t} under site.predictions.instances)`
       : `no cluster report: assumed the basis run used ${fallback.instanceType} nodes`,
   );
-  return fallback;
+  return { catalog, spec: fallback, assumed: true };
+}
+
+/** Prices the types of the current cluster the catalog lacks from the report's vCPU/memory; names those it cannot price. */
+function priceCurrentTypes(catalog: Catalog, shape: ClusterShape, warnings: string[]): { catalog: Catalog; unpriced: Set<string> } {
+  const extra: InstanceSpec[] = [];
+  const unpriced = new Set<string>();
+  const types = [...new Set([...shape.workers.map((w) => w.instanceType), ...(shape.masterInstanceType ? [shape.masterInstanceType] : [])])];
+  for (const t of types) {
+    if (catalog.get(t)) continue;
+    const f = shape.typeFacts[t];
+    if (f?.vcpu !== undefined && f.memoryGib !== undefined) {
+      const spec = estimatedSpec(catalog, t, f.vcpu, f.memoryGib);
+      extra.push(spec);
+      warnings.push(`instance type ${t} is not in the catalog: priced from the cluster report's ${f.vcpu} vCPU / ${f.memoryGib} GiB at $${(spec.onDemandUsdPerHour + spec.emrUsdPerHour).toFixed(4)}/h (EC2 + EMR)`);
+    } else {
+      unpriced.add(t);
+      warnings.push(`instance type ${t} is not in the catalog and the report gives no vCPU/memory for it: left out of every cost (add it under site.predictions.instances)`);
+    }
+  }
+  return { catalog: extendCatalog(catalog, extra), unpriced };
 }
 
 function describe(c: { instanceType: string; nodes: number }): string {
   return `${c.nodes} x ${c.instanceType}`;
+}
+
+function describeCurrent(shape: ClusterShape, basisType: string, basisNodes: number, observed: { executors: number; cores: number }): string {
+  const main = `${basisNodes} x ${basisType} (${observed.executors} executor${observed.executors === 1 ? '' : 's'} x ${observed.cores} core${observed.cores === 1 ? '' : 's'})`;
+  const others = shape.workers
+    .map((w) => ({ ...w, count: w.instanceType === basisType && w.role === 'CORE' ? w.count - basisNodes : w.count }))
+    .filter((w) => w.count > 0 && !(w.instanceType === basisType && w.role === 'CORE'))
+    .map((w) => `${w.count} x ${w.instanceType}${w.spot ? ' spot' : ''} ${w.role === 'TASK' ? 'task' : 'core'}`);
+  return [main, ...(shape.masterInstanceType ? [`master ${shape.masterInstanceType}`] : []), ...others].join(', ');
 }
 
 function pct(x: number, base: number): string {
@@ -125,7 +212,9 @@ function explain(pref: Preference, c: CandidateEstimate, basis: PredictionOutcom
     pref === 'performance'
       ? `the fastest configuration costing at most $${ceilings.performanceMaxCostUsd.toFixed(2)}`
       : pref === 'economy'
-        ? `the cheapest configuration finishing within ${Math.round(ceilings.economyMaxRuntimeSeconds)} s`
+        ? Number.isFinite(ceilings.economyMaxRuntimeSeconds)
+          ? `the cheapest configuration finishing within ${Math.round(ceilings.economyMaxRuntimeSeconds)} s`
+          : 'the cheapest configuration'
         : 'the knee of the runtime/cost trade-off';
   const arch = (basis.startupSeconds ? ` Costs include ${Math.round(basis.startupSeconds)} s of cluster start-up (creation to ready, as observed).` : '') + (archNote ? ` ${archNote}` : '');
   return (
@@ -145,21 +234,28 @@ function solutionsFrom(
   estimates: CandidateEstimate[],
   basis: PredictionOutcome['basis'],
   shape: ClusterShape,
-  master: string,
+  master: string | undefined,
   ceilings: PreferenceCeilings | undefined,
   options: PredictOptions,
   layouts: Map<CandidateEstimate, ExecutorLayout>,
   executorCounts?: { dynamic: boolean; maxExecutors?: number; instances?: number },
+  /** Picks made elsewhere (the history model's cautious picks); a missing one keeps the current cluster. */
+  picks?: Partial<Record<Preference, CandidateEstimate>>,
 ): Record<Preference, Solution> {
   const resolved: Required<PreferenceCeilings> = {
     performanceMaxCostUsd: ceilings?.performanceMaxCostUsd ?? basis.costUsd * PERFORMANCE_COST_FACTOR,
     economyMaxRuntimeSeconds: ceilings?.economyMaxRuntimeSeconds ?? basis.runtimeSeconds * ECONOMY_RUNTIME_FACTOR,
   };
-  const chosen = choosePreferences(estimates, resolved);
-  if (!chosen) throw new SyncError('invalid_request', 'no candidate cluster could be evaluated (is the instance catalog empty?)');
+  if (estimates.length === 0) throw new SyncError('invalid_request', 'no candidate cluster could be evaluated (is the instance catalog empty?)');
+  const margin = options.margin ?? DEFAULT_MARGIN;
+  const { chosen, unconstrained } = choosePreferencesOver(estimates, basis, resolved, margin);
   const out = {} as Record<Preference, Solution>;
   for (const pref of PREFERENCES) {
-    const c = chosen[pref];
+    const c = picks ? picks[pref] : chosen[pref];
+    if (!c) {
+      out[pref] = keepSolution(pref, basis, shape, master, margin, resolved, unconstrained[pref]);
+      continue;
+    }
     const layout = layouts.get(c);
     // The simulation used the whole cluster: lift an executor count the user had pinned below it.
     const sparkProperties: Record<string, string> = {};
@@ -171,7 +267,7 @@ function solutionsFrom(
       sparkProperties,
       instanceType: c.instanceType,
       nodes: c.nodes,
-      masterInstanceType: master,
+      masterInstanceType: master ?? c.instanceType,
       collection: shape.collection,
       spot: options.spot ?? shape.spot,
       ...(layout ? { layout } : {}),
@@ -186,10 +282,71 @@ function solutionsFrom(
   return out;
 }
 
+/** A preference for which nothing beats the current cluster by the margin: it carries the current configuration. */
+function keepSolution(
+  pref: Preference,
+  basis: PredictionOutcome['basis'],
+  shape: ClusterShape,
+  master: string | undefined,
+  margin: number,
+  ceilings: Required<PreferenceCeilings>,
+  best: CandidateEstimate | undefined,
+): Solution {
+  const axis = pref === 'performance' ? 'runtime' : pref === 'economy' ? 'cost' : 'runtime + cost';
+  const within =
+    pref === 'performance'
+      ? ` costing at most $${ceilings.performanceMaxCostUsd.toFixed(2)}`
+      : pref === 'economy'
+        ? ` finishing within ${Math.round(ceilings.economyMaxRuntimeSeconds)} s`
+        : '';
+  let closest = '';
+  if (best && !best.current) {
+    const d = relativeChange(best, basis);
+    const sign = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}%`;
+    closest = ` (the best candidate${within}, ${describe(best)}, is estimated at ${Math.round(best.runtimeSeconds)} s, ${sign(d.runtime)}, for $${best.costUsd.toFixed(2)}, ${sign(d.cost)})`;
+  }
+  const configuration =
+    shape.workers.length > 0
+      ? currentClusterFragment({ ...(master ? { masterInstanceType: master } : {}), collection: shape.collection, workers: shape.workers })
+      : runJobFlowFragment({ instanceType: basis.instanceType, nodes: basis.nodes, masterInstanceType: master ?? basis.instanceType, collection: shape.collection, spot: shape.spot });
+  return {
+    configuration,
+    estimate: { runtimeSeconds: basis.runtimeSeconds, costUsd: basis.costUsd },
+    source: 'simulator',
+    keep: true,
+    explanation:
+      `keep: nothing beats the current cluster by ${Math.round(margin * 100)}% on ${axis}${closest}; ` +
+      `keeping ${basis.description ?? describe(basis)} at ${basis.runtimeSeconds.toFixed(1)} s for $${basis.costUsd.toFixed(2)} as observed.`,
+  };
+}
+
 function mainSource(estimates: CandidateEstimate[]): 'simulator' | 'history' | 'blend' {
   const n = { simulator: 0, history: 0, blend: 0 };
   for (const e of estimates) n[e.source]++;
   return n.blend > 0 ? 'blend' : n.history > n.simulator ? 'history' : 'simulator';
+}
+
+/** What the current cluster cost: every core and task node at its own market, plus the master. */
+function currentClusterCost(
+  catalog: Catalog,
+  shape: ClusterShape,
+  unpriced: ReadonlySet<string>,
+  basisType: string,
+  basisNodes: number,
+  master: string | undefined,
+  seconds: number,
+  pricing: { spot?: boolean; spotDiscount?: number },
+): number {
+  const { spotDiscount } = pricing;
+  // An explicit spot choice (a what-if) prices the core nodes of the current cluster as it does the candidates'.
+  const spotOf = (w: { role?: 'CORE' | 'TASK'; spot: boolean }) => (pricing.spot !== undefined && w.role !== 'TASK' ? pricing.spot : w.spot);
+  const workers = shape.workers.length > 0 ? shape.workers : [{ instanceType: basisType, count: basisNodes, spot: shape.spot }];
+  // The basis may be an assumed type (the report's own is unknown): price the workers as the basis then.
+  const priced = workers.some((w) => w.instanceType === basisType) ? workers : [{ instanceType: basisType, count: basisNodes, spot: shape.spot }];
+  const perHour =
+    priced.reduce((sum, w) => sum + (unpriced.has(w.instanceType) || !catalog.get(w.instanceType) ? 0 : hourlyRate(catalog, w.instanceType, { spot: spotOf(w), ...(spotDiscount !== undefined ? { spotDiscount } : {}) }) * w.count), 0) +
+    (master ? hourlyRate(catalog, master) : 0);
+  return (perHour * Math.max(seconds, 60)) / 3600;
 }
 
 /**
@@ -198,10 +355,18 @@ function mainSource(estimates: CandidateEstimate[]): 'simulator' | 'history' | '
  */
 export function predictFromModel(model: ApplicationModel, report: ClusterReport | undefined, options: PredictOptions): PredictionOutcome {
   const warnings: string[] = [];
-  const { catalog } = options;
   const shape = clusterShapeFromReport(report);
   const settings = settingsOf(model, shape);
-  const basisSpec = pickBasisType(catalog, shape, settings, warnings);
+  const hw = basisHardware(shape, model.executors, model.sparkProperties['spark.driver.host']);
+  if (hw.otherHosts.length > 0) {
+    warnings.push(
+      `executors also ran on ${hw.otherHosts.map((o) => `${o.hosts} x ${o.instanceType} (${o.cores} cores)`).join(', ')}: the basis models ${hw.instanceType} nodes only`,
+    );
+  }
+  const priced = priceCurrentTypes(options.catalog, shape, warnings);
+  const resolved = resolveBasis(priced.catalog, shape, hw, model, settings, warnings);
+  const catalog = resolved.catalog;
+  const basisSpec = resolved.spec;
   const plan = buildReplayPlan(model);
   const params = supplyParameters(plan);
   const observed = observedCluster(plan);
@@ -210,8 +375,10 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   const basisLayout: ExecutorLayout =
     fitted.executorsPerNode > 0 ? fitted : { ...fitted, executorsPerNode: 1, slotsPerNode: Math.max(1, Math.floor(fitted.executorCores / (settings.taskCpus ?? 1))) };
   const observedSlots = observed.executors * Math.max(1, Math.floor(observed.cores / plan.taskCpus));
-  const basisNodes = shape.coreNodes ?? Math.max(1, Math.ceil(observedSlots / Math.max(1, basisLayout.slotsPerNode)));
-  const master = shape.masterInstanceType && catalog.get(shape.masterInstanceType) ? shape.masterInstanceType : basisSpec.instanceType;
+  const basisNodes = (resolved.assumed ? undefined : hw.nodes) ?? Math.max(1, Math.ceil(observedSlots / Math.max(1, basisLayout.slotsPerNode)));
+  // The master stays as it is on every candidate; one the catalog cannot price is left out of every cost.
+  // With no master named (no report), one of the basis type is assumed, as EMR always has one.
+  const master = shape.masterInstanceType ? (catalog.get(shape.masterInstanceType) ? shape.masterInstanceType : undefined) : basisSpec.instanceType;
   const pricing = { spot: options.spot ?? shape.spot, ...(options.spotDiscount !== undefined ? { spotDiscount: options.spotDiscount } : {}) };
   if (!model.complete) warnings.push('the event log does not show the application ending; its duration may be cut short');
   if (plan.taskCount === 0) warnings.push('the event log has no finished task: estimates only carry driver time');
@@ -222,14 +389,18 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   // Anchor on the observed run: candidates keep the replay's ratio to it.
   const anchor = simObserved.estimatedMs > 0 ? model.durationMs / simObserved.estimatedMs : 1;
 
-  const history = options.history && options.history.length > 0 ? fitHistory(catalog, options.history) : {};
+  // Earlier runs on types the catalog lacks are described and priced from the history itself (with a warning).
+  const extended = options.history && options.history.length > 0 ? historyCatalog(catalog, options.history) : undefined;
+  if (extended) warnings.push(...extended.warnings);
+  const history = options.history && extended ? fitHistory(extended.catalog, options.history) : {};
   if (options.history && options.history.length > 0 && !history.curve) warnings.push(`scaling curve not used: ${history.reason}`);
   const curve: HistoryCurve | undefined = history.curve;
 
   const generate = (maxFactor: number | undefined) =>
     generateCandidates(catalog, {
-      basisSlots: shape.coreNodes !== undefined ? basisNodes * basisLayout.slotsPerNode : Math.max(1, observedSlots),
+      basisSlots: Math.max(1, observedSlots),
       settings,
+      keepTypes: [basisSpec.instanceType],
       ...(options.include ? { include: options.include } : {}),
       ...(options.x86Only ? { x86Only: true } : {}),
       ...(options.minFactor !== undefined ? { minFactor: options.minFactor } : {}),
@@ -238,9 +409,6 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   let candidates = generate(options.maxFactor);
   // Small clusters have few sizes within 3x: widen upwards until the search has MIN_CANDIDATES.
   for (let f = 4; options.maxFactor === undefined && candidates.length < MIN_CANDIDATES && f <= 16; f *= 2) candidates = generate(f);
-  if (!candidates.some((c) => c.instanceType === basisSpec.instanceType && c.nodes === basisNodes)) {
-    candidates.push({ instanceType: basisSpec.instanceType, nodes: basisNodes, layout: basisLayout, userSizing: settings.executorCores !== undefined });
-  }
   const pinSizing = settings.executorCores !== undefined || settings.executorMemoryMb !== undefined;
   // Instances are billed from creation: the observed provisioning/bootstrap time is added to each cost.
   const startupSeconds = options.clusterStartupSeconds ?? shape.startupSeconds ?? 0;
@@ -291,7 +459,7 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
       executorMemoryMb: Math.floor(c.layout.executorMemoryMb),
       userSizing: c.userSizing,
       runtimeSeconds,
-      costUsd: clusterCostUsd(catalog, { instanceType: c.instanceType, nodes: c.nodes, masterInstanceType: master }, runtimeSeconds + startupSeconds, pricing),
+      costUsd: clusterCostUsd(catalog, { instanceType: c.instanceType, nodes: c.nodes, ...(master ? { masterInstanceType: master } : {}) }, runtimeSeconds + startupSeconds, pricing),
       source,
       simulatedSeconds,
     };
@@ -300,17 +468,51 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     // Pin executor sizing only when the user had set it (it must then be overridden or kept).
     if (pinSizing) layouts.set(e, c.layout);
   }
-  const basisRuntime = model.durationMs / 1000;
+  // The current configuration, always a candidate: the replay of the observed run on its own
+  // hardware and executor layout (anchored, so its estimate is the observed runtime), priced as the
+  // whole cluster that ran it (master, task nodes and markets included).
+  const basisRuntime = (simObserved.estimatedMs * anchor || model.durationMs) / 1000;
+  const currentCost = currentClusterCost(catalog, shape, priced.unpriced, basisSpec.instanceType, basisNodes, master, basisRuntime + startupSeconds, {
+    ...(options.spot !== undefined ? { spot: options.spot } : {}),
+    ...(options.spotDiscount !== undefined ? { spotDiscount: options.spotDiscount } : {}),
+  });
+  const executorsPerNode = Math.max(1, Math.ceil(observed.executors / basisNodes));
+  const slotsPerExecutor = Math.max(1, Math.floor(observed.cores / plan.taskCpus));
+  const current: CandidateEstimate = {
+    instanceType: basisSpec.instanceType,
+    nodes: basisNodes,
+    executors: observed.executors,
+    executorCores: observed.cores,
+    executorMemoryMb: Math.floor(settings.executorMemoryMb ?? basisLayout.executorMemoryMb),
+    userSizing: true,
+    runtimeSeconds: basisRuntime,
+    costUsd: currentCost,
+    source: 'simulator',
+    simulatedSeconds: simObserved.estimatedMs / 1000,
+    current: true,
+  };
+  estimates.push(current);
+  layouts.set(current, {
+    executorCores: observed.cores,
+    executorMemoryMb: current.executorMemoryMb,
+    executorsPerNode,
+    slotsPerNode: executorsPerNode * slotsPerExecutor,
+    memoryPerTaskMb: observedMemoryPerTaskMb,
+  });
   const basis: PredictionOutcome['basis'] = {
     runtimeSeconds: round(basisRuntime, 1),
-    costUsd: round(clusterCostUsd(catalog, { instanceType: basisSpec.instanceType, nodes: basisNodes, masterInstanceType: master }, basisRuntime + startupSeconds, pricing), 4),
+    costUsd: round(currentCost, 4),
     instanceType: basisSpec.instanceType,
     nodes: basisNodes,
     simulatedSeconds: round(simObserved.estimatedMs / 1000, 1),
+    description: describeCurrent(shape, basisSpec.instanceType, basisNodes, observed),
+    hardwareFrom: resolved.assumed ? 'assumed' : hw.from === 'executor-hosts' ? 'executor-hosts' : 'report',
+    executors: observed.executors,
+    executorCores: observed.cores,
   };
   if (startupSeconds > 0) basis.startupSeconds = startupSeconds;
   return {
-    solutions: solutionsFrom(estimates, basis, shape, master, options.preferenceCeilings, options, layouts, {
+    solutions: solutionsFrom(estimates, basis, shape, master, options.preferenceCeilings, { ...options, catalog }, layouts, {
       dynamic: model.settings.dynamicAllocation,
       ...(model.settings.maxExecutors !== undefined ? { maxExecutors: model.settings.maxExecutors } : {}),
       ...(model.settings.executorInstances !== undefined ? { instances: model.settings.executorInstances } : {}),
@@ -327,32 +529,44 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
  * candidate within twice the fitted size range. Needs runs at two or more sizes.
  */
 export function predictFromHistory(runs: readonly HistoryRun[], options: Omit<PredictOptions, 'history'> & { collection?: 'groups' | 'fleets'; masterInstanceType?: string }): PredictionOutcome {
-  const { catalog } = options;
-  const fit = fitHistory(catalog, runs);
-  if (!fit.curve) throw new SyncError('invalid_request', `cannot fit a scaling curve: ${fit.reason}`);
-  const curve = fit.curve;
-  const warnings: string[] = [];
-  const unknown = [...new Set(runs.filter((r) => !catalog.get(r.instanceType)).map((r) => r.instanceType))];
-  if (unknown.length > 0) warnings.push(`runs on types not in the catalog were ignored: ${unknown.join(', ')}`);
-  const latest = [...runs].reverse().find((r) => catalog.get(r.instanceType))!;
-  const ref = catalog.get(curve.referenceType)!;
-  const master = options.masterInstanceType && catalog.get(options.masterInstanceType) ? options.masterInstanceType : ref.instanceType;
+  const ext = historyCatalog(options.catalog, runs);
+  const catalog = ext.catalog;
+  const warnings = [...ext.warnings];
+  const usable = runs.filter((r) => catalog.get(r.instanceType) && r.nodes > 0 && r.runtimeSeconds > 0);
+  if (usable.length === 0) throw new SyncError('invalid_request', 'no earlier run on an instance type that can be described (add vcpu and memoryGib columns)');
+  const hardware = (t: string): HardwareOf => {
+    const s = catalog.get(t)!;
+    return { vcpu: s.vcpu, memoryGib: s.memoryGib, family: s.family, ...(s.coremark !== undefined ? { coremark: s.coremark } : {}) };
+  };
+  const model = fitRuntimeModel(usable.map((r) => ({ hardware: hardware(r.instanceType), nodes: r.nodes, runtimeSeconds: r.runtimeSeconds })));
+  if (new Set(usable.map((r) => r.nodes * catalog.get(r.instanceType)!.vcpu)).size < 2) {
+    warnings.push('earlier runs cover one cluster size: the scaling with size is the prior\'s, not this job\'s');
+  }
+  const latest = usable[usable.length - 1]!;
+  const master = options.masterInstanceType && catalog.get(options.masterInstanceType) ? options.masterInstanceType : latest.instanceType;
   const pricing = { spot: options.spot ?? false, ...(options.spotDiscount !== undefined ? { spotDiscount: options.spotDiscount } : {}) };
-  const [lo, hi] = curve.range;
+  const costOf = (c: { instanceType: string; nodes: number }, seconds: number) => clusterCostUsd(catalog, { instanceType: c.instanceType, nodes: c.nodes, masterInstanceType: master }, seconds, pricing);
+  // Candidates: every type at the grid's node counts within 4x of the total vCPU observed either way.
+  const sizes = usable.map((r) => r.nodes * catalog.get(r.instanceType)!.vcpu);
+  const [lo, hi] = [Math.min(...sizes), Math.max(...sizes)];
   const estimates: CandidateEstimate[] = [];
-  const layouts = new Map<CandidateEstimate, ExecutorLayout>();
-  const all: Candidate[] = generateCandidates(catalog, {
-    basisSlots: ((lo + hi) / 2) * executorLayout(ref).slotsPerNode,
-    minFactor: lo / ((lo + hi) / 2) / 2,
-    maxFactor: (hi / ((lo + hi) / 2)) * 2,
+  const all = generateCandidates(catalog, {
+    basisSlots: 1,
+    minFactor: lo / 8,
+    maxFactor: hi * 8,
     ...(options.include ? { include: options.include } : {}),
     ...(options.x86Only ? { x86Only: true } : {}),
   });
+  // The configurations already run are candidates too (their node counts may be off the grid).
+  for (const r of usable) all.push({ instanceType: r.instanceType, nodes: r.nodes, layout: executorLayout(catalog.get(r.instanceType)!), userSizing: false });
+  const seen = new Set<string>();
+  const fits = new Map<CandidateEstimate, RuntimeEstimate>();
   for (const c of all) {
-    const m = curve.equivalentNodes(c.instanceType, c.nodes);
-    if (m === undefined || m < lo / 2 || m > hi * 2) continue;
-    const t = curve.model.predict(m);
-    if (!(t > 0)) continue;
+    const key = `${c.instanceType}/${c.nodes}`;
+    const v = c.nodes * catalog.get(c.instanceType)!.vcpu;
+    if (seen.has(key) || v < lo / 4 || v > hi * 4) continue;
+    seen.add(key);
+    const r = model.predict(hardware(c.instanceType), c.nodes);
     const e: CandidateEstimate = {
       instanceType: c.instanceType,
       nodes: c.nodes,
@@ -360,25 +574,68 @@ export function predictFromHistory(runs: readonly HistoryRun[], options: Omit<Pr
       executorCores: c.layout.executorCores,
       executorMemoryMb: Math.floor(c.layout.executorMemoryMb),
       userSizing: false,
-      runtimeSeconds: t,
-      costUsd: clusterCostUsd(catalog, { instanceType: c.instanceType, nodes: c.nodes, masterInstanceType: master }, t, pricing),
+      runtimeSeconds: r.seconds,
+      costUsd: costOf(c, r.seconds),
       source: 'history',
-      historySeconds: t,
+      historySeconds: r.seconds,
+      runtimeHighSeconds: r.upperSeconds(ECONOMY_UNCERTAINTY_Z),
     };
     estimates.push(e);
+    fits.set(e, r);
   }
+  if (estimates.length === 0) throw new SyncError('invalid_request', 'no candidate cluster near the sizes of the earlier runs (check --families / --x86-only)');
   const basis: PredictionOutcome['basis'] = {
     runtimeSeconds: round(latest.runtimeSeconds, 1),
-    costUsd: round(clusterCostUsd(catalog, { instanceType: latest.instanceType, nodes: latest.nodes, masterInstanceType: master }, latest.runtimeSeconds, pricing), 4),
+    costUsd: round(costOf(latest, latest.runtimeSeconds), 4),
     instanceType: latest.instanceType,
     nodes: latest.nodes,
   };
-  const shape: ClusterShape = { collection: options.collection ?? 'groups', spot: options.spot ?? false, sparkDefaults: {} };
-  return {
-    solutions: solutionsFrom(estimates, basis, shape, master, options.preferenceCeilings, options, layouts),
-    basis,
-    candidates: estimates,
+  // A configuration already run is known to take at most what it took: its upper estimate is no more than that.
+  const observedMax = new Map<string, number>();
+  for (const r of usable) observedMax.set(`${r.instanceType}/${r.nodes}`, Math.max(observedMax.get(`${r.instanceType}/${r.nodes}`) ?? 0, r.runtimeSeconds));
+  for (const e of estimates) {
+    const seen = observedMax.get(`${e.instanceType}/${e.nodes}`);
+    if (seen !== undefined && e.runtimeHighSeconds !== undefined) e.runtimeHighSeconds = Math.min(e.runtimeHighSeconds, seen);
+  }
+  // The latest run is the current configuration: a candidate at its observed runtime, with no uncertainty.
+  const latestLayout = executorLayout(catalog.get(latest.instanceType)!);
+  const current: CandidateEstimate = {
+    instanceType: latest.instanceType,
+    nodes: latest.nodes,
+    executors: latest.nodes * latestLayout.executorsPerNode,
+    executorCores: latestLayout.executorCores,
+    executorMemoryMb: Math.floor(latestLayout.executorMemoryMb),
+    userSizing: false,
+    runtimeSeconds: latest.runtimeSeconds,
+    costUsd: basis.costUsd,
     source: 'history',
-    warnings,
+    current: true,
+    runtimeHighSeconds: latest.runtimeSeconds,
   };
+  estimates.push(current);
+  // Every preference is chosen on the upper estimates (runtime and cost at z model sd), so that no
+  // preference bets on a configuration the runs say little about; the median is what is reported. A
+  // pick must beat the current cluster by the margin even at its upper estimate, else it keeps it.
+  const z = ECONOMY_UNCERTAINTY_Z;
+  const margin = options.margin ?? DEFAULT_MARGIN;
+  const cautious = estimates.map((e) => ({ e, runtimeSeconds: e.runtimeHighSeconds!, costUsd: e.current ? e.costUsd : costOf(e, e.runtimeHighSeconds!) }));
+  const resolved = {
+    performanceMaxCostUsd: options.preferenceCeilings?.performanceMaxCostUsd ?? basis.costUsd * PERFORMANCE_COST_FACTOR,
+    economyMaxRuntimeSeconds: options.preferenceCeilings?.economyMaxRuntimeSeconds ?? Infinity,
+  };
+  const { chosen } = choosePreferencesOver(cautious, basis, resolved, margin);
+  // Economy is the cheapest at the upper estimate (pickEconomy's rule) among those that beat the current cluster by the margin.
+  const economy = chosen.economy?.e;
+  const picks: Partial<Record<Preference, CandidateEstimate>> = {
+    ...(chosen.performance && !chosen.performance.e.current ? { performance: chosen.performance.e } : {}),
+    ...(chosen.balanced && !chosen.balanced.e.current ? { balanced: chosen.balanced.e } : {}),
+    ...(economy && !economy.current ? { economy } : {}),
+  };
+  const shape: ClusterShape = { collection: options.collection ?? 'groups', spot: options.spot ?? false, sparkDefaults: {}, instances: [], workers: [], typeFacts: {} };
+  const solutions = solutionsFrom(estimates, basis, shape, master, resolved, { ...options, catalog }, new Map(), undefined, picks);
+  for (const pref of PREFERENCES) {
+    const c = picks[pref];
+    if (c) solutions[pref].explanation += ` Chosen on estimates ${z} model standard deviations above the median (here ${Math.round(c.runtimeHighSeconds!)} s), so that configurations far from the runs observed are not bet on.`;
+  }
+  return { solutions, basis, candidates: estimates, source: 'history', warnings };
 }

@@ -27,7 +27,7 @@ test('sync.config.js in cwd: every documented default is applied', async () => {
   assert.equal(c.site.queues, { prefix: 'sync', concurrency: 4, attempts: 5, backoffMs: 2000, lockDurationMs: 30_000 });
   assert.equal(c.site.aws, { region: 'us-east-1', endpoints: {}, s3ForcePathStyle: false });
   assert.equal(c.site.predictions, { backend: 'local', apiUrl: 'https://api.synccomputing.com' });
-  assert.equal(c.site.http, { enabled: true, port: 8080, host: '127.0.0.1' });
+  assert.equal(c.site.http, { enabled: true, port: 8080, host: '127.0.0.1', ui: true });
   assert.equal(c.site.shutdown, { graceMs: 30000 });
   assert.equal(c.site.reconcile, { intervalMs: 300000 });
   assert.equal(c.site.eventLog, { waitTimeoutMs: 900000, pollMs: 15000 });
@@ -64,7 +64,7 @@ test('a full file is read as written (site -> tenant), sqs defaults filled in', 
   assert.equal(c.site.predictions.instances, [{ instanceType: 'm5.xlarge', vcpu: 4, onDemandUsdPerHour: 0.192 }]);
   assert.equal(c.site.predictions.emrPricing, { 'm5.xlarge': 0.048 });
   assert.is(c.site.predictions.backend, 'sync-api');
-  assert.equal(c.site.http, { enabled: false, port: 9090, host: '0.0.0.0' });
+  assert.equal(c.site.http, { enabled: false, port: 9090, host: '0.0.0.0', ui: true });
   assert.is(c.site.logLevel, 'debug');
   assert.equal(c.tenant, { id: 'acme', state: 's3://state-bucket/acme', predictionPreference: 'economy', projectLocation: 'file:///data/runs' });
 });

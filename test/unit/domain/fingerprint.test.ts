@@ -27,13 +27,15 @@ test('fingerprintOf changes with a step argument or an ETag, not with anything e
   assert.is.not(fingerprintOf(jobFlow('s3://code/etl.py'), { ...etags, 's3://code/etl.py': '"a2"' }), base);
 });
 
-test('applicationFingerprint reads ETags through the object store; a hung read counts as unreadable within the bound', async () => {
+test('applicationFingerprint reads ETags through the object store; a hung read leaves it unknown within the bound', async () => {
   const store = createMemoryObjectStore();
   await store.put('s3://code/etl.py', 'print(1)');
   const fast = await applicationFingerprint(store, { Steps: [{ Name: 's', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['s3://code/etl.py'] } }] });
   await store.put('s3://code/etl.py', 'print(2)');
   const changed = await applicationFingerprint(store, { Steps: [{ Name: 's', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['s3://code/etl.py'] } }] });
-  assert.is.not(changed, fast, 'new code, new fingerprint');
+  assert.match(fast.value ?? '', /^sha256:/);
+  assert.match(changed.value ?? '', /^sha256:/);
+  assert.is.not(changed.value, fast.value, 'new code, new fingerprint');
 
   const hung: ObjectStore = {
     ...store,
@@ -46,7 +48,8 @@ test('applicationFingerprint reads ETags through the object store; a hung read c
   const fp = await applicationFingerprint(hung, { Steps: [{ Name: 's', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['s3://code/etl.py'] } }] });
   const took = Date.now() - started;
   clearInterval(keepAlive);
-  assert.match(fp, /^sha256:/);
+  assert.is(fp.value, undefined, 'unreadable is unknown, not a fingerprint of its own');
+  assert.match(fp.warning ?? '', /could not read s3:\/\/code\/etl\.py \(no answer within 3000 ms\)/);
   assert.ok(took >= FINGERPRINT_HEAD_TIMEOUT_MS - 50 && took < FINGERPRINT_HEAD_TIMEOUT_MS + 1_000, `took ${took} ms`);
 });
 

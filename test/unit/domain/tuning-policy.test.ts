@@ -105,6 +105,24 @@ test('a code change holds the configuration and warns until a run on the new cod
   assert.is(after.warning, undefined);
 });
 
+test('an unknown fingerprint (code unreadable now or when a run started) neither trips the code-change guard nor clears it', () => {
+  // Unreadable now, no hold standing: not a change.
+  const unknownNow = decideIteration(input([run('r1')], good, { currentFingerprint: undefined }));
+  assert.is(unknownNow.decision, 'applied', unknownNow.reason);
+  assert.is(unknownNow.warning, undefined);
+  // A hold standing from an earlier iteration stays while the code cannot be read.
+  const held = decideIteration(input([run('r1', { fingerprint: 'sha256:old' })], good));
+  const standing: ProjectState = { project: project(), runs: [run('r1', { fingerprint: 'sha256:old' })], predictions: [], status: { warnings: [held.warning!], iterations: [] } };
+  const stays = decideIteration({ ...input(standing.runs, good, { currentFingerprint: undefined }), state: standing });
+  assert.is(stays.decision, 'held');
+  assert.is(stays.warning, held.warning);
+  // A run whose fingerprint is unknown does not count as "a run on the new code": the hold stays.
+  const { fingerprint: _known, ...r2 } = run('r2', { fingerprintWarning: 'the application fingerprint is unknown' });
+  const notCleared = decideIteration(input([run('r1', { fingerprint: 'sha256:old' }), r2], good));
+  assert.is(notCleared.decision, 'held');
+  assert.match(notCleared.reason, /since run r1/);
+});
+
 test('savingOf and chooseSolution', () => {
   assert.ok(Math.abs(savingOf('performance', good.solutions.performance, good.basis) - 0.4) < 1e-9);
   assert.ok(Math.abs(savingOf('balanced', good.solutions.balanced, good.basis) - 0.2) < 1e-9);

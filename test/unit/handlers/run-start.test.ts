@@ -137,9 +137,15 @@ test('a young claim of another live attempt: this attempt waits and adopts that 
     ...doc,
     runs: [{ id: runId, projectId: 'p1', status: 'starting', location: 's3://runs-bucket/sync/p1/2022-11-15T13:51:29Z/' + runId + '/', createdAt: now, requestKey: 'nightly-2022-11-15', launch: { token: 'other-attempt', at: now } }],
   }, (await deps.state.get('p1'))!.version);
-  // The other attempt's RunJobFlow lands a moment later.
-  setTimeout(() => void deps.platform.startCluster({ Name: 'x', Tags: [{ Key: 'sync:run-id', Value: runId }] }), 300);
+  // The other attempt's RunJobFlow lands while this attempt watches its claim (at its second lookup).
+  const find = deps.platform.findClusterByTag;
+  let lookups = 0;
+  deps.platform.findClusterByTag = async (query, options) => {
+    if (++lookups === 2) await deps.platform.startCluster({ Name: 'nightly', Tags: [{ Key: 'sync:tenant-id', Value: 'acme' }, { Key: 'sync:run-id', Value: runId }] });
+    return find(query, options);
+  };
   const r = await start(deps);
+  assert.is(lookups, 2, 'it looked again while the claim was young, instead of launching');
   assert.is(r.clusterId, 'j-FAKE0001');
   assert.is(deps.platform.clusters.size, 1);
 });

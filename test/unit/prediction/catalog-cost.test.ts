@@ -53,11 +53,12 @@ test('cost: (EC2 + EMR) x nodes + master, per second with a one-minute minimum; 
   assert.ok(Math.abs(hourlyRate(c, 'm5.xlarge', { spot: true, spotDiscount: 0.5 }) - (0.096 + 0.048)) < 1e-12);
 });
 
-test('the shipped catalog matches the shared CSV it was generated from', () => {
+test('the shipped catalog matches the shared CSVs it was generated from, previous generations included', () => {
   const catalog = loadCatalog();
-  const csv = readFileSync(new URL('../../../data/ec2-instances-us-east-1.csv', import.meta.url), 'utf8').trim().split(/\r?\n/).slice(1);
-  assert.is(catalog.instances.length, csv.length);
-  for (const line of csv) {
+  const read = (name: string) => readFileSync(new URL(`../../../data/${name}`, import.meta.url), 'utf8').trim().split(/\r?\n/).slice(1);
+  const csv = read('ec2-instances-us-east-1.csv');
+  const more = new Map(read('ec2-instances-more-us-east-1.csv').map((l) => [l.split(',')[0]!, l]));
+  for (const line of [...csv, ...catalog.instances.filter((s) => more.has(s.instanceType)).map((s) => more.get(s.instanceType)!)]) {
     const [type, vcpu, mem, price, coremark] = line.trim().split(',');
     const spec = catalog.get(type!)!;
     assert.ok(spec, type);
@@ -65,6 +66,11 @@ test('the shipped catalog matches the shared CSV it was generated from', () => {
     assert.is(spec.memoryGib, Number(mem));
     assert.is(spec.onDemandUsdPerHour, Number(price));
     if (coremark) assert.is(spec.coremark, Number(coremark));
+  }
+  assert.ok(catalog.instances.every((s) => csv.some((l) => l.startsWith(`${s.instanceType},`)) || more.has(s.instanceType)), 'every row comes from one of the CSVs');
+  // What people run: previous generations, storage-optimised, network-optimised and x-family types.
+  for (const t of ['m4.large', 'm4.xlarge', 'c4.2xlarge', 'r4.4xlarge', 'r3.xlarge', 'i2.xlarge', 'i3.2xlarge', 'i3en.3xlarge', 'd3.xlarge', 'm5n.4xlarge', 'r5n.2xlarge', 'x1e.xlarge', 'c5a.8xlarge', 'm5.large']) {
+    assert.ok(catalog.get(t), `${t} is in the catalog`);
   }
   assert.is(catalog.get('m5.xlarge')!.emrUsdPerHour, 0.048);
   const withOverride = loadCatalog({ emrPricing: { 'm5.xlarge': 0.05 } });

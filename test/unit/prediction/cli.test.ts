@@ -69,6 +69,24 @@ cli('predict --history: a bad row is named; a missing file and bad usage fail cl
   assert.match(io.stdout.join('\n'), /performance/);
 });
 
+cli('predict --history: previous-generation types are priced from the history columns (or assumed, with a warning), not refused', async () => {
+  const file = join(dir, 'old-types.csv');
+  // The c4 rows use the old three-column form; the r4 rows carry their own description and price.
+  writeFileSync(file, 'instanceType,nodes,runtimeSeconds,vcpu,memoryGib,usdPerHour\nc3.xlarge,4,900,,,\nc3.xlarge,8,500,,,\nm3.2xlarge,4,420,8,61,0.532\n');
+  const io = memoryIo({}, dir);
+  assert.is(await predict(['--history', file, '--json'], io, { catalog: loadCatalog() }), 0, io.stderr.join('\n'));
+  const out = JSON.parse(io.stdout.join('\n')) as { basis: { instanceType: string; costUsd: number }; warnings: string[]; candidates: { instanceType: string; runtimeHighSeconds?: number }[] };
+  assert.is(out.basis.instanceType, 'm3.2xlarge');
+  assert.ok(out.warnings.some((w) => w.includes('c3.xlarge') && w.includes('assumed')), out.warnings.join('; '));
+  assert.ok(out.candidates.some((c) => c.instanceType === 'c3.xlarge'));
+  assert.ok(out.candidates.every((c) => c.runtimeHighSeconds !== undefined));
+  const bad = join(dir, 'bad-price.csv');
+  writeFileSync(bad, 'instanceType,nodes,runtimeSeconds,usdPerHour\nc3.xlarge,4,900,-1\n');
+  const io2 = memoryIo({}, dir);
+  assert.is(await predict(['--history', bad], io2, { catalog: loadCatalog() }), 1);
+  assert.match(io2.stderr.join('\n'), /row 1: usdPerHour/);
+});
+
 // The application's own start and end, read straight from the log's JSON lines.
 function observedMs(path: string): number {
   let start = 0;
@@ -101,6 +119,20 @@ cli('predict EVENTLOG --json reports the replay and three solutions', async () =
   assert.is(out.replay.observedMs, observedMs(eventLog));
   assert.ok(out.candidates.length >= 200, `${out.candidates.length}`);
   assert.equal(Object.keys(out.solutions).sort(), ['balanced', 'economy', 'performance']);
+});
+
+cli('predict on the origin log + report: the observed line names the whole cluster, the basis row is the current cluster, --margin keeps', async () => {
+  const io = memoryIo({}, dir);
+  const log = join(fixtures, 'origin/application_1678162862227_0001.reconstructed');
+  const code = await predict([log, '--cluster-report', join(fixtures, 'origin/emr-cluster-report.json'), '--margin', '0.99'], io, { catalog: loadCatalog() });
+  assert.is(code, 0, io.stderr.join('\n'));
+  const text = io.stdout.join('\n');
+  assert.match(text, /observed\s+49\.9 s on 1 x c5a\.8xlarge \(8 executors x 4 cores\), master m4\.xlarge, 1 x m4\.large spot task/);
+  assert.match(text, /\n\s+1\s+8 x 4\s+49\.9 s\s+\$[0-9.]+\s+\(basis: current cluster\)/);
+  assert.match(text, /performance\s+49\.9 s, \$[0-9.]+\s+keep: nothing beats the current cluster by 99% on runtime/);
+  const bad = memoryIo({}, dir);
+  assert.is(await predict([log, '--margin', '1.5'], bad, { catalog: loadCatalog() }), 2);
+  assert.match(bad.stderr.join('\n'), /--margin must be a fraction/);
 });
 
 cli.run();

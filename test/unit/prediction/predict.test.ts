@@ -113,15 +113,24 @@ test('history of earlier runs is blended in and reported as the source', () => {
   assert.ok(eight.runtimeSeconds >= lo - 1e-9 && eight.runtimeSeconds <= hi + 1e-9);
 });
 
-test('predicting from history alone: every candidate comes from the curve', () => {
+test('with an event log, earlier runs on types the catalog lacks (c4) still feed the scaling curve, with a warning', () => {
+  const history = [2, 4, 8].map((n) => ({ instanceType: 'c3.xlarge', nodes: n, runtimeSeconds: 20 + 80 / n, vcpu: 4, memoryGib: 7.5, usdPerHour: 0.199 }));
+  const out = predictFromModel(model(), report('groups'), { catalog, history });
+  assert.is(out.source, 'blend', out.warnings.join('; '));
+  assert.ok(out.warnings.some((w) => w.includes('c3.xlarge')));
+});
+
+test('predicting from history alone: every candidate comes from the history model', () => {
   const runs = [4, 8, 16, 32].map((n) => ({ instanceType: 'm5.xlarge', nodes: n, runtimeSeconds: 100 + 3200 / n }));
   const out = predictFromHistory(runs, { catalog });
   assert.ok(out.candidates.length > 50);
   assert.ok(out.candidates.every((c) => c.source === 'history'));
   const c16 = out.candidates.find((c) => c.instanceType === 'm5.xlarge' && c.nodes === 16)!;
-  assert.ok(Math.abs(c16.runtimeSeconds - 300) / 300 < 0.02);
+  // A log-linear model with priors, not an exact curve: within 5% at an observed size.
+  assert.ok(Math.abs(c16.runtimeSeconds - 300) / 300 < 0.05, `${c16.runtimeSeconds}`);
   assert.is(out.basis.nodes, 32);
-  assert.throws(() => predictFromHistory([runs[0]!], { catalog }), /two or more|one cluster size/);
+  // One size: still an answer (the prior's scaling), said so in a warning.
+  assert.ok(predictFromHistory([runs[0]!], { catalog }).warnings.some((w) => /one cluster size/.test(w)));
 });
 
 test('executor counts the user pinned are lifted to the recommended cluster in spark-defaults', () => {

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { buildApplicationModel } from '../../../src/domain/eventlog/build-model.js';
 import { writeEventLog, writeEventLogHead } from '../../../src/sandbox/eventlog-writer.js';
 import { runWorkload } from '../../../src/sandbox/ground-truth.js';
+import { NEUTRAL_PARAMETERS } from '../../../src/sandbox/hidden-parameters.js';
 import { readInstanceFacts } from '../../../src/sandbox/instance-facts.js';
 import { shippedWorkloads } from '../../../src/sandbox/shipped-workloads.js';
 import { extractWorkload } from '../../../src/sandbox/workload.js';
@@ -18,7 +19,7 @@ for (const [name, cluster] of [
 ] as const) {
   test(`${name}: our reader reads back the jobs, stages, tasks, executors and duration the simulation produced`, async () => {
     const w = workloads[name]!;
-    const run = runWorkload(w, cluster, { seed: 4, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances });
+    const run = runWorkload(w, cluster, { seed: 4, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances, hidden: NEUTRAL_PARAMETERS });
     const model = await buildApplicationModel(lines(writeEventLog(run, w, meta)));
     assert.is(model.appId, meta.appId);
     assert.is(model.sparkVersion, '3.3.0-amzn-0');
@@ -48,6 +49,56 @@ for (const [name, cluster] of [
     assert.equal(again.stages.map((s) => [s.id, s.tasks, s.parents]), w.stages.map((s) => [s.id, s.tasks, s.parents]));
   });
 }
+
+test('a task below the memory floor dies of OutOfMemoryError, is retried, and the fourth failure fails the job; the log says so', async () => {
+  const w = workloads['etl-shuffle']!;
+  // Far too little execution memory for stage 2's tasks: every attempt of its big tasks dies.
+  const hidden = { ...NEUTRAL_PARAMETERS, memoryScale: 4, oomFloor: 0.5 };
+  const run = runWorkload(w, { instanceType: 'c5.xlarge', nodes: 3 }, { seed: 4, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances, hidden });
+  assert.match(run.failure ?? '', /failed 4 times.*OutOfMemoryError/);
+  assert.ok(run.totals.failedTasks >= 4);
+  const failed = run.tasks.filter((t) => t.failure === 'oom');
+  assert.ok(failed.some((t) => t.attempt === 3), 'a fourth attempt was made');
+  const model = await buildApplicationModel(lines(writeEventLog(run, w, meta)));
+  assert.ok(model.complete);
+  assert.ok(model.jobs.some((j) => j.result === 'failed'), JSON.stringify(model.jobs.map((j) => j.result)));
+  let failures = 0;
+  for (const s of model.stages) for (let i = 0; i < s.tasks.count; i++) if (s.tasks.status[i] !== 0) failures++;
+  assert.is(failures, failed.length);
+  // With room to spare (the same hidden parameters on memory-rich nodes) nothing fails.
+  const roomy = runWorkload(w, { instanceType: 'r5.2xlarge', nodes: 3 }, { seed: 4, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances, hidden });
+  assert.is(roomy.failure, undefined);
+  assert.is(roomy.totals.failedTasks, 0);
+});
+
+test('spot interruptions: the node\'s executors are lost, their running attempts fail and run again elsewhere; the log says so', async () => {
+  const w = workloads['etl-shuffle']!;
+  const hidden = { ...NEUTRAL_PARAMETERS, spotInterruptionsPerNodeHour: 6 };
+  const cluster = { instanceType: 'm5.2xlarge', nodes: 4, spotNodes: [false, true, true, true] };
+  const run = runWorkload(w, cluster, { seed: 5, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances, hidden });
+  assert.is(run.failure, undefined, 'the on-demand node finishes the work');
+  assert.ok(run.totals.interruptedNodes >= 1, String(run.totals.interruptedNodes));
+  const lost = run.tasks.filter((t) => t.failure === 'executor-lost');
+  assert.ok(lost.length >= 1);
+  for (const t of lost) {
+    const e = run.executors[t.executor]!;
+    assert.is(t.finishedAt, e.removedAt, 'a lost attempt ends when its executor does');
+    assert.match(e.removedReason ?? '', /spot/);
+    // ...and the same task index succeeded later.
+    assert.ok(run.tasks.some((x) => x.stageId === t.stageId && x.index === t.index && x.failure === undefined && x.attempt > t.attempt));
+  }
+  // Every task index of every stage succeeded exactly once.
+  const ok = new Set(run.tasks.filter((t) => !t.failure).map((t) => `${t.stageId}/${t.index}`));
+  assert.is(ok.size, w.stages.reduce((n, s) => n + s.tasks, 0));
+  const same = runWorkload(w, { ...cluster, spotNodes: [false, false, false, false] }, { seed: 5, startedAt: Date.UTC(2022, 10, 15, 13, 51, 29), instances, hidden });
+  assert.ok(run.totals.applicationSeconds > same.totals.applicationSeconds, 'losing nodes costs time');
+  const model = await buildApplicationModel(lines(writeEventLog(run, w, meta)));
+  assert.ok(model.jobs.every((j) => j.result === 'succeeded'));
+  assert.ok(model.executors.some((e) => /spot/.test(e.removedReason ?? '')));
+  let failures = 0;
+  for (const s of model.stages) for (let i = 0; i < s.tasks.count; i++) if (s.tasks.status[i] !== 0) failures++;
+  assert.is(failures, lost.length);
+});
 
 test('lines are Spark events in time order; every task starts before it ends', () => {
   const w = workloads['skewed-etl']!;

@@ -1,0 +1,72 @@
+// bin/sync-agent.js picks what to run: the sources through tsx in a developer checkout (so an edit is never
+// hidden by an older build), the compiled dist/ in an installed package (no src/, no tsx). Checked on a
+// throwaway package folder holding the real bin script, a src/ and a dist/ that say which one ran.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+type Layout = { src: boolean; dist: boolean; tsx: boolean; engines?: string };
+
+function runBinIn(layout: Layout): { code: number | null; stdout: string; stderr: string } {
+  const root = mkdtempSync(join(tmpdir(), 'sync-bin-'));
+  try {
+    mkdirSync(join(root, 'bin'));
+    copyFileSync(resolve('bin/sync-agent.js'), join(root, 'bin/sync-agent.js'));
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'bin-entry-fixture', type: 'module', engines: { node: layout.engines ?? '>=20.10' } }));
+    if (layout.src) {
+      mkdirSync(join(root, 'src/cli'), { recursive: true });
+      // A type annotation: this file only runs through tsx.
+      writeFileSync(join(root, 'src/cli/main.ts'), "const ran: string = 'src';\nconsole.log(`ran ${ran}`);\n");
+    }
+    if (layout.dist) {
+      mkdirSync(join(root, 'dist/cli'), { recursive: true });
+      writeFileSync(join(root, 'dist/cli/main.js'), "console.log('ran dist');\n");
+    }
+    if (layout.tsx) {
+      mkdirSync(join(root, 'node_modules'));
+      symlinkSync(resolve('node_modules/tsx'), join(root, 'node_modules/tsx'), 'dir');
+    }
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const r = spawnSync(process.execPath, [join(root, 'bin/sync-agent.js')], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+test('a checkout with src/ and tsx runs the sources even when an older dist/ is present', () => {
+  const r = runBinIn({ src: true, dist: true, tsx: true });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'ran src');
+});
+
+test('an installed package (dist/, no src/) runs dist/ even when tsx is resolvable', () => {
+  const r = runBinIn({ src: false, dist: true, tsx: true });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'ran dist');
+});
+
+test('a checkout installed without dev dependencies (no tsx) runs its build', () => {
+  const r = runBinIn({ src: true, dist: true, tsx: false });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'ran dist');
+});
+
+test('with neither a usable src/ nor dist/ it says what is missing and exits 1', () => {
+  const r = runBinIn({ src: true, dist: false, tsx: false });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /dist\/cli\/main\.js is missing and tsx is not installed/);
+});
+
+test('on a Node older than engines.node it says which Node it needs instead of failing on syntax', () => {
+  const r = runBinIn({ src: false, dist: true, tsx: false, engines: '>=99.1' });
+  assert.is(r.code, 1);
+  assert.is(r.stdout, '', 'nothing ran');
+  assert.is(r.stderr, `sync-agent needs Node >=99.1; this is Node ${process.versions.node}\n`);
+});
+
+test.run();

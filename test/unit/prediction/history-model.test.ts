@@ -1,0 +1,104 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadCatalog } from '../../../src/adapters/prediction/catalog-file.js';
+import { fitRuntimeModel, invertSpd, pickEconomy } from '../../../src/domain/prediction/history-model.js';
+import type { HardwareOf } from '../../../src/domain/prediction/history-model.js';
+import { historyCatalog, vcpuOfSize } from '../../../src/domain/prediction/history.js';
+import { predictFromHistory } from '../../../src/domain/prediction/predict.js';
+
+const t = suite('learning across runs: the Bayesian runtime model');
+const c4: HardwareOf = { vcpu: 4, memoryGib: 7.5, family: 'c4' };
+const r4: HardwareOf = { vcpu: 4, memoryGib: 30.5, family: 'r4' };
+
+t('many runs of a power law: the model recovers it within 5% inside the observed range', () => {
+  const truth = (n: number) => 5000 * (n * 4) ** -0.8;
+  const model = fitRuntimeModel([2, 4, 6, 8, 12, 16, 24, 32].map((n) => ({ hardware: c4, nodes: n, runtimeSeconds: truth(n) })));
+  for (const n of [3, 10, 20]) {
+    const e = model.predict(c4, n);
+    assert.ok(Math.abs(e.seconds - truth(n)) / truth(n) < 0.05, `n=${n}: ${e.seconds} vs ${truth(n)}`);
+  }
+  assert.ok(Math.abs(model.coefficients.logVcpu! + 0.8) < 0.1, `slope ${model.coefficients.logVcpu}`);
+});
+
+t('uncertainty grows away from the runs: far sizes and unobserved families get a wider interval', () => {
+  const model = fitRuntimeModel([4, 8, 16].map((n) => ({ hardware: c4, nodes: n, runtimeSeconds: 2000 / n + 50 })));
+  const near = model.predict(c4, 8).modelLogSd;
+  const far = model.predict(c4, 128).modelLogSd;
+  const otherFamily = model.predict(r4, 8).modelLogSd;
+  assert.ok(far > near * 2, `far ${far} vs near ${near}`);
+  assert.ok(otherFamily > near * 2, `unobserved family ${otherFamily} vs ${near}`);
+  const e = model.predict(c4, 128);
+  assert.ok(e.upperSeconds(1.5) > e.seconds && e.upperSeconds(0) === e.seconds);
+});
+
+t('the economy pick does not bet on a slightly cheaper estimate it knows little about, and keeps the user ceiling', () => {
+  const model = fitRuntimeModel([4, 8].map((n) => ({ hardware: c4, nodes: n, runtimeSeconds: 1000 / n })));
+  const candidates = [
+    { hw: c4, nodes: 4, usdPerSecond: 1 },
+    // An unobserved family 5% cheaper at the median: the median pick takes it, the cautious one does not.
+    { hw: r4, nodes: 4, usdPerSecond: 0.95 * (model.predict(c4, 4).seconds / model.predict(r4, 4).seconds) },
+  ];
+  const est = (c: (typeof candidates)[number]) => model.predict(c.hw, c.nodes);
+  const cost = (c: (typeof candidates)[number], s: number) => c.usdPerSecond * s;
+  assert.is(pickEconomy(candidates, est, cost, 0)!.hw.family, 'r4');
+  assert.is(pickEconomy(candidates, est, cost, 1.5)!.hw.family, 'c4');
+  assert.is(pickEconomy(candidates, est, cost, 1.5, 1), undefined);
+});
+
+t('invertSpd inverts a symmetric positive-definite matrix', () => {
+  const a = [[4, 1, 0.5], [1, 3, 0.2], [0.5, 0.2, 2]];
+  const inv = invertSpd(a);
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+    const v = a[i]!.reduce((s, x, k) => s + x * inv[k]![j]!, 0);
+    assert.ok(Math.abs(v - (i === j ? 1 : 0)) < 1e-9);
+  }
+  assert.throws(() => invertSpd([[0, 0], [0, 1]]), /positive definite/);
+});
+
+t('old instance types are priced from the history columns or the size name, with a warning; never refused', () => {
+  const catalog = loadCatalog();
+  assert.is(vcpuOfSize('2xlarge'), 8);
+  assert.is(vcpuOfSize('metal'), undefined);
+  const ext = historyCatalog(catalog, [
+    { instanceType: 'm3.2xlarge', nodes: 4, runtimeSeconds: 400, vcpu: 8, memoryGib: 61, usdPerHour: 0.532 },
+    { instanceType: 'c3.xlarge', nodes: 4, runtimeSeconds: 900 },
+    { instanceType: 'zz9.metal', nodes: 1, runtimeSeconds: 100 },
+  ]);
+  const r = ext.catalog.get('m3.2xlarge')!;
+  assert.equal([r.vcpu, r.memoryGib, r.onDemandUsdPerHour], [8, 61, 0.532]);
+  const c = ext.catalog.get('c3.xlarge')!;
+  assert.is(c.vcpu, 4);
+  assert.ok(c.onDemandUsdPerHour > 0.05 && c.onDemandUsdPerHour < 0.5);
+  assert.equal(ext.unusable, ['zz9.metal']);
+  assert.ok(ext.warnings.some((w) => w.includes('c3.xlarge') && w.includes('assumed')));
+  assert.ok(ext.warnings.some((w) => w.includes('m3.2xlarge') && w.includes("history's own columns")));
+  assert.ok(ext.catalog.get('m5.xlarge'));
+});
+
+t('predictFromHistory on previous-generation types: candidates include them, no fixed cap on economy', () => {
+  const catalog = loadCatalog();
+  const runs = [
+    { instanceType: 'c3.xlarge', nodes: 4, runtimeSeconds: 900 },
+    { instanceType: 'c3.xlarge', nodes: 8, runtimeSeconds: 500 },
+    { instanceType: 'c3.xlarge', nodes: 16, runtimeSeconds: 300 },
+  ];
+  const out = predictFromHistory(runs, { catalog, include: ['c3'] });
+  assert.ok(out.candidates.length >= 5 && out.candidates.every((c) => c.instanceType === 'c3.xlarge'));
+  assert.is(out.basis.instanceType, 'c3.xlarge');
+  assert.ok(out.warnings.some((w) => w.includes('c3.xlarge')));
+  // Economy: cheapest on the upper estimate, which may run longer than 1.5x the latest run (300 s).
+  const eco = out.solutions.economy;
+  // The cheapest at the upper estimate (a configuration already run is capped at what it took), ties within 0.5%.
+  const upperCost = (c: (typeof out.candidates)[number]) => (c.costUsd / c.runtimeSeconds) * c.runtimeHighSeconds!;
+  const least = Math.min(...out.candidates.map(upperCost));
+  const picked = out.candidates.find((c) => !c.current && Math.round(c.runtimeSeconds * 10) / 10 === eco.estimate.runtimeSeconds)!;
+  assert.ok(picked, 'economy is one of the candidates');
+  assert.ok(upperCost(picked) <= least * 1.005, `economy ${upperCost(picked)} vs the least ${least} at the upper estimate`);
+  assert.ok(eco.estimate.runtimeSeconds > 450, `economy ${eco.estimate.runtimeSeconds} s`);
+  // The user's ceiling is kept (on the upper estimate).
+  const capped = predictFromHistory(runs, { catalog, include: ['c3'], preferenceCeilings: { economyMaxRuntimeSeconds: 400 } });
+  const pick = capped.candidates.find((c) => c.nodes === Number((capped.solutions.economy.configuration.Instances as { InstanceGroups: { InstanceCount: number }[] }).InstanceGroups[1]!.InstanceCount))!;
+  assert.ok(pick.runtimeHighSeconds! <= 400);
+});
+
+t.run();
