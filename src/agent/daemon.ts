@@ -6,6 +6,7 @@ import { createEmrPlatform } from '../adapters/emr-platform.js';
 import { createFileObjectStore } from '../adapters/file-object-store.js';
 import { createLogger } from '../adapters/logger.js';
 import { loadCatalog } from '../adapters/prediction/catalog-file.js';
+import { createDatabricksWiring } from '../adapters/databricks-wiring.js';
 import { createLocalPredictionBackend } from '../adapters/prediction/local-backend.js';
 import { createSyncApiBackend } from '../adapters/prediction/sync-api-backend.js';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -250,10 +251,12 @@ export function createAgent(options: AgentOptions = {}): Agent {
         s3ForcePathStyle: site.aws.s3ForcePathStyle,
         ...(options.awsCredentials ? { credentials: options.awsCredentials } : {}),
       });
-      const objects =
-        options.ports?.objects ?? createObjectStoreRouter({ s3: createS3ObjectStore({ client: aws.s3, logger }), file: createFileObjectStore() });
-      const platform = options.ports?.platform ?? createEmrPlatform({ client: aws.emr, region: site.aws.region, logger });
       const catalog = loadCatalog(site.predictions);
+      const databricks = site.databricks ? createDatabricksWiring(site.databricks, credentials, { region: site.aws.region, ec2: catalog }) : undefined;
+      const objects =
+        options.ports?.objects ??
+        createObjectStoreRouter({ s3: createS3ObjectStore({ client: aws.s3, logger }), file: createFileObjectStore(), ...(databricks ? { databricks: databricks.objects } : {}) });
+      const platform = options.ports?.platform ?? createEmrPlatform({ client: aws.emr, region: site.aws.region, logger });
       deps = {
         state: options.ports?.state ?? createStateStore(config.tenant.state, { objectStore: objects }),
         objects,
@@ -263,6 +266,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
         logger,
         config,
         catalog,
+        ...(databricks ? { databricks: databricks.platform, databricksCatalog: databricks.catalog, vmPrice: databricks.vmPrice } : {}),
       };
       metrics = createMetrics();
       const prefix = site.queues.prefix;

@@ -79,6 +79,21 @@ export type Platform = {
   terminateCluster(clusterId: string, options?: CallOptions): Promise<void>;
 };
 
+/** What run.record writes for a Databricks run as `databricks-cluster-report.json`. */
+export type DatabricksClusterReport = {
+  Cluster: Record<string, unknown>;
+  ClusterEvents: Record<string, unknown>[];
+  Run: Record<string, unknown>;
+  Cloud: 'aws' | 'azure';
+  Region: string;
+};
+
+/** The Databricks platform: a run's handle is its Databricks run id; plus the report run.record writes. */
+export type DatabricksPlatformPort = Platform & {
+  readonly cloud: 'aws' | 'azure';
+  databricksReport(runId: string, options?: CallOptions): Promise<DatabricksClusterReport>;
+};
+
 /** A project document with the version it was read at. */
 export type Versioned<T> = { value: T; version: string };
 

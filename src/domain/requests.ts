@@ -63,8 +63,12 @@ export type ValidRequest = {
   [N in RequestName]: { name: N; data: RequestDataMap[N]; id?: string; idempotencyKey?: string };
 }[RequestName];
 
-/** Result of run.start (and prediction.apply). */
-export type RunStartResult = { runId: string; clusterId: string; location: string; warnings?: string[] };
+/**
+ * Result of run.start (and prediction.apply). `clusterId` is the run's platform handle: the EMR cluster id,
+ * or for Databricks the run id as a string (also given as the number `databricksRunId`; the Databricks
+ * cluster id is known once the run is recorded, in databricks-cluster-report.json).
+ */
+export type RunStartResult = { runId: string; clusterId: string; location: string; databricksRunId?: number; warnings?: string[] };
 
 /** Result of run.record; `warnings` says what was recorded incompletely (e.g. no event log). */
 export type RunRecordResult = { runId: string; status: 'recorded' | 'failed'; reportUrl?: string; warnings?: string[] };

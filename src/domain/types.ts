@@ -41,6 +41,12 @@ export type Run = {
   recordedAt?: string;
   reportUrl?: string;
   eventLogUrl?: string;
+  /** Databricks: the cluster the run ran on (`clusterId` holds the Databricks run id, the run's platform handle). */
+  databricksClusterId?: string;
+  /** Databricks: the run's cost, VM and DBU apart (USD), and the DBUs it used. */
+  costBreakdown?: { vmUsd: number; dbuUsd: number; dbus: number };
+  /** Databricks: the final event log as last seen by run.record, to tell when log delivery is complete. */
+  logDelivery?: { size: number; modified: string };
   /** Wall-clock runtime of the cluster (ready -> end) and estimated cost, once recorded. */
   runtimeSeconds?: number;
   costUsd?: number;
