@@ -25,6 +25,7 @@ import { createDispatcher } from '../handlers/registry.js';
 import { createCompletionConsumer, type CompletionConsumer } from '../queues/completion-events.js';
 import { createInboxConsumer, type InboxConsumer } from '../queues/inbox.js';
 import { createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
+import { createDatabricksPoller } from '../queues/databricks-poller.js';
 import { closeRedis, createRequestQueue, createRequestWorker, idempotencyKeyOf, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
 import { describeEndpoint, describeRedisError, firstContact, openRedis, redisEndpoint, redisWarnings, type RedisEndpoint } from '../adapters/redis-connection.js';
 import { createResults } from '../queues/results.js';
@@ -133,6 +134,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
   let inbox: InboxConsumer | undefined;
   let completion: CompletionConsumer | undefined;
   let reconciler: Reconciler | undefined;
+  let databricksPoller: Reconciler | undefined;
   let http: HttpServer | undefined;
   let httpUrl: string | undefined;
   let ui: Ui | undefined;
@@ -181,11 +183,12 @@ export function createAgent(options: AgentOptions = {}): Agent {
     return { ok: Object.values(checks).every((v) => v === true), checks };
   };
 
-  const listRunningRuns = async (): Promise<RunningRun[]> => {
+  const listRunningRuns = async (platformName: 'emr' | 'databricks' = 'emr'): Promise<RunningRun[]> => {
     if (!deps) return [];
     const out: RunningRun[] = [];
     for (const projectId of await deps.state.list()) {
       const doc = await deps.state.get(projectId);
+      if ((doc?.value.project.platform ?? 'emr') !== platformName) continue;
       for (const run of doc?.value.runs ?? []) {
         if ((run.status === 'running' || run.status === 'recording') && run.clusterId) out.push({ projectId, runId: run.id, clusterId: run.clusterId });
       }
@@ -335,6 +338,25 @@ export function createAgent(options: AgentOptions = {}): Agent {
         },
       });
       reconciler.start();
+      if (deps.databricks && site.databricks) {
+        // Databricks has no completion events: poll runs/get for running Databricks runs (see databricks-poller.ts).
+        const dbx = deps.databricks;
+        databricksPoller = createDatabricksPoller({
+          redis: agentRedis,
+          prefix,
+          intervalMs: site.databricks.pollIntervalMs,
+          maxCallsPerPass: site.databricks.maxCallsPerPass,
+          listRunningRuns: () => listRunningRuns('databricks'),
+          describeCluster: (id, signal) => dbx.describeCluster(id, { signal }),
+          enqueue: queue.enqueue,
+          logger,
+          pending: async (key) => {
+            const owner = await redis!.get(idempotencyKeyOf(prefix, key));
+            return owner !== null && (await requests.state(owner)) !== undefined;
+          },
+        });
+        databricksPoller.start();
+      }
       if (site.http.enabled) {
         http = createHttpServer({
           host: site.http.host,
@@ -429,6 +451,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
     await step('inbox', inbox && (() => inbox!.stop()));
     await step('completion consumer', completion && (() => completion!.stop()));
     await step('reconciler', reconciler && (() => reconciler!.stop()));
+    await step('databricks poller', databricksPoller && (() => databricksPoller!.stop()));
     await step('worker', worker && (() => worker!.close()));
     await step('http', http && (() => http!.close()));
     await step('queue', queue && (() => queue!.close()));

@@ -124,6 +124,22 @@ test('project.create, run.start twice with one key, run.record after log deliver
   assert.is(run.cluster?.nodes, 12);
 });
 
+test('the poller hands run.record for a finished run: recorded with no run.record sent', async () => {
+  const started = await request('run.start', { projectId: 'orders' }, 'orders-2026-12-05');
+  assert.is(started.status, 'completed', JSON.stringify(started.error));
+  const { runId } = started.result as { runId: string };
+  const deadline = Date.now() + 90_000;
+  let run: Run | undefined;
+  while (Date.now() < deadline) {
+    run = (await runsOf('orders')).find((r) => r.id === runId);
+    if (run?.status === 'recorded' || run?.status === 'failed') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.is(run?.status, 'recorded', `run ${runId} is ${run?.status}`);
+  assert.ok(run?.reportUrl?.endsWith('databricks-cluster-report.json'));
+  assert.ok(logs.some((l) => l.includes('"component":"reconciler"') && l.includes(runId)), 'handed over by the poller');
+});
+
 test('the token never appears in logs, Redis, objects or state', async () => {
   assert.ok(logs.length > 0);
   assert.not.ok(logs.some((l) => l.includes(TOKEN)), 'logs');
