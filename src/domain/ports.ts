@@ -136,6 +136,8 @@ export type PredictionInput = {
   createdAt: Date;
   /** A recommendation must beat the basis run by this fraction on its axis (the project's policy.compellingSaving). */
   margin?: number;
+  /** Only these instance types are candidates (a Databricks workspace offers its own node types). */
+  include?: readonly string[];
 };
 
 /** Turns a recorded run into per-preference recommendations ('local' engine or Sync's API). */

@@ -124,6 +124,39 @@ test('project.create, run.start twice with one key, run.record after log deliver
   assert.is(run.cluster?.nodes, 12);
 });
 
+test('prediction.create gives Databricks fragments with runtime and cost; prediction.apply submits the solution with everything else unchanged', async () => {
+  const predicted = await request('prediction.create', { projectId: 'orders' }, 'orders-predict-1', 90_000);
+  assert.is(predicted.status, 'completed', JSON.stringify(predicted.error));
+  const prediction = predicted.result as { predictionId: string; solutions: Record<string, { configuration: Record<string, unknown>; estimate: { runtimeSeconds: number; costUsd: number }; explanation: string }> };
+  for (const [pref, s] of Object.entries(prediction.solutions)) {
+    assert.ok(s.estimate.runtimeSeconds > 0 && s.estimate.costUsd > 0, `${pref}: ${JSON.stringify(s.estimate)}`);
+    assert.type(s.configuration.node_type_id, 'string');
+    assert.type(s.configuration.num_workers, 'number');
+    assert.not.ok('Instances' in s.configuration, 'a Databricks fragment, not an EMR one');
+    assert.match(s.explanation, /VM \$[\d.]+ \+ DBUs \$[\d.]+/, `${pref}: ${s.explanation} ${JSON.stringify((predicted.result as { warnings?: string[] }).warnings)}`);
+  }
+  const before = server.runs().length;
+  const applied = await request('prediction.apply', { projectId: 'orders', predictionId: prediction.predictionId, preference: 'economy' }, 'orders-apply-1', 60_000);
+  assert.is(applied.status, 'completed', JSON.stringify(applied.error));
+  assert.is(server.runs().length, before + 1, 'a second runs/submit');
+  const second = server.runs().find((r) => r.runId === (applied.result as { databricksRunId: number }).databricksRunId)!;
+  const chosen = prediction.solutions.economy!.configuration;
+  const cluster = (second.body.job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
+  assert.is(cluster.node_type_id, chosen.node_type_id);
+  assert.is(cluster.num_workers, chosen.num_workers);
+  assert.is((cluster.custom_tags as Record<string, string>)['sync:prediction-id'], prediction.predictionId);
+  const mine = (fixture().job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
+  for (const [k, v] of Object.entries(mine)) {
+    if (['custom_tags', 'node_type_id', 'driver_node_type_id', 'num_workers', 'spark_conf'].includes(k)) continue;
+    assert.equal(cluster[k], v, k);
+  }
+  // The user's Spark settings stay; the fragment may add (or set) executor sizing only.
+  const conf = cluster.spark_conf as Record<string, string>;
+  for (const [k, v] of Object.entries(mine.spark_conf as Record<string, string>)) assert.is(conf[k], v, k);
+  for (const k of Object.keys(conf)) assert.ok(k in (mine.spark_conf as object) || k.startsWith('spark.executor.'), k);
+  assert.equal(second.body.tasks, fixture().tasks);
+});
+
 test('the poller hands run.record for a finished run: recorded with no run.record sent', async () => {
   const started = await request('run.start', { projectId: 'orders' }, 'orders-2026-12-05');
   assert.is(started.status, 'completed', JSON.stringify(started.error));

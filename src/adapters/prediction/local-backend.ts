@@ -30,6 +30,7 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
       const outcome = predictFromModel(model, input.report, {
         ...deps.options,
         ...(input.margin !== undefined ? { margin: input.margin } : {}),
+        ...(input.include ? { include: input.include } : {}),
         catalog,
         history: input.history.map((h) => ({ instanceType: h.instanceType, nodes: h.nodes, runtimeSeconds: h.runtimeSeconds })),
       });
