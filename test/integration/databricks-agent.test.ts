@@ -173,6 +173,22 @@ test('the poller hands run.record for a finished run: recorded with no run.recor
   assert.ok(logs.some((l) => l.includes('"component":"reconciler"') && l.includes(runId)), 'handed over by the poller');
 });
 
+test('runs/submit answers lost: the client resends with the same token, then the next attempt finds the run by its tags; exactly one Databricks run', async () => {
+  const before = server.runs().length;
+  const submitsBefore = server.requests().filter((r) => r.path === '/api/2.1/jobs/runs/submit').length;
+  // Three lost answers use up the client's attempts, so the request's first attempt fails with its launch claim taken.
+  server.inject({ path: '/api/2.1/jobs/runs/submit', status: 500, times: 3, afterHandling: true });
+  const started = await request('run.start', { projectId: 'orders' }, 'orders-2026-12-06', 90_000);
+  assert.is(started.status, 'completed', JSON.stringify(started.error));
+  const { runId, databricksRunId } = started.result as { runId: string; databricksRunId: number };
+  const mine = server.runs().filter((r) => r.customTags['sync:run-id'] === runId);
+  assert.is(mine.length, 1);
+  assert.is(mine[0]!.runId, databricksRunId);
+  assert.is(server.runs().length, before + 1);
+  assert.ok(server.requests().filter((r) => r.path === '/api/2.1/jobs/runs/submit').length - submitsBefore >= 3, 'resent with the same token');
+  assert.ok(server.requests().some((r) => r.path === '/api/2.1/jobs/runs/list'), 'the next attempt looked the run up by its tags');
+});
+
 test('the token never appears in logs, Redis, objects or state', async () => {
   assert.ok(logs.length > 0);
   assert.not.ok(logs.some((l) => l.includes(TOKEN)), 'logs');
