@@ -17,20 +17,9 @@ import { runDatasets } from './runtime-datasets.js';
 import { predictFromModel } from '../src/domain/prediction/predict.js';
 import { observedCluster, simulateBaselinePlan, simulatePlan, supplyParameters } from '../src/domain/prediction/simulator.js';
 import { runSandboxWhatIf } from './sandbox-whatif.js';
+import { REAL_LOGS as LOGS } from '../test/support/real-logs.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const LOGS = [
-  'rapids-tools/attempt_1_eventlog.zstd',
-  'rapids-tools/eventlog_4nodes_8cores_dynamic_alloc.zstd',
-  'rapids-tools/rp_sql_eventlog.zstd',
-  'rapids-tools/aqeshuffle_eventlog.zstd',
-  'rapids-tools/db_sim_eventlog',
-  'apache-spark/application_1538416563558_0014',
-  'apache-spark/application_1506645932520_24630151',
-  'apache-spark/app-20161115172038-0000',
-  'apache-spark/local-1422981780767',
-  'dr-elephant/event_log_1',
-];
 
 function logsDir(): string | undefined {
   for (const d of [join(root, '..', 'shared', 'eventlogs'), join(root, 'test', 'fixtures', 'eventlogs')]) if (existsSync(d)) return d;

@@ -221,6 +221,17 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
       return toClusterInfo(await describe(clusterId, options));
     },
 
+    async listClusters(filter, options) {
+      const summaries = await allPages('EMR ListClusters', options, async (Marker, abortSignal) => {
+        const out = await client.send(
+          new ListClustersCommand({ ClusterStates: [...filter.states] as ClusterState[], CreatedAfter: filter.createdAfter, ...(Marker ? { Marker } : {}) }),
+          sendOpts(abortSignal),
+        );
+        return { items: out.Clusters, marker: out.Marker };
+      });
+      return summaries.flatMap((c) => (c.Id && c.Status?.State ? [{ id: c.Id, state: c.Status.State }] : []));
+    },
+
     async clusterReport(clusterId, options) {
       const cluster = await describe(clusterId, options);
       const report: ClusterReport = { Cluster: toJsonSafe(cluster) as Record<string, unknown>, Instances: [], Steps: [], BootstrapActions: [], Region: region };

@@ -12,12 +12,12 @@ import { createModelBuilder } from '../domain/eventlog/build-model.js';
 import { lineBatches, lineOffset } from '../domain/eventlog/line-batches.js';
 import type { LineBatch } from '../domain/eventlog/line-batches.js';
 import type { ApplicationModel } from '../domain/eventlog/model.js';
-import type { ObjectStore } from '../domain/ports.js';
+import type { Logger, ObjectStore } from '../domain/ports.js';
 import { codecOfName, decoderFor, isInProgressName } from './codecs/codec-for-name.js';
 import { isTruncation } from './codecs/codec-error.js';
 
 /** What reading an event log may use. */
-export type EventLogDeps = { objectStore?: ObjectStore; signal?: AbortSignal };
+export type EventLogDeps = { objectStore?: ObjectStore; signal?: AbortSignal; log?: Pick<Logger, 'debug'> };
 
 // Read size for local files: below V8's large-object threshold (128 KiB), so the strings decoded from
 // each chunk die young instead of piling up in large-object space until a full GC.
@@ -245,7 +245,8 @@ async function* readBatches(pathOrUrl: string, deps: EventLogDeps, warn: (m: str
     const part = layout.parts[p] as EventLogPart;
     const last = p === layout.parts.length - 1;
     const tolerant = last && layout.inProgress;
-    const decoded = decoderFor(codecOfName(part.name))(store.open(part.location));
+    const log = deps.log;
+    const decoded = decoderFor(codecOfName(part.name), log ? { debug: (m) => log.debug(m, { file: part.location }) } : {})(store.open(part.location));
     async function* guarded(): AsyncGenerator<Uint8Array> {
       try {
         yield* decoded;

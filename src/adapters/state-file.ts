@@ -8,6 +8,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { SyncError } from '../domain/errors.js';
 import type { CallOptions, StateStore, Versioned } from '../domain/ports.js';
 import type { ProjectState } from '../domain/types.js';
+import { compactProjectState } from '../domain/run-archive.js';
+import type { ArchiveOptions, RunArchiveChunk } from '../domain/run-archive.js';
 import { acquireFileLock, type FileLockOptions } from './file-lock.js';
 import { filePathOf, writeFileAtomic } from './file-object-store.js';
 
@@ -58,13 +60,36 @@ function rootPathOf(rootUrlOrPath: string): string {
   return isAbsolute(rootUrlOrPath) ? rootUrlOrPath : resolve(rootUrlOrPath);
 }
 
-/** Creates the file StateStore rooted at a `file:///abs/dir` URL or a filesystem path. */
-export function createFileStateStore(rootUrlOrPath: string, lockOptions: Omit<FileLockOptions, 'signal'> = {}): StateStore {
+/** Parses an archive chunk, or throws SyncError 'corrupt_data' naming `where`. */
+export function parseArchiveChunk(bytes: string | Uint8Array, where: string): RunArchiveChunk {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
+  } catch (e) {
+    throw new SyncError('corrupt_data', `run archive ${where} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  const d = doc as Partial<RunArchiveChunk> | null;
+  if (!d || typeof d !== 'object' || !Array.isArray(d.runs)) throw new SyncError('corrupt_data', `run archive ${where} has no runs[]`);
+  return { projectId: String(d.projectId ?? ''), runs: d.runs, predictions: Array.isArray(d.predictions) ? d.predictions : [], requests: d.requests ?? {} };
+}
+
+/** Options of the state stores: how the project documents are kept bounded (false: never archive). */
+export type StateStoreOptions = { archive?: ArchiveOptions | false };
+
+/**
+ * Creates the file StateStore rooted at a `file:///abs/dir` URL or a filesystem path. A document
+ * over its bound moves its oldest finished runs to `<root>/projects/<projectId>.runs/<chunk>.json`.
+ */
+export function createFileStateStore(rootUrlOrPath: string, lockOptions: Omit<FileLockOptions, 'signal'> = {}, storeOptions: StateStoreOptions = {}): StateStore {
   const root = rootPathOf(rootUrlOrPath);
   const projectsDir = join(root, 'projects');
   const docPath = (projectId: string) => {
     assertProjectId(projectId);
     return join(projectsDir, `${projectId}.json`);
+  };
+  const archiveDir = (projectId: string) => {
+    assertProjectId(projectId);
+    return join(projectsDir, `${projectId}.runs`);
   };
 
   const readDoc = async (path: string): Promise<Buffer | undefined> => {
@@ -87,7 +112,8 @@ export function createFileStateStore(rootUrlOrPath: string, lockOptions: Omit<Fi
   const put = async (projectId: string, state: ProjectState, expectedVersion: string | null, options?: CallOptions): Promise<string> => {
     const path = docPath(projectId);
     if (options?.signal?.aborted) throw new SyncError('aborted', `writing state of ${projectId} was aborted`);
-    const bytes = serializeProjectState(state);
+    const compact = storeOptions.archive === false ? undefined : compactProjectState(state, storeOptions.archive);
+    const bytes = serializeProjectState(compact ? compact.state : state);
     try {
       await mkdir(projectsDir, { recursive: true });
     } catch (e) {
@@ -104,6 +130,16 @@ export function createFileStateStore(rootUrlOrPath: string, lockOptions: Omit<Fi
         const version = stateVersionOf(current);
         if (version !== expectedVersion) {
           throw new SyncError('conflict', `state of project ${projectId} is at version ${version.slice(0, 12)}, not ${expectedVersion.slice(0, 12)}`);
+        }
+      }
+      if (compact) {
+        // The chunk first: a crash between the two leaves the runs in both places, and readers keep the document's.
+        const dir = archiveDir(projectId);
+        try {
+          await mkdir(dir, { recursive: true });
+          await writeFileAtomic(join(dir, `${compact.name}.json`), JSON.stringify(compact.chunk) + '\n');
+        } catch (e) {
+          throw fsError(e, 'cannot write the run archive in', dir);
         }
       }
       try {
@@ -133,7 +169,24 @@ export function createFileStateStore(rootUrlOrPath: string, lockOptions: Omit<Fi
       .sort();
   };
 
-  return { get, put, list };
+  async function* archivedRuns(projectId: string, options?: CallOptions): AsyncIterable<RunArchiveChunk> {
+    const dir = archiveDir(projectId);
+    let names: string[];
+    try {
+      names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw fsError(e, 'cannot list', dir);
+    }
+    for (const name of names) {
+      if (options?.signal?.aborted) throw new SyncError('aborted', `reading the run archive of ${projectId} was aborted`);
+      const path = join(dir, name);
+      const bytes = await readDoc(path);
+      if (bytes) yield parseArchiveChunk(bytes, path);
+    }
+  }
+
+  return { get, put, list, archivedRuns };
 }
 
 function fsError(e: unknown, what: string, path: string): SyncError {

@@ -4,12 +4,18 @@
 import { SyncError } from '../domain/errors.js';
 import type { CallOptions, ObjectStore, StateStore, Versioned } from '../domain/ports.js';
 import type { ProjectState } from '../domain/types.js';
-import { assertProjectId, parseProjectState, serializeProjectState } from './state-file.js';
+import type { RunArchiveChunk } from '../domain/run-archive.js';
+import { compactProjectState } from '../domain/run-archive.js';
+import { assertProjectId, parseArchiveChunk, parseProjectState, serializeProjectState } from './state-file.js';
+import type { StateStoreOptions } from './state-file.js';
 
 const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** Creates the StateStore kept under `rootUrl` (`s3://bucket/prefix`; any URL `objectStore` serves). */
-export function createS3StateStore(deps: { objectStore: ObjectStore; rootUrl: string }): StateStore {
+/**
+ * Creates the StateStore kept under `rootUrl` (`s3://bucket/prefix`; any URL `objectStore` serves). A
+ * document over its bound moves its oldest finished runs to `<root>/projects/<projectId>.runs/<chunk>.json`.
+ */
+export function createS3StateStore(deps: { objectStore: ObjectStore; rootUrl: string } & StateStoreOptions): StateStore {
   const { objectStore } = deps;
   if (!/^[a-z][a-z0-9+.-]*:\/\/[^/]+/i.test(deps.rootUrl)) {
     throw new SyncError('invalid_config', `state root ${JSON.stringify(deps.rootUrl)} is not a URL like s3://bucket/prefix`);
@@ -18,6 +24,10 @@ export function createS3StateStore(deps: { objectStore: ObjectStore; rootUrl: st
   const docUrl = (projectId: string) => {
     assertProjectId(projectId);
     return `${projectsPrefix}${projectId}.json`;
+  };
+  const archivePrefix = (projectId: string) => {
+    assertProjectId(projectId);
+    return `${projectsPrefix}${projectId}.runs/`;
   };
 
   const get = async (projectId: string, options?: CallOptions): Promise<Versioned<ProjectState> | undefined> => {
@@ -33,7 +43,15 @@ export function createS3StateStore(deps: { objectStore: ObjectStore; rootUrl: st
 
   const put = async (projectId: string, state: ProjectState, expectedVersion: string | null, options?: CallOptions): Promise<string> => {
     const url = docUrl(projectId);
-    const body = serializeProjectState(state);
+    const compact = deps.archive === false ? undefined : compactProjectState(state, deps.archive);
+    // The chunk first: if the document's write then loses (conflict), the runs stay in the document too, and readers keep the document's.
+    if (compact) {
+      await objectStore.put(`${archivePrefix(projectId)}${compact.name}.json`, JSON.stringify(compact.chunk) + '\n', {
+        contentType: 'application/json',
+        ...(options?.signal ? { signal: options.signal } : {}),
+      });
+    }
+    const body = serializeProjectState(compact ? compact.state : state);
     const condition = expectedVersion === null ? { ifNoneMatch: '*' as const } : { ifMatch: expectedVersion };
     try {
       const info = await objectStore.put(url, body, { ...condition, contentType: 'application/json', ...(options?.signal ? { signal: options.signal } : {}) });
@@ -58,5 +76,12 @@ export function createS3StateStore(deps: { objectStore: ObjectStore; rootUrl: st
     return ids.sort();
   };
 
-  return { get, put, list };
+  async function* archivedRuns(projectId: string, options?: CallOptions): AsyncIterable<RunArchiveChunk> {
+    const prefix = archivePrefix(projectId);
+    const urls: string[] = [];
+    for await (const o of objectStore.list(prefix, options)) if (o.url.endsWith('.json') && !o.url.slice(prefix.length).includes('/')) urls.push(o.url);
+    for (const url of urls.sort()) yield parseArchiveChunk((await objectStore.get(url, options)).body, url);
+  }
+
+  return { get, put, list, archivedRuns };
 }

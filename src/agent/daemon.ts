@@ -24,7 +24,10 @@ import type { HandlerDeps } from '../handlers/deps.js';
 import { createDispatcher } from '../handlers/registry.js';
 import { createCompletionConsumer, type CompletionConsumer } from '../queues/completion-events.js';
 import { createInboxConsumer, type InboxConsumer } from '../queues/inbox.js';
-import { createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
+import { createRedisLease } from '../queues/lease.js';
+import { adoptRunCluster, endRun } from '../handlers/end-run.js';
+import { TAG_RUN_ID, TAG_TENANT_ID } from '../domain/tags.js';
+import { ACTIVE_CLUSTER_STATES, createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
 import { createDatabricksPoller } from '../queues/databricks-poller.js';
 import { closeRedis, createRequestQueue, createRequestWorker, idempotencyKeyOf, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
 import { describeEndpoint, describeRedisError, firstContact, openRedis, redisEndpoint, redisWarnings, type RedisEndpoint } from '../adapters/redis-connection.js';
@@ -139,6 +142,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
   let httpUrl: string | undefined;
   let ui: Ui | undefined;
   let metrics: Metrics | undefined;
+  let awsClients: AwsClients | undefined;
   let stopping: Promise<void> | undefined;
   let starting: Promise<void> | undefined;
   let fatal: SyncError | undefined;
@@ -190,7 +194,9 @@ export function createAgent(options: AgentOptions = {}): Agent {
       const doc = await deps.state.get(projectId);
       if ((doc?.value.project.platform ?? 'emr') !== platformName) continue;
       for (const run of doc?.value.runs ?? []) {
-        if ((run.status === 'running' || run.status === 'recording') && run.clusterId) out.push({ projectId, runId: run.id, clusterId: run.clusterId });
+        if (((run.status === 'running' || run.status === 'recording') && run.clusterId) || run.status === 'starting') {
+          out.push({ projectId, runId: run.id, clusterId: run.clusterId, status: run.status, createdAt: run.createdAt });
+        }
       }
     }
     return out;
@@ -254,6 +260,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
         s3ForcePathStyle: site.aws.s3ForcePathStyle,
         ...(options.awsCredentials ? { credentials: options.awsCredentials } : {}),
       });
+      awsClients = aws;
       const catalog = loadCatalog(site.predictions);
       const databricks = site.databricks ? createDatabricksWiring(site.databricks, credentials, { region: site.aws.region, ec2: catalog }) : undefined;
       const objects =
@@ -287,7 +294,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
         results,
         graceMs: site.shutdown.graceMs,
         lockDurationMs: site.queues.lockDurationMs,
-        // run.record waits for an unfinished event log up to site.eventLog.waitTimeoutMs after the cluster ends.
+        // not_ready requests (a cluster still running; a late event log on platforms that deliver late) are retried every pollMs.
         notReadyDelayMs: site.eventLog.pollMs,
         notReadyMaxMs: site.eventLog.waitTimeoutMs + 5 * 60_000,
       });
@@ -332,6 +339,18 @@ export function createAgent(options: AgentOptions = {}): Agent {
         describeCluster: (id, signal) => platform.describeCluster(id, { signal }),
         enqueue: queue.enqueue,
         logger,
+        // One agent per Redis reconciles; the lease outlives two intervals so the holder keeps it between passes.
+        lease: createRedisLease({ redis, key: `${prefix}:reconciler:lease`, ttlMs: 2 * site.reconcile.intervalMs + 60_000 }),
+        ...(platform.listClusters
+          ? {
+              listActiveClusters: async (createdAfter, signal) =>
+                new Map((await platform.listClusters!({ states: ACTIVE_CLUSTER_STATES, createdAfter }, { signal })).map((c) => [c.id, c.state])),
+            }
+          : {}),
+        endRun: (run, ending) => endRun(deps!.state, { projectId: run.projectId, runId: run.runId, expected: run.status ?? 'running' }, ending, new Date()),
+        findRunCluster: async (run, signal) =>
+          (await platform.findClusterByTag({ tags: { [TAG_RUN_ID]: run.runId, [TAG_TENANT_ID]: config!.tenant.id }, createdAfter: new Date(Date.parse(run.createdAt ?? '') - 10 * 60_000 || 0) }, { signal }))?.id,
+        adoptRun: (run, clusterId) => adoptRunCluster(deps!.state, run, clusterId, new Date()),
         pending: async (key) => {
           const owner = await redis!.get(idempotencyKeyOf(prefix, key));
           return owner !== null && (await requests.state(owner)) !== undefined;
@@ -490,17 +509,31 @@ export function createAgent(options: AgentOptions = {}): Agent {
     try {
       const next = await load();
       const needRestart = RESTART_ONLY.filter((get) => JSON.stringify(get(next)) !== JSON.stringify(get(config!))).length;
-      // Values handlers read per request (preferences, locations, timeouts, log level) take effect now.
-      config = next;
-      if (deps) deps.config = next;
-      logger = createLogger({
+      const nextLogger = createLogger({
         level: next.site.logLevel,
         ...(options.logSink ? { sink: options.logSink } : {}),
         fields: { site: next.site.id, tenant: next.tenant.id },
         secrets: () => secretValues(credentials),
       });
-      if (deps) deps.logger = logger;
-      logger.info('configuration reloaded', { sources: next.sources, ...(needRestart ? { warning: `${needRestart} changed section(s) need a restart (redis, queues, http, sqs, aws, tenant.state)` } : {}) });
+      // site.predictions: a new catalog (instances, emrPricing) and backend, built before anything is
+      // replaced, so that a change that cannot be applied leaves the running configuration whole.
+      const applied: string[] = [];
+      let predictionPorts: Pick<HandlerDeps, 'catalog' | 'predictions'> | undefined;
+      if (deps && JSON.stringify(next.site.predictions) !== JSON.stringify(config.site.predictions)) {
+        const catalog = loadCatalog(next.site.predictions);
+        const predictions = options.ports?.predictions ?? createPredictionBackend(next, credentials, { objects: deps.objects, aws: awsClients!, catalog, logger: nextLogger });
+        predictionPorts = { catalog, predictions };
+        applied.push('site.predictions');
+      }
+      // Values handlers read per request (preferences, locations, timeouts, log level) take effect now.
+      config = next;
+      logger = nextLogger;
+      if (deps) Object.assign(deps, { config: next, logger }, predictionPorts);
+      logger.info('configuration reloaded', {
+        sources: next.sources,
+        ...(applied.length ? { applied } : {}),
+        ...(needRestart ? { warning: `${needRestart} changed section(s) need a restart (redis, queues, http, sqs, aws, tenant.state)` } : {}),
+      });
     } catch (e) {
       logger.error('configuration reload failed; keeping the running configuration', { error: toSyncError(e).toJSON() });
     }

@@ -1,3 +1,4 @@
+import { eventLogOf, eventLogWarning } from '../domain/eventlog-status.js';
 import type { ProjectState, Run } from '../domain/types.js';
 
 /** Renders rows as a plain-text table with a header and right-aligned numbers. */
@@ -12,7 +13,10 @@ const secs = (s: number | undefined) => (s === undefined ? '-' : `${Math.round(s
 const usd = (c: number | undefined) => (c === undefined ? '-' : `$${c.toFixed(2)}`);
 const hw = (r: Run) => (r.cluster?.instanceType ? `${r.cluster.nodes ?? '?'} x ${r.cluster.instanceType}` : '-');
 
-/** One row per run: configuration, runtime, cost, the prediction it applied, and predicted vs actual. */
+/**
+ * One row per run: configuration, runtime, cost, its event log, the prediction it applied, and
+ * predicted vs actual; then, for each run whose event log is missing or unfinished, why.
+ */
 export function runsTable(state: ProjectState): string {
   const rows = state.runs.map((r) => {
     const actual = r.observed;
@@ -24,10 +28,13 @@ export function runsTable(state: ProjectState): string {
       hw(r),
       secs(actual?.runtimeSeconds ?? r.runtimeSeconds),
       usd(actual?.costUsd ?? r.costUsd),
+      eventLogOf(r)?.status ?? '-',
       r.predictionId ? `${r.predictionId} (${r.preference ?? '?'})` : '-',
       r.expected ? `${secs(r.expected.runtimeSeconds)} / ${usd(r.expected.costUsd)}` : '-',
       err,
     ];
   });
-  return table(['run', 'created', 'status', 'cluster', 'runtime', 'cost', 'prediction applied', 'predicted', 'runtime err'], rows);
+  const out = table(['run', 'created', 'status', 'cluster', 'runtime', 'cost', 'event log', 'prediction applied', 'predicted', 'runtime err'], rows);
+  const notes = state.runs.map(eventLogWarning).filter((w): w is string => w !== undefined);
+  return notes.length === 0 ? out : [out, '', ...notes.map((w) => `WARNING: ${w}`)].join('\n');
 }

@@ -46,6 +46,7 @@ export type SiteConfig = {
   http: { enabled: boolean; port: number; host: string; /** The dashboard under /ui/ (default true). */ ui: boolean };
   shutdown: { graceMs: number }; // default 30000
   reconcile: { intervalMs: number }; // default 300000
+  /** How long run.record waits for a late event log on platforms that deliver logs after the cluster ends (Databricks; EMR never waits), polling every pollMs. */
   eventLog: { waitTimeoutMs: number; pollMs: number }; // defaults 900000 / 15000
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 };

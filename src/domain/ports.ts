@@ -1,4 +1,5 @@
 // The narrow ports handlers see. Adapters in src/adapters implement them; tests use in-memory fakes.
+import type { RunArchiveChunk } from './run-archive.js';
 import type { JobFlow, Prediction, ProjectState } from './types.js';
 
 /** Pass-through cancellation for every I/O call. */
@@ -75,6 +76,8 @@ export type Platform = {
   /** The newest cluster carrying every tag of `query.tags`, created at or after `query.createdAfter` (and named `query.name`, when given), if any. */
   findClusterByTag(query: ClusterQuery, options?: CallOptions): Promise<ClusterInfo | undefined>;
   describeCluster(clusterId: string, options?: CallOptions): Promise<ClusterInfo>;
+  /** Ids and states of the clusters in `states` created after `createdAfter` (one paged listing, no describes). */
+  listClusters?(filter: { states: readonly string[]; createdAfter: Date }, options?: CallOptions): Promise<{ id: string; state: string }[]>;
   clusterReport(clusterId: string, options?: CallOptions): Promise<ClusterReport>;
   terminateCluster(clusterId: string, options?: CallOptions): Promise<void>;
 };
@@ -105,6 +108,11 @@ export type StateStore = {
   get(projectId: string, options?: CallOptions): Promise<Versioned<ProjectState> | undefined>;
   put(projectId: string, state: ProjectState, expectedVersion: string | null, options?: CallOptions): Promise<string>;
   list(options?: CallOptions): Promise<string[]>;
+  /**
+   * The runs moved out of a project's document (it is kept bounded, see run-archive.ts), chunk by
+   * chunk, oldest first; the document's own runs are newer.
+   */
+  archivedRuns?(projectId: string, options?: CallOptions): AsyncIterable<RunArchiveChunk>;
 };
 
 export type Clock = {

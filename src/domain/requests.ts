@@ -1,5 +1,5 @@
 import type { DatabricksJob } from './databricks-job.js';
-import type { JobFlow, PlatformName, Preference, ProjectMode, TuningPolicy } from './types.js';
+import type { EventLogState, JobFlow, PlatformName, Preference, ProjectMode, TuningPolicy } from './types.js';
 
 /** Names of the requests the agent answers (see schema/requests.schema.json). */
 export type RequestName = 'project.create' | 'project.update' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate';
@@ -70,5 +70,5 @@ export type ValidRequest = {
  */
 export type RunStartResult = { runId: string; clusterId: string; location: string; databricksRunId?: number; warnings?: string[] };
 
-/** Result of run.record; `warnings` says what was recorded incompletely (e.g. no event log). */
-export type RunRecordResult = { runId: string; status: 'recorded' | 'failed'; reportUrl?: string; warnings?: string[] };
+/** Result of run.record; `eventLog` is what the run's event log was, `warnings` says why when it is not complete. */
+export type RunRecordResult = { runId: string; status: 'recorded' | 'failed'; reportUrl?: string; eventLog?: EventLogState; warnings?: string[] };

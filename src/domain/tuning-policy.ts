@@ -4,6 +4,7 @@ import type { Estimate, Prediction, Preference, Project, ProjectMode, ProjectSta
 import { PREFERENCES } from './types.js';
 import { accuracyOf, describeAccuracy } from './prediction-accuracy.js';
 import type { ProjectAccuracy } from './prediction-accuracy.js';
+import { eventLogOf } from './eventlog-status.js';
 
 /** Defaults of the guard rails. */
 export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds'>> = { compellingSaving: 0.1, regressionTolerance: 0.25 };
@@ -156,7 +157,9 @@ export function decideIteration(input: IterationInput): IterationDecision {
     return { decision: 'held', next: configurationOf(latest), reason: `${standing} (the code could not be read now, so the hold stays)`, warning: standing };
   }
   if (!prediction) {
-    return { decision: 'kept', next: configurationOf(latest), reason: `run ${latest.id} has no complete event log, so there is nothing to predict from; configuration kept` };
+    const log = eventLogOf(latest);
+    const why = log?.status === 'missing' ? `has no event log (${log.reason ?? 'none was found when it was recorded'})` : 'gave no prediction';
+    return { decision: 'kept', next: configurationOf(latest), reason: `run ${latest.id} ${why}, so there is nothing to predict from; configuration kept` };
   }
 
   // The project's track record: a project whose predictions missed needs a wider SLA margin and a bigger saving.

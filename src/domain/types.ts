@@ -1,3 +1,5 @@
+import type { RunArchiveSummary } from './run-archive.js';
+
 /** A tuning goal: fastest, cheapest, or the knee between them. */
 export type Preference = 'performance' | 'balanced' | 'economy';
 export const PREFERENCES: readonly Preference[] = ['performance', 'balanced', 'economy'];
@@ -22,6 +24,9 @@ export type RunStatus =
   | 'recorded' // the cluster report is written; the run can be used for predictions
   | 'failed'; // the cluster failed or could not be started
 
+/** What a finished run's event log is: closed by Spark, still `.inprogress` (never closed), or absent. */
+export type EventLogState = 'complete' | 'unfinished' | 'missing';
+
 export type Run = {
   id: string;
   projectId: string;
@@ -40,6 +45,7 @@ export type Run = {
   endedAt?: string;
   recordedAt?: string;
   reportUrl?: string;
+  /** The run's `eventlog/` folder, set when it holds a log predictions can read (complete or unfinished). */
   eventLogUrl?: string;
   /** Databricks: the cluster the run ran on (`clusterId` holds the Databricks run id, the run's platform handle). */
   databricksClusterId?: string;
@@ -47,6 +53,8 @@ export type Run = {
   costBreakdown?: { vmUsd: number; dbuUsd: number; dbus: number };
   /** Databricks: the final event log as last seen by run.record, to tell when log delivery is complete. */
   logDelivery?: { size: number; modified: string };
+  /** What the event log was when the run was recorded, and why when it is not complete. */
+  eventLog?: { status: EventLogState; reason?: string };
   /** Wall-clock runtime of the cluster (ready -> end) and estimated cost, once recorded. */
   runtimeSeconds?: number;
   costUsd?: number;
@@ -133,6 +141,11 @@ export type ProjectState = {
   status?: { warnings: string[]; iterations: IterationRecord[] };
   /** Predicted vs actual runtime of the last runs that applied a prediction (src/domain/prediction-accuracy.ts). */
   accuracy?: AccuracySample[];
+  /**
+   * Runs moved out of this document to archive chunks beside it (src/domain/run-archive.ts): their
+   * counts by status and error code. `runs` holds the recent ones (and those the tuning loop needs).
+   */
+  archive?: RunArchiveSummary;
 };
 
 /** One run's predicted vs actual runtime; `error` = (actual - predicted) / predicted. */

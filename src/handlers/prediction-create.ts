@@ -12,6 +12,7 @@ import type { HandlerContext, HandlerDeps } from './deps.js';
 import { requestKeyOf } from './run-start.js';
 import { fromAbortable } from './rx.js';
 import { updateProjectState } from './update-project.js';
+import { eventLogOf, eventLogWarning, isUsableEventLog } from '../domain/eventlog-status.js';
 
 /** Most recorded runs used as the project's scaling history. */
 export const HISTORY_LIMIT = 30;
@@ -21,26 +22,47 @@ export function derivePredictionId(projectId: string, requestKey: string): strin
   return `p-${shortHash(`${projectId}\u0000prediction\u0000${requestKey}`, 24)}`;
 }
 
-/** A run a prediction can stand on: recorded, with a complete event log and a cluster report. */
+/** A run a prediction can stand on: recorded, with a readable event log (complete or unfinished) and a cluster report. */
 export function isPredictable(run: Run): run is Run & { eventLogUrl: string; reportUrl: string } {
-  return run.status === 'recorded' && run.eventLogUrl !== undefined && run.reportUrl !== undefined;
+  const log = eventLogOf(run);
+  return run.status === 'recorded' && run.eventLogUrl !== undefined && run.reportUrl !== undefined && log !== undefined && isUsableEventLog(log.status);
 }
 
-/** The basis run: the one named, else the latest predictable run; a clear error otherwise. */
-export function chooseBasisRun(state: ProjectState, runId: string | undefined): Run & { eventLogUrl: string; reportUrl: string } {
+/** Why a run cannot be a prediction's basis (undefined when it can). */
+export function unpredictableBecause(run: Run): string | undefined {
+  if (isPredictable(run)) return undefined;
+  if (run.status !== 'recorded') return `is ${run.status}, not recorded`;
+  const log = eventLogOf(run);
+  if (log && log.status === 'missing') return `has no event log (${log.reason ?? 'none was found when it was recorded'})`;
+  return 'was recorded without a readable event log';
+}
+
+/**
+ * The basis run: the one named, else the latest predictable run; a clear error naming the run and why
+ * otherwise. `warnings`: the basis's event log is unfinished, or newer recorded runs were passed over.
+ */
+export function chooseBasisRun(state: ProjectState, runId: string | undefined): { run: Run & { eventLogUrl: string; reportUrl: string }; warnings: string[] } {
   const projectId = state.project.id;
+  const withLogWarning = (run: Run & { eventLogUrl: string; reportUrl: string }, warnings: string[]) => {
+    const w = eventLogOf(run)?.status === 'unfinished' ? eventLogWarning(run) : undefined;
+    return { run, warnings: w === undefined ? warnings : [...warnings, w] };
+  };
   if (runId !== undefined) {
     const run = state.runs.find((r) => r.id === runId);
     if (!run) throw new SyncError('not_found', `project '${projectId}' has no run '${runId}'`);
-    if (!isPredictable(run)) {
-      const why = run.status !== 'recorded' ? `is ${run.status}, not recorded` : 'was recorded without a complete event log';
-      throw new SyncError('invalid_request', `run '${runId}' of project '${projectId}' ${why}, so no prediction can be based on it`);
-    }
-    return run;
+    if (!isPredictable(run)) throw new SyncError('invalid_request', `run '${runId}' of project '${projectId}' ${unpredictableBecause(run) ?? ''}, so no prediction can be based on it`);
+    return withLogWarning(run, []);
   }
-  const latest = [...state.runs].reverse().find(isPredictable);
-  if (!latest) throw new SyncError('not_found', `project '${projectId}' has no recorded run with an event log yet: start a run and let it be recorded first`);
-  return latest;
+  const recorded = state.runs.filter((r) => r.status === 'recorded');
+  const latest = [...recorded].reverse().find(isPredictable);
+  const newest = recorded[recorded.length - 1];
+  if (!latest) {
+    if (newest) throw new SyncError('not_found', `project '${projectId}' has no recorded run with an event log: its latest recorded run '${newest.id}' ${unpredictableBecause(newest) ?? ''}`);
+    throw new SyncError('not_found', `project '${projectId}' has no recorded run with an event log yet: start a run and let it be recorded first`);
+  }
+  const skipped = recorded.slice(recorded.indexOf(latest) + 1);
+  const warnings = skipped.length > 0 ? [`based on run '${latest.id}': the ${skipped.length} newer recorded run(s) (${skipped.map((r) => `'${r.id}' ${unpredictableBecause(r) ?? ''}`).join('; ')}) cannot be predicted from`] : [];
+  return withLogWarning(latest, warnings);
 }
 
 /** Earlier recorded runs with known hardware and runtime, for the engine's scaling curve (oldest first). */
@@ -64,7 +86,7 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
   // A replay of the same request answers the prediction it already made.
   if (state.predictions.some((p) => p.id === predictionId)) return JSON.parse((await deps.objects.get(url, opts)).body.toString('utf8')) as Prediction;
 
-  const basis = chooseBasisRun(state, data.runId);
+  const { run: basis, warnings: basisWarnings } = chooseBasisRun(state, data.runId);
   let report: ClusterReport;
   try {
     report = JSON.parse((await deps.objects.get(basis.reportUrl, opts)).body.toString('utf8')) as ClusterReport;
@@ -88,7 +110,8 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
     },
     opts,
   );
-  const prediction = databricks ? toDatabricksPrediction(predicted, databricks) : predicted;
+  const merged: Prediction = basisWarnings.length > 0 ? { ...predicted, warnings: [...basisWarnings, ...(predicted.warnings ?? [])] } : predicted;
+  const prediction = databricks ? toDatabricksPrediction(merged, databricks) : merged;
   await deps.objects.put(url, `${JSON.stringify(prediction, null, 2)}\n`, { ...opts, contentType: 'application/json' });
   await updateProjectState(
     deps.state,

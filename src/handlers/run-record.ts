@@ -4,7 +4,8 @@ import type { ClusterInfo, ClusterReport, ObjectInfo } from '../domain/ports.js'
 import type { RunRecordData, RunRecordResult } from '../domain/requests.js';
 import { clusterReportUrl, eventLogDir } from '../domain/run-location.js';
 import { TAG_PROJECT_ID, TAG_RUN_ID } from '../domain/tags.js';
-import type { ProjectState, Run } from '../domain/types.js';
+import type { EventLogState, ProjectState, Run } from '../domain/types.js';
+import { type EventLogStatus, type LogArrival, eventLogOf, eventLogStatus, eventLogWarning, isUsableEventLog, logArrivalFor } from '../domain/eventlog-status.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
 import { clusterShapeFromReport } from '../domain/prediction/cluster-shape.js';
 import { clusterCostUsd } from '../domain/prediction/cost.js';
@@ -17,67 +18,32 @@ import { recordDatabricksRun } from './databricks-run.js';
 /** EMR states after which a run can be recorded (WAITING: a long-lived cluster with no step left). */
 export const FINAL_CLUSTER_STATES: readonly string[] = ['TERMINATED', 'TERMINATED_WITH_ERRORS', 'WAITING'];
 
-/** What the listing of a run's `eventlog/` says. */
-export type EventLogStatus = {
-  complete: boolean;
-  /** Every file (directory markers excluded). */
-  files: string[];
-  /** Files or rolling-log directories Spark has not finished. */
-  inProgress: string[];
-};
-
-/**
- * Reads an `eventlog/` listing: complete when it holds at least one file, no file ends in `.inprogress`,
- * and every rolling log directory (`eventlog_v2_*`) has an `appstatus_*` file that is not `.inprogress`.
- */
-export function eventLogStatus(objects: readonly ObjectInfo[], dirUrl: string): EventLogStatus {
-  const files = objects.map((o) => o.url).filter((u) => u !== dirUrl && !u.endsWith('/'));
-  const inProgress = files.filter((u) => u.endsWith('.inprogress'));
-  const rolling = new Map<string, boolean>();
-  for (const u of files) {
-    const rest = u.startsWith(dirUrl) ? u.slice(dirUrl.length) : u;
-    const m = /^(eventlog_v2_[^/]+)\/(.*)$/.exec(rest);
-    if (!m) continue;
-    const dir = m[1] as string;
-    const name = m[2] as string;
-    if (!rolling.has(dir)) rolling.set(dir, false);
-    if (name.startsWith('appstatus_') && !name.endsWith('.inprogress')) rolling.set(dir, true);
-  }
-  for (const [dir, done] of rolling) if (!done && !inProgress.some((u) => u.includes(`/${dir}/`))) inProgress.push(`${dirUrl}${dir}/`);
-  return { complete: files.length > 0 && inProgress.length === 0, files, inProgress };
-}
-
 /** What run.record does now. */
 export type RecordDecision =
   | { kind: 'wait'; waitingFor: 'cluster' | 'eventlog'; message: string }
-  | { kind: 'record'; status: 'recorded' | 'failed'; endedAt: Date; eventLogComplete: boolean; warnings: string[] };
+  | { kind: 'record'; status: 'recorded' | 'failed'; endedAt: Date; eventLog: { status: EventLogState; reason?: string } };
 
 /**
- * Decides run.record for a described cluster and its event-log listing. Waits (retryably) while the
- * cluster runs, and while the event log is unfinished for up to `waitTimeoutMs` after the cluster
- * ended; after that it records the run without an event log, with a warning. A cluster that ended
- * with errors is recorded at once as 'failed' (its event log is kept only if complete): Spark may never
- * have started, so there is nothing worth waiting for. The event log's last-modified time is not
- * compared with the cluster's end: Spark closes its log before the cluster terminates.
+ * Decides run.record for a described cluster and its event-log status. Waits (retryably) while the
+ * cluster runs. Once the cluster is in a final state the run is recorded with what its event log is
+ * (complete, unfinished or missing), unless the platform delivers logs late (`arrival.graceMs`, see
+ * logArrivalFor) and the grace since the cluster's end has not run out. EMR has no grace: Spark writes
+ * its log inside the step, so at a final state the log is as complete as it will ever be. A cluster
+ * that ended with errors is recorded 'failed' at once. The log's last-modified time is not compared
+ * with the cluster's end: Spark closes its log before the cluster terminates.
  */
-export function decideRecord(input: { cluster: ClusterInfo; eventLog: EventLogStatus; now: Date; waitTimeoutMs: number }): RecordDecision {
+export function decideRecord(input: { cluster: ClusterInfo; eventLog: EventLogStatus; now: Date; arrival: LogArrival }): RecordDecision {
   const { cluster, eventLog, now } = input;
   if (!FINAL_CLUSTER_STATES.includes(cluster.state)) {
     return { kind: 'wait', waitingFor: 'cluster', message: `cluster ${cluster.id} is ${cluster.state}, not finished` };
   }
   const endedAt = cluster.endedAt ?? now;
-  const warnings: string[] = [];
-  if (cluster.state === 'TERMINATED_WITH_ERRORS') {
-    if (!eventLog.complete) warnings.push(`cluster ${cluster.id} ended with errors and left no complete event log`);
-    return { kind: 'record', status: 'failed', endedAt, eventLogComplete: eventLog.complete, warnings };
+  const log = eventLog.reason === undefined ? { status: eventLog.status } : { status: eventLog.status, reason: eventLog.reason };
+  const status = cluster.state === 'TERMINATED_WITH_ERRORS' ? 'failed' : 'recorded';
+  if (status === 'recorded' && eventLog.status !== 'complete' && now.getTime() - endedAt.getTime() < input.arrival.graceMs) {
+    return { kind: 'wait', waitingFor: 'eventlog', message: `the event log of cluster ${cluster.id} is ${eventLog.status}: ${eventLog.reason ?? ''}` };
   }
-  if (eventLog.complete) return { kind: 'record', status: 'recorded', endedAt, eventLogComplete: true, warnings };
-  const what = eventLog.files.length === 0 ? 'has no files yet' : `has unfinished files: ${eventLog.inProgress.join(', ')}`;
-  if (now.getTime() - endedAt.getTime() < input.waitTimeoutMs) {
-    return { kind: 'wait', waitingFor: 'eventlog', message: `the event log of cluster ${cluster.id} ${what}` };
-  }
-  warnings.push(`the event log ${what} ${Math.round(input.waitTimeoutMs / 1000)} s after the cluster ended; recorded without it, so no prediction can use this run`);
-  return { kind: 'record', status: 'recorded', endedAt, eventLogComplete: false, warnings };
+  return { kind: 'record', status, endedAt, eventLog: log };
 }
 
 /** Finds the run run.record is about: by id, by cluster id, or by the cluster's `sync:run-id` tag. */
@@ -86,10 +52,15 @@ export function findRunToRecord(state: ProjectState, by: { runId?: string | unde
   return state.runs.find((r) => r.clusterId !== undefined && r.clusterId === by.clusterId) ?? (by.taggedRunId === undefined ? undefined : state.runs.find((r) => r.id === by.taggedRunId && r.clusterId === undefined));
 }
 
+/** The answer for a run already recorded (the same for every replay), else undefined. */
 function answered(run: Run): RunRecordResult | undefined {
   if (run.status === 'recorded' || (run.status === 'failed' && (run.reportUrl !== undefined || run.clusterId === undefined))) {
     const out: RunRecordResult = { runId: run.id, status: run.status };
     if (run.reportUrl !== undefined) out.reportUrl = run.reportUrl;
+    const log = eventLogOf(run);
+    if (log) out.eventLog = log.status;
+    const warning = eventLogWarning(run);
+    if (warning !== undefined) out.warnings = [warning];
     return out;
   }
   return undefined;
@@ -146,7 +117,8 @@ async function recordRun(data: RunRecordData, deps: HandlerDeps, ctx: HandlerCon
   const listing: ObjectInfo[] = [];
   if (FINAL_CLUSTER_STATES.includes(cluster.state)) for await (const o of deps.objects.list(dir, opts)) listing.push(o);
   const now = deps.clock.now();
-  const decision = decideRecord({ cluster, eventLog: eventLogStatus(listing, dir), now, waitTimeoutMs: deps.config.site.eventLog.waitTimeoutMs });
+  const arrival = logArrivalFor(loaded.value.project.platform, deps.config.site.eventLog);
+  const decision = decideRecord({ cluster, eventLog: eventLogStatus(listing.map((o) => o.url), dir), now, arrival });
 
   if (decision.kind === 'wait') {
     const state = cluster.state;
@@ -159,14 +131,14 @@ async function recordRun(data: RunRecordData, deps: HandlerDeps, ctx: HandlerCon
   const report = await deps.platform.clusterReport(clusterId, opts);
   const reportUrl = clusterReportUrl(run.location);
   await deps.objects.put(reportUrl, `${JSON.stringify(report, null, 2)}\n`, { ...opts, contentType: 'application/json' });
-  for (const w of decision.warnings) log.warn('run recorded with a warning', { warning: w });
 
   const recorded = (r: Run): Run => {
     const next: Run = { ...r, status: decision.status, clusterId, clusterState: cluster.state, endedAt: decision.endedAt.toISOString(), recordedAt: now.toISOString(), reportUrl };
     const runtime = runtimeSecondsOf(cluster, decision.endedAt);
     if (runtime !== undefined) next.runtimeSeconds = runtime;
     if (cluster.stateChangeReason?.message !== undefined) next.stateChangeReason = cluster.stateChangeReason.message;
-    if (decision.eventLogComplete) next.eventLogUrl = dir;
+    next.eventLog = decision.eventLog;
+    if (isUsableEventLog(decision.eventLog.status)) next.eventLogUrl = dir;
     else delete next.eventLogUrl;
     const priced = clusterOf(report, deps.catalog, cluster, decision.endedAt);
     if (priced.cluster) next.cluster = priced.cluster;
@@ -178,8 +150,9 @@ async function recordRun(data: RunRecordData, deps: HandlerDeps, ctx: HandlerCon
   const final = written.state.runs.find((r) => r.id === run.id);
   const result = final ? answered(final) : undefined;
   if (!result) throw new SyncError('internal', `run '${run.id}' was not recorded`);
-  log.info('run recorded', { status: result.status, eventLog: decision.eventLogComplete });
-  return written.written && decision.warnings.length > 0 ? { ...result, warnings: decision.warnings } : result;
+  log.info('run recorded', { status: result.status, eventLog: result.eventLog });
+  if (written.written) for (const w of result.warnings ?? []) log.warn('run recorded with a warning', { warning: w });
+  return result;
 }
 
 /**
@@ -206,9 +179,9 @@ export function clusterOf(report: ClusterReport, catalog: Catalog | undefined, c
 }
 
 /**
- * run.record: once the run's cluster has finished and its event log is complete (see decideRecord),
- * writes `emr-cluster-report.json` and marks the run 'recorded' (or 'failed'); replays answer the same.
- * Unfinished work is SyncError 'not_ready' (retryable) with `details.waitingFor`.
+ * run.record: once the run's cluster has finished (see decideRecord), writes `emr-cluster-report.json`
+ * and marks the run 'recorded' (or 'failed') with what its event log is; replays answer the same.
+ * A cluster still running is SyncError 'not_ready' (retryable) with `details.waitingFor`.
  */
 export function runRecord(data: RunRecordData, deps: HandlerDeps, ctx: HandlerContext): Observable<RunRecordResult> {
   return defer(() => of(data)).pipe(switchMap((d) => fromAbortable((signal) => recordRun(d, deps, ctx, signal), ctx.signal)));

@@ -158,7 +158,9 @@ export function createRequestQueue(opts: RequestQueueOptions): RequestQueue {
   const add = async (id: string, request: RequestInput): Promise<void> => {
     const data: RequestJobData = { data: request.data };
     if (request.idempotencyKey !== undefined) data.idempotencyKey = request.idempotencyKey;
-    await queue.add(request.name, data, { jobId: id });
+    // run.record goes to the head of the queue: it is short, and a finished run must be recorded within
+    // seconds of its completion event even behind a burst of run.start requests (FIFO made it wait for all of them).
+    await queue.add(request.name, data, { jobId: id, ...(request.name === 'run.record' ? { lifo: true } : {}) });
   };
 
   const enqueue: Enqueue = async (request) => {

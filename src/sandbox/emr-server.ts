@@ -77,6 +77,12 @@ export type EmrServerOptions = {
    * FAILs and the cluster ends TERMINATED_WITH_ERRORS (STEP_FAILURE). `signal` aborts on terminate.
    */
   onStepsRun?: (cluster: ClusterRecord, signal: AbortSignal) => Promise<void>;
+  /**
+   * When set, a request signed (X-Amz-Date) further than this from `clock` is refused as AWS does
+   * (InvalidSignatureException "Signature expired"), and answers carry a Date header from `clock`,
+   * from which the SDK corrects its clock offset (a host whose clock is off).
+   */
+  maxClockSkewMs?: number;
 };
 
 /** A running simulated EMR. Every cluster returned is a snapshot; mutate through the API only. */
@@ -451,7 +457,8 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
     callLog.push({ op, status, at: now() });
     if (res.destroyed) return;
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
+    const date = opts.maxClockSkewMs !== undefined ? { date: new Date(now()).toUTCString() } : {};
+    res.writeHead(status, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID(), ...date });
     res.end(text);
   };
   const sendError = (res: ServerResponse, op: string, e: EmrApiError) => send(res, op, e.status, { __type: e.type, Message: e.message });
@@ -492,6 +499,10 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
     if (opts.accessKeyIds) {
       const keyId = /Credential=([^/,\s]+)\//.exec(auth)?.[1];
       if (!keyId || !opts.accessKeyIds.includes(keyId)) return sendError(res, op, new EmrApiError('UnrecognizedClientException', 'The security token included in the request is invalid.'));
+    }
+    if (opts.maxClockSkewMs !== undefined) {
+      const skewError = requestTimeError(String(req.headers['x-amz-date'] ?? ''), now(), opts.maxClockSkewMs);
+      if (skewError) return sendError(res, op, skewError);
     }
     const fault = takeFault(op);
     if (fault?.afterHandling && (fault.kind === '5xx' || fault.kind === 'reset' || fault.kind === 'error')) {
@@ -613,4 +624,17 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
 
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+const amzDate = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+
+/** AWS's answer to a request signed at `signed` (YYYYMMDDTHHMMSSZ) when the server's time is `nowMs`. */
+function requestTimeError(signed: string, nowMs: number, maxSkewMs: number): EmrApiError | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(signed);
+  if (!m) return new EmrApiError('IncompleteSignatureException', 'Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.', 400);
+  const at = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  const minutes = Math.round(maxSkewMs / 60_000);
+  if (at < nowMs - maxSkewMs) return new EmrApiError('InvalidSignatureException', `Signature expired: ${signed} is now earlier than ${amzDate(nowMs - maxSkewMs)} (${amzDate(nowMs)} - ${minutes} min.)`, 400);
+  if (at > nowMs + maxSkewMs) return new EmrApiError('InvalidSignatureException', `Signature not yet current: ${signed} is still later than ${amzDate(nowMs + maxSkewMs)} (${amzDate(nowMs)} + ${minutes} min.)`, 400);
+  return undefined;
 }

@@ -1,6 +1,7 @@
 // The dashboard's pages as server-rendered HTML: readable without JavaScript, real headings, labels and
 // table headers, and forms (POST + CSRF token) for every action.
 import type { IterationRecord, Prediction, ProjectState, Run } from '../domain/types.js';
+import { bytes as formatBytes } from '../cli/commands/analyze.js';
 import { candidateScatter, runChart, type ChartRun, type ScatterPoint } from './charts.js';
 import { duration, esc, money, percent, shortId, when } from './format.js';
 import { clusterLink, decisionsByRun, describeJobFlow, describeRun, runFigures, type ProjectRow } from './model.js';
@@ -73,6 +74,10 @@ export type ProjectView = {
   prediction?: Prediction;
   page: number;
   pageSize: number;
+  /** All the project's runs, archived ones included (state.runs may hold only some of the archived ones). */
+  totalRuns?: number;
+  /** The runs the chart draws (the document's recent runs); default state.runs. */
+  chartRuns?: Run[];
   /** A per-render nonce: the idempotency key of each action form, so a double submit acts once. */
   nonce: string;
 };
@@ -134,13 +139,14 @@ export function projectPage(v: ProjectView, ctx: PageContext): string {
   const { state, row } = v;
   const p = state.project;
   const runs = [...state.runs].reverse();
-  const pages = Math.max(1, Math.ceil(runs.length / v.pageSize));
+  const total = Math.max(v.totalRuns ?? 0, runs.length);
+  const pages = Math.max(1, Math.ceil(total / v.pageSize));
   const page = Math.min(Math.max(1, v.page), pages);
   const shown = runs.slice((page - 1) * v.pageSize, page * v.pageSize);
   const policy = p.policy ?? {};
   const pred = v.prediction;
   const decisions = decisionsByRun(state);
-  const charted = chartRuns(state);
+  const charted = chartRuns(v.chartRuns ? { ...state, runs: v.chartRuns } : state);
   const pager =
     pages > 1
       ? `<nav class="pager" aria-label="Run pages">${page > 1 ? `<a href="?page=${page - 1}">Newer runs</a>` : ''}<span>Page ${page} of ${pages}</span>${page < pages ? `<a href="?page=${page + 1}">Older runs</a>` : ''}</nav>`
@@ -148,7 +154,7 @@ export function projectPage(v: ProjectView, ctx: PageContext): string {
   const s = row.saving;
   const summary = `<dl class="facts">
 <div><dt>Platform</dt><dd>${esc(p.platform)}</dd></div><div><dt>Mode</dt><dd>${esc(row.mode)}</dd></div><div><dt>Preference</dt><dd>${esc(row.preference)}</dd></div>
-<div><dt>Configuration</dt><dd>${esc(row.configuration)}</dd></div><div><dt>Runs</dt><dd>${state.runs.length}</dd></div>
+<div><dt>Configuration</dt><dd>${esc(row.configuration)}</dd></div><div><dt>Runs</dt><dd>${total}</dd></div>
 <div><dt>Cost change</dt><dd>${s ? `${esc(percent(s.change))} (${esc(money(s.firstCostUsd))} → ${esc(money(s.lastCostUsd))})` : '—'}</dd></div>
 <div><dt>Saving</dt><dd>${s ? `${esc(money(s.perRunUsd))} a run${s.perMonthUsd !== undefined ? `, ${esc(money(s.perMonthUsd))} a month at one run every ${esc(duration(s.cadenceSeconds))}` : ''}` : '—'}</dd></div></dl>`;
   const warnings = row.warnings.length > 0 ? `<section aria-labelledby="w"><h2 id="w">Warnings</h2><ul class="warnings">${row.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : '';
@@ -202,16 +208,8 @@ export type RunView = {
 };
 
 function bytes(n: unknown): string {
-  const v0 = Number(n);
-  if (!Number.isFinite(v0)) return '—';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = v0;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+  const v = Number(n);
+  return Number.isFinite(v) ? formatBytes(v) : '—';
 }
 
 function reportSummary(report: Record<string, unknown>): string {

@@ -9,6 +9,8 @@ import type { Prediction, ProjectState } from '../domain/types.js';
 import type { Enqueue } from '../queues/requests-queue.js';
 import { UI_CSS, UI_JS } from './assets.js';
 import { createUiAuth, type Session } from './auth.js';
+import { mergeRuns } from '../domain/run-archive.js';
+import type { RunArchiveChunk } from '../domain/run-archive.js';
 import { jsonDiff, projectRow } from './model.js';
 import { messagePage, projectPage, projectsPage, queuePage, runPage, signInPage, type QueueView } from './pages.js';
 
@@ -104,6 +106,25 @@ export function createUi(deps: UiDeps): Ui {
 
   const loadState = async (projectId: string): Promise<ProjectState | undefined> => (await deps.state.get(projectId))?.value;
 
+  // A project's document keeps its recent runs; older ones are archived beside it (run-archive.ts).
+  const archived = async (state: ProjectState, all: boolean): Promise<RunArchiveChunk[]> => {
+    if (!state.archive || !deps.state.archivedRuns) return [];
+    const chunks: RunArchiveChunk[] = [];
+    for await (const c of deps.state.archivedRuns(state.project.id)) {
+      chunks.push(c);
+      if (!all) break;
+    }
+    return chunks;
+  };
+  /** The state with its oldest archived chunk's runs in front (for "last run against the first"), or every run. */
+  const withArchive = async (state: ProjectState, all: boolean): Promise<ProjectState> => {
+    const chunks = await archived(state, all).catch((e: unknown) => {
+      log.warn('could not read archived runs', { projectId: state.project.id, error: toSyncError(e).toJSON() });
+      return [];
+    });
+    return chunks.length === 0 ? state : { ...state, runs: mergeRuns(chunks, state.runs) };
+  };
+
   const latestPrediction = async (state: ProjectState): Promise<Prediction | undefined> => {
     const last = state.predictions[state.predictions.length - 1];
     if (!last) return undefined;
@@ -133,15 +154,18 @@ export function createUi(deps: UiDeps): Ui {
     const rows = [];
     for (const id of await deps.state.list()) {
       const s = await loadState(id);
-      if (s) rows.push(projectRow(s, deps.defaultPreference));
+      if (s) rows.push(projectRow(await withArchive(s, false), deps.defaultPreference));
     }
     rows.sort((a, b) => a.name.localeCompare(b.name));
     send(res, 200, projectsPage(rows, { csrf: session.csrf, title: 'Projects', ...(notice ? { notice } : {}) }));
   };
 
   const pageProject = async (res: ServerResponse, session: Session, projectId: string, query: URLSearchParams) => {
-    const state = await loadState(projectId);
-    if (!state) return notFound(res, session, `Project ${JSON.stringify(projectId)}`);
+    const doc = await loadState(projectId);
+    if (!doc) return notFound(res, session, `Project ${JSON.stringify(projectId)}`);
+    const page = Number(query.get('page') ?? 1) || 1;
+    // Pages past the document's own runs read the whole archive; the first pages read only its oldest chunk.
+    const state = await withArchive(doc, page * pageSize > doc.runs.length);
     const prediction = await latestPrediction(state);
     const notice = query.get('sent') ? `Sent ${query.get('what') ?? 'the request'} as request ${query.get('sent')}. Its result is in the results stream; a new run appears here when it starts.` : undefined;
     const html = projectPage(
@@ -151,7 +175,9 @@ export function createUi(deps: UiDeps): Ui {
         region: deps.region,
         ...(deps.databricksHost ? { databricksHost: deps.databricksHost } : {}),
         ...(prediction ? { prediction } : {}),
-        page: Number(query.get('page') ?? 1) || 1,
+        page,
+        totalRuns: doc.runs.length + (doc.archive?.runs ?? 0),
+        chartRuns: doc.runs,
         pageSize,
         nonce: randomBytes(12).toString('base64url'),
       },
@@ -161,7 +187,8 @@ export function createUi(deps: UiDeps): Ui {
   };
 
   const pageRun = async (res: ServerResponse, session: Session, projectId: string, runId: string) => {
-    const state = await loadState(projectId);
+    const doc = await loadState(projectId);
+    const state = doc && !doc.runs.some((r) => r.id === runId) ? await withArchive(doc, true) : doc;
     const i = state ? state.runs.findIndex((r) => r.id === runId) : -1;
     if (!state || i < 0) return notFound(res, session, `Run ${JSON.stringify(runId)}`);
     const run = state.runs[i]!;

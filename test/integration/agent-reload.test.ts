@@ -1,5 +1,6 @@
 // SIGHUP re-reads the configuration: a valid change applies, a broken file is refused with its
-// problems logged, and the daemon keeps running on the configuration it had.
+// problems logged, and the daemon keeps running on the configuration it had. site.predictions
+// changes are applied (a new catalog and backend), or refused naming the key.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,10 +23,17 @@ test('SIGHUP: a valid change is applied, a broken file is refused and the agent 
   const agent = startAgent({ configPath, httpPort });
   try {
     await agent.ready();
-    writeConfig(dir, config({ logLevel: 'debug', predictionPreference: 'economy', queues: { prefix: 'other' } }));
+    writeConfig(dir, config({ logLevel: 'debug', predictionPreference: 'economy', queues: { prefix: 'other' }, predictions: { emrPricing: { 'm5.xlarge': 0.5 } } }));
     agent.kill('SIGHUP');
     const reloaded = await eventually(() => agent.logs.find((l) => l.msg === 'configuration reloaded'), 10_000, 'the reload log line');
     assert.match(String(reloaded.warning), /need a restart/, 'the changed queue prefix is reported as needing a restart');
+    assert.equal(reloaded.applied, ['site.predictions'], 'the new EMR pricing is applied (catalog and backend rebuilt), not silently ignored');
+    // A predictions change that cannot be applied (no Sync API key here) is refused, naming the key.
+    writeConfig(dir, config({ predictions: { backend: 'sync-api' } }));
+    agent.kill('SIGHUP');
+    const refused = await eventually(() => agent.logs.find((l) => l.msg === 'configuration reload failed; keeping the running configuration'), 10_000, 'the refused reload');
+    assert.match(JSON.stringify(refused.error), /site\.predictions\.backend/);
+    agent.logs.splice(0, agent.logs.length);
     writeFileSync(configPath, 'export default { site: { http: { port: "eighty" } }, tenant: {} };\n');
     agent.kill('SIGHUP');
     const failed = await eventually(() => agent.logs.find((l) => l.msg === 'configuration reload failed; keeping the running configuration'), 10_000, 'the failed reload');

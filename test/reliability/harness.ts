@@ -1,11 +1,13 @@
 // Shared pieces of the reliability suite: the scale (RELIABILITY_SCALE=ci|full), a "world" of real
-// loopback servers (redis-server, the project's EMR server whose clusters write an event log and
-// announce their state changes to SQS like EventBridge does, local-aws-sqs), daemons started as child
+// loopback servers (redis-server, the project's EMR server whose clusters write an event log (or an
+// unfinished one, or none) and announce their state changes to SQS like EventBridge does,
+// local-aws-sqs, s3rver when run data lives on S3), daemons started as child
 // processes, and small readers of what a user would look at (results, state files, /proc).
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -14,6 +16,7 @@ import { eventBridgeClusterEvent, type ClusterRecord } from '../../src/sandbox/e
 import type { EmrServerOptions } from '../../src/sandbox/emr-server.js';
 import { startAgent, writeConfig, type AgentProcess } from '../support/agent-process.js';
 import { startEmr, type TestEmr } from '../support/emr.js';
+import { startS3, type S3Harness } from '../support/s3.js';
 import { freePort, startRedis, type TestRedis } from '../support/redis.js';
 import { startSqs, type TestSqs } from '../support/sqs.js';
 
@@ -63,15 +66,46 @@ export function eventLogDirOf(cluster: ClusterRecord): string | undefined {
   return defaults?.Properties?.['spark.eventLog.dir'];
 }
 
-/** Spark's part for file:// locations: writes the event log where spark.eventLog.dir points. */
-export function writeEventLogFile(cluster: ClusterRecord): void {
+/**
+ * What Spark leaves in spark.eventLog.dir when a cluster's steps run: the closed log (`complete`), only
+ * the `.inprogress` file holding what the driver flushed before it died (`inprogress`), or nothing
+ * (`none`: a step that ran no Spark application, event logging off, a driver that never started).
+ */
+export type SparkLog = 'complete' | 'inprogress' | 'none';
+
+const APP_LOG = 'application_1506645932520_24630151';
+
+/** The object name and bytes Spark leaves for `kind` (undefined for 'none'). */
+export function sparkLogObject(kind: SparkLog): { name: string; body: Buffer } | undefined {
+  if (kind === 'none') return undefined;
+  if (kind === 'complete') return { name: APP_LOG, body: EVENT_LOG };
+  // The first half of the lines: the application end was never written.
+  const lines = EVENT_LOG.toString('utf8').split('\n');
+  return { name: `${APP_LOG}.inprogress`, body: Buffer.from(lines.slice(0, Math.ceil(lines.length / 2)).join('\n') + '\n') };
+}
+
+/** Spark's part for file:// locations: writes the event log (`kind`, default complete) where spark.eventLog.dir points. */
+export function writeEventLogFile(cluster: ClusterRecord, kind: SparkLog = 'complete'): void {
   const dir = eventLogDirOf(cluster);
   // A cluster that is not a project's (no spark.eventLog.dir) writes nothing.
   if (dir === undefined) return;
   if (!dir.startsWith('file://')) throw new Error(`cluster ${cluster.id} has a spark.eventLog.dir that is not file:// (${dir})`);
+  const object = sparkLogObject(kind);
+  if (!object) return;
   const path = fileURLToPath(dir.endsWith('/') ? dir : `${dir}/`);
   mkdirSync(path, { recursive: true });
-  writeFileSync(join(path, 'application_1506645932520_24630151'), EVENT_LOG);
+  writeFileSync(join(path, object.name), object.body);
+}
+
+/** Spark's part for s3a:// locations: puts the event log (`kind`) where spark.eventLog.dir points, through s3rver. */
+export async function writeEventLogS3(s3: S3Harness, cluster: ClusterRecord, kind: SparkLog): Promise<void> {
+  const dir = eventLogDirOf(cluster);
+  if (dir === undefined) return;
+  const m = /^s3a:\/\/([^/]+)\/(.*)$/.exec(dir);
+  if (!m) throw new Error(`cluster ${cluster.id} has a spark.eventLog.dir that is not s3a:// (${dir})`);
+  const object = sparkLogObject(kind);
+  if (!object) return;
+  await s3.client.send(new PutObjectCommand({ Bucket: m[1], Key: `${m[2]!.replace(/\/?$/, '/')}${object.name}`, Body: object.body }));
 }
 
 export type WorldOptions = {
@@ -88,6 +122,10 @@ export type WorldOptions = {
   onEvent?: (event: Record<string, unknown>, cluster: ClusterRecord) => void;
   /** Extra site settings merged over the defaults below. */
   site?: Record<string, unknown>;
+  /** What Spark leaves for each cluster when its steps run (default: the complete log). */
+  sparkLog?: (cluster: ClusterRecord) => SparkLog;
+  /** Where run data (event logs, reports) lives: the local disk (default) or S3 (s3rver, bucket `runs`). */
+  runsOn?: 'file' | 's3';
 };
 
 /** The servers one scenario needs, the daemon config, and readers of the results. */
@@ -96,6 +134,8 @@ export type World = {
   redis: TestRedis;
   emr: TestEmr;
   sqs?: TestSqs;
+  /** With `runsOn: 's3'`: s3rver behind the harness proxy, holding bucket `runs`. */
+  s3?: S3Harness;
   queueUrl?: string;
   dlqUrl?: string;
   r: Redis;
@@ -133,10 +173,15 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     queueUrl = q.url;
     dlqUrl = q.dlqUrl;
   }
+  const s3 = opts.runsOn === 's3' ? await startS3({ buckets: ['runs'] }) : undefined;
   const emr = await startEmr({
     pageSize: 50,
     timeline: opts.holdClusters ? { startingMs: 3_600_000 } : { startingMs: 100, bootstrappingMs: 100, runningMs: 300, terminatingMs: 100, ...opts.timeline },
-    onStepsRun: async (cluster) => writeEventLogFile(cluster),
+    onStepsRun: async (cluster) => {
+      const kind = opts.sparkLog?.(cluster) ?? 'complete';
+      if (s3) await writeEventLogS3(s3, cluster, kind);
+      else writeEventLogFile(cluster, kind);
+    },
     onStateChange: (cluster) => {
       if (!sqs || !queueUrl) return;
       const event = eventBridgeClusterEvent(cluster, 'us-east-1', '123456789012') as unknown as Record<string, unknown>;
@@ -170,6 +215,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     redis,
     emr,
     ...(sqs ? { sqs } : {}),
+    ...(s3 ? { s3 } : {}),
     ...(queueUrl ? { queueUrl } : {}),
     ...(dlqUrl ? { dlqUrl } : {}),
     r,
@@ -186,7 +232,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
             redis: { url: redis.url },
             queues: { prefix: opts.prefix, backoffMs: 200, lockDurationMs: 2_000, concurrency: 8, attempts: 10 },
             ...(queueUrl ? { sqs: { completionQueueUrl: queueUrl, waitTimeSeconds: 1, visibilityTimeoutSeconds: 5 } } : {}),
-            aws: { region: 'us-east-1', endpoints: { emr: emr.url, ...(sqs ? { sqs: sqs.endpoint } : {}) } },
+            aws: { region: 'us-east-1', endpoints: { emr: emr.url, ...(sqs ? { sqs: sqs.endpoint } : {}), ...(s3 ? { s3: s3.endpoint } : {}) } },
             http: { port: httpPort },
             reconcile: { intervalMs: 3_000 },
             eventLog: { waitTimeoutMs: 60_000, pollMs: 200 },
@@ -194,7 +240,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
             ...opts.site,
             ...site,
           },
-          tenant: { id: 'acme', state: pathToFileURL(stateDir).href, projectLocation: pathToFileURL(runsDir).href },
+          tenant: { id: 'acme', state: pathToFileURL(stateDir).href, projectLocation: s3 ? 's3://runs/data' : pathToFileURL(runsDir).href },
         },
         `${siteId}.config.mjs`,
       );
@@ -205,7 +251,8 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       const agent = startAgent({
         configPath,
         httpPort,
-        env: { AWS_ACCESS_KEY_ID: 'AKIDSANDBOXEMR000000', AWS_SECRET_ACCESS_KEY: 'sandbox-secret', ...o.env },
+        // s3rver checks its own keys; the EMR server accepts any signed request.
+        env: s3 ? { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', ...o.env } : { AWS_ACCESS_KEY_ID: 'AKIDSANDBOXEMR000000', AWS_SECRET_ACCESS_KEY: 'sandbox-secret', ...o.env },
       });
       await agent.ready(60_000);
       return agent;
@@ -245,6 +292,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       r.disconnect();
       await emr.stop();
       await sqs?.stop();
+      await s3?.stop();
       await redis.stop();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -4,7 +4,7 @@ import { decodeGzip } from './gzip.js';
 import { decodeLz4 } from './lz4.js';
 import { decodeLzf } from './lzf.js';
 import { decodeSnappy } from './snappy.js';
-import { decodeZstd } from './zstd.js';
+import { createZstdDecoder, decodeZstd } from './zstd.js';
 
 /** Turns compressed chunks into decompressed chunks. */
 export type Decoder = (input: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>;
@@ -28,8 +28,9 @@ export function codecOfName(name: string): CodecName {
   return SUFFIXES[base.slice(dot + 1).toLowerCase()] ?? 'none';
 }
 
-/** The decoder for a codec (identity for plain files). */
-export function decoderFor(codec: CodecName): Decoder {
+/** The decoder for a codec (identity for plain files); `debug` hears which zstd decoder is used when it is the fallback. */
+export function decoderFor(codec: CodecName, options: { debug?: (msg: string) => void } = {}): Decoder {
   if (codec === 'none') return (input) => input;
+  if (codec === 'zstd' && options.debug) return createZstdDecoder({ debug: options.debug });
   return DECODERS[codec];
 }

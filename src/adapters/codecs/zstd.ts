@@ -1,11 +1,70 @@
-// zstd (Spark's default event-log codec since 3.2), streamed through fzstd's Decompress.
+// zstd (Spark's default event-log codec since 3.2). Decoded natively and streamed when the runtime
+// has a streaming zstd decoder (node:zlib's createZstdDecompress, Node >= 22.15 / 23.8), else by the
+// pure-JS fzstd, chunk by chunk. Either way memory stays bounded: neither holds the whole stream.
+// Why not an npm native package: @mongodb-js/zstd 7 fetches its binary from GitHub at install time
+// (prebuild-install) and, like its 1.x line and @toondepauw/node-zstd (binaries in the registry),
+// decodes only whole buffers; zstd-napi streams but ships no binary. A Spark log is one zstd frame, so
+// a whole-buffer decoder would hold the entire decompressed log.
+import { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
+import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { codecError } from './codec-error.js';
 
 const PUSH_BYTES = 16 * 1024;
 
-/** Decompresses a zstd stream (one or more frames) chunk by chunk. */
-export async function* decodeZstd(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+/** Makes a streaming native zstd decompressor (bytes in, bytes out). */
+export type NativeZstdFactory = () => Duplex;
+
+/** The runtime's streaming native zstd decoder, undefined when it has none (Node 20). */
+export function runtimeZstdFactory(z: object = zlib): NativeZstdFactory | undefined {
+  const make = (z as { createZstdDecompress?: () => Duplex }).createZstdDecompress;
+  return typeof make === 'function' ? () => make.call(z) : undefined;
+}
+
+/** Which zstd decoder reads a stream, and why when it is the fallback. */
+export type ZstdChoice = { native: boolean; reason?: string };
+
+/** Picks the native decoder when `factory` is given, else fzstd; the fallback's reason is for a debug log. */
+export function chooseZstd(factory: NativeZstdFactory | undefined = runtimeZstdFactory()): ZstdChoice {
+  if (factory) return { native: true };
+  return { native: false, reason: `no native streaming zstd decoder in this runtime (node:zlib createZstdDecompress needs Node >= 22.15; this is ${process.version}): using the pure-JS fzstd` };
+}
+
+/** Decompresses a zstd stream with a native streaming decoder; errors read like fzstd's. */
+export async function* decodeZstdNative(input: AsyncIterable<Uint8Array>, factory: NativeZstdFactory): AsyncGenerator<Uint8Array> {
+  let offset = 0;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const c of input) {
+      offset += c.length;
+      yield c;
+    }
+  }
+  const decoder = factory();
+  const source = Readable.from(counted(), { objectMode: false });
+  let sourceError: unknown;
+  source.on('error', (e) => {
+    sourceError = e;
+    decoder.destroy(e);
+  });
+  // pipe() gives back-pressure: the source is read only as fast as decoded bytes are consumed.
+  source.pipe(decoder);
+  try {
+    for await (const chunk of decoder as AsyncIterable<Uint8Array>) if (chunk.length > 0) yield chunk;
+  } catch (e) {
+    // The source's own failure (a read error) passes on as it is; the decoder's becomes a codec error.
+    if (sourceError !== undefined && e === sourceError) throw e;
+    const what = `${(e as Error).message} ${String((e as { code?: unknown }).code ?? '')}`;
+    if (/unexpected end|truncat|Z_BUF_ERROR/i.test(what)) throw codecError('zstd', offset, 'stream ends inside a frame', true, e);
+    throw codecError('zstd', offset, `corrupt data (${(e as Error).message})`, false, e);
+  } finally {
+    source.destroy();
+    decoder.destroy();
+  }
+}
+
+/** Decompresses a zstd stream (one or more frames) chunk by chunk with the pure-JS fzstd. */
+export async function* decodeZstdJs(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const out: Uint8Array[] = [];
   const d = new Decompress((data) => {
     if (data.length > 0) out.push(data);
@@ -41,3 +100,17 @@ export async function* decodeZstd(input: AsyncIterable<Uint8Array>): AsyncGenera
   }
   for (const b of out) yield b;
 }
+
+/** A zstd decoder: native when the runtime has one (or `factory` is given), else fzstd; `debug` hears the fallback. */
+export function createZstdDecoder(options: { factory?: NativeZstdFactory | null; debug?: (msg: string) => void } = {}): (input: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array> {
+  const factory = options.factory === null ? undefined : (options.factory ?? runtimeZstdFactory());
+  const choice = chooseZstd(factory);
+  return (input) => {
+    if (factory) return decodeZstdNative(input, factory);
+    options.debug?.(`zstd: ${choice.reason ?? 'pure-JS decoder'}`);
+    return decodeZstdJs(input);
+  };
+}
+
+/** Decompresses a zstd stream with the best decoder this runtime has. */
+export const decodeZstd = createZstdDecoder();

@@ -2,11 +2,13 @@
 import type { CallOptions, Logger, ObjectStore, PredictionBackend, PredictionInput } from '../../domain/ports.js';
 import type { Prediction } from '../../domain/types.js';
 import type { Catalog } from '../../domain/prediction/catalog.js';
-import { predictFromModel } from '../../domain/prediction/predict.js';
+import type { ApplicationModel } from '../../domain/eventlog/model.js';
 import type { PredictOptions } from '../../domain/prediction/predict.js';
 import { loadApplicationModel } from '../eventlog-source.js';
+import type { EventLogDeps } from '../eventlog-source.js';
 import { silentLogger } from '../logger.js';
 import { loadCatalog } from './catalog-file.js';
+import { predictInWorker } from './engine-thread.js';
 
 export type LocalBackendDeps = {
   objectStore?: ObjectStore;
@@ -15,9 +17,15 @@ export type LocalBackendDeps = {
   logger?: Logger;
   /** Extra engine options (ceilings, spot, candidate filters). */
   options?: Omit<PredictOptions, 'catalog' | 'history'>;
+  /** Reads and models an event log (default loadApplicationModel; tests pass models built in memory). */
+  loadModel?: (eventLogUrl: string, deps: EventLogDeps) => Promise<ApplicationModel>;
 };
 
-/** A PredictionBackend that runs the built-in engine on the basis run's event log. */
+/**
+ * A PredictionBackend that runs the built-in engine on the basis run's event log: the log is read
+ * and modelled here (streamed, in batches), the engine runs in a worker thread (engine-thread.ts),
+ * which the call's abort signal terminates.
+ */
 export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): PredictionBackend {
   const log = (deps.logger ?? silentLogger).child({ backend: 'local' });
   return {
@@ -25,15 +33,20 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
     async predict(input: PredictionInput, options: CallOptions = {}): Promise<Prediction> {
       const catalog = deps.catalog ?? loadCatalog();
       const loadDeps = { ...(deps.objectStore ? { objectStore: deps.objectStore } : {}), ...(options.signal ? { signal: options.signal } : {}) };
-      const model = await loadApplicationModel(input.eventLogUrl, loadDeps);
+      const model = await (deps.loadModel ?? loadApplicationModel)(input.eventLogUrl, loadDeps);
       const started = Date.now();
-      const outcome = predictFromModel(model, input.report, {
-        ...deps.options,
-        ...(input.margin !== undefined ? { margin: input.margin } : {}),
-        ...(input.include ? { include: input.include } : {}),
-        catalog,
-        history: input.history.map((h) => ({ instanceType: h.instanceType, nodes: h.nodes, runtimeSeconds: h.runtimeSeconds })),
-      });
+      const outcome = await predictInWorker(
+        model,
+        input.report,
+        {
+          ...deps.options,
+          ...(input.margin !== undefined ? { margin: input.margin } : {}),
+          ...(input.include ? { include: input.include } : {}),
+          catalog,
+          history: input.history.map((h) => ({ instanceType: h.instanceType, nodes: h.nodes, runtimeSeconds: h.runtimeSeconds })),
+        },
+        options.signal,
+      );
       log.info('prediction computed', {
         projectId: input.projectId,
         predictionId: input.predictionId,

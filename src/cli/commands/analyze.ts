@@ -134,7 +134,8 @@ function duration(ms: number): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-function bytes(n: number): string {
+/** A byte count as people read it: `512 B`, `1.5 GiB`. */
+export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let u = 0;

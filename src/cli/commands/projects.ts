@@ -23,7 +23,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       if (doc) docs.push(doc.value);
     }
     if (values.json) {
-      io.out(JSON.stringify(docs.map((d) => ({ ...d.project, runs: d.runs.length, predictions: d.predictions.length, warnings: d.status?.warnings ?? [] })), null, 2));
+      io.out(JSON.stringify(docs.map((d) => ({ ...d.project, runs: d.runs.length + (d.archive?.runs ?? 0), predictions: d.predictions.length, warnings: d.status?.warnings ?? [] })), null, 2));
       return 0;
     }
     if (docs.length === 0) {
@@ -32,7 +32,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     const rows = docs.map((d) => {
       const last = d.runs[d.runs.length - 1];
-      return [d.project.id, d.project.name, modeOf(d.project), String(d.runs.length), last ? `${last.status} ${last.createdAt.replace(/\.\d+Z$/, 'Z')}` : '-', (d.status?.warnings.length ?? 0) > 0 ? 'yes' : ''];
+      return [d.project.id, d.project.name, modeOf(d.project), String(d.runs.length + (d.archive?.runs ?? 0)), last ? `${last.status} ${last.createdAt.replace(/\.\d+Z$/, 'Z')}` : '-', (d.status?.warnings.length ?? 0) > 0 ? 'yes' : ''];
     });
     io.out(table(['project', 'name', 'mode', 'runs', 'last run', 'warning'], rows));
     return 0;

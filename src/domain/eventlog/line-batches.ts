@@ -31,6 +31,13 @@ export function lineOffset(batch: LineBatch, k: number): number {
 // strings die young in the scavenger instead of waiting for a full GC in large-object space.
 const MAX_DECODE = 96 * 1024;
 
+/** The lines of `bytes` (which end with a newline), ASCII decoded as latin1 (faster), else UTF-8. */
+function decode(bytes: Buffer, offset: number): LineBatch {
+  const end = bytes.length - 1;
+  const lines = (isAscii(bytes) ? bytes.toString('latin1', 0, end) : bytes.toString('utf8', 0, end)).split('\n');
+  return { lines, bytes, offset, unterminated: false };
+}
+
 /** Lines of `chunks` ("\n"-separated UTF-8; a trailing "\r" is left for JSON.parse to ignore). */
 export async function* lineBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<LineBatch> {
   let pending: Buffer[] = [];
@@ -44,13 +51,20 @@ export async function* lineBatches(chunks: AsyncIterable<Uint8Array>): AsyncGene
         if (chunk.length > 0) pending.push(chunk);
         continue;
       }
-      const head = chunk.subarray(0, nl + 1);
-      const bytes = pending.length > 0 ? Buffer.concat([...pending, head]) : head;
+      let rest = chunk.subarray(0, nl + 1);
+      if (pending.length > 0) {
+        // The line cut by the previous chunk: join only it (not the whole chunk) and give it its own batch.
+        const first = chunk.indexOf(NL);
+        const joined = Buffer.concat([...pending, chunk.subarray(0, first + 1)]);
+        yield decode(joined, offset);
+        offset += joined.length;
+        rest = chunk.subarray(first + 1, nl + 1);
+      }
       pending = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
-      const end = bytes.length - 1;
-      const lines = (isAscii(bytes) ? bytes.toString('latin1', 0, end) : bytes.toString('utf8', 0, end)).split('\n');
-      yield { lines, bytes, offset, unterminated: false };
-      offset += bytes.length;
+      if (rest.length > 0) {
+        yield decode(rest, offset);
+        offset += rest.length;
+      }
     }
   }
   if (pending.length > 0) {

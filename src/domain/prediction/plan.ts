@@ -88,11 +88,54 @@ const LAUNCH_SKEW_MS = 50;
 /** Removal reasons that mean "released by dynamic allocation", not "lost". */
 const IDLE_REMOVAL = /killed by driver|decommission|idle/i;
 
-function median(xs: number[]): number | undefined {
+function median(xs: Float64Array): number | undefined {
   if (xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.slice().sort();
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const KEY_SLOTS = 2 ** 21;
+
+/**
+ * Row positions of a task table in launch order (ties in row order, as a stable sort gives). Runs in
+ * native code: rows already in order are returned as they are, others are sorted as numeric keys
+ * (launch offset x 2^21 + row) when those fit in a double's 53 bits, by comparator otherwise.
+ */
+export function launchOrder(launch: Float64Array, count: number): Uint32Array {
+  const order = new Uint32Array(count);
+  let sorted = true;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let k = 0; k < count; k++) {
+    const v = launch[k]!;
+    order[k] = k;
+    if (k > 0 && v < launch[k - 1]!) sorted = false;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (sorted) return order;
+  const integral = Number.isInteger(lo) && Number.isInteger(hi);
+  if (integral && count <= KEY_SLOTS && hi - lo < 2 ** 32) {
+    const keys = new Float64Array(count);
+    for (let k = 0; k < count; k++) {
+      const v = launch[k]!;
+      // Non-integer times cannot be packed exactly: sort those by comparator.
+      if (!Number.isInteger(v)) return order.sort((a, b) => launch[a]! - launch[b]! || a - b);
+      keys[k] = (v - lo) * KEY_SLOTS + k;
+    }
+    keys.sort();
+    for (let k = 0; k < count; k++) order[k] = keys[k]! % KEY_SLOTS;
+    return order;
+  }
+  return order.sort((a, b) => launch[a]! - launch[b]! || a - b);
+}
+
+/** `col` in `order`, each value floored at 0. */
+function pick(col: Float64Array, order: Uint32Array): Float64Array {
+  const out = new Float64Array(order.length);
+  for (let p = 0; p < order.length; p++) out[p] = Math.max(0, col[order[p]!]!);
+  return out;
 }
 
 /** Spark time strings ("60s", "500ms", "2min") in ms; undefined when absent or unreadable. */
@@ -132,15 +175,29 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
   const jobOf = new Map<StageAttempt, number>();
   const jobsById = new Map(model.jobs.map((j) => [j.id, j]));
   const jobsOfStage = new Map<number, number[]>();
-  for (const j of model.jobs) for (const sid of j.stageIds) jobsOfStage.set(sid, [...(jobsOfStage.get(sid) ?? []), j.id]);
+  for (const j of model.jobs) {
+    for (const sid of j.stageIds) {
+      const list = jobsOfStage.get(sid);
+      if (list) list.push(j.id);
+      else jobsOfStage.set(sid, [j.id]);
+    }
+  }
   for (const s of ran) {
     const candidates = [...s.jobIds, ...(jobsOfStage.get(s.stageId) ?? [])].filter((id) => jobsById.has(id));
     if (candidates.length > 0) jobOf.set(s, Math.min(...candidates));
   }
   type JobSpan = { id: number; start: number; end: number; stages: StageAttempt[] };
   const spans: JobSpan[] = [];
+  const stagesOfJob = new Map<number, StageAttempt[]>();
+  for (const s of ran) {
+    const id = jobOf.get(s);
+    if (id === undefined) continue;
+    const list = stagesOfJob.get(id);
+    if (list) list.push(s);
+    else stagesOfJob.set(id, [s]);
+  }
   for (const j of [...model.jobs].sort((a, b) => a.id - b.id)) {
-    const stages = ran.filter((s) => jobOf.get(s) === j.id);
+    const stages = stagesOfJob.get(j.id) ?? [];
     const st = j.submissionTime ?? Math.min(...stages.map((s) => stageStart.get(s)!));
     const en = Math.max(j.completionTime ?? -Infinity, ...stages.map((s) => stageEnd.get(s)!));
     if (!Number.isFinite(st) || !Number.isFinite(en)) continue;
@@ -184,7 +241,11 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
   const index = new Map<StageAttempt, number>(ordered.map((s, i) => [s, i]));
   const latestAttemptBefore = new Map<number, StageAttempt>();
   const attemptsOf = new Map<number, StageAttempt[]>();
-  for (const st of ran) attemptsOf.set(st.stageId, [...(attemptsOf.get(st.stageId) ?? []), st]);
+  for (const st of ran) {
+    const list = attemptsOf.get(st.stageId);
+    if (list) list.push(st);
+    else attemptsOf.set(st.stageId, [st]);
+  }
   const taskCpus = model.settings.taskCpus ?? 1;
   const stages: PlanStage[] = ordered.map((s, i) => {
     const parents: number[] = [];
@@ -202,15 +263,15 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
     const ready = Math.max(jobStart, ...parents.map((p) => stageEnd.get(ordered[p]!)!));
     const submit = s.submissionTime ?? firstLaunch(s)!;
     const t = s.tasks;
-    const order = Array.from({ length: t.count }, (_, k) => k).sort((a, b) => t.launchTime[a]! - t.launchTime[b]!);
-    const pick = (arr: Float64Array, f: (v: number, k: number) => number = (v) => v) => Float64Array.from(order, (k) => Math.max(0, f(arr[k]!, k)));
+    const order = launchOrder(t.launchTime, t.count);
     let failed = 0;
     for (let k = 0; k < t.count; k++) if (t.status[k] === 1) failed++;
     // A task index launched again after an attempt of it failed is a retry of that attempt.
     const retry = new Int32Array(t.count).fill(-1);
     const isRetry = new Uint8Array(t.count);
     const lastFailed = new Map<number, number>();
-    order.forEach((k, pos) => {
+    for (let pos = 0; pos < order.length; pos++) {
+      const k = order[pos]!;
       const idx = t.index[k]!;
       const prevPos = lastFailed.get(idx);
       if (prevPos !== undefined && retry[prevPos] === -1 && t.finishTime[order[prevPos]!]! <= t.launchTime[k]! + 1) {
@@ -219,14 +280,18 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
         lastFailed.delete(idx);
       }
       if (t.status[k] === 1 || t.status[k] === 2) lastFailed.set(idx, pos);
-    });
+    }
     // A failed task that ended when its executor was lost (not removed for idleness) took it down.
-    const killsExecutor = Uint8Array.from(order, (k) => {
-      if (t.status[k] !== 1) return 0;
+    const killsExecutor = new Uint8Array(t.count);
+    const durationMs = new Float64Array(t.count);
+    for (let pos = 0; pos < order.length; pos++) {
+      const k = order[pos]!;
+      durationMs[pos] = Math.max(0, t.finishTime[k]! - t.launchTime[k]!);
+      if (t.status[k] !== 1) continue;
       const ex = model.executors[t.executor[k]!];
       const lostAt = ex?.removedAt;
-      return lostAt !== undefined && !IDLE_REMOVAL.test(ex?.removedReason ?? '') && Math.abs(lostAt - t.finishTime[k]!) <= 1000 ? 1 : 0;
-    });
+      killsExecutor[pos] = lostAt !== undefined && !IDLE_REMOVAL.test(ex?.removedReason ?? '') && Math.abs(lostAt - t.finishTime[k]!) <= 1000 ? 1 : 0;
+    }
     jobs[job]!.stages.push(i);
     return {
       stageId: s.stageId,
@@ -235,14 +300,14 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
       parents,
       job,
       submitDelayMs: Math.max(0, submit - ready),
-      durationMs: pick(t.finishTime, (v, k) => v - t.launchTime[k]!),
-      cpuMs: pick(t.executorCpuTimeMs),
-      gcMs: pick(t.gcTimeMs),
-      fetchWaitMs: pick(t.shuffleFetchWaitMs),
-      spillBytes: pick(t.diskSpillBytes),
-      peakMemoryBytes: pick(t.peakExecutionMemoryBytes),
-      shuffleReadBytes: pick(t.shuffleReadBytes),
-      remoteReadBytes: pick(t.shuffleRemoteReadBytes),
+      durationMs,
+      cpuMs: pick(t.executorCpuTimeMs, order),
+      gcMs: pick(t.gcTimeMs, order),
+      fetchWaitMs: pick(t.shuffleFetchWaitMs, order),
+      spillBytes: pick(t.diskSpillBytes, order),
+      peakMemoryBytes: pick(t.peakExecutionMemoryBytes, order),
+      shuffleReadBytes: pick(t.shuffleReadBytes, order),
+      remoteReadBytes: pick(t.shuffleRemoteReadBytes, order),
       retry,
       isRetry,
       killsExecutor,
@@ -250,41 +315,7 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
     };
   });
 
-  // Launch gaps: on an executor that was busy, the time from one task's finish to the next launch.
-  const gaps: number[] = [];
-  const byExec = new Map<number, { l: number; f: number; queued: boolean }[]>();
-  for (const s of ran) {
-    const first = firstLaunch(s)!;
-    for (let k = 0; k < s.tasks.count; k++) {
-      const e = s.tasks.executor[k]!;
-      let list = byExec.get(e);
-      if (!list) byExec.set(e, (list = []));
-      // A task launched after its stage's first wave was waiting for a slot: its launch gap is overhead.
-      list.push({ l: s.tasks.launchTime[k]!, f: s.tasks.finishTime[k]!, queued: s.tasks.launchTime[k]! > first + 50 });
-    }
-  }
-  for (const list of byExec.values()) {
-    const finishes = list.map((x) => x.f).sort((a, b) => a - b);
-    for (const x of list) {
-      if (!x.queued) continue;
-      // The finish that freed the slot: the latest at or shortly after this launch (Spark's
-      // timestamps for a finish and the next launch on the freed slot can be out of order by a few ms).
-      let lo = 0;
-      let hi = finishes.length - 1;
-      let best = -1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        if (finishes[mid]! <= x.l + LAUNCH_SKEW_MS) {
-          best = mid;
-          lo = mid + 1;
-        } else hi = mid - 1;
-      }
-      if (best >= 0 && finishes[best]! !== x.f) {
-        const gap = Math.max(0, x.l - finishes[best]!);
-        if (gap < 1000) gaps.push(gap);
-      }
-    }
-  }
+  const gaps = launchGaps(ran, model.executors.length);
 
   const props = model.sparkProperties;
   const executors: PlanExecutor[] = model.executors
@@ -334,4 +365,65 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
   if (model.settings.minExecutors !== undefined) plan.minExecutors = model.settings.minExecutors;
   if (model.settings.maxExecutors !== undefined) plan.maxExecutors = model.settings.maxExecutors;
   return plan;
+}
+
+/**
+ * Launch gaps: on an executor that was busy, the time from one task's finish to the next launch
+ * (under 1 s). Column-wise: tasks are bucketed by executor (counting sort) and each executor's
+ * finishes sorted natively, so the cost is O(n log n) with no object per task.
+ */
+function launchGaps(ran: StageAttempt[], executorCount: number): Float64Array {
+  let n = 0;
+  for (const s of ran) n += s.tasks.count;
+  // Executor -1 (unknown) and ids past the known executors get buckets too.
+  let maxExec = executorCount - 1;
+  for (const s of ran) for (let k = 0; k < s.tasks.count; k++) maxExec = Math.max(maxExec, s.tasks.executor[k]!);
+  const buckets = maxExec + 2;
+  const start = new Int32Array(buckets + 1);
+  for (const s of ran) for (let k = 0; k < s.tasks.count; k++) start[s.tasks.executor[k]! + 2]!++;
+  for (let b = 1; b <= buckets; b++) start[b]! += start[b - 1]!;
+  const fill = start.slice(0, buckets);
+  const launch = new Float64Array(n);
+  const finish = new Float64Array(n);
+  const queued = new Uint8Array(n);
+  for (const s of ran) {
+    let first = Infinity;
+    for (let k = 0; k < s.tasks.count; k++) first = Math.min(first, s.tasks.launchTime[k]!);
+    for (let k = 0; k < s.tasks.count; k++) {
+      const at = fill[s.tasks.executor[k]! + 1]!++;
+      launch[at] = s.tasks.launchTime[k]!;
+      finish[at] = s.tasks.finishTime[k]!;
+      // A task launched after its stage's first wave was waiting for a slot: its launch gap is overhead.
+      queued[at] = launch[at]! > first + 50 ? 1 : 0;
+    }
+  }
+  const gaps = new Float64Array(n);
+  let g = 0;
+  for (let b = 0; b < buckets; b++) {
+    const from = start[b]!;
+    const to = start[b + 1]!;
+    if (to === from) continue;
+    const finishes = finish.slice(from, to).sort();
+    for (let x = from; x < to; x++) {
+      if (queued[x] === 0) continue;
+      const l = launch[x]!;
+      // The finish that freed the slot: the latest at or shortly after this launch (Spark's
+      // timestamps for a finish and the next launch on the freed slot can be out of order by a few ms).
+      let lo = 0;
+      let hi = finishes.length - 1;
+      let best = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (finishes[mid]! <= l + LAUNCH_SKEW_MS) {
+          best = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      if (best >= 0 && finishes[best]! !== finish[x]!) {
+        const gap = Math.max(0, l - finishes[best]!);
+        if (gap < 1000) gaps[g++] = gap;
+      }
+    }
+  }
+  return gaps.subarray(0, g);
 }

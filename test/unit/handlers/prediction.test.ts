@@ -51,6 +51,8 @@ async function recordedProject(deps: FakeDeps, runs: Partial<Run>[] = [{}]): Pro
     eventLogUrl: `${RUN_URL.replace('r-1', `r-${i + 1}`)}eventlog/`,
     ...extra,
   }));
+  // A run recorded with a missing event log has no eventLogUrl (as run.record leaves it).
+  for (const r of all) if (r.eventLog?.status === 'missing') delete r.eventLogUrl;
   const state: ProjectState = { project, runs: all, predictions: [] };
   await deps.state.put('p1', state, null);
   for (const r of all) {
@@ -104,6 +106,31 @@ test('prediction.create names what is missing: no recorded run, a run without an
   const named = (await rejection(create(deps, { projectId: 'p1', runId: 'r-1' }))) as SyncError;
   assert.is(named.code, 'invalid_request');
   assert.match(named.message, /r-1.*running/);
+});
+
+test('prediction.create and the event log: never from a missing log (named, with why); from an unfinished one with a warning', async () => {
+  const deps = withEngine(createFakeDeps());
+  const noLog = { eventLog: { status: 'missing' as const, reason: 'no event log was written under s3://x/eventlog/' } };
+  await recordedProject(deps, [{}, noLog]);
+  const named = (await rejection(create(deps, { projectId: 'p1', runId: 'r-2' }))) as SyncError;
+  assert.is(named.code, 'invalid_request');
+  assert.match(named.message, /run 'r-2' of project 'p1' has no event log \(no event log was written under s3:\/\/x\/eventlog\/\), so no prediction can be based on it/);
+  // The latest run has no log: the prediction stands on the one before, and says so.
+  const p = await create(deps);
+  assert.is(p.basisRunId, 'r-1');
+  assert.match(p.warnings?.[0] ?? '', /based on run 'r-1': the 1 newer recorded run\(s\) \('r-2' has no event log/);
+
+  const alone = withEngine(createFakeDeps());
+  await recordedProject(alone, [noLog]);
+  const none = (await rejection(create(alone))) as SyncError;
+  assert.is(none.code, 'not_found');
+  assert.match(none.message, /its latest recorded run 'r-1' has no event log \(no event log was written/);
+
+  const unfinished = withEngine(createFakeDeps());
+  await recordedProject(unfinished, [{ eventLog: { status: 'unfinished', reason: 'the event log was never closed by Spark: app.inprogress' } }]);
+  const q = await create(unfinished);
+  assert.is(q.basisRunId, 'r-1');
+  assert.ok(q.warnings?.some((w) => /run r-1 has an unfinished event log: the event log was never closed by Spark/.test(w)), JSON.stringify(q.warnings));
 });
 
 test('prediction.apply starts the next run from the solution, merged with everything the project request carries', async () => {

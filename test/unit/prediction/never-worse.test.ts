@@ -13,19 +13,8 @@ import { buildCatalog } from '../../../src/domain/prediction/catalog.js';
 import { beatsCurrent, choosePreferencesOver } from '../../../src/domain/prediction/pareto.js';
 import { predictFromModel } from '../../../src/domain/prediction/predict.js';
 import { PREFERENCES } from '../../../src/domain/types.js';
+import { REAL_LOGS as LOGS } from '../../support/real-logs.js';
 
-const LOGS = [
-  'rapids-tools/attempt_1_eventlog.zstd',
-  'rapids-tools/eventlog_4nodes_8cores_dynamic_alloc.zstd',
-  'rapids-tools/rp_sql_eventlog.zstd',
-  'rapids-tools/aqeshuffle_eventlog.zstd',
-  'rapids-tools/db_sim_eventlog',
-  'apache-spark/application_1538416563558_0014',
-  'apache-spark/application_1506645932520_24630151',
-  'apache-spark/app-20161115172038-0000',
-  'apache-spark/local-1422981780767',
-  'dr-elephant/event_log_1',
-];
 const rows = readCatalogRows(shippedCatalogPath());
 const models: ApplicationModel[] = [];
 
