@@ -56,6 +56,8 @@ export type DatabricksServerOptions = {
   logDeliveryDelayMs?: number;
   /** Items per page of clusters/events and fs/directories (default 50). */
   pageSize?: number;
+  /** Called inside runs/submit once a new run exists, before the answer is written (crash tests). */
+  onSubmit?: (runId: number) => void;
   /** Hardware facts by node type (default: EC2 from data/instances.json plus Azure from data/databricks-catalog.json). */
   instances?: InstanceFactsTable;
 };
@@ -465,6 +467,7 @@ export async function createDatabricksServer(opts: DatabricksServerOptions): Pro
     }
     runs.set(runId, r);
     start(r);
+    opts.onSubmit?.(runId);
     return { run_id: runId };
   };
 
