@@ -115,6 +115,11 @@ ui('sign in, read every page, apply a prediction from the page, sign out; no con
   assert.match((await row.textContent()) ?? '', /\$\d+\.\d\d/);
   assert.match((await row.textContent()) ?? '', /[-+]\d+%|0%/, 'the cost change is shown');
   await shoot(page, 'projects');
+  // 200% zoom on a 1280-pixel screen is a 640-pixel-wide layout: the page itself must not scroll sideways
+  // (wide tables scroll inside their own box).
+  await page.setViewportSize({ width: 640, height: 450 });
+  assert.ok((await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1')) === true, 'no sideways scrolling at 200% zoom');
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // Project: chart drawn, runs table, scatter with picks.
   await page.getByRole('link', { name: 'Nightly ETL' }).click();
@@ -125,6 +130,9 @@ ui('sign in, read every page, apply a prediction from the page, sign out; no con
   const runRows = page.locator('section:has(h2:text("Runs")) tbody tr');
   assert.is(await runRows.count(), 3);
   await shoot(page, 'project');
+  await page.setViewportSize({ width: 640, height: 450 });
+  assert.ok((await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1')) === true, 'the project page has no sideways scrolling at 200% zoom');
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // Keyboard: the first action's button can be reached with Tab alone.
   await page.keyboard.press('Tab');
