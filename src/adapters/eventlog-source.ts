@@ -3,6 +3,7 @@
 // without .inprogress), a rolling `eventlog_v2_<appId>/` directory, a Databricks rolled directory,
 // or a folder holding one of those (a run's `eventlog/` folder). Bytes are streamed, never buffered
 // whole.
+import { existsSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -209,6 +210,11 @@ function storeFor(pathOrUrl: string, deps: EventLogDeps): Store {
   if (pathOrUrl.startsWith('s3://') || pathOrUrl.startsWith('s3a://')) {
     if (!deps.objectStore) throw new SyncError('invalid_request', `reading ${pathOrUrl} needs an object store`);
     return objectStoreStore(pathOrUrl.replace(/^s3a:/, 's3:'), deps.objectStore, deps.signal);
+  }
+  // Databricks locations: dbfs:/ always, /Volumes/ when it is not a local path (macOS mounts disks there).
+  if (pathOrUrl.startsWith('dbfs:/') || (pathOrUrl.startsWith('/Volumes/') && deps.objectStore && !existsSync(pathOrUrl))) {
+    if (!deps.objectStore) throw new SyncError('invalid_request', `reading ${pathOrUrl} needs a Databricks object store`);
+    return objectStoreStore(pathOrUrl, deps.objectStore, deps.signal);
   }
   if (pathOrUrl.startsWith('file://')) return localStore(fileURLToPath(pathOrUrl));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(pathOrUrl)) throw new SyncError('unsupported', `unsupported event-log URL scheme: ${pathOrUrl}`);

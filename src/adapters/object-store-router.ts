@@ -8,11 +8,18 @@ function schemeOf(url: string): string {
   return m ? m[1]!.toLowerCase() : '';
 }
 
-/** Dispatches `s3://` URLs to `stores.s3` and `file://` URLs to `stores.file`; anything else is SyncError 'unsupported'. */
-export function createObjectStoreRouter(stores: { s3?: ObjectStore; file?: ObjectStore }): ObjectStore {
+/**
+ * Dispatches `s3://` URLs to `stores.s3`, `file://` URLs to `stores.file`, and Databricks locations
+ * (`dbfs:/...`, `/Volumes/...`) to `stores.databricks`; anything else is SyncError 'unsupported'.
+ */
+export function createObjectStoreRouter(stores: { s3?: ObjectStore; file?: ObjectStore; databricks?: ObjectStore }): ObjectStore {
   const pick = (url: string): ObjectStore => {
     if (typeof url !== 'string') throw new SyncError('invalid_request', `object URL must be a string, got ${typeof url}`);
     const scheme = schemeOf(url);
+    if (scheme === 'dbfs' || url.startsWith('/Volumes/')) {
+      if (stores.databricks) return stores.databricks;
+      throw new SyncError('unsupported', `no Databricks workspace is configured for ${JSON.stringify(url)} (set site.databricks)`);
+    }
     const store = scheme === 's3' ? stores.s3 : scheme === 'file' ? stores.file : undefined;
     if (store) return store;
     if (scheme === 's3' || scheme === 'file') {

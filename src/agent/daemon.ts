@@ -6,6 +6,7 @@ import { createEmrPlatform } from '../adapters/emr-platform.js';
 import { createFileObjectStore } from '../adapters/file-object-store.js';
 import { createLogger } from '../adapters/logger.js';
 import { loadCatalog } from '../adapters/prediction/catalog-file.js';
+import { createDatabricksWiring } from '../adapters/databricks-wiring.js';
 import { createLocalPredictionBackend } from '../adapters/prediction/local-backend.js';
 import { createSyncApiBackend } from '../adapters/prediction/sync-api-backend.js';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -27,6 +28,7 @@ import { createRedisLease } from '../queues/lease.js';
 import { adoptRunCluster, endRun } from '../handlers/end-run.js';
 import { TAG_RUN_ID, TAG_TENANT_ID } from '../domain/tags.js';
 import { ACTIVE_CLUSTER_STATES, createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
+import { createDatabricksPoller } from '../queues/databricks-poller.js';
 import { closeRedis, createRequestQueue, createRequestWorker, idempotencyKeyOf, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
 import { describeEndpoint, describeRedisError, firstContact, openRedis, redisEndpoint, redisWarnings, type RedisEndpoint } from '../adapters/redis-connection.js';
 import { createResults } from '../queues/results.js';
@@ -135,6 +137,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
   let inbox: InboxConsumer | undefined;
   let completion: CompletionConsumer | undefined;
   let reconciler: Reconciler | undefined;
+  let databricksPoller: Reconciler | undefined;
   let http: HttpServer | undefined;
   let httpUrl: string | undefined;
   let ui: Ui | undefined;
@@ -184,11 +187,12 @@ export function createAgent(options: AgentOptions = {}): Agent {
     return { ok: Object.values(checks).every((v) => v === true), checks };
   };
 
-  const listRunningRuns = async (): Promise<RunningRun[]> => {
+  const listRunningRuns = async (platformName: 'emr' | 'databricks' = 'emr'): Promise<RunningRun[]> => {
     if (!deps) return [];
     const out: RunningRun[] = [];
     for (const projectId of await deps.state.list()) {
       const doc = await deps.state.get(projectId);
+      if ((doc?.value.project.platform ?? 'emr') !== platformName) continue;
       for (const run of doc?.value.runs ?? []) {
         if (((run.status === 'running' || run.status === 'recording') && run.clusterId) || run.status === 'starting') {
           out.push({ projectId, runId: run.id, clusterId: run.clusterId, status: run.status, createdAt: run.createdAt });
@@ -257,10 +261,12 @@ export function createAgent(options: AgentOptions = {}): Agent {
         ...(options.awsCredentials ? { credentials: options.awsCredentials } : {}),
       });
       awsClients = aws;
-      const objects =
-        options.ports?.objects ?? createObjectStoreRouter({ s3: createS3ObjectStore({ client: aws.s3, logger }), file: createFileObjectStore() });
-      const platform = options.ports?.platform ?? createEmrPlatform({ client: aws.emr, region: site.aws.region, logger });
       const catalog = loadCatalog(site.predictions);
+      const databricks = site.databricks ? createDatabricksWiring(site.databricks, credentials, { region: site.aws.region, ec2: catalog }) : undefined;
+      const objects =
+        options.ports?.objects ??
+        createObjectStoreRouter({ s3: createS3ObjectStore({ client: aws.s3, logger }), file: createFileObjectStore(), ...(databricks ? { databricks: databricks.objects } : {}) });
+      const platform = options.ports?.platform ?? createEmrPlatform({ client: aws.emr, region: site.aws.region, logger });
       deps = {
         state: options.ports?.state ?? createStateStore(config.tenant.state, { objectStore: objects }),
         objects,
@@ -270,6 +276,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
         logger,
         config,
         catalog,
+        ...(databricks ? { databricks: databricks.platform, databricksCatalog: databricks.catalog, vmPrice: databricks.vmPrice } : {}),
       };
       metrics = createMetrics();
       const prefix = site.queues.prefix;
@@ -350,6 +357,25 @@ export function createAgent(options: AgentOptions = {}): Agent {
         },
       });
       reconciler.start();
+      if (deps.databricks && site.databricks) {
+        // Databricks has no completion events: poll runs/get for running Databricks runs (see databricks-poller.ts).
+        const dbx = deps.databricks;
+        databricksPoller = createDatabricksPoller({
+          redis: agentRedis,
+          prefix,
+          intervalMs: site.databricks.pollIntervalMs,
+          maxCallsPerPass: site.databricks.maxCallsPerPass,
+          listRunningRuns: () => listRunningRuns('databricks'),
+          describeCluster: (id, signal) => dbx.describeCluster(id, { signal }),
+          enqueue: queue.enqueue,
+          logger,
+          pending: async (key) => {
+            const owner = await redis!.get(idempotencyKeyOf(prefix, key));
+            return owner !== null && (await requests.state(owner)) !== undefined;
+          },
+        });
+        databricksPoller.start();
+      }
       if (site.http.enabled) {
         http = createHttpServer({
           host: site.http.host,
@@ -444,6 +470,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
     await step('inbox', inbox && (() => inbox!.stop()));
     await step('completion consumer', completion && (() => completion!.stop()));
     await step('reconciler', reconciler && (() => reconciler!.stop()));
+    await step('databricks poller', databricksPoller && (() => databricksPoller!.stop()));
     await step('worker', worker && (() => worker!.close()));
     await step('http', http && (() => http!.close()));
     await step('queue', queue && (() => queue!.close()));

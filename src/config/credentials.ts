@@ -8,13 +8,15 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Where loadCredentials looks; `credentialsDirectory` defaults to $CREDENTIALS_DIRECTORY (systemd LoadCredential=). */
 export type LoadCredentialsOptions = { env: Env; home: string; credentialsDirectory?: string };
 
-type UserFile = { apiKeyId?: string; apiKeySecret?: string; httpToken?: string; redisPassword?: string; redisSentinelPassword?: string; path: string };
+type UserFile = { apiKeyId?: string; apiKeySecret?: string; httpToken?: string; redisPassword?: string; redisSentinelPassword?: string; databricksToken?: string; path: string };
 
 /**
  * Reads the agent's secrets, first match wins for each:
  * API key: SYNC_API_KEY_ID/SYNC_API_KEY_SECRET, $CREDENTIALS_DIRECTORY/sync-api-key, ~/.sync/credentials;
  * HTTP token: SYNC_AGENT_TOKEN, $CREDENTIALS_DIRECTORY/http-token, `http_token` in ~/.sync/credentials;
  * Redis password: SYNC_REDIS_PASSWORD, $CREDENTIALS_DIRECTORY/redis-password, `redis_password` in ~/.sync/credentials;
+ * Databricks: DATABRICKS_TOKEN, $CREDENTIALS_DIRECTORY/databricks-token, `databricks_token` in ~/.sync/credentials;
+ * and OAuth M2M from DATABRICKS_CLIENT_ID + DATABRICKS_CLIENT_SECRET.
  * Sentinel password: SYNC_REDIS_SENTINEL_PASSWORD, $CREDENTIALS_DIRECTORY/redis-sentinel-password, `redis_sentinel_password` there.
  * ~/.sync/credentials is refused (access_denied) when group or others have any access to it.
  * Error messages name files and variables, never values.
@@ -52,6 +54,7 @@ export async function loadCredentials(options: LoadCredentialsOptions): Promise<
   for (const [field, variable, fileName, label] of [
     ['httpToken', 'SYNC_AGENT_TOKEN', 'http-token', 'http token'],
     ['redisPassword', 'SYNC_REDIS_PASSWORD', 'redis-password', 'redis password'],
+    ['databricksToken', 'DATABRICKS_TOKEN', 'databricks-token', 'databricks token'],
     ['redisSentinelPassword', 'SYNC_REDIS_SENTINEL_PASSWORD', 'redis-sentinel-password', 'redis sentinel password'],
   ] as const) {
     const fromEnv = env[variable] || undefined;
@@ -73,12 +76,21 @@ export async function loadCredentials(options: LoadCredentialsOptions): Promise<
       out.sources.push(`${label}: ${u?.path ?? userPath}`);
     }
   }
+  const clientId = env.DATABRICKS_CLIENT_ID || undefined;
+  const clientSecret = env.DATABRICKS_CLIENT_SECRET || undefined;
+  if (clientId !== undefined || clientSecret !== undefined) {
+    if (clientId === undefined || clientSecret === undefined) {
+      throw new SyncError('invalid_config', `${clientId === undefined ? 'DATABRICKS_CLIENT_SECRET' : 'DATABRICKS_CLIENT_ID'} is set but ${clientId === undefined ? 'DATABRICKS_CLIENT_ID' : 'DATABRICKS_CLIENT_SECRET'} is not: set both or neither`);
+    }
+    Object.assign(out, { databricksClientId: clientId, databricksClientSecret: clientSecret });
+    out.sources.push('databricks oauth: environment DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET');
+  }
   return out;
 }
 
 /** The secret strings in `c`, for the logger's mask list (key id included: it is not for logs either). */
 export function secretValues(c: Credentials): string[] {
-  return [c.apiKeyId, c.apiKeySecret, c.httpToken, c.redisPassword, c.redisSentinelPassword].filter((v): v is string => typeof v === 'string' && v !== '');
+  return [c.apiKeyId, c.apiKeySecret, c.httpToken, c.redisPassword, c.redisSentinelPassword, c.databricksToken, c.databricksClientId, c.databricksClientSecret].filter((v): v is string => typeof v === 'string' && v !== '');
 }
 
 async function readOptional(path: string): Promise<string | undefined> {
@@ -157,6 +169,8 @@ async function readUserFile(path: string): Promise<UserFile | null> {
   if (httpToken !== undefined) out.httpToken = httpToken;
   const redisPassword = optionalString(o, 'redis_password', path);
   if (redisPassword !== undefined) out.redisPassword = redisPassword;
+  const databricksToken = optionalString(o, 'databricks_token', path);
+  if (databricksToken !== undefined) out.databricksToken = databricksToken;
   const redisSentinelPassword = optionalString(o, 'redis_sentinel_password', path);
   if (redisSentinelPassword !== undefined) out.redisSentinelPassword = redisSentinelPassword;
   return out;

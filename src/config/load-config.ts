@@ -152,6 +152,7 @@ function readSite(r: Reader, value: unknown, env: Env, defaultId: string): SiteC
     'reconcile',
     'eventLog',
     'logLevel',
+    'databricks',
   ]);
   const site: SiteConfig = {
     id: r.string(s, 'site', 'id', { pattern: ID, what: ID_WHAT }) ?? defaultId,
@@ -173,6 +174,8 @@ function readSite(r: Reader, value: unknown, env: Env, defaultId: string): SiteC
   if (projectLocation) site.projectLocation = projectLocation;
   const sqs = readSqs(r, s?.sqs);
   if (sqs) site.sqs = sqs;
+  const databricks = readDatabricks(r, s?.databricks);
+  if (databricks) site.databricks = databricks;
   return site;
 }
 
@@ -398,6 +401,34 @@ function readEventLog(r: Reader, value: unknown, d: SiteConfig['eventLog']): Sit
   return {
     waitTimeoutMs: r.integer(o, 'site.eventLog', 'waitTimeoutMs', 0, 86_400_000) ?? d.waitTimeoutMs,
     pollMs: r.integer(o, 'site.eventLog', 'pollMs', 100, 3_600_000) ?? d.pollMs,
+  };
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+function readDatabricks(r: Reader, value: unknown): SiteConfig['databricks'] {
+  const o = r.object(value, 'site.databricks', ['host', 'cloud', 'pollIntervalMs', 'maxCallsPerPass', 'logDelivery']);
+  if (o === undefined) return undefined;
+  let host = r.url(o, 'site.databricks', 'host', ['https:', 'http:'], true);
+  if (host !== undefined) {
+    const u = new URL(host);
+    if (u.protocol === 'http:' && !LOOPBACK.test(u.hostname)) {
+      host = r.add('site.databricks.host', `must be an https:// workspace URL (plain http:// only for a loopback test server), got '${host}'`);
+    } else if (u.pathname !== '/' || u.search !== '' || u.username !== '') {
+      host = r.add('site.databricks.host', `must be the workspace URL alone (scheme, host and port), got '${host}'`);
+    } else host = u.origin;
+  }
+  const cloud = r.oneOf(o, 'site.databricks', 'cloud', ['aws', 'azure'] as const) ?? (host !== undefined && /(^|\.)azuredatabricks\.net$/i.test(new URL(host).hostname) ? 'azure' : 'aws');
+  const l = r.object(o.logDelivery, 'site.databricks.logDelivery', ['waitTimeoutMs', 'pollMs']);
+  return {
+    host: host ?? '',
+    cloud,
+    pollIntervalMs: r.integer(o, 'site.databricks', 'pollIntervalMs', 100, 3_600_000) ?? 30_000,
+    maxCallsPerPass: r.integer(o, 'site.databricks', 'maxCallsPerPass', 1, 10_000) ?? 50,
+    logDelivery: {
+      waitTimeoutMs: r.integer(l, 'site.databricks.logDelivery', 'waitTimeoutMs', 0, 86_400_000) ?? 600_000,
+      pollMs: r.integer(l, 'site.databricks.logDelivery', 'pollMs', 50, 3_600_000) ?? 15_000,
+    },
   };
 }
 

@@ -21,6 +21,14 @@ export function checkLocation(value: string, baseDir?: string): LocationCheck {
     if (prefix.some((p) => p === '' || p === '.' || p === '..')) return { ok: false, reason: `must not contain empty, '.' or '..' path segments, got '${value}'` };
     return { ok: true, url: `s3://${rest}` };
   }
+  if (value.startsWith('dbfs:/') || value.startsWith('/Volumes/')) {
+    // Databricks locations (read and written through the workspace's Files/DBFS APIs).
+    const rest = value.replace(/\/+$/, '');
+    const segments = rest.slice(rest.startsWith('dbfs:/') ? 'dbfs:/'.length : 1).split('/');
+    if (segments.some((p) => p === '' || p === '.' || p === '..')) return { ok: false, reason: `must not contain empty, '.' or '..' path segments, got '${value}'` };
+    if (rest.startsWith('/Volumes/') && segments.length < 4) return { ok: false, reason: `must name a volume: /Volumes/<catalog>/<schema>/<volume>[/path], got '${value}'` };
+    return { ok: true, url: rest };
+  }
   if (value.startsWith('file:')) {
     const rest = value.slice('file:'.length);
     if (rest.startsWith('./') || rest.startsWith('../') || rest === '.' || rest === '..') {

@@ -41,12 +41,32 @@ export type SiteConfig = {
     /** EMR surcharge per instance type, USD/hour, overriding the shipped table. */
     emrPricing?: Record<string, number>;
   };
+  /** A Databricks workspace, for projects with platform 'databricks' (credentials come from Credentials). */
+  databricks?: DatabricksSiteConfig;
   http: { enabled: boolean; port: number; host: string; /** The dashboard under /ui/ (default true). */ ui: boolean };
   shutdown: { graceMs: number }; // default 30000
   reconcile: { intervalMs: number }; // default 300000
   /** How long run.record waits for a late event log on platforms that deliver logs after the cluster ends (Databricks; EMR never waits), polling every pollMs. */
   eventLog: { waitTimeoutMs: number; pollMs: number }; // defaults 900000 / 15000
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+};
+
+/** `site.databricks`: the workspace, how often running runs are polled, how long run.record waits for log delivery. */
+export type DatabricksSiteConfig = {
+  /** The workspace URL (https://dbc-....cloud.databricks.com, https://adb-....azuredatabricks.net; http:// only on loopback). */
+  host: string;
+  /** From the host (azuredatabricks.net is Azure) unless set. */
+  cloud: 'aws' | 'azure';
+  /** How often the poller asks runs/get about running Databricks runs; default 30000. */
+  pollIntervalMs: number;
+  /** At most this many runs/get calls per poll pass, shared between agents on one Redis; default 50. */
+  maxCallsPerPass: number;
+  logDelivery: {
+    /** How long run.record waits for cluster log delivery after the run ends; default 600000 (10 min). */
+    waitTimeoutMs: number;
+    /** How often it looks; default 15000. */
+    pollMs: number;
+  };
 };
 
 /** site.redis: where the agent's queues live. Passwords never appear here (see Credentials). */
@@ -114,6 +134,11 @@ export type Credentials = {
   httpToken?: string;
   /** Password for site.redis (a Redis URL in the config file may not carry one). */
   redisPassword?: string;
+  /** A Databricks personal access token (DATABRICKS_TOKEN). */
+  databricksToken?: string;
+  /** Databricks OAuth machine-to-machine credentials (DATABRICKS_CLIENT_ID + DATABRICKS_CLIENT_SECRET). */
+  databricksClientId?: string;
+  databricksClientSecret?: string;
   /** Password for the Sentinels of site.redis.sentinel. */
   redisSentinelPassword?: string;
   /** Where each came from (names of sources, never values), for diagnostics. */

@@ -89,6 +89,21 @@ export type Platform = {
   listSteps?(clusterId: string, options?: CallOptions): Promise<RunStep[]>;
 };
 
+/** What run.record writes for a Databricks run as `databricks-cluster-report.json`. */
+export type DatabricksClusterReport = {
+  Cluster: Record<string, unknown>;
+  ClusterEvents: Record<string, unknown>[];
+  Run: Record<string, unknown>;
+  Cloud: 'aws' | 'azure';
+  Region: string;
+};
+
+/** The Databricks platform: a run's handle is its Databricks run id; plus the report run.record writes. */
+export type DatabricksPlatformPort = Platform & {
+  readonly cloud: 'aws' | 'azure';
+  databricksReport(runId: string, options?: CallOptions): Promise<DatabricksClusterReport>;
+};
+
 /** A project document with the version it was read at. */
 export type Versioned<T> = { value: T; version: string };
 
@@ -142,6 +157,8 @@ export type PredictionInput = {
   pinned?: string[];
   /** The project's executor memory floor (tuning-policy memoryGuard), MB. */
   memoryFloorMb?: number;
+  /** Only these instance types are candidates (a Databricks workspace offers its own node types). */
+  include?: readonly string[];
 };
 
 /** Turns a recorded run into per-preference recommendations ('local' engine or Sync's API). */

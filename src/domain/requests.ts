@@ -1,3 +1,4 @@
+import type { DatabricksJob } from './databricks-job.js';
 import type { EventLogState, RunStatus, JobFlow, PlatformName, Preference, ProjectMode, RunFailure, RunStep, TuningPolicy } from './types.js';
 
 /** Names of the requests the agent answers (see schema/requests.schema.json). */
@@ -11,6 +12,8 @@ export type ProjectCreateData = {
   name: string;
   platform: PlatformName;
   jobFlow?: JobFlow;
+  /** For platform 'databricks': a Jobs API 2.1 runs/submit body on one cluster. */
+  job?: DatabricksJob;
   cluster?: Record<string, unknown>;
   location?: string;
   preference?: Preference;
@@ -24,6 +27,7 @@ export type ProjectUpdateData = {
   projectId: string;
   name?: string;
   jobFlow?: JobFlow | null;
+  job?: DatabricksJob | null;
   cluster?: Record<string, unknown> | null;
   location?: string | null;
   preference?: Preference | null;
@@ -35,6 +39,7 @@ export type ProjectUpdateData = {
 export type RunStartData = {
   projectId: string;
   jobFlow?: JobFlow;
+  job?: DatabricksJob;
   predictionId?: string;
   preference?: Preference;
   /** The input this run is expected to read: without a predictionId, the configuration learnt for that volume band is used. */
@@ -80,8 +85,12 @@ export type ValidRequest = {
   [N in RequestName]: { name: N; data: RequestDataMap[N]; id?: string; idempotencyKey?: string };
 }[RequestName];
 
-/** Result of run.start (and prediction.apply). */
-export type RunStartResult = { runId: string; clusterId: string; location: string; warnings?: string[] };
+/**
+ * Result of run.start (and prediction.apply). `clusterId` is the run's platform handle: the EMR cluster id,
+ * or for Databricks the run id as a string (also given as the number `databricksRunId`; the Databricks
+ * cluster id is known once the run is recorded, in databricks-cluster-report.json).
+ */
+export type RunStartResult = { runId: string; clusterId: string; location: string; databricksRunId?: number; warnings?: string[] };
 
 /** Result of run.record; `failure`: the failing step's reason and log location; `eventLog` is what the run's event log was, `warnings` says why when it is not complete. */
 export type RunRecordResult = { runId: string; status: 'recorded' | 'failed' | 'cancelled'; reportUrl?: string; eventLog?: EventLogState; warnings?: string[]; failure?: RunFailure };

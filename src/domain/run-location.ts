@@ -5,11 +5,12 @@ import { assertSafeId } from './ids.js';
 export function normaliseLocation(location: string): string {
   if (/^file:\/\/\/*$/.test(location)) return 'file://';
   const trimmed = location.replace(/\/+$/, '');
-  const ok = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(trimmed) || /^file:\/\/\/.+$/.test(trimmed);
+  const ok =
+    /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(trimmed) || /^file:\/\/\/.+$/.test(trimmed) || /^dbfs:\/[^/].*$/.test(trimmed) || /^\/Volumes\/[^/]+\/[^/]+\/[^/]+(\/.*)?$/.test(trimmed);
   if (!ok) {
     throw new SyncError('invalid_config', `location '${location}' is not an s3://bucket/prefix or file:///path URL`);
   }
-  if (/(^|\/)\.\.?(\/|$)/.test(trimmed.replace(/^(s3|file):\/\//, ''))) {
+  if (/(^|\/)\.\.?(\/|$)/.test(trimmed.replace(/^(s3|file):\/\//, '').replace(/^dbfs:\//, ''))) {
     throw new SyncError('invalid_config', `location '${location}' must not contain '.' or '..' path segments`);
   }
   return trimmed;

@@ -67,6 +67,12 @@ export type Run = {
   reportUrl?: string;
   /** The run's `eventlog/` folder, set when it holds a log predictions can read (complete or unfinished). */
   eventLogUrl?: string;
+  /** Databricks: the cluster the run ran on (`clusterId` holds the Databricks run id, the run's platform handle). */
+  databricksClusterId?: string;
+  /** Databricks: the run's cost, VM and DBU apart (USD), and the DBUs it used. */
+  costBreakdown?: { vmUsd: number; dbuUsd: number; dbus: number };
+  /** Databricks: the final event log as last seen by run.record, to tell when log delivery is complete. */
+  logDelivery?: { size: number; modified: string };
   /** What the event log was when the run was recorded, and why when it is not complete. */
   eventLog?: { status: EventLogState; reason?: string };
   /** Wall-clock runtime of the cluster (ready -> end) and estimated cost, once recorded. */
@@ -131,6 +137,8 @@ export type Project = {
   policy?: TuningPolicy;
   /** The user's base request, merged into every run. */
   jobFlow?: JobFlow;
+  /** For platform 'databricks': the user's Jobs API 2.1 runs/submit body (one cluster), merged into every run. */
+  job?: Record<string, unknown>;
   /** Databricks clusters/create body, for platform 'databricks'. */
   cluster?: Record<string, unknown>;
   createdAt: string;

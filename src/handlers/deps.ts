@@ -1,13 +1,20 @@
 import type { Observable } from 'rxjs';
 import type { Config } from '../config/types.js';
 import type { Catalog } from '../domain/prediction/catalog.js';
-import type { Clock, Logger, ObjectStore, Platform, PredictionBackend, StateStore } from '../domain/ports.js';
+import type { DatabricksCloudCatalog } from '../domain/databricks-cost.js';
+import type { Clock, DatabricksPlatformPort, Logger, ObjectStore, Platform, PredictionBackend, StateStore } from '../domain/ports.js';
 
 /** The ports every handler gets; nothing else reaches the outside. */
 export type HandlerDeps = {
   state: StateStore;
   objects: ObjectStore;
   platform: Platform;
+  /** The Databricks workspace (site.databricks), for projects with platform 'databricks'. */
+  databricks?: DatabricksPlatformPort;
+  /** Databricks node types and $/DBU of the workspace's cloud. */
+  databricksCatalog?: DatabricksCloudCatalog;
+  /** VM $/h of a node type (EC2 on-demand or spot from the instance catalog; Azure from the Databricks catalog). */
+  vmPrice?: (nodeType: string, spot: boolean, cloud: 'aws' | 'azure') => number | undefined;
   predictions?: PredictionBackend;
   clock: Clock;
   logger: Logger;

@@ -3,7 +3,8 @@ import { type Observable, defer, of, switchMap } from 'rxjs';
 import { resolveProjectLocation } from '../config/resolve.js';
 import { SyncError } from '../domain/errors.js';
 import { shortHash } from '../domain/ids.js';
-import type { ClusterReport } from '../domain/ports.js';
+import type { ClusterReport, DatabricksClusterReport } from '../domain/ports.js';
+import { engineReportOf, toDatabricksPrediction } from '../domain/databricks-prediction.js';
 import { withAccuracySample } from '../domain/prediction-accuracy.js';
 import type { PredictionCreateData } from '../domain/requests.js';
 import { predictionUrl } from '../domain/run-location.js';
@@ -94,6 +95,8 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
     if (e instanceof SyncError) throw e;
     throw new SyncError('corrupt_data', `the cluster report ${basis.reportUrl} is not valid JSON`, { cause: e });
   }
+  const databricks = state.project.platform === 'databricks' ? databricksInputs(deps, report as unknown as DatabricksClusterReport) : undefined;
+  if (databricks) report = databricks.engineReport;
   const predicted = await deps.predictions.predict(
     {
       projectId: state.project.id,
@@ -107,10 +110,12 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
       ...(state.project.policy?.pinned !== undefined ? { pinned: state.project.policy.pinned } : {}),
       ...memoryFloorOf(state),
       ...previousStructureOf(state, basis.id),
+      ...(databricks ? { include: databricks.catalog.nodeTypes.map((n) => n.nodeTypeId) } : {}),
     },
     opts,
   );
-  const prediction: Prediction = basisWarnings.length > 0 ? { ...predicted, warnings: [...basisWarnings, ...(predicted.warnings ?? [])] } : predicted;
+  const merged: Prediction = basisWarnings.length > 0 ? { ...predicted, warnings: [...basisWarnings, ...(predicted.warnings ?? [])] } : predicted;
+  const prediction = databricks ? toDatabricksPrediction(merged, databricks) : merged;
   await deps.objects.put(url, `${JSON.stringify(prediction, null, 2)}\n`, { ...opts, contentType: 'application/json' });
   await updateProjectState(
     deps.state,
@@ -138,6 +143,16 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
   );
   deps.logger.info('prediction created', { projectId: state.project.id, predictionId, basisRunId: basis.id, backend: deps.predictions.name, requestId: ctx.requestId });
   return prediction;
+}
+
+// A Databricks report as the engine reads it, and what re-pricing its answer needs.
+function databricksInputs(deps: HandlerDeps, report: DatabricksClusterReport) {
+  if (report.Cloud === 'azure') {
+    throw new SyncError('unsupported', 'predictions for Azure Databricks are not available yet: the engine has no Azure VM performance model (runs are still recorded and priced)');
+  }
+  if (!deps.databricksCatalog) throw new SyncError('invalid_config', 'Databricks predictions need site.databricks (its cost catalog)');
+  const vm = deps.vmPrice;
+  return { report, engineReport: engineReportOf(report), catalog: deps.databricksCatalog, vmPrice: (t: string, spot: boolean) => vm?.(t, spot, report.Cloud) };
 }
 
 /**

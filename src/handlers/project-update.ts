@@ -7,7 +7,7 @@ import type { HandlerContext, HandlerDeps } from './deps.js';
 import { fromAbortable } from './rx.js';
 import { updateProjectState } from './update-project.js';
 
-const OPTIONAL = ['jobFlow', 'cluster', 'location', 'preference', 'autoApply', 'mode', 'policy'] as const;
+const OPTIONAL = ['jobFlow', 'job', 'cluster', 'location', 'preference', 'autoApply', 'mode', 'policy'] as const;
 
 /** `project` with the update applied: given fields replace, `null` removes; undefined when nothing changes. */
 export function applyProjectUpdate(project: Project, data: ProjectUpdateData, now: Date): Project | undefined {

@@ -14,6 +14,7 @@ import { fromAbortable } from './rx.js';
 import { mergeSteps, runFailure, stepsFromEmr } from '../domain/run-steps.js';
 import { patchRun } from './run-start.js';
 import { updateProjectState } from './update-project.js';
+import { recordDatabricksRun } from './databricks-run.js';
 
 /** EMR states after which a run can be recorded (WAITING: a long-lived cluster with no step left). */
 export const FINAL_CLUSTER_STATES: readonly string[] = ['TERMINATED', 'TERMINATED_WITH_ERRORS', 'WAITING'];
@@ -88,6 +89,13 @@ async function recordRun(data: RunRecordData, deps: HandlerDeps, ctx: HandlerCon
   }
   const loaded = await deps.state.get(projectId, opts);
   if (!loaded) throw new SyncError('not_found', `project '${projectId}' does not exist`);
+  if (loaded.value.project.platform === 'databricks') {
+    const dbxRun = findRunToRecord(loaded.value, { runId: data.runId, clusterId: data.clusterId });
+    if (!dbxRun) throw new SyncError('not_found', `project '${projectId}' has no run ${data.runId ?? `for Databricks run ${String(data.clusterId)}`}`);
+    const done = answered(dbxRun);
+    if (done) return done;
+    return recordDatabricksRun(dbxRun, deps, ctx, signal);
+  }
   if (data.clusterId !== undefined && data.runId === undefined && !loaded.value.runs.some((r) => r.clusterId === data.clusterId)) {
     cluster ??= await deps.platform.describeCluster(data.clusterId, opts);
   }

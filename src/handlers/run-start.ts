@@ -14,6 +14,7 @@ import { resolvePreference, resolveProjectLocation } from '../config/resolve.js'
 import { fromAbortable, sleep, throwIfAborted } from './rx.js';
 import { randomUUID } from 'node:crypto';
 import { updateProjectState } from './update-project.js';
+import { startDatabricksRun } from './databricks-run.js';
 
 /** How far before a run's reservation a cluster tagged with its run id may have been created. */
 export const FIND_CLUSTER_SLACK_MS = 5 * 60 * 1000;
@@ -133,6 +134,7 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
   const loaded = await deps.state.get(projectId, opts);
   if (!loaded) throw new SyncError('not_found', `project '${projectId}' does not exist`);
   const { project } = loaded.value;
+  if (project.platform === 'databricks') return startDatabricksRun(data, deps, ctx, signal, loaded.value);
   if (project.platform !== 'emr') throw new SyncError('unsupported', `run.start for ${project.platform} projects is not available yet`);
   if (deps.platform.name !== project.platform) {
     throw new SyncError('invalid_config', `project '${projectId}' runs on ${project.platform} but this agent's platform is ${deps.platform.name}`);
@@ -299,7 +301,7 @@ function pause(deps: HandlerDeps, ms: number, signal?: AbortSignal): Promise<voi
   return deps.clock.sleep ? deps.clock.sleep(ms, signal) : sleep(ms, signal);
 }
 
-type Launch = { kind: 'claimed' } | { kind: 'found'; clusterId: string } | { kind: 'started'; run: Run & { clusterId: string } };
+export type Launch = { kind: 'claimed' } | { kind: 'found'; clusterId: string } | { kind: 'started'; run: Run & { clusterId: string } };
 type LaunchLookup = { tags: Record<string, string>; name: string | undefined };
 
 /**
@@ -309,7 +311,7 @@ type LaunchLookup = { tags: Record<string, string>; name: string | undefined };
  * longer be in flight; a claim whose call was refused ends at once), look up once more, then take the
  * claim over by compare-and-set, so two attempts never both launch.
  */
-async function acquireLaunch(deps: HandlerDeps, initial: Run, token: string, lookup: LaunchLookup, signal: AbortSignal): Promise<Launch> {
+export async function acquireLaunch(deps: HandlerDeps, initial: Run, token: string, lookup: LaunchLookup, signal: AbortSignal): Promise<Launch> {
   const opts = { signal };
   let run = initial;
   // The claim this attempt is watching, and when (on this attempt's clock) it first saw it.

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { SyncError } from '../domain/errors.js';
+import { checkDatabricksJob } from '../domain/databricks-job.js';
+import { SyncError, isSyncError } from '../domain/errors.js';
 import { REQUEST_NAMES, type RequestName, type ValidRequest } from '../domain/requests.js';
 
 /** The largest request accepted, in UTF-8 bytes of its JSON. */
@@ -104,6 +105,20 @@ function inspect(value: unknown): number {
   return walk(value, 'request', 0);
 }
 
+// What JSON Schema cannot say about a Databricks job (one cluster per project, known job_cluster_key, ...).
+function checkJob(name: RequestName, data: Record<string, unknown>): void {
+  if (data.job === undefined || data.job === null) return;
+  if (name === 'project.create' && data.platform !== 'databricks') fail([{ path: 'data.job', message: "is only for platform 'databricks' (EMR projects use jobFlow)" }]);
+  if (data.jobFlow !== undefined && data.jobFlow !== null) fail([{ path: 'data.jobFlow', message: 'cannot be given with data.job (one is for EMR, the other for Databricks)' }]);
+  try {
+    checkDatabricksJob(data.job, 'data.job');
+  } catch (e) {
+    if (!isSyncError(e, 'invalid_request')) throw e;
+    const d = e.details as { path?: string; problem?: string } | undefined;
+    fail([{ path: d?.path ?? 'data.job', message: d?.problem ?? e.message }]);
+  }
+}
+
 /**
  * Validates a request envelope `{ id?, name, data, idempotencyKey? }` and its data against
  * schema/requests.schema.json. Throws SyncError 'unknown_request' for a name with no handler and
@@ -125,6 +140,7 @@ export function validateRequest(raw: unknown): ValidRequest {
     throw new SyncError('unknown_request', `no request named '${envelope.name}'; known requests: ${REQUEST_NAMES.join(', ')}`);
   }
   if (!dataValidator(envelope.data)) fail(describe('data', dataValidator.errors ?? []));
+  checkJob(name, envelope.data as Record<string, unknown>);
   const out = { name, data: structuredClone(envelope.data) } as ValidRequest;
   if (envelope.id !== undefined) out.id = envelope.id;
   if (envelope.idempotencyKey !== undefined) out.idempotencyKey = envelope.idempotencyKey;

@@ -55,6 +55,7 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
           ...(input.margin !== undefined ? { margin: input.margin } : {}),
           ...(input.pinned !== undefined ? { pinned: input.pinned } : {}),
           ...(input.memoryFloorMb !== undefined ? { memoryFloorMb: input.memoryFloorMb } : {}),
+          ...(input.include ? { include: input.include } : {}),
           catalog,
           history: history.map((h) => ({ instanceType: h.instanceType, nodes: h.nodes, runtimeSeconds: h.runtimeSeconds })),
         },

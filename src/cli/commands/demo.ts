@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hasRedisServer } from '../../agent/embedded-redis.js';
 import { runDemo } from '../../demo/run-demo.js';
+import { runDatabricksDemo } from '../../demo/databricks-demo.js';
 import type { CliIo } from '../io.js';
 
 /** `sync-agent demo`: the tuning loop on embedded defaults and the sandbox EMR; no AWS account needed. */
@@ -18,8 +19,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       seed: { type: 'string', default: '42' },
       ui: { type: 'boolean', default: false },
       port: { type: 'string', default: '0' },
+      platform: { type: 'string', default: 'emr' },
     },
   });
+  if (values.platform !== 'emr' && values.platform !== 'databricks') {
+    io.err(`sync-agent demo: --platform must be emr or databricks, got '${values.platform}'`);
+    return 2;
+  }
   const iterations = Number(values.iterations);
   const timeScale = Number(values['time-scale']);
   if (!Number.isInteger(iterations) || iterations < 1 || iterations > 20) {
@@ -48,6 +54,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   });
   if (values.ui) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal!);
   try {
+    if (values.platform === 'databricks') return await runDatabricksDemo({ io, dir, iterations, timeScale, seed: Number(values.seed) });
     return await runDemo({ io, dir, iterations, timeScale, seed: Number(values.seed), keep: values.keep || values.dir !== undefined, ...(values.ui ? { ui: { port, untilStopped } } : {}) });
   } finally {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeListener(sig, onSignal!);

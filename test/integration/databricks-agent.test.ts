@@ -1,0 +1,206 @@
+// A Databricks project through the agent's public interface (requests on its Redis inbox, results,
+// state, objects) against the sandbox Databricks workspace: project.create with a realistic multi-task
+// job, run.start twice with one key -> one Databricks run, the submitted cluster keeps every user field
+// and carries the tags and log destination, run.record after log delivery writes
+// databricks-cluster-report.json and prices the run (VM + DBU), and the token appears nowhere.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { createAgent, type Agent } from '../../src/agent/daemon.js';
+import { embeddedDefaults } from '../../src/config/defaults.js';
+import type { Config } from '../../src/config/types.js';
+import { createFileStateStore } from '../../src/adapters/state-file.js';
+import { inboxKey } from '../../src/queues/inbox.js';
+import { createResults, type ResultEntry } from '../../src/queues/results.js';
+import { resolveRedisUrl } from '../../src/agent/runtime.js';
+import { createDatabricksServer, type DatabricksServer } from '../../src/sandbox/databricks-server.js';
+import { shippedWorkloads } from '../../src/sandbox/shipped-workloads.js';
+import type { DatabricksJob } from '../../src/domain/databricks-job.js';
+import type { Run } from '../../src/domain/types.js';
+
+const TOKEN = 'dapi-agent-test-5f0c2b9e7d1a4c3b';
+const fixture = (): DatabricksJob => JSON.parse(readFileSync(new URL('../fixtures/databricks/multi-task-job.json', import.meta.url), 'utf8')) as DatabricksJob;
+let dir: string;
+let server: DatabricksServer;
+let agent: Agent;
+let redis: Redis;
+let config: Config;
+const logs: string[] = [];
+let seq = 0;
+
+test.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sync-dbx-agent-'));
+  server = await createDatabricksServer({ tokens: [TOKEN], workloads: shippedWorkloads(), timeScale: 3000, logDeliveryDelayMs: 180_000 });
+  const base = embeddedDefaults(dir);
+  config = {
+    ...base,
+    site: {
+      ...base.site,
+      id: 'dbx-agent',
+      redis: { embedded: true, dir: join(dir, 'redis') },
+      queues: { ...base.site.queues, prefix: 'dbx', backoffMs: 200, attempts: 5 },
+      http: { ...base.site.http, enabled: false },
+      eventLog: { waitTimeoutMs: 60_000, pollMs: 300 },
+      shutdown: { graceMs: 3_000 },
+      databricks: { host: server.url, cloud: 'aws', pollIntervalMs: 500, maxCallsPerPass: 50, logDelivery: { waitTimeoutMs: 600_000, pollMs: 300 } },
+    },
+    tenant: { id: 'acme', state: pathToFileURL(join(dir, 'state')).href, projectLocation: 'dbfs:/sync/runs' },
+  };
+  agent = createAgent({ config, env: { DATABRICKS_TOKEN: TOKEN, HOME: dir }, home: dir, logSink: (l) => logs.push(l) });
+  await agent.start();
+  redis = new Redis(resolveRedisUrl(config), { maxRetriesPerRequest: 3 });
+});
+test.after(async () => {
+  if (process.env.DBX_DEBUG) for (const l of logs) console.log(l);
+  redis?.disconnect();
+  await agent?.stop('test done');
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function request(name: string, data: unknown, idempotencyKey?: string, timeoutMs = 60_000, answeredAs?: string): Promise<ResultEntry> {
+  const sent = `t-${Date.now().toString(36)}-${(seq++).toString(36)}`;
+  // A request whose key was seen before is answered under the first request's id (the queue's request identity).
+  const id = answeredAs ?? sent;
+  await redis.xadd(inboxKey('dbx'), '*', 'request', JSON.stringify({ id: sent, name, data, ...(idempotencyKey ? { idempotencyKey } : {}) }));
+  const results = createResults(redis, 'dbx');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const entry = await results.get(id);
+    if (entry) return entry;
+    if (Date.now() > deadline) throw new Error(`no result for ${name} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const runsOf = async (projectId: string): Promise<Run[]> => (await createFileStateStore(config.tenant.state).get(projectId))?.value.runs ?? [];
+
+test('project.create, run.start twice with one key, run.record after log delivery: one run, every user field kept, report and cost', async () => {
+  const created = await request('project.create', { projectId: 'orders', name: 'nightly orders', platform: 'databricks', job: fixture() });
+  assert.is(created.status, 'completed', JSON.stringify(created.error));
+  const first = await request('run.start', { projectId: 'orders' }, 'orders-2026-12-04');
+  const second = await request('run.start', { projectId: 'orders' }, 'orders-2026-12-04', 60_000, first.id);
+  assert.is(first.status, 'completed', JSON.stringify(first.error));
+  assert.equal(second.result, first.result);
+  const started = first.result as { runId: string; databricksRunId: number; location: string };
+  assert.ok(started.location.startsWith('dbfs:/sync/runs/orders/'));
+  assert.is(server.runs().length, 1, 'one Databricks run');
+  const submitted = server.runs()[0]!;
+  assert.is(submitted.runId, started.databricksRunId);
+  // The submitted cluster: the user's fields exactly, plus tags and the log destination.
+  const cluster = (submitted.body.job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
+  const mine = (fixture().job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
+  for (const [k, v] of Object.entries(mine)) if (k !== 'custom_tags') assert.equal(cluster[k], v, k);
+  assert.equal(cluster.custom_tags, { team: 'orders', 'sync:tenant-id': 'acme', 'sync:project-id': 'orders', 'sync:run-id': started.runId });
+  assert.equal(cluster.cluster_log_conf, { dbfs: { destination: `${started.location}cluster-logs` } });
+  assert.equal(submitted.body.tasks, fixture().tasks);
+  // runs-submit.json is the exact body sent.
+  const written = server.files().get(`${started.location.slice('dbfs:'.length)}runs-submit.json`);
+  assert.ok(written, 'runs-submit.json written');
+  assert.equal(JSON.parse(written!.bytes.toString('utf8')), submitted.body);
+
+  const recorded = await request('run.record', { projectId: 'orders', runId: started.runId }, undefined, 90_000);
+  assert.is(recorded.status, 'completed', JSON.stringify(recorded.error));
+  const result = recorded.result as { status: string; reportUrl: string; warnings?: string[] };
+  assert.is(result.status, 'recorded');
+  assert.is(result.warnings, undefined, 'recorded after log delivery, not on a timeout');
+  const report = JSON.parse(server.files().get(result.reportUrl.slice('dbfs:'.length))!.bytes.toString('utf8')) as { Cluster: { cluster_id: string }; ClusterEvents: unknown[]; Run: { run_id: number }; Cloud: string };
+  const run = (await runsOf('orders')).find((r) => r.id === started.runId)!;
+  assert.is(report.Cluster.cluster_id, run.databricksClusterId);
+  assert.is(report.Cluster.cluster_id, submitted.clusterId);
+  assert.is(report.Run.run_id, started.databricksRunId);
+  assert.ok(report.ClusterEvents.length >= 4);
+  assert.is(report.Cloud, 'aws');
+  // The event log the run points at is the delivered one, modified after the run ended.
+  assert.ok(run.eventLogUrl?.startsWith(`${started.location}cluster-logs/${submitted.clusterId}/eventlog/`), run.eventLogUrl);
+  const delivered = server.files().get(`${run.eventLogUrl!.slice('dbfs:'.length)}eventlog`)!;
+  assert.ok(delivered.modifiedAt > Date.parse(run.endedAt!), 'the final delivery came after the end');
+  assert.ok((run.costUsd ?? 0) > 0 && (run.costBreakdown?.dbuUsd ?? 0) > 0 && (run.costBreakdown?.vmUsd ?? 0) > 0, JSON.stringify(run.costBreakdown));
+  assert.is(run.cluster?.instanceType, 'm5.4xlarge');
+  assert.is(run.cluster?.nodes, 12);
+});
+
+test('prediction.create gives Databricks fragments with runtime and cost; prediction.apply submits the solution with everything else unchanged', async () => {
+  const predicted = await request('prediction.create', { projectId: 'orders' }, 'orders-predict-1', 90_000);
+  assert.is(predicted.status, 'completed', JSON.stringify(predicted.error));
+  const prediction = predicted.result as { predictionId: string; solutions: Record<string, { configuration: Record<string, unknown>; estimate: { runtimeSeconds: number; costUsd: number }; explanation: string }> };
+  for (const [pref, s] of Object.entries(prediction.solutions)) {
+    assert.ok(s.estimate.runtimeSeconds > 0 && s.estimate.costUsd > 0, `${pref}: ${JSON.stringify(s.estimate)}`);
+    assert.type(s.configuration.node_type_id, 'string');
+    assert.type(s.configuration.num_workers, 'number');
+    assert.not.ok('Instances' in s.configuration, 'a Databricks fragment, not an EMR one');
+    assert.match(s.explanation, /VM \$[\d.]+ \+ DBUs \$[\d.]+/, `${pref}: ${s.explanation} ${JSON.stringify((predicted.result as { warnings?: string[] }).warnings)}`);
+  }
+  const before = server.runs().length;
+  const applied = await request('prediction.apply', { projectId: 'orders', predictionId: prediction.predictionId, preference: 'economy' }, 'orders-apply-1', 60_000);
+  assert.is(applied.status, 'completed', JSON.stringify(applied.error));
+  assert.is(server.runs().length, before + 1, 'a second runs/submit');
+  const second = server.runs().find((r) => r.runId === (applied.result as { databricksRunId: number }).databricksRunId)!;
+  const chosen = prediction.solutions.economy!.configuration;
+  const cluster = (second.body.job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
+  assert.is(cluster.node_type_id, chosen.node_type_id);
+  assert.is(cluster.num_workers, chosen.num_workers);
+  assert.is((cluster.custom_tags as Record<string, string>)['sync:prediction-id'], prediction.predictionId);
+  const mine = (fixture().job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
+  for (const [k, v] of Object.entries(mine)) {
+    if (['custom_tags', 'node_type_id', 'driver_node_type_id', 'num_workers', 'spark_conf'].includes(k)) continue;
+    assert.equal(cluster[k], v, k);
+  }
+  // The user's Spark settings stay; the fragment may add (or set) executor sizing only.
+  const conf = cluster.spark_conf as Record<string, string>;
+  for (const [k, v] of Object.entries(mine.spark_conf as Record<string, string>)) assert.is(conf[k], v, k);
+  for (const k of Object.keys(conf)) assert.ok(k in (mine.spark_conf as object) || k.startsWith('spark.executor.'), k);
+  assert.equal(second.body.tasks, fixture().tasks);
+});
+
+test('the poller hands run.record for a finished run: recorded with no run.record sent', async () => {
+  const started = await request('run.start', { projectId: 'orders' }, 'orders-2026-12-05');
+  assert.is(started.status, 'completed', JSON.stringify(started.error));
+  const { runId } = started.result as { runId: string };
+  const deadline = Date.now() + 90_000;
+  let run: Run | undefined;
+  while (Date.now() < deadline) {
+    run = (await runsOf('orders')).find((r) => r.id === runId);
+    if (run?.status === 'recorded' || run?.status === 'failed') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.is(run?.status, 'recorded', `run ${runId} is ${run?.status}`);
+  assert.ok(run?.reportUrl?.endsWith('databricks-cluster-report.json'));
+  assert.ok(logs.some((l) => l.includes('"component":"reconciler"') && l.includes(runId)), 'handed over by the poller');
+});
+
+test('runs/submit answers lost: the client resends with the same token, then the next attempt finds the run by its tags; exactly one Databricks run', async () => {
+  const before = server.runs().length;
+  const submitsBefore = server.requests().filter((r) => r.path === '/api/2.1/jobs/runs/submit').length;
+  // Three lost answers use up the client's attempts, so the request's first attempt fails with its launch claim taken.
+  server.inject({ path: '/api/2.1/jobs/runs/submit', status: 500, times: 3, afterHandling: true });
+  const started = await request('run.start', { projectId: 'orders' }, 'orders-2026-12-06', 90_000);
+  assert.is(started.status, 'completed', JSON.stringify(started.error));
+  const { runId, databricksRunId } = started.result as { runId: string; databricksRunId: number };
+  const mine = server.runs().filter((r) => r.customTags['sync:run-id'] === runId);
+  assert.is(mine.length, 1);
+  assert.is(mine[0]!.runId, databricksRunId);
+  assert.is(server.runs().length, before + 1);
+  assert.ok(server.requests().filter((r) => r.path === '/api/2.1/jobs/runs/submit').length - submitsBefore >= 3, 'resent with the same token');
+  assert.ok(server.requests().some((r) => r.path === '/api/2.1/jobs/runs/list'), 'the next attempt looked the run up by its tags');
+});
+
+test('the token never appears in logs, Redis, objects or state', async () => {
+  assert.ok(logs.length > 0);
+  assert.not.ok(logs.some((l) => l.includes(TOKEN)), 'logs');
+  const keys = await redis.keys('*');
+  for (const k of keys) {
+    const type = await redis.type(k);
+    const dump = type === 'string' ? await redis.get(k) : type === 'hash' ? JSON.stringify(await redis.hgetall(k)) : type === 'stream' ? JSON.stringify(await redis.xrange(k, '-', '+')) : type === 'list' ? JSON.stringify(await redis.lrange(k, 0, -1)) : type === 'zset' ? JSON.stringify(await redis.zrange(k, 0, -1)) : '';
+    assert.not.ok((dump ?? '').includes(TOKEN), `redis key ${k}`);
+  }
+  for (const [path, f] of server.files()) assert.not.ok(f.bytes.includes(TOKEN), path);
+  const walk = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
+  for (const file of walk(join(dir, 'state'))) assert.not.ok(readFileSync(file).includes(TOKEN), file);
+});
+
+test.run();

@@ -1,0 +1,124 @@
+// The same on Azure Databricks: Standard_* node types, azure_attributes kept, a dbfs:/ log destination
+// read back through the DBFS API, the run priced with the Azure VM price and Azure $/DBU.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { createAgent, type Agent } from '../../src/agent/daemon.js';
+import { embeddedDefaults } from '../../src/config/defaults.js';
+import type { Config } from '../../src/config/types.js';
+import { createFileStateStore } from '../../src/adapters/state-file.js';
+import { inboxKey } from '../../src/queues/inbox.js';
+import { createResults, type ResultEntry } from '../../src/queues/results.js';
+import { resolveRedisUrl } from '../../src/agent/runtime.js';
+import { createDatabricksServer, type DatabricksServer } from '../../src/sandbox/databricks-server.js';
+import { shippedWorkloads } from '../../src/sandbox/shipped-workloads.js';
+import type { DatabricksJob } from '../../src/domain/databricks-job.js';
+import type { Run } from '../../src/domain/types.js';
+
+const TOKEN = 'dapi-azure-test-9e1d77c0a5b34f21';
+const fixture = (): DatabricksJob => JSON.parse(readFileSync(new URL('../fixtures/databricks/multi-task-job.json', import.meta.url), 'utf8')) as DatabricksJob;
+let dir: string;
+let server: DatabricksServer;
+let agent: Agent;
+let redis: Redis;
+let config: Config;
+const logs: string[] = [];
+let seq = 0;
+
+test.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sync-dbx-azure-'));
+  server = await createDatabricksServer({ tokens: [TOKEN], workloads: shippedWorkloads(), timeScale: 3000, logDeliveryDelayMs: 180_000 });
+  const base = embeddedDefaults(dir);
+  config = {
+    ...base,
+    site: {
+      ...base.site,
+      id: 'dbx-azure',
+      redis: { embedded: true, dir: join(dir, 'redis') },
+      queues: { ...base.site.queues, prefix: 'dbxaz', backoffMs: 200, attempts: 5 },
+      http: { ...base.site.http, enabled: false },
+      eventLog: { waitTimeoutMs: 60_000, pollMs: 300 },
+      shutdown: { graceMs: 3_000 },
+      databricks: { host: server.url, cloud: 'azure', pollIntervalMs: 500, maxCallsPerPass: 50, logDelivery: { waitTimeoutMs: 600_000, pollMs: 300 } },
+    },
+    tenant: { id: 'acme', state: pathToFileURL(join(dir, 'state')).href, projectLocation: 'dbfs:/sync/azure-runs' },
+  };
+  agent = createAgent({ config, env: { DATABRICKS_TOKEN: TOKEN, HOME: dir }, home: dir, logSink: (l) => logs.push(l) });
+  await agent.start();
+  redis = new Redis(resolveRedisUrl(config), { maxRetriesPerRequest: 3 });
+});
+test.after(async () => {
+  if (process.env.DBX_DEBUG) for (const l of logs) console.log(l);
+  redis?.disconnect();
+  await agent?.stop('test done');
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function request(name: string, data: unknown, idempotencyKey?: string, timeoutMs = 60_000, answeredAs?: string): Promise<ResultEntry> {
+  const sent = `t-${Date.now().toString(36)}-${(seq++).toString(36)}`;
+  // A request whose key was seen before is answered under the first request's id (the queue's request identity).
+  const id = answeredAs ?? sent;
+  await redis.xadd(inboxKey('dbxaz'), '*', 'request', JSON.stringify({ id: sent, name, data, ...(idempotencyKey ? { idempotencyKey } : {}) }));
+  const results = createResults(redis, 'dbxaz');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const entry = await results.get(id);
+    if (entry) return entry;
+    if (Date.now() > deadline) throw new Error(`no result for ${name} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const runsOf = async (projectId: string): Promise<Run[]> => (await createFileStateStore(config.tenant.state).get(projectId))?.value.runs ?? [];
+
+function azureJob(): DatabricksJob {
+  const job = fixture();
+  const c = (job.job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
+  delete c.aws_attributes;
+  c.azure_attributes = { availability: 'ON_DEMAND_AZURE', first_on_demand: 1, spot_bid_max_price: -1 };
+  c.node_type_id = 'Standard_E8ds_v4';
+  c.driver_node_type_id = 'Standard_E4ds_v4';
+  c.num_workers = 6;
+  return job;
+}
+
+test('Azure: run.start and run.record with Standard_* node types and a dbfs:/ log destination read through the DBFS API', async () => {
+  const created = await request('project.create', { projectId: 'orders-az', name: 'orders on azure', platform: 'databricks', job: azureJob() });
+  assert.is(created.status, 'completed', JSON.stringify(created.error));
+  const started = await request('run.start', { projectId: 'orders-az' }, 'orders-az-1');
+  assert.is(started.status, 'completed', JSON.stringify(started.error));
+  const { runId, location } = started.result as { runId: string; location: string };
+  const submitted = server.runs()[0]!;
+  const cluster = (submitted.body.job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
+  assert.is(cluster.node_type_id, 'Standard_E8ds_v4');
+  assert.equal(cluster.azure_attributes, { availability: 'ON_DEMAND_AZURE', first_on_demand: 1, spot_bid_max_price: -1 });
+  assert.equal(cluster.cluster_log_conf, { dbfs: { destination: `${location}cluster-logs` } });
+  const recorded = await request('run.record', { projectId: 'orders-az', runId }, undefined, 90_000);
+  assert.is(recorded.status, 'completed', JSON.stringify(recorded.error));
+  const run = (await runsOf('orders-az')).find((r) => r.id === runId)!;
+  assert.is(run.status, 'recorded');
+  assert.ok(run.eventLogUrl?.startsWith(`${location}cluster-logs/${submitted.clusterId}/eventlog/`));
+  assert.ok(server.requests().some((r) => r.path === '/api/2.0/dbfs/list'), 'listed through the DBFS API');
+  assert.ok(server.requests().some((r) => r.path === '/api/2.0/dbfs/get-status'), 'looked at the delivered file through the DBFS API');
+  const report = JSON.parse(server.files().get(run.reportUrl!.slice('dbfs:'.length))!.bytes.toString('utf8')) as { Cloud: string; Cluster: { cluster_id: string } };
+  assert.is(report.Cloud, 'azure');
+  assert.is(report.Cluster.cluster_id, submitted.clusterId);
+  // Azure prices: E8ds_v4 is 2 DBU/h and $0.576/h (eastus), Premium Jobs $0.30/DBU (data/databricks-catalog.json).
+  assert.ok((run.costBreakdown?.vmUsd ?? 0) > 0 && (run.costBreakdown?.dbuUsd ?? 0) > 0, JSON.stringify(run.costBreakdown));
+  const hours = (Date.parse(run.endedAt!) - Date.parse(submitted.submittedAt ? new Date(submitted.submittedAt).toISOString() : run.startedAt!)) / 3_600_000;
+  const expectedVm = (0.576 * 6 + vmOf('Standard_E4ds_v4')) * hours;
+  assert.ok(Math.abs((run.costBreakdown?.vmUsd ?? 0) - expectedVm) < 0.01 + expectedVm * 0.01, `vm ${run.costBreakdown?.vmUsd} vs ${expectedVm}`);
+  assert.not.ok(logs.some((l) => l.includes(TOKEN)));
+});
+
+function vmOf(type: string): number {
+  const catalog = JSON.parse(readFileSync(new URL('../../data/databricks-catalog.json', import.meta.url), 'utf8')) as { azure: { nodeTypes: { nodeTypeId: string; vmUsdPerHour?: number }[] } };
+  return catalog.azure.nodeTypes.find((n) => n.nodeTypeId === type)?.vmUsdPerHour ?? NaN;
+}
+
+test.run();
