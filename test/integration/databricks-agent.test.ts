@@ -5,20 +5,12 @@
 // databricks-cluster-report.json and prices the run (VM + DBU), and the token appears nowhere.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Redis } from 'ioredis';
-import { createAgent, type Agent } from '../../src/agent/daemon.js';
-import { embeddedDefaults } from '../../src/config/defaults.js';
-import type { Config } from '../../src/config/types.js';
-import { createFileStateStore } from '../../src/adapters/state-file.js';
-import { inboxKey } from '../../src/queues/inbox.js';
-import { createResults, type ResultEntry } from '../../src/queues/results.js';
-import { resolveRedisUrl } from '../../src/agent/runtime.js';
-import { createDatabricksServer, type DatabricksServer } from '../../src/sandbox/databricks-server.js';
-import { shippedWorkloads } from '../../src/sandbox/shipped-workloads.js';
+import type { Redis } from 'ioredis';
+import type { ResultEntry } from '../../src/queues/results.js';
+import { startDatabricksAgent, type DatabricksAgent } from '../support/databricks-agent.js';
+import type { DatabricksServer } from '../../src/sandbox/databricks-server.js';
 import type { DatabricksJob } from '../../src/domain/databricks-job.js';
 import type { Run } from '../../src/domain/types.js';
 
@@ -26,58 +18,20 @@ const TOKEN = 'dapi-agent-test-5f0c2b9e7d1a4c3b';
 const fixture = (): DatabricksJob => JSON.parse(readFileSync(new URL('../fixtures/databricks/multi-task-job.json', import.meta.url), 'utf8')) as DatabricksJob;
 let dir: string;
 let server: DatabricksServer;
-let agent: Agent;
 let redis: Redis;
-let config: Config;
-const logs: string[] = [];
-let seq = 0;
+let logs: string[] = [];
+let env: DatabricksAgent;
 
 test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sync-dbx-agent-'));
-  server = await createDatabricksServer({ tokens: [TOKEN], workloads: shippedWorkloads(), timeScale: 3000, logDeliveryDelayMs: 180_000 });
-  const base = embeddedDefaults(dir);
-  config = {
-    ...base,
-    site: {
-      ...base.site,
-      id: 'dbx-agent',
-      redis: { embedded: true, dir: join(dir, 'redis') },
-      queues: { ...base.site.queues, prefix: 'dbx', backoffMs: 200, attempts: 5 },
-      http: { ...base.site.http, enabled: false },
-      eventLog: { waitTimeoutMs: 60_000, pollMs: 300 },
-      shutdown: { graceMs: 3_000 },
-      databricks: { host: server.url, cloud: 'aws', pollIntervalMs: 500, maxCallsPerPass: 50, logDelivery: { waitTimeoutMs: 600_000, pollMs: 300 } },
-    },
-    tenant: { id: 'acme', state: pathToFileURL(join(dir, 'state')).href, projectLocation: 'dbfs:/sync/runs' },
-  };
-  agent = createAgent({ config, env: { DATABRICKS_TOKEN: TOKEN, HOME: dir }, home: dir, logSink: (l) => logs.push(l) });
-  await agent.start();
-  redis = new Redis(resolveRedisUrl(config), { maxRetriesPerRequest: 3 });
+  env = await startDatabricksAgent({ name: 'agent', token: TOKEN, prefix: 'dbx', cloud: 'aws', projectLocation: 'dbfs:/sync/runs' });
+  ({ dir, server, redis, logs } = env);
 });
 test.after(async () => {
-  if (process.env.DBX_DEBUG) for (const l of logs) console.log(l);
-  redis?.disconnect();
-  await agent?.stop('test done');
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await env?.close();
 });
 
-async function request(name: string, data: unknown, idempotencyKey?: string, timeoutMs = 60_000, answeredAs?: string): Promise<ResultEntry> {
-  const sent = `t-${Date.now().toString(36)}-${(seq++).toString(36)}`;
-  // A request whose key was seen before is answered under the first request's id (the queue's request identity).
-  const id = answeredAs ?? sent;
-  await redis.xadd(inboxKey('dbx'), '*', 'request', JSON.stringify({ id: sent, name, data, ...(idempotencyKey ? { idempotencyKey } : {}) }));
-  const results = createResults(redis, 'dbx');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const entry = await results.get(id);
-    if (entry) return entry;
-    if (Date.now() > deadline) throw new Error(`no result for ${name} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const runsOf = async (projectId: string): Promise<Run[]> => (await createFileStateStore(config.tenant.state).get(projectId))?.value.runs ?? [];
+const request = (name: string, data: unknown, idempotencyKey?: string, timeoutMs = 60_000, answeredAs?: string): Promise<ResultEntry> => env.request(name, data, idempotencyKey, timeoutMs, answeredAs);
+const runsOf = (projectId: string): Promise<Run[]> => env.runsOf(projectId);
 
 test('project.create, run.start twice with one key, run.record after log delivery: one run, every user field kept, report and cost', async () => {
   const created = await request('project.create', { projectId: 'orders', name: 'nightly orders', platform: 'databricks', job: fixture() });

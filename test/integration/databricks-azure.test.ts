@@ -2,79 +2,29 @@
 // read back through the DBFS API, the run priced with the Azure VM price and Azure $/DBU.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Redis } from 'ioredis';
-import { createAgent, type Agent } from '../../src/agent/daemon.js';
-import { embeddedDefaults } from '../../src/config/defaults.js';
-import type { Config } from '../../src/config/types.js';
-import { createFileStateStore } from '../../src/adapters/state-file.js';
-import { inboxKey } from '../../src/queues/inbox.js';
-import { createResults, type ResultEntry } from '../../src/queues/results.js';
-import { resolveRedisUrl } from '../../src/agent/runtime.js';
-import { createDatabricksServer, type DatabricksServer } from '../../src/sandbox/databricks-server.js';
-import { shippedWorkloads } from '../../src/sandbox/shipped-workloads.js';
+import { readFileSync } from 'node:fs';
+import type { ResultEntry } from '../../src/queues/results.js';
+import { startDatabricksAgent, type DatabricksAgent } from '../support/databricks-agent.js';
+import type { DatabricksServer } from '../../src/sandbox/databricks-server.js';
 import type { DatabricksJob } from '../../src/domain/databricks-job.js';
 import type { Run } from '../../src/domain/types.js';
 
 const TOKEN = 'dapi-azure-test-9e1d77c0a5b34f21';
 const fixture = (): DatabricksJob => JSON.parse(readFileSync(new URL('../fixtures/databricks/multi-task-job.json', import.meta.url), 'utf8')) as DatabricksJob;
-let dir: string;
 let server: DatabricksServer;
-let agent: Agent;
-let redis: Redis;
-let config: Config;
-const logs: string[] = [];
-let seq = 0;
+let logs: string[] = [];
+let env: DatabricksAgent;
 
 test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sync-dbx-azure-'));
-  server = await createDatabricksServer({ tokens: [TOKEN], workloads: shippedWorkloads(), timeScale: 3000, logDeliveryDelayMs: 180_000 });
-  const base = embeddedDefaults(dir);
-  config = {
-    ...base,
-    site: {
-      ...base.site,
-      id: 'dbx-azure',
-      redis: { embedded: true, dir: join(dir, 'redis') },
-      queues: { ...base.site.queues, prefix: 'dbxaz', backoffMs: 200, attempts: 5 },
-      http: { ...base.site.http, enabled: false },
-      eventLog: { waitTimeoutMs: 60_000, pollMs: 300 },
-      shutdown: { graceMs: 3_000 },
-      databricks: { host: server.url, cloud: 'azure', pollIntervalMs: 500, maxCallsPerPass: 50, logDelivery: { waitTimeoutMs: 600_000, pollMs: 300 } },
-    },
-    tenant: { id: 'acme', state: pathToFileURL(join(dir, 'state')).href, projectLocation: 'dbfs:/sync/azure-runs' },
-  };
-  agent = createAgent({ config, env: { DATABRICKS_TOKEN: TOKEN, HOME: dir }, home: dir, logSink: (l) => logs.push(l) });
-  await agent.start();
-  redis = new Redis(resolveRedisUrl(config), { maxRetriesPerRequest: 3 });
+  env = await startDatabricksAgent({ name: 'azure', token: TOKEN, prefix: 'dbxaz', cloud: 'azure', projectLocation: 'dbfs:/sync/azure-runs' });
+  ({ server, logs } = env);
 });
 test.after(async () => {
-  if (process.env.DBX_DEBUG) for (const l of logs) console.log(l);
-  redis?.disconnect();
-  await agent?.stop('test done');
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await env?.close();
 });
 
-async function request(name: string, data: unknown, idempotencyKey?: string, timeoutMs = 60_000, answeredAs?: string): Promise<ResultEntry> {
-  const sent = `t-${Date.now().toString(36)}-${(seq++).toString(36)}`;
-  // A request whose key was seen before is answered under the first request's id (the queue's request identity).
-  const id = answeredAs ?? sent;
-  await redis.xadd(inboxKey('dbxaz'), '*', 'request', JSON.stringify({ id: sent, name, data, ...(idempotencyKey ? { idempotencyKey } : {}) }));
-  const results = createResults(redis, 'dbxaz');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const entry = await results.get(id);
-    if (entry) return entry;
-    if (Date.now() > deadline) throw new Error(`no result for ${name} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const runsOf = async (projectId: string): Promise<Run[]> => (await createFileStateStore(config.tenant.state).get(projectId))?.value.runs ?? [];
+const request = (name: string, data: unknown, idempotencyKey?: string, timeoutMs = 60_000, answeredAs?: string): Promise<ResultEntry> => env.request(name, data, idempotencyKey, timeoutMs, answeredAs);
+const runsOf = (projectId: string): Promise<Run[]> => env.runsOf(projectId);
 
 function azureJob(): DatabricksJob {
   const job = fixture();
