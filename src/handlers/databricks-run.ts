@@ -1,18 +1,18 @@
 // run.start and run.record for Databricks projects: the same run reservation, request keys and launch
 // claim as EMR (run-start.ts), with runs/submit (idempotent by a token derived from the run id) in place
 // of RunJobFlow, and recording that waits for cluster log delivery.
-import { resolvePreference, resolveProjectLocation } from '../config/resolve.js';
+import { resolveProjectLocation } from '../config/resolve.js';
 import { clusterLogDestination, clusterShape, jobClusterOf, mergeDatabricksJob, planRunsSubmit, type DatabricksClusterFragment, type DatabricksJob } from '../domain/databricks-job.js';
 import { databricksRunCost, type DatabricksCloudCatalog, type DatabricksCost } from '../domain/databricks-cost.js';
 import { SyncError, toSyncError } from '../domain/errors.js';
 import { deriveRunId } from '../domain/ids.js';
 import type { DatabricksClusterReport, DatabricksPlatformPort, ObjectInfo } from '../domain/ports.js';
 import type { RunRecordResult, RunStartData } from '../domain/requests.js';
-import { predictionUrl, runLocation } from '../domain/run-location.js';
+import { runLocation } from '../domain/run-location.js';
 import { TAG_RUN_ID, TAG_TENANT_ID } from '../domain/tags.js';
-import type { Prediction, Preference, ProjectState, Run } from '../domain/types.js';
+import type { ProjectState, Run } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
-import { LAUNCH_CALL_TIMEOUT_MS, acquireLaunch, decideRunStart, patchRun, requestKeyOf, reserveRun } from './run-start.js';
+import { LAUNCH_CALL_TIMEOUT_MS, acquireLaunch, decideRunStart, patchRun, readRequestedPrediction, requestKeyOf, reserveRun } from './run-start.js';
 import { throwIfAborted } from './rx.js';
 import { updateProjectState } from './update-project.js';
 
@@ -39,15 +39,7 @@ function resultOf(run: Run): DatabricksRunStartResult {
 }
 
 async function jobFromPrediction(deps: HandlerDeps, state: ProjectState, location: string, data: RunStartData, signal: AbortSignal) {
-  const url = predictionUrl(location, state.project.id, data.predictionId as string);
-  const { body } = await deps.objects.get(url, { signal });
-  let prediction: Prediction;
-  try {
-    prediction = JSON.parse(body.toString('utf8')) as Prediction;
-  } catch (e) {
-    throw new SyncError('corrupt_data', `prediction ${url} is not valid JSON`, { cause: e });
-  }
-  const preference: Preference = resolvePreference({ request: data.preference === undefined ? {} : { preference: data.preference }, project: state.project, config: deps.config });
+  const { url, prediction, preference } = await readRequestedPrediction(deps, state, location, data, signal);
   const solution = prediction.solutions?.[preference];
   const fragment = solution?.configuration as DatabricksClusterFragment | undefined;
   if (typeof fragment !== 'object' || fragment === null) throw new SyncError('corrupt_data', `prediction ${url} has no solutions.${preference}.configuration`);

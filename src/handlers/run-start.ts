@@ -102,9 +102,15 @@ function failedRunError(run: Run): SyncError {
 
 type PlannedFromPrediction = { jobFlow: JobFlow; preference: Preference; estimate?: Estimate; basis?: Estimate };
 
-async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, location: string, data: RunStartData, signal: AbortSignal): Promise<PlannedFromPrediction> {
-  const predictionId = data.predictionId as string;
-  const url = predictionUrl(location, state.project.id, predictionId);
+/** The prediction a run.start names (`data.predictionId`), where it is stored, and the preference that applies. */
+export async function readRequestedPrediction(
+  deps: HandlerDeps,
+  state: ProjectState,
+  location: string,
+  data: RunStartData,
+  signal: AbortSignal,
+): Promise<{ url: string; prediction: Prediction; preference: Preference }> {
+  const url = predictionUrl(location, state.project.id, data.predictionId as string);
   const { body } = await deps.objects.get(url, { signal });
   let prediction: Prediction;
   try {
@@ -113,6 +119,11 @@ async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, loc
     throw new SyncError('corrupt_data', `prediction ${url} is not valid JSON`, { cause: e });
   }
   const preference: Preference = resolvePreference({ request: data.preference === undefined ? {} : { preference: data.preference }, project: state.project, config: deps.config });
+  return { url, prediction, preference };
+}
+
+async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, location: string, data: RunStartData, signal: AbortSignal): Promise<PlannedFromPrediction> {
+  const { url, prediction, preference } = await readRequestedPrediction(deps, state, location, data, signal);
   const configuration = prediction?.solutions?.[preference]?.configuration;
   if (typeof configuration !== 'object' || configuration === null || Array.isArray(configuration)) {
     throw new SyncError('corrupt_data', `prediction ${url} has no solutions.${preference}.configuration object`);
