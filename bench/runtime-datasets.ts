@@ -10,7 +10,7 @@ import { buildCatalog } from '../src/domain/prediction/catalog.js';
 import type { Catalog, CatalogRow } from '../src/domain/prediction/catalog.js';
 import { clusterCostUsd } from '../src/domain/prediction/cost.js';
 import { fitHistory } from '../src/domain/prediction/history.js';
-import { ECONOMY_UNCERTAINTY_Z, fitRuntimeModel, HISTORY_PRIOR, pickEconomy } from '../src/domain/prediction/history-model.js';
+import { ECONOMY_REUSE_MARGIN, ECONOMY_UNCERTAINTY_Z, fitRuntimeModel, HISTORY_PRIOR, pickEconomy, pickEconomyOverObserved } from '../src/domain/prediction/history-model.js';
 import type { HistoryPrior } from '../src/domain/prediction/history-model.js';
 import { choosePreferences } from '../src/domain/prediction/pareto.js';
 
@@ -76,7 +76,7 @@ const median = (xs: number[]) => {
 };
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '   -  ');
 
-function methods(catalog: Catalog): { today: Method; todayNoCap: Method; model: (z: number, prior?: HistoryPrior, label?: string) => Method; cheapestObserved: Method; perVcpu: Method; random: Method } {
+function methods(catalog: Catalog): { today: Method; todayNoCap: Method; model: (z: number, margin: number, prior?: HistoryPrior, label?: string) => Method; modelNoReuse: (z: number, label: string) => Method; cheapestObserved: Method; perVcpu: Method; random: Method } {
   const cost = (c: { instanceType: string; nodes: number }, seconds: number) => clusterCostUsd(catalog, c, seconds);
   const spec = (t: string) => catalog.get(t)!;
   // Today's predictFromHistory: Ernest/power curve over reference-node equivalents, candidates
@@ -99,10 +99,20 @@ function methods(catalog: Catalog): { today: Method; todayNoCap: Method; model: 
   return {
     today: { name: 'sync-agent before (Ernest curve, 1.5x cap)', pick: todayPick(true) },
     todayNoCap: { name: '  same without the 1.5x cap', pick: todayPick(false) },
-    model: (z, prior = HISTORY_PRIOR, label = '') => ({
-      name: label ? `  after,${label} (z=${z})` : `sync-agent after (Bayesian, cost at z=${z})`,
+    model: (z, margin, prior = HISTORY_PRIOR, label = '') => ({
+      name: label || `sync-agent after (Bayesian, z=${z}, margin ${margin})`,
       pick: (observed, job) => {
         const model = fitRuntimeModel(observed.map((o) => ({ hardware: spec(o.instanceType), nodes: o.nodes, runtimeSeconds: o.seconds })), prior);
+        const est = (c: Config) => model.predict(spec(c.instanceType), c.nodes);
+        const unobserved = job.configs.filter((c) => !observed.includes(c));
+        const chosen = pickEconomyOverObserved(unobserved, observed.map((o) => ({ config: o, runtimeSeconds: o.seconds })), est, cost, z, margin);
+        return chosen ? { config: chosen.config, predictedSeconds: chosen.reused ? chosen.config.seconds : est(chosen.config).seconds } : undefined;
+      },
+    }),
+    modelNoReuse: (z, label) => ({
+      name: label,
+      pick: (observed, job) => {
+        const model = fitRuntimeModel(observed.map((o) => ({ hardware: spec(o.instanceType), nodes: o.nodes, runtimeSeconds: o.seconds })));
         const est = (c: Config) => model.predict(spec(c.instanceType), c.nodes);
         const chosen = pickEconomy(job.configs, est, cost, z);
         return chosen ? { config: chosen, predictedSeconds: est(chosen).seconds } : undefined;
@@ -138,10 +148,34 @@ function methods(catalog: Catalog): { today: Method; todayNoCap: Method; model: 
   };
 }
 
-/** Scores each method over `draws` seeded draws of k observed runs per job. */
-function score(jobs: Job[], list: Method[], k: number, draws: number, catalog: Catalog): Map<string, { hits: number; n: number; errs: number[]; below: number; above: number; families: Map<string, number> }> {
-  const out = new Map<string, { hits: number; n: number; errs: number[]; below: number; above: number; families: Map<string, number> }>();
-  for (const m of list) out.set(m.name, { hits: 0, n: 0, errs: [], below: 0, above: 0, families: new Map() });
+
+type Stats = { hits: number; n: number; errs: number[]; errsNew: number[]; reused: number; below: number; above: number; families: Map<string, number> };
+const emptyStats = (): Stats => ({ hits: 0, n: 0, errs: [], errsNew: [], reused: 0, below: 0, above: 0, families: new Map() });
+function merge(list: Stats[]): Stats {
+  const out = emptyStats();
+  for (const s of list) {
+    out.hits += s.hits;
+    out.n += s.n;
+    out.errs.push(...s.errs);
+    out.errsNew.push(...s.errsNew);
+    out.reused += s.reused;
+    out.below += s.below;
+    out.above += s.above;
+    for (const [f, v] of s.families) out.families.set(f, (out.families.get(f) ?? 0) + v);
+  }
+  return out;
+}
+
+/**
+ * Scores each method over `draws` seeded draws of k observed runs per job; one Stats per method and
+ * job (index as in `jobs`), so that any subset of jobs can be aggregated from the same run. A pick of
+ * an observed configuration is a re-use: its estimate is the observed runtime, which in these
+ * datasets (one measurement per configuration) is the truth, so it enters err@pick as 0; errsNew
+ * holds the errors at configurations not yet run alone.
+ */
+function scoreByJob(jobs: Job[], list: Method[], k: number, draws: number, catalog: Catalog): Map<string, Stats[]> {
+  const out = new Map<string, Stats[]>();
+  for (const m of list) out.set(m.name, jobs.map(emptyStats));
   const cost = (c: Config) => clusterCostUsd(catalog, c, c.seconds);
   for (const [ji, job] of jobs.entries()) {
     const cheapest = Math.min(...job.configs.map(cost));
@@ -151,12 +185,18 @@ function score(jobs: Job[], list: Method[], k: number, draws: number, catalog: C
       const observed: Config[] = [];
       while (observed.length < k && pool.length > 0) observed.push(pool.splice(Math.floor(rand() * pool.length), 1)[0]!);
       for (const m of list) {
-        const s = out.get(m.name)!;
+        const s = out.get(m.name)![ji]!;
         const pick = m.pick(observed, job, seeded(31 * d + ji));
         s.n++;
         if (!pick) continue;
         if (cost(pick.config) <= cheapest * 1.1) s.hits++;
-        if (pick.predictedSeconds !== undefined) s.errs.push(Math.abs(pick.predictedSeconds - pick.config.seconds) / pick.config.seconds);
+        const reused = observed.includes(pick.config);
+        if (reused) s.reused++;
+        if (pick.predictedSeconds !== undefined) {
+          const e = Math.abs(pick.predictedSeconds - pick.config.seconds) / pick.config.seconds;
+          s.errs.push(e);
+          if (!reused) s.errsNew.push(e);
+        }
         const sizes = observed.map((o) => o.nodes * catalog.get(o.instanceType)!.vcpu);
         const v = pick.config.nodes * catalog.get(pick.config.instanceType)!.vcpu;
         const fam = pick.config.instanceType.split('.')[0]!;
@@ -169,12 +209,19 @@ function score(jobs: Job[], list: Method[], k: number, draws: number, catalog: C
   return out;
 }
 
-/** The selection half (rules were chosen looking at it) and the held-out half: alternate workloads in sorted order. */
-export function splitJobs(jobs: Job[]): { selection: Job[]; heldOut: Job[] } {
+/** Half A (rules and constants are chosen on it) and half B: the workloads in a seeded shuffle; both input sizes of a workload stay in one half. */
+export function splitJobs(jobs: Job[], seed = SPLIT_SEED): { a: Job[]; b: Job[]; aWorkloads: string[]; bWorkloads: string[] } {
   const workloads = [...new Set(jobs.map((j) => j.workload))].sort();
-  const sel = new Set(workloads.filter((_, i) => i % 2 === 0));
-  return { selection: jobs.filter((j) => sel.has(j.workload)), heldOut: jobs.filter((j) => !sel.has(j.workload)) };
+  const rand = seeded(seed);
+  for (let i = workloads.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [workloads[i], workloads[j]] = [workloads[j]!, workloads[i]!];
+  }
+  const aWorkloads = workloads.slice(0, Math.ceil(workloads.length / 2)).sort();
+  const bWorkloads = workloads.slice(Math.ceil(workloads.length / 2)).sort();
+  return { a: jobs.filter((j) => aWorkloads.includes(j.workload)), b: jobs.filter((j) => bWorkloads.includes(j.workload)), aWorkloads, bWorkloads };
 }
+const SPLIT_SEED = 14;
 
 /** The prior with every hardware effect but total vCPU pinned at zero (an ablation). */
 const vcpuOnly: HistoryPrior = {
@@ -185,8 +232,40 @@ const vcpuOnly: HistoryPrior = {
   family: { mean: 0, sd: 1e-3 },
 };
 
+const GRID_Z = [0, 0.5, 1, 1.5, 2, 3];
+const GRID_MARGIN = [0, 0.05, 0.1, 0.2];
+const ERROR_BOUND = 0.15;
+type GridPoint = { z: number; margin: number; name: string };
+const grid: GridPoint[] = GRID_Z.flatMap((z) => GRID_MARGIN.map((margin) => ({ z, margin, name: `grid z=${z} margin=${margin}` })));
+
+/**
+ * The selection rule, applied to a set of jobs: the grid point with the largest mean gain in
+ * within-10% share over the cheapest-observed baseline at k = 3 and 5, among those whose median
+ * err@pick is at most 15% at both; ties go to the more cautious (larger z, then larger margin).
+ */
+function choose(byK: Map<number, Map<string, Stats[]>>, idx: number[], baseline: string): GridPoint {
+  const at = (k: number, name: string) => merge(idx.map((i) => byK.get(k)!.get(name)![i]!));
+  let best: GridPoint | undefined;
+  let bestGain = -Infinity;
+  for (const g of grid) {
+    let gain = 0;
+    let ok = true;
+    for (const k of [3, 5]) {
+      const s = at(k, g.name);
+      const b = at(k, baseline);
+      gain += (s.hits / s.n - b.hits / b.n) / 2;
+      if (!(median(s.errs) <= ERROR_BOUND)) ok = false;
+    }
+    if (ok && gain >= bestGain - 1e-12) {
+      best = g;
+      bestGain = gain;
+    }
+  }
+  return best ?? grid[grid.length - 1]!;
+}
+
 /** Prints the datasets section. */
-export function runDatasets(sharedData: string, options: { draws?: number; zs?: number[]; selectionOnly?: boolean; variants?: { z: number; prior: HistoryPrior; label: string }[] } = {}): void {
+export function runDatasets(sharedData: string, options: { draws?: number } = {}): void {
   const path = join(sharedData, 'runtime-datasets', 'scout', 'scout-multinode.csv');
   if (!existsSync(path)) {
     console.log(`datasets: ${path} not found; skipped`);
@@ -204,38 +283,46 @@ export function runDatasets(sharedData: string, options: { draws?: number; zs?: 
   const draws = options.draws ?? 40;
   const m = methods(catalog);
   const legacy = methods(catalogNoCm);
+  const shipped = m.model(ECONOMY_UNCERTAINTY_Z, ECONOMY_REUSE_MARGIN);
   const list: Method[] = [
     { ...legacy.today, name: 'sync-agent before, no CoreMark (as issue 14)' },
     m.today,
     m.todayNoCap,
-    ...(options.zs ?? [ECONOMY_UNCERTAINTY_Z]).map((z) => m.model(z)),
-    // What each part buys: the same model without the uncertainty in the pick, and with total vCPU alone.
-    m.model(0, HISTORY_PRIOR, ' without uncertainty'),
-    m.model(ECONOMY_UNCERTAINTY_Z, vcpuOnly, ' total vCPU only'),
-    ...(options.variants ?? []).map((v) => m.model(v.z, v.prior, v.label)),
+    shipped,
+    // What each part buys: the model without the re-use rule (as on main), without uncertainty, with total vCPU alone.
+    m.modelNoReuse(ECONOMY_UNCERTAINTY_Z, `  after without the re-use rule (as main, z=${ECONOMY_UNCERTAINTY_Z})`),
+    m.model(0, 0, HISTORY_PRIOR, '  after without uncertainty (z=0, margin 0)'),
+    m.model(ECONOMY_UNCERTAINTY_Z, ECONOMY_REUSE_MARGIN, vcpuOnly, '  after with total vCPU only'),
     m.cheapestObserved,
     m.perVcpu,
     m.random,
   ];
-  const { selection, heldOut } = splitJobs(jobs);
-  console.log(`Scout (${jobs.length} jobs, ${draws} seeded draws per job and k; pick among the job's measured configurations; hit = cost within 10% of the cheapest)`);
-  console.log(`  selection half (model rules chosen looking at these): ${[...new Set(selection.map((j) => j.workload))].join(', ')}`);
-  console.log(`  held-out half: ${[...new Set(heldOut.map((j) => j.workload))].join(', ')}`);
+  const gridMethods = grid.map((g) => m.model(g.z, g.margin, HISTORY_PRIOR, g.name));
+  const { a, b, aWorkloads, bWorkloads } = splitJobs(jobs);
+  const index = (subset: Job[]) => subset.map((j) => jobs.indexOf(j));
+  const [ia, ib, iall] = [index(a), index(b), index(jobs)];
+  console.log(`Scout (${jobs.length} jobs, ${draws} seeded draws of k observed runs per job; pick among the job's measured configurations; hit = cost within 10% of the cheapest measured)`);
+  console.log(`  protocol: workloads split by a seeded shuffle (seed ${SPLIT_SEED}); both input sizes of a workload stay in one half.`);
+  console.log(`    half A (z and margin chosen on it alone): ${aWorkloads.join(', ')}`);
+  console.log(`    half B (held out): ${bWorkloads.join(', ')}`);
+  console.log(`    rule: over z in {${GRID_Z.join(', ')}} x margin in {${GRID_MARGIN.join(', ')}}, the largest mean gain in hits over the cheapest-observed baseline at k = 3 and 5`);
+  console.log(`    with median err@pick <= ${ERROR_BOUND * 100}% at both (ties: the more cautious); then the same rule with A and B swapped, and leave-one-workload-out.`);
+  const byK = new Map<number, Map<string, Stats[]>>();
   for (const k of [3, 5]) {
-    const all = options.selectionOnly ? score(selection, list, k, draws, catalog) : score(jobs, list, k, draws, catalog);
-    const a = score(selection, list, k, draws, catalog);
-    const b = options.selectionOnly ? a : score(heldOut, list, k, draws, catalog);
-    console.log(`\n  k = ${k}${' '.repeat(42)} all jobs: within10%  err@pick  below / above | selection     | held-out`);
+    const res = scoreByJob(jobs, [...list, ...gridMethods], k, draws, catalog);
+    byK.set(k, res);
+    const agg = (name: string, idx: number[]) => merge(idx.map((i) => res.get(name)![i]!));
+    console.log(`\n  k = ${k}${' '.repeat(46)}all jobs: within10%  err@pick  (new only)  re-used  below / above | half A        | half B (held out)`);
     for (const meth of list) {
-      const s = all.get(meth.name)!;
-      const sa = a.get(meth.name)!;
-      const sb = b.get(meth.name)!;
+      const s = agg(meth.name, iall);
+      const sa = agg(meth.name, ia);
+      const sb = agg(meth.name, ib);
       console.log(
-        `  ${meth.name.padEnd(56)} ${pct(s.hits / s.n).padStart(8)} ${pct(median(s.errs)).padStart(8)} ${pct(s.below / s.n).padStart(7)} /${pct(s.above / s.n).padStart(6)} | ${pct(sa.hits / sa.n).padStart(6)} ${pct(median(sa.errs)).padStart(6)} | ${pct(sb.hits / sb.n).padStart(6)} ${pct(median(sb.errs)).padStart(6)}`,
+        `  ${meth.name.padEnd(60)} ${pct(s.hits / s.n).padStart(8)} ${pct(median(s.errs)).padStart(8)} ${pct(median(s.errsNew)).padStart(10)} ${pct(s.reused / s.n).padStart(8)} ${pct(s.below / s.n).padStart(7)} /${pct(s.above / s.n).padStart(6)} | ${pct(sa.hits / sa.n).padStart(6)} ${pct(median(sa.errs)).padStart(6)} | ${pct(sb.hits / sb.n).padStart(6)} ${pct(median(sb.errs)).padStart(6)}`,
       );
     }
     const famLine = (name: string) => {
-      const f = all.get(name)!.families;
+      const f = agg(name, iall).families;
       const total = [...f.values()].reduce((x, y) => x + y, 0);
       return [...f.entries()].sort().map(([k2, v]) => `${k2} ${pct(v / total)}`).join(', ');
     };
@@ -245,27 +332,61 @@ export function runDatasets(sharedData: string, options: { draws?: number; zs?: 
       const fam = cheapest.instanceType.split('.')[0]!;
       best.set(fam, (best.get(fam) ?? 0) + 1);
     }
-    console.log(`  families picked: before ${famLine(list[1]!.name)}; after ${famLine(list[3]!.name)} (the true cheapest is on ${[...best.entries()].sort().map(([f, n]) => `${f} for ${n} jobs`).join(', ')})`);
+    console.log(`  families picked: before ${famLine(list[1]!.name)}; after ${famLine(shipped.name)} (the true cheapest is on ${[...best.entries()].sort().map(([f, n]) => `${f} for ${n} jobs`).join(', ')})`);
   }
-  console.log('  (err@pick: median |estimate - measured| / measured at the picked configuration; below / above: share of picks whose total vCPU lies below the smallest / above the largest observed)');
+  console.log('  (err@pick: median |estimate - measured| / measured at the pick; a re-used configuration counts 0, since its one measurement is both the estimate and the truth here; "new only": picks of configurations not yet run; below / above: picks whose total vCPU lies below the smallest / above the largest observed)');
+
+  // The protocol: choose on one set of workloads, report on the other.
+  const base = m.cheapestObserved.name;
+  const report = (label: string, g: GridPoint, idx: number[]) => {
+    const parts = [3, 5].map((k) => {
+      const s = merge(idx.map((i) => byK.get(k)!.get(g.name)![i]!));
+      const bs = merge(idx.map((i) => byK.get(k)!.get(base)![i]!));
+      return `k=${k} ${pct(s.hits / s.n)} vs baseline ${pct(bs.hits / bs.n)}, err@pick ${pct(median(s.errs))} (new only ${pct(median(s.errsNew))})`;
+    });
+    console.log(`  ${label.padEnd(54)} ${parts.join('; ')}`);
+  };
+  const onA = choose(byK, ia, base);
+  const onB = choose(byK, ib, base);
+  console.log(`\n  selection: on half A the rule chooses z=${onA.z}, margin ${onA.margin} (shipped: z=${ECONOMY_UNCERTAINTY_Z}, margin ${ECONOMY_REUSE_MARGIN}${onA.z === ECONOMY_UNCERTAINTY_Z && onA.margin === ECONOMY_REUSE_MARGIN ? ', the same' : ', DIFFERENT'})`);
+  report(`half A (selection), z=${onA.z} margin ${onA.margin}:`, onA, ia);
+  report(`half B (held out), z=${onA.z} margin ${onA.margin}:`, onA, ib);
+  report(`swap: chosen on B (z=${onB.z} margin ${onB.margin}), on A:`, onB, ia);
+  // Leave one workload out: choose on the other workloads, score the one left out; pooled over all folds.
+  const workloads = [...new Set(jobs.map((j) => j.workload))].sort();
+  const pooled = new Map<number, { s: Stats[]; b: Stats[] }>([[3, { s: [], b: [] }], [5, { s: [], b: [] }]]);
+  const choices = new Map<string, number>();
+  for (const w of workloads) {
+    const out = iall.filter((i) => jobs[i]!.workload === w);
+    const g = choose(byK, iall.filter((i) => !out.includes(i)), base);
+    choices.set(`z=${g.z}/m=${g.margin}`, (choices.get(`z=${g.z}/m=${g.margin}`) ?? 0) + 1);
+    for (const k of [3, 5]) {
+      pooled.get(k)!.s.push(...out.map((i) => byK.get(k)!.get(g.name)![i]!));
+      pooled.get(k)!.b.push(...out.map((i) => byK.get(k)!.get(base)![i]!));
+    }
+  }
+  const lowo = [3, 5].map((k) => {
+    const s = merge(pooled.get(k)!.s);
+    const bs = merge(pooled.get(k)!.b);
+    return `k=${k} ${pct(s.hits / s.n)} vs baseline ${pct(bs.hits / bs.n)}, err@pick ${pct(median(s.errs))} (new only ${pct(median(s.errsNew))})`;
+  });
+  console.log(`  ${`leave-one-workload-out (${workloads.length} folds):`.padEnd(54)} ${lowo.join('; ')}`);
+  console.log(`    choices per fold: ${[...choices.entries()].map(([g, n]) => `${g} x${n}`).join(', ')}`);
+
+  // A view no constant was chosen on: each job restricted to one instance type (node counts only), as in a dataset of one type.
+  const perType: Job[] = jobs.flatMap((j) => [...new Set(j.configs.map((c) => c.instanceType))].sort().map((t) => ({ name: `${j.name}/${t}`, workload: j.workload, configs: j.configs.filter((c) => c.instanceType === t) })));
+  const oneType = [shipped, m.modelNoReuse(ECONOMY_UNCERTAINTY_Z, `  after without the re-use rule (as main, z=${ECONOMY_UNCERTAINTY_Z})`), m.today, m.cheapestObserved, m.perVcpu, m.random];
+  console.log(`\n  one type at a time (${perType.length} jobs: each Scout job on one instance type, node counts only; nothing was chosen on this view)`);
+  for (const k of [3, 5]) {
+    const res = scoreByJob(perType, oneType, k, Math.max(10, draws >> 1), catalog);
+    const cells = oneType.map((meth) => {
+      const s = merge(res.get(meth.name)!);
+      return `${meth.name.trim().replace(/ \(.*\)$/, '')} ${pct(s.hits / s.n)} (err ${pct(median(s.errs))})`;
+    });
+    console.log(`    k=${k}: ${cells.join('; ')}`);
+  }
 }
 
 if (process.argv[1]?.endsWith('runtime-datasets.ts')) {
-  const zs = (process.env.ZS ?? String(ECONOMY_UNCERTAINTY_Z)).split(',').map(Number);
-  // Development only: VARIANTS='{"z":2,"noiseSd":0.2}' rows; SELECTION_ONLY=1 prints the selection half alone.
-  const variants = (process.env.VARIANTS ? (JSON.parse(process.env.VARIANTS) as Record<string, number>[]) : []).map((v) => {
-    const { z = 1, ...rest } = v;
-    const prior = { ...HISTORY_PRIOR } as Record<string, unknown>;
-    for (const [key, val] of Object.entries(rest)) {
-      const [a, b] = key.split('.');
-      prior[a!] = b ? { ...(prior[a!] as object), [b]: val } : val;
-    }
-    return { z, prior: prior as HistoryPrior, label: ` ${JSON.stringify(rest)}` };
-  });
-  runDatasets(process.env.SHARED_DATA ?? join(process.cwd(), '..', 'shared', 'data'), {
-    zs,
-    variants,
-    selectionOnly: process.env.SELECTION_ONLY === '1',
-    ...(process.env.DRAWS ? { draws: Number(process.env.DRAWS) } : {}),
-  });
+  runDatasets(process.env.SHARED_DATA ?? join(process.cwd(), '..', 'shared', 'data'), process.env.DRAWS ? { draws: Number(process.env.DRAWS) } : {});
 }

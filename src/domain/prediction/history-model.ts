@@ -171,11 +171,53 @@ export function invertSpd(a: readonly (readonly number[])[]): number[][] {
 }
 
 /**
- * How many model standard deviations the economy pick adds to each runtime before comparing costs.
- * Chosen on the selection half of the Scout jobs only (bench/runtime-datasets.ts): the smallest of
- * 1, 1.5, 2, 3 whose median runtime error at the pick was at most 15% at k = 3 and k = 5.
+ * How many model standard deviations the economy pick adds to each runtime before comparing costs
+ * with the cheapest run already observed. Chosen on half A of the Scout workloads only
+ * (bench/runtime-datasets.ts prints the protocol, the choice it makes on half A and the figures on
+ * half B, the swap and leave-one-workload-out).
  */
 export const ECONOMY_UNCERTAINTY_Z = 1.5;
+
+/**
+ * By how much (a fraction of its known cost) a configuration not yet run must beat the cheapest run
+ * already observed, at its upper estimate, to be recommended instead of re-using that run's
+ * configuration. Chosen with ECONOMY_UNCERTAINTY_Z on half A.
+ */
+export const ECONOMY_REUSE_MARGIN = 0;
+
+/** True when a configuration whose cost at its upper estimate is `upperCostUsd` beats the cheapest observed run (known cost) by the margin. */
+export function beatsObserved(upperCostUsd: number, cheapestObservedUsd: number, margin = ECONOMY_REUSE_MARGIN): boolean {
+  return upperCostUsd < cheapestObservedUsd * (1 - margin);
+}
+
+/**
+ * The economy pick against what is known. The cheapest run already observed has a known cost; a
+ * configuration not yet run is recommended only when its cost at `z` model standard deviations
+ * above its median runtime (the posterior spread, which grows away from the observed sizes,
+ * families and memory shapes) still beats that known cost by `margin`; otherwise the cheapest
+ * observed configuration is re-used, which is never worse than what the user already has.
+ * `unobserved` must not contain the observed configurations. Runs above `maxRuntimeSeconds` (the
+ * user's ceiling; upper estimate for unobserved ones) are left out.
+ */
+export function pickEconomyOverObserved<T>(
+  unobserved: readonly T[],
+  observed: readonly { config: T; runtimeSeconds: number }[],
+  estimate: (c: T) => RuntimeEstimate,
+  costUsd: (c: T, seconds: number) => number,
+  z = ECONOMY_UNCERTAINTY_Z,
+  margin = ECONOMY_REUSE_MARGIN,
+  maxRuntimeSeconds = Infinity,
+): { config: T; reused: boolean } | undefined {
+  let known: { config: T; costUsd: number } | undefined;
+  for (const o of observed) {
+    if (o.runtimeSeconds > maxRuntimeSeconds) continue;
+    const c = costUsd(o.config, o.runtimeSeconds);
+    if (!known || c < known.costUsd) known = { config: o.config, costUsd: c };
+  }
+  const fresh = pickEconomy(unobserved, estimate, costUsd, z, maxRuntimeSeconds);
+  if (fresh !== undefined && (!known || beatsObserved(costUsd(fresh, estimate(fresh).upperSeconds(z)), known.costUsd, margin))) return { config: fresh, reused: false };
+  return known ? { config: known.config, reused: true } : undefined;
+}
 
 /**
  * The economy pick under uncertainty: the candidate whose cost at `z` model standard deviations
