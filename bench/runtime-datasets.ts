@@ -232,11 +232,21 @@ const vcpuOnly: HistoryPrior = {
   family: { mean: 0, sd: 1e-3 },
 };
 
-const GRID_Z = [0, 0.5, 1, 1.5, 2, 3];
-const GRID_MARGIN = [0, 0.05, 0.1, 0.2];
+const GRID_Z = [0, 0.5, 1, 1.5, 2];
+const GRID_MARGIN = [0, 0.1, 0.2];
+/** Prior variants in the grid: the width of the curvature prior (how fast the scaling may bend away from the runs) and the prior mean slope. */
+const GRID_CURVATURE_SD = [0.1, 0.3];
+const GRID_SLOPE = [-0.5, -0.75];
 const ERROR_BOUND = 0.15;
-type GridPoint = { z: number; margin: number; name: string };
-const grid: GridPoint[] = GRID_Z.flatMap((z) => GRID_MARGIN.map((margin) => ({ z, margin, name: `grid z=${z} margin=${margin}` })));
+type GridPoint = { z: number; margin: number; curvatureSd: number; slope: number; name: string };
+const grid: GridPoint[] = GRID_Z.flatMap((z) =>
+  GRID_MARGIN.flatMap((margin) =>
+    GRID_CURVATURE_SD.flatMap((curvatureSd) => GRID_SLOPE.map((slope) => ({ z, margin, curvatureSd, slope, name: `grid z=${z} margin=${margin} curvature sd ${curvatureSd} slope ${slope}` }))),
+  ),
+);
+const gridPrior = (g: GridPoint): HistoryPrior => ({ ...HISTORY_PRIOR, curvature: { mean: HISTORY_PRIOR.curvature.mean, sd: g.curvatureSd }, slope: { mean: g.slope, sd: HISTORY_PRIOR.slope.sd } });
+const gridLabel = (g: GridPoint) => `z=${g.z} margin ${g.margin} curvature sd ${g.curvatureSd} slope ${g.slope}`;
+const isShipped = (g: GridPoint) => g.z === ECONOMY_UNCERTAINTY_Z && g.margin === ECONOMY_REUSE_MARGIN && g.curvatureSd === HISTORY_PRIOR.curvature.sd && g.slope === HISTORY_PRIOR.slope.mean;
 
 /**
  * The selection rule, applied to a set of jobs: the grid point with the largest mean gain in
@@ -297,7 +307,7 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
     m.perVcpu,
     m.random,
   ];
-  const gridMethods = grid.map((g) => m.model(g.z, g.margin, HISTORY_PRIOR, g.name));
+  const gridMethods = grid.map((g) => m.model(g.z, g.margin, gridPrior(g), g.name));
   const { a, b, aWorkloads, bWorkloads } = splitJobs(jobs);
   const index = (subset: Job[]) => subset.map((j) => jobs.indexOf(j));
   const [ia, ib, iall] = [index(a), index(b), index(jobs)];
@@ -305,7 +315,7 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
   console.log(`  protocol: workloads split by a seeded shuffle (seed ${SPLIT_SEED}); both input sizes of a workload stay in one half.`);
   console.log(`    half A (z and margin chosen on it alone): ${aWorkloads.join(', ')}`);
   console.log(`    half B (held out): ${bWorkloads.join(', ')}`);
-  console.log(`    rule: over z in {${GRID_Z.join(', ')}} x margin in {${GRID_MARGIN.join(', ')}}, the largest mean gain in hits over the cheapest-observed baseline at k = 3 and 5`);
+  console.log(`    rule: over z in {${GRID_Z.join(', ')}} x margin in {${GRID_MARGIN.join(', ')}} x curvature prior sd in {${GRID_CURVATURE_SD.join(', ')}} x prior slope in {${GRID_SLOPE.join(', ')}} (${grid.length} points), the largest mean gain in hits over the cheapest-observed baseline at k = 3 and 5`);
   console.log(`    with median err@pick <= ${ERROR_BOUND * 100}% at both (ties: the more cautious); then the same rule with A and B swapped, and leave-one-workload-out.`);
   const byK = new Map<number, Map<string, Stats[]>>();
   for (const k of [3, 5]) {
@@ -348,10 +358,11 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
   };
   const onA = choose(byK, ia, base);
   const onB = choose(byK, ib, base);
-  console.log(`\n  selection: on half A the rule chooses z=${onA.z}, margin ${onA.margin} (shipped: z=${ECONOMY_UNCERTAINTY_Z}, margin ${ECONOMY_REUSE_MARGIN}${onA.z === ECONOMY_UNCERTAINTY_Z && onA.margin === ECONOMY_REUSE_MARGIN ? ', the same' : ', DIFFERENT'})`);
-  report(`half A (selection), z=${onA.z} margin ${onA.margin}:`, onA, ia);
-  report(`half B (held out), z=${onA.z} margin ${onA.margin}:`, onA, ib);
-  report(`swap: chosen on B (z=${onB.z} margin ${onB.margin}), on A:`, onB, ia);
+  console.log(`\n  selection: on half A the rule chooses ${gridLabel(onA)} (shipped: z=${ECONOMY_UNCERTAINTY_Z} margin ${ECONOMY_REUSE_MARGIN} curvature sd ${HISTORY_PRIOR.curvature.sd} slope ${HISTORY_PRIOR.slope.mean}${isShipped(onA) ? ', the same' : ', DIFFERENT'})`);
+  report('half A (selection):', onA, ia);
+  report('half B (held out):', onA, ib);
+  console.log(`  swap: on half B the rule chooses ${gridLabel(onB)}`);
+  report('half A scored with it:', onB, ia);
   // Leave one workload out: choose on the other workloads, score the one left out; pooled over all folds.
   const workloads = [...new Set(jobs.map((j) => j.workload))].sort();
   const pooled = new Map<number, { s: Stats[]; b: Stats[] }>([[3, { s: [], b: [] }], [5, { s: [], b: [] }]]);
@@ -359,7 +370,7 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
   for (const w of workloads) {
     const out = iall.filter((i) => jobs[i]!.workload === w);
     const g = choose(byK, iall.filter((i) => !out.includes(i)), base);
-    choices.set(`z=${g.z}/m=${g.margin}`, (choices.get(`z=${g.z}/m=${g.margin}`) ?? 0) + 1);
+    choices.set(gridLabel(g), (choices.get(gridLabel(g)) ?? 0) + 1);
     for (const k of [3, 5]) {
       pooled.get(k)!.s.push(...out.map((i) => byK.get(k)!.get(g.name)![i]!));
       pooled.get(k)!.b.push(...out.map((i) => byK.get(k)!.get(base)![i]!));
@@ -371,7 +382,7 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
     return `k=${k} ${pct(s.hits / s.n)} vs baseline ${pct(bs.hits / bs.n)}, err@pick ${pct(median(s.errs))} (new only ${pct(median(s.errsNew))})`;
   });
   console.log(`  ${`leave-one-workload-out (${workloads.length} folds):`.padEnd(54)} ${lowo.join('; ')}`);
-  console.log(`    choices per fold: ${[...choices.entries()].map(([g, n]) => `${g} x${n}`).join(', ')}`);
+  console.log(`    choices per fold: ${[...choices.entries()].map(([g, n]) => `${g} (${n})`).join('; ')}`);
 
   // A view no constant was chosen on: each job restricted to one instance type (node counts only), as in a dataset of one type.
   const perType: Job[] = jobs.flatMap((j) => [...new Set(j.configs.map((c) => c.instanceType))].sort().map((t) => ({ name: `${j.name}/${t}`, workload: j.workload, configs: j.configs.filter((c) => c.instanceType === t) })));

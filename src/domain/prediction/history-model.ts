@@ -52,10 +52,17 @@ export type HistoryPrior = {
 
 /** Prior means and standard deviations (see MODEL.md, "Learning across runs"). */
 export const HISTORY_PRIOR: Readonly<HistoryPrior> = {
-  /** Runtime ~ (total vCPU)^slope: between no speed-up (0) and linear (-1). */
-  slope: { mean: -0.5, sd: 0.35 },
-  /** Curvature in log total vCPU (speed-up fading or growing with size). */
-  curvature: { mean: 0, sd: 0.1 },
+  /**
+   * Runtime ~ (total vCPU)^slope: between no speed-up (0) and linear (-1). The mean -0.75 (was -0.5)
+   * was chosen among {-0.5, -0.75} on half A of the Scout workloads (bench/runtime-datasets.ts).
+   */
+  slope: { mean: -0.75, sd: 0.35 },
+  /**
+   * Curvature in log total vCPU (speed-up fading or growing with size): the wider this prior, the
+   * faster the uncertainty grows outside the observed sizes. sd 0.3 (was 0.1) was chosen among
+   * {0.1, 0.3} on half A of the Scout workloads.
+   */
+  curvature: { mean: 0, sd: 0.3 },
   /** Memory per vCPU: unknown sign (spill and GC vs nothing), a modest effect. */
   memory: { mean: 0, sd: 0.25 },
   /** vCPU per node at the same total: fewer, bigger nodes vs more, smaller ones. */
@@ -176,7 +183,7 @@ export function invertSpd(a: readonly (readonly number[])[]): number[][] {
  * (bench/runtime-datasets.ts prints the protocol, the choice it makes on half A and the figures on
  * half B, the swap and leave-one-workload-out).
  */
-export const ECONOMY_UNCERTAINTY_Z = 1.5;
+export const ECONOMY_UNCERTAINTY_Z = 0.5;
 
 /**
  * By how much (a fraction of its known cost) a configuration not yet run must beat the cheapest run

@@ -17,10 +17,10 @@ import { executorLayout, overheadMb, yarnMemoryMb } from './executor-layout.js';
 import type { ExecutorLayout, ExecutorSettings } from './executor-layout.js';
 import { currentClusterFragment, runJobFlowFragment } from './fragment.js';
 import { fitHistory, historyCatalog, historyWeight } from './history.js';
-import { ECONOMY_UNCERTAINTY_Z, fitRuntimeModel } from './history-model.js';
+import { ECONOMY_REUSE_MARGIN, ECONOMY_UNCERTAINTY_Z, fitRuntimeModel, pickEconomyOverObserved } from './history-model.js';
 import type { HardwareOf, RuntimeEstimate } from './history-model.js';
 import type { HistoryCurve, HistoryRun } from './history.js';
-import { choosePreferencesOver, relativeChange } from './pareto.js';
+import { beatsCurrent, choosePreferencesOver, relativeChange } from './pareto.js';
 import type { PreferenceCeilings } from './pareto.js';
 import { buildReplayPlan } from './plan.js';
 import { taskScaling, usableTaskMemoryBytes } from './scaling.js';
@@ -652,12 +652,12 @@ export function predictFromHistory(runs: readonly HistoryRun[], options: Omit<Pr
     instanceType: latest.instanceType,
     nodes: latest.nodes,
   };
-  // A configuration already run is known to take at most what it took: its upper estimate is no more than that.
+  // A configuration already run has a known runtime: its upper estimate is the longest it took (not the model's).
   const observedMax = new Map<string, number>();
   for (const r of usable) observedMax.set(`${r.instanceType}/${r.nodes}`, Math.max(observedMax.get(`${r.instanceType}/${r.nodes}`) ?? 0, r.runtimeSeconds));
   for (const e of estimates) {
     const seen = observedMax.get(`${e.instanceType}/${e.nodes}`);
-    if (seen !== undefined && e.runtimeHighSeconds !== undefined) e.runtimeHighSeconds = Math.min(e.runtimeHighSeconds, seen);
+    if (seen !== undefined) e.runtimeHighSeconds = seen;
   }
   // The latest run is the current configuration: a candidate at its observed runtime, with no uncertainty.
   const latestLayout = executorLayout(catalog.get(latest.instanceType)!);
@@ -686,8 +686,20 @@ export function predictFromHistory(runs: readonly HistoryRun[], options: Omit<Pr
     economyMaxRuntimeSeconds: options.preferenceCeilings?.economyMaxRuntimeSeconds ?? Infinity,
   };
   const { chosen } = choosePreferencesOver(cautious, basis, resolved, margin);
-  // Economy is the cheapest at the upper estimate (pickEconomy's rule) among those that beat the current cluster by the margin.
-  const economy = chosen.economy?.e;
+  // Economy: the cheapest at the upper estimate among those that beat the current cluster by the margin,
+  // under pickEconomyOverObserved's rule: a configuration not yet run must also beat the cheapest
+  // observed one (known cost) by ECONOMY_REUSE_MARGIN, else that observed configuration is re-used.
+  const isObserved = (e: CandidateEstimate) => e.current === true || observedMax.has(`${e.instanceType}/${e.nodes}`);
+  const eligible = cautious.filter((p) => p.runtimeSeconds <= resolved.economyMaxRuntimeSeconds && beatsCurrent('economy', p, basis, margin));
+  const economy = pickEconomyOverObserved(
+    eligible.filter((p) => !isObserved(p.e)),
+    cautious.filter((p) => isObserved(p.e) && (p.e.current === true || beatsCurrent('economy', p, basis, margin))).map((p) => ({ config: p, runtimeSeconds: p.runtimeSeconds })),
+    (p) => ({ seconds: p.runtimeSeconds, logSd: 0, modelLogSd: 0, upperSeconds: () => p.runtimeSeconds }),
+    (p) => p.costUsd,
+    0,
+    ECONOMY_REUSE_MARGIN,
+    resolved.economyMaxRuntimeSeconds,
+  )?.config.e;
   const picks: Partial<Record<Preference, CandidateEstimate>> = {
     ...(chosen.performance && !chosen.performance.e.current ? { performance: chosen.performance.e } : {}),
     ...(chosen.balanced && !chosen.balanced.e.current ? { balanced: chosen.balanced.e } : {}),
