@@ -237,16 +237,19 @@ const GRID_MARGIN = [0, 0.1, 0.2];
 /** Prior variants in the grid: the width of the curvature prior (how fast the scaling may bend away from the runs) and the prior mean slope. */
 const GRID_CURVATURE_SD = [0.1, 0.3];
 const GRID_SLOPE = [-0.5, -0.75];
+const GRID_FAMILY_SD = [0.15, 0.3];
 const ERROR_BOUND = 0.15;
-type GridPoint = { z: number; margin: number; curvatureSd: number; slope: number; name: string };
+type GridPoint = { z: number; margin: number; curvatureSd: number; slope: number; familySd: number; name: string };
 const grid: GridPoint[] = GRID_Z.flatMap((z) =>
   GRID_MARGIN.flatMap((margin) =>
-    GRID_CURVATURE_SD.flatMap((curvatureSd) => GRID_SLOPE.map((slope) => ({ z, margin, curvatureSd, slope, name: `grid z=${z} margin=${margin} curvature sd ${curvatureSd} slope ${slope}` }))),
+    GRID_CURVATURE_SD.flatMap((curvatureSd) =>
+      GRID_SLOPE.flatMap((slope) => GRID_FAMILY_SD.map((familySd) => ({ z, margin, curvatureSd, slope, familySd, name: `grid z=${z} margin=${margin} curvature sd ${curvatureSd} slope ${slope} family sd ${familySd}` }))),
+    ),
   ),
 );
-const gridPrior = (g: GridPoint): HistoryPrior => ({ ...HISTORY_PRIOR, curvature: { mean: HISTORY_PRIOR.curvature.mean, sd: g.curvatureSd }, slope: { mean: g.slope, sd: HISTORY_PRIOR.slope.sd } });
-const gridLabel = (g: GridPoint) => `z=${g.z} margin ${g.margin} curvature sd ${g.curvatureSd} slope ${g.slope}`;
-const isShipped = (g: GridPoint) => g.z === ECONOMY_UNCERTAINTY_Z && g.margin === ECONOMY_REUSE_MARGIN && g.curvatureSd === HISTORY_PRIOR.curvature.sd && g.slope === HISTORY_PRIOR.slope.mean;
+const gridPrior = (g: GridPoint): HistoryPrior => ({ ...HISTORY_PRIOR, curvature: { mean: HISTORY_PRIOR.curvature.mean, sd: g.curvatureSd }, slope: { mean: g.slope, sd: HISTORY_PRIOR.slope.sd }, family: { mean: HISTORY_PRIOR.family.mean, sd: g.familySd } });
+const gridLabel = (g: GridPoint) => `z=${g.z} margin ${g.margin} curvature sd ${g.curvatureSd} slope ${g.slope} family sd ${g.familySd}`;
+const isShipped = (g: GridPoint) => g.z === ECONOMY_UNCERTAINTY_Z && g.margin === ECONOMY_REUSE_MARGIN && g.curvatureSd === HISTORY_PRIOR.curvature.sd && g.slope === HISTORY_PRIOR.slope.mean && g.familySd === HISTORY_PRIOR.family.sd;
 
 /**
  * The selection rule, applied to a set of jobs: the grid point with the largest mean gain in
@@ -315,7 +318,7 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
   console.log(`  protocol: workloads split by a seeded shuffle (seed ${SPLIT_SEED}); both input sizes of a workload stay in one half.`);
   console.log(`    half A (z and margin chosen on it alone): ${aWorkloads.join(', ')}`);
   console.log(`    half B (held out): ${bWorkloads.join(', ')}`);
-  console.log(`    rule: over z in {${GRID_Z.join(', ')}} x margin in {${GRID_MARGIN.join(', ')}} x curvature prior sd in {${GRID_CURVATURE_SD.join(', ')}} x prior slope in {${GRID_SLOPE.join(', ')}} (${grid.length} points), the largest mean gain in hits over the cheapest-observed baseline at k = 3 and 5`);
+  console.log(`    rule: over z in {${GRID_Z.join(', ')}} x margin in {${GRID_MARGIN.join(', ')}} x curvature prior sd in {${GRID_CURVATURE_SD.join(', ')}} x prior slope in {${GRID_SLOPE.join(', ')}} x family prior sd in {${GRID_FAMILY_SD.join(', ')}} (${grid.length} points), the largest mean gain in hits over the cheapest-observed baseline at k = 3 and 5`);
   console.log(`    with median err@pick <= ${ERROR_BOUND * 100}% at both (ties: the more cautious); then the same rule with A and B swapped, and leave-one-workload-out.`);
   const byK = new Map<number, Map<string, Stats[]>>();
   for (const k of [3, 5]) {
@@ -358,7 +361,7 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
   };
   const onA = choose(byK, ia, base);
   const onB = choose(byK, ib, base);
-  console.log(`\n  selection: on half A the rule chooses ${gridLabel(onA)} (shipped: z=${ECONOMY_UNCERTAINTY_Z} margin ${ECONOMY_REUSE_MARGIN} curvature sd ${HISTORY_PRIOR.curvature.sd} slope ${HISTORY_PRIOR.slope.mean}${isShipped(onA) ? ', the same' : ', DIFFERENT'})`);
+  console.log(`\n  selection: on half A the rule chooses ${gridLabel(onA)} (shipped: z=${ECONOMY_UNCERTAINTY_Z} margin ${ECONOMY_REUSE_MARGIN} curvature sd ${HISTORY_PRIOR.curvature.sd} slope ${HISTORY_PRIOR.slope.mean} family sd ${HISTORY_PRIOR.family.sd}${isShipped(onA) ? ', the same' : ', DIFFERENT'})`);
   report('half A (selection):', onA, ia);
   report('half B (held out):', onA, ib);
   console.log(`  swap: on half B the rule chooses ${gridLabel(onB)}`);
