@@ -2,10 +2,11 @@
 // the cluster's hardware, fitted to the project's earlier runs. log t = theta . x(type, nodes) + noise,
 // where x holds the total vCPU (and its square, for curvature), memory per vCPU, vCPU per node (scale
 // up vs out), per-core speed when known, and one effect per instance family. Every coefficient has a
-// prior (a general expectation about Spark jobs, not fitted to any dataset), so a few runs move the
-// estimate where they say something and leave the prior's width where they do not: a configuration
-// far outside the sizes and families observed gets a wide interval, and the economy pick, taken on
-// an upper quantile of cost, does not bet on it blindly.
+// prior (a general expectation about Spark jobs; the slope's mean and the curvature's width were
+// chosen on half A of the Scout workloads, see HISTORY_PRIOR), so a few runs move the estimate where
+// they say something and leave the prior's width where they do not: a configuration far outside the
+// sizes and families observed gets a wide interval, and the economy pick, taken on an upper quantile
+// of cost against the known cost of the cheapest observed run, does not bet on it blindly.
 import { SyncError } from '../errors.js';
 
 /** What the model needs to know of an instance type. */
