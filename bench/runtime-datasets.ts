@@ -418,6 +418,41 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
   console.log(`  ${`leave-one-workload-out (${workloads.length} folds):`.padEnd(54)} ${lowo.join('; ')}`);
   console.log(`    choices per fold: ${[...choices.entries()].map(([g, n]) => `${g} (${n})`).join('; ')}`);
 
+  // The same protocol over other seeded splits (both directions each): how often the rule chosen on one half beats the baseline on the other.
+  const splits = 10;
+  const wins = new Map<number, { wins: number; folds: number; gain: number }>([[3, { wins: 0, folds: 0, gain: 0 }], [5, { wins: 0, folds: 0, gain: 0 }]]);
+  for (let seed = 1; seed <= splits; seed++) {
+    const sp = splitJobs(jobs, seed);
+    const [x, y] = [index(sp.a), index(sp.b)];
+    for (const [sel, held] of [[x, y], [y, x]] as const) {
+      const g = choose(byK, sel, base);
+      for (const k of [3, 5]) {
+        const s = merge(held.map((i) => byK.get(k)!.get(g.name)![i]!));
+        const bs = merge(held.map((i) => byK.get(k)!.get(base)![i]!));
+        const w = wins.get(k)!;
+        w.folds++;
+        w.gain += s.hits / s.n - bs.hits / bs.n;
+        if (s.hits / s.n > bs.hits / bs.n) w.wins++;
+      }
+    }
+  }
+  console.log(
+    `  ${`${splits} other seeded splits, both directions:`.padEnd(54)} ${[3, 5].map((k) => `k=${k} beats the baseline on the held-out half in ${wins.get(k)!.wins} of ${wins.get(k)!.folds}, mean gain ${(100 * wins.get(k)!.gain / wins.get(k)!.folds).toFixed(1)} points`).join('; ')}`,
+  );
+
+  // The shipped rule per workload: where it is worse than re-using the cheapest run, it shows here.
+  const perWorkload = [3, 5].map((k) => {
+    const rows = workloads.map((w) => {
+      const idx = iall.filter((i) => jobs[i]!.workload === w);
+      const s = merge(idx.map((i) => byK.get(k)!.get(shipped.name)![i]!));
+      const bs = merge(idx.map((i) => byK.get(k)!.get(base)![i]!));
+      return { w, d: s.hits / s.n - bs.hits / bs.n };
+    });
+    const worse = rows.filter((r) => r.d < -1e-9);
+    return `k=${k} better on ${rows.filter((r) => r.d > 1e-9).length}, equal on ${rows.filter((r) => Math.abs(r.d) <= 1e-9).length}, worse on ${worse.length}${worse.length ? ` (${worse.map((r) => `${r.w} ${(100 * r.d).toFixed(1)} points`).join(', ')})` : ''}`;
+  });
+  console.log(`  shipped rule against the baseline, per workload (of ${workloads.length}): ${perWorkload.join('; ')}`);
+
   // A view no constant was chosen on: each job restricted to one instance type (node counts only), as in a dataset of one type.
   const perType: Job[] = jobs.flatMap((j) => [...new Set(j.configs.map((c) => c.instanceType))].sort().map((t) => ({ name: `${j.name}/${t}`, workload: j.workload, configs: j.configs.filter((c) => c.instanceType === t) })));
   const oneType = [shipped, m.modelNoReuse(ECONOMY_UNCERTAINTY_Z, `  after without the re-use rule (as main, z=${ECONOMY_UNCERTAINTY_Z})`), m.today, m.cheapestObserved, m.perVcpu, m.random];
