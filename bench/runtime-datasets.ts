@@ -10,7 +10,7 @@ import { buildCatalog } from '../src/domain/prediction/catalog.js';
 import type { Catalog, CatalogRow } from '../src/domain/prediction/catalog.js';
 import { clusterCostUsd } from '../src/domain/prediction/cost.js';
 import { fitHistory } from '../src/domain/prediction/history.js';
-import { ECONOMY_REUSE_MARGIN, ECONOMY_UNCERTAINTY_Z, fitRuntimeModel, HISTORY_PRIOR, pickEconomy, pickEconomyOverObserved } from '../src/domain/prediction/history-model.js';
+import { ECONOMY_REUSE, ECONOMY_REUSE_MARGIN, ECONOMY_UNCERTAINTY_Z, fitRuntimeModel, HISTORY_PRIOR, pickEconomy, pickEconomyOverObserved } from '../src/domain/prediction/history-model.js';
 import type { HistoryPrior, RuntimeEstimate } from '../src/domain/prediction/history-model.js';
 import { choosePreferences } from '../src/domain/prediction/pareto.js';
 
@@ -76,7 +76,7 @@ const median = (xs: number[]) => {
 };
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '   -  ');
 
-function methods(catalog: Catalog): { today: Method; todayNoCap: Method; model: (z: number, margin: number, prior?: HistoryPrior, label?: string) => Method; modelNoReuse: (z: number, label: string) => Method; cheapestObserved: Method; perVcpu: Method; random: Method } {
+function methods(catalog: Catalog): { today: Method; todayNoCap: Method; model: (z: number, margin: number, prior?: HistoryPrior, label?: string) => Method; modelNoReuse: (z: number, label: string, prior?: HistoryPrior) => Method; cheapestObserved: Method; perVcpu: Method; random: Method } {
   const cost = (c: { instanceType: string; nodes: number }, seconds: number) => clusterCostUsd(catalog, c, seconds);
   const spec = (t: string) => catalog.get(t)!;
   // Today's predictFromHistory: Ernest/power curve over reference-node equivalents, candidates
@@ -126,11 +126,10 @@ function methods(catalog: Catalog): { today: Method; todayNoCap: Method; model: 
         return chosen ? { config: chosen.config, predictedSeconds: chosen.reused ? chosen.config.seconds : est(chosen.config).seconds } : undefined;
       },
     }),
-    modelNoReuse: (z, label) => ({
+    modelNoReuse: (z, label, prior = HISTORY_PRIOR) => ({
       name: label,
       pick: (observed, job) => {
-        const model = fitRuntimeModel(observed.map((o) => ({ hardware: spec(o.instanceType), nodes: o.nodes, runtimeSeconds: o.seconds })));
-        const est = (c: Config) => model.predict(spec(c.instanceType), c.nodes);
+        const est = fitted(observed, prior);
         const chosen = pickEconomy(job.configs, est, cost, z);
         return chosen ? { config: chosen, predictedSeconds: est(chosen).seconds } : undefined;
       },
@@ -265,7 +264,7 @@ const GRID_CURVATURE_MEAN = [0];
 const GRID_CURVATURE_SD = [0.1, 0.3];
 const GRID_FAMILY_SD = [0.15, 0.3];
 const ERROR_BOUND = 0.15;
-type GridPoint = { z: number; margin: number; slope: number; curvatureMean: number; curvatureSd: number; familySd: number; prior: HistoryPrior; name: string };
+type GridPoint = { reuse: boolean; z: number; margin: number; slope: number; curvatureMean: number; curvatureSd: number; familySd: number; prior: HistoryPrior; name: string };
 const priors = GRID_SLOPE.flatMap((slope) =>
   GRID_CURVATURE_MEAN.flatMap((curvatureMean) =>
     GRID_CURVATURE_SD.flatMap((curvatureSd) =>
@@ -279,28 +278,44 @@ const priors = GRID_SLOPE.flatMap((slope) =>
     ),
   ),
 );
-const gridLabel = (g: Omit<GridPoint, 'name' | 'prior'>) => `z=${g.z} margin ${g.margin} slope ${g.slope} curvature ${g.curvatureMean} sd ${g.curvatureSd} family sd ${g.familySd}`;
-const grid: GridPoint[] = GRID_Z.flatMap((z) => GRID_MARGIN.flatMap((margin) => priors.map((p) => ({ z, margin, ...p, name: `grid ${gridLabel({ z, margin, ...p })}` }))));
-const shippedPoint = { z: ECONOMY_UNCERTAINTY_Z, margin: ECONOMY_REUSE_MARGIN, slope: HISTORY_PRIOR.slope.mean, curvatureMean: HISTORY_PRIOR.curvature.mean, curvatureSd: HISTORY_PRIOR.curvature.sd, familySd: HISTORY_PRIOR.family.sd };
+const gridLabel = (g: Omit<GridPoint, 'name' | 'prior'>) => `${g.reuse ? 're-use' : 'no re-use'}, z=${g.z} margin ${g.margin} slope ${g.slope} curvature ${g.curvatureMean} sd ${g.curvatureSd} family sd ${g.familySd}`;
+/**
+ * The economy rule: re-use (the observed configurations at their known cost, a new one only when it
+ * beats the cheapest of them at its upper estimate by the margin; pickEconomyOverObserved) or not
+ * (every configuration, observed or not, at the model's upper estimate; pickEconomy; no margin).
+ */
+const GRID_REUSE = [true, false];
+const grid: GridPoint[] = GRID_REUSE.flatMap((reuse) =>
+  GRID_Z.flatMap((z) => (reuse ? GRID_MARGIN : [0]).flatMap((margin) => priors.map((p) => ({ reuse, z, margin, ...p, name: `grid ${gridLabel({ reuse, z, margin, ...p })}` })))),
+);
+const shippedPoint = { reuse: ECONOMY_REUSE, z: ECONOMY_UNCERTAINTY_Z, margin: ECONOMY_REUSE_MARGIN, slope: HISTORY_PRIOR.slope.mean, curvatureMean: HISTORY_PRIOR.curvature.mean, curvatureSd: HISTORY_PRIOR.curvature.sd, familySd: HISTORY_PRIOR.family.sd };
 const isShipped = (g: GridPoint) => gridLabel(g) === gridLabel(shippedPoint);
 
+/** A view of the data: its jobs and every method's per-job results by k. */
+type View = { name: string; jobs: Job[]; byK: Map<number, Map<string, Stats[]>> };
+const inWorkloads = (v: View, ws: ReadonlySet<string>) => v.jobs.flatMap((j, i) => (ws.has(j.workload) ? [i] : []));
+const at = (v: View, k: number, name: string, idx: number[]) => merge(idx.map((i) => v.byK.get(k)!.get(name)![i]!));
+
 /**
- * The selection rule, applied to a set of jobs: the grid point with the largest mean gain in
- * within-10% share over the cheapest-observed baseline at k = 3 and 5, among those whose median
- * err@pick is at most 15% at both; ties go to the more cautious (larger z, then larger margin).
+ * The selection rule, applied to a set of workloads: the grid point with the largest mean gain in
+ * within-10% share over the cheapest-observed baseline, over both views (several types; one type at a
+ * time) and k = 3 and 5, among those whose median err@pick is at most 15% in each; ties go to the
+ * later grid point (the more cautious z and margin).
  */
-function choose(byK: Map<number, Map<string, Stats[]>>, idx: number[], baseline: string): GridPoint {
-  const at = (k: number, name: string) => merge(idx.map((i) => byK.get(k)!.get(name)![i]!));
+function choose(views: View[], ws: ReadonlySet<string>, baseline: string): GridPoint {
   let best: GridPoint | undefined;
   let bestGain = -Infinity;
   for (const g of grid) {
     let gain = 0;
     let ok = true;
-    for (const k of [3, 5]) {
-      const s = at(k, g.name);
-      const b = at(k, baseline);
-      gain += (s.hits / s.n - b.hits / b.n) / 2;
-      if (!(median(s.errs) <= ERROR_BOUND)) ok = false;
+    for (const v of views) {
+      const idx = inWorkloads(v, ws);
+      for (const k of [3, 5]) {
+        const s = at(v, k, g.name, idx);
+        const b = at(v, k, baseline, idx);
+        gain += (s.hits / s.n - b.hits / b.n) / (2 * views.length);
+        if (!(median(s.errs) <= ERROR_BOUND)) ok = false;
+      }
     }
     if (ok && gain >= bestGain - 1e-12) {
       best = g;
@@ -329,143 +344,164 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
   const draws = options.draws ?? 40;
   const m = methods(catalog);
   const legacy = methods(catalogNoCm);
-  const shipped = m.model(ECONOMY_UNCERTAINTY_Z, ECONOMY_REUSE_MARGIN);
+  const shippedName = `sync-agent after (Bayesian, ${ECONOMY_REUSE ? `re-use, z=${ECONOMY_UNCERTAINTY_Z}, margin ${ECONOMY_REUSE_MARGIN}` : `no re-use, z=${ECONOMY_UNCERTAINTY_Z}`})`;
+  const shipped = ECONOMY_REUSE ? m.model(ECONOMY_UNCERTAINTY_Z, ECONOMY_REUSE_MARGIN, HISTORY_PRIOR, shippedName) : m.modelNoReuse(ECONOMY_UNCERTAINTY_Z, shippedName);
   const list: Method[] = [
     { ...legacy.today, name: 'sync-agent before, no CoreMark (as issue 14)' },
     m.today,
     m.todayNoCap,
     shipped,
-    // What each part buys: the model without the re-use rule (as on main), without uncertainty, with total vCPU alone.
-    m.modelNoReuse(ECONOMY_UNCERTAINTY_Z, `  after without the re-use rule (as main, z=${ECONOMY_UNCERTAINTY_Z})`),
-    m.model(0, 0, HISTORY_PRIOR, '  after without uncertainty (z=0, margin 0)'),
-    m.model(ECONOMY_UNCERTAINTY_Z, ECONOMY_REUSE_MARGIN, vcpuOnly, '  after with total vCPU only'),
+    // What each part buys: the other economy rule, no uncertainty, total vCPU alone.
+    ECONOMY_REUSE
+      ? m.modelNoReuse(ECONOMY_UNCERTAINTY_Z, `  after without the re-use rule (z=${ECONOMY_UNCERTAINTY_Z})`)
+      : m.model(ECONOMY_UNCERTAINTY_Z, 0, HISTORY_PRIOR, `  after with the re-use rule (z=${ECONOMY_UNCERTAINTY_Z}, margin 0)`),
+    ECONOMY_REUSE ? m.model(0, 0, HISTORY_PRIOR, '  after without uncertainty (z=0)') : m.modelNoReuse(0, '  after without uncertainty (z=0)'),
+    ECONOMY_REUSE ? m.model(ECONOMY_UNCERTAINTY_Z, ECONOMY_REUSE_MARGIN, vcpuOnly, '  after with total vCPU only') : m.modelNoReuse(ECONOMY_UNCERTAINTY_Z, '  after with total vCPU only', vcpuOnly),
     m.cheapestObserved,
     m.perVcpu,
     m.random,
   ];
-  const gridMethods = grid.map((g) => m.model(g.z, g.margin, g.prior, g.name));
-  const { a, b, aWorkloads, bWorkloads } = splitJobs(jobs);
-  const index = (subset: Job[]) => subset.map((j) => jobs.indexOf(j));
-  const [ia, ib, iall] = [index(a), index(b), index(jobs)];
+  const gridMethods = grid.map((g) => (g.reuse ? m.model(g.z, g.margin, g.prior, g.name) : m.modelNoReuse(g.z, g.name, g.prior)));
+  const { aWorkloads, bWorkloads } = splitJobs(jobs);
+  const [wa, wb] = [new Set(aWorkloads), new Set(bWorkloads)];
+  const workloads = [...new Set(jobs.map((j) => j.workload))].sort();
+  const wall = new Set(workloads);
+  // The second view: each job restricted to one instance type (node counts only), as in a dataset of one type.
+  const perType: Job[] = jobs.flatMap((j) => [...new Set(j.configs.map((c) => c.instanceType))].sort().map((t) => ({ name: `${j.name}/${t}`, workload: j.workload, configs: j.configs.filter((c) => c.instanceType === t) })));
+  const oneTypeDraws = Math.max(10, draws >> 1);
   console.log(`Scout (${jobs.length} jobs, ${draws} seeded draws of k observed runs per job; pick among the job's measured configurations; hit = cost within 10% of the cheapest measured)`);
   console.log(`  protocol: workloads split by a seeded shuffle (seed ${SPLIT_SEED}); both input sizes of a workload stay in one half.`);
-  console.log(`    half A (z and margin chosen on it alone): ${aWorkloads.join(', ')}`);
+  console.log(`    half A (rule and constants chosen on it alone): ${aWorkloads.join(', ')}`);
   console.log(`    half B (held out): ${bWorkloads.join(', ')}`);
-  console.log(`    rule: over z in {${GRID_Z.join(', ')}} x margin in {${GRID_MARGIN.join(', ')}} x prior slope {${GRID_SLOPE.join(', ')}} x curvature mean {${GRID_CURVATURE_MEAN.join(', ')}} x curvature sd {${GRID_CURVATURE_SD.join(', ')}} x family sd {${GRID_FAMILY_SD.join(', ')}} (${grid.length} points), the largest mean gain in hits over the cheapest-observed baseline at k = 3 and 5`);
-  console.log(`    with median err@pick <= ${ERROR_BOUND * 100}% at both (ties: the more cautious); then the same rule with A and B swapped, and leave-one-workload-out.`);
-  const byK = new Map<number, Map<string, Stats[]>>();
+  console.log(`    two views of each half: the jobs on all their types, and each job on one type at a time (${perType.length} jobs, node counts only, ${oneTypeDraws} draws), as the held-out datasets have both kinds`);
+  console.log(`    rule: over the economy rule {re-use the cheapest observed run unless beaten at the upper estimate, or not} x z in {${GRID_Z.join(', ')}} x margin in {${GRID_MARGIN.join(', ')}} x prior slope {${GRID_SLOPE.join(', ')}} x curvature mean {${GRID_CURVATURE_MEAN.join(', ')}} x curvature sd {${GRID_CURVATURE_SD.join(', ')}} x family sd {${GRID_FAMILY_SD.join(', ')}} (${grid.length} points),`);
+  console.log(`    the largest mean gain in hits over the cheapest-observed baseline over both views at k = 3 and 5 with median err@pick <= ${ERROR_BOUND * 100}% in each (ties: the more cautious);`);
+  console.log('    then the same rule with A and B swapped, leave-one-workload-out, and 10 more seeded splits.');
+  const multi: View = { name: 'several types', jobs, byK: new Map() };
+  const single: View = { name: 'one type', jobs: perType, byK: new Map() };
+  const oneTypeList = list.filter((x) => x !== list[0] && x !== list[2]);
   for (const k of [3, 5]) {
-    const res = scoreByJob(jobs, [...list, ...gridMethods], k, draws, catalog);
-    byK.set(k, res);
-    const agg = (name: string, idx: number[]) => merge(idx.map((i) => res.get(name)![i]!));
-    console.log(`\n  k = ${k}${' '.repeat(46)}all jobs: within10%  err@pick  (new only)  re-used  below / above | half A        | half B (held out)`);
-    for (const meth of list) {
-      const s = agg(meth.name, iall);
-      const sa = agg(meth.name, ia);
-      const sb = agg(meth.name, ib);
-      console.log(
-        `  ${meth.name.padEnd(60)} ${pct(s.hits / s.n).padStart(8)} ${pct(median(s.errs)).padStart(8)} ${pct(median(s.errsNew)).padStart(10)} ${pct(s.reused / s.n).padStart(8)} ${pct(s.below / s.n).padStart(7)} /${pct(s.above / s.n).padStart(6)} | ${pct(sa.hits / sa.n).padStart(6)} ${pct(median(sa.errs)).padStart(6)} | ${pct(sb.hits / sb.n).padStart(6)} ${pct(median(sb.errs)).padStart(6)}`,
-      );
+    multi.byK.set(k, scoreByJob(jobs, [...list, ...gridMethods], k, draws, catalog));
+    single.byK.set(k, scoreByJob(perType, [...oneTypeList, ...gridMethods], k, oneTypeDraws, catalog));
+  }
+  for (const v of [multi, single]) {
+    const rows = v === multi ? list : oneTypeList;
+    for (const k of [3, 5]) {
+      const all = inWorkloads(v, wall);
+      const [ia, ib] = [inWorkloads(v, wa), inWorkloads(v, wb)];
+      console.log(`
+  ${v.name}, k = ${k}${' '.repeat(Math.max(1, 43 - v.name.length))}all jobs: within10%  err@pick  (new only)  re-used  below / above | half A        | half B (held out)`);
+      for (const meth of rows) {
+        const s = at(v, k, meth.name, all);
+        const sa = at(v, k, meth.name, ia);
+        const sb = at(v, k, meth.name, ib);
+        console.log(
+          `  ${meth.name.padEnd(60)} ${pct(s.hits / s.n).padStart(8)} ${pct(median(s.errs)).padStart(8)} ${pct(median(s.errsNew)).padStart(10)} ${pct(s.reused / s.n).padStart(8)} ${pct(s.below / s.n).padStart(7)} /${pct(s.above / s.n).padStart(6)} | ${pct(sa.hits / sa.n).padStart(6)} ${pct(median(sa.errs)).padStart(6)} | ${pct(sb.hits / sb.n).padStart(6)} ${pct(median(sb.errs)).padStart(6)}`,
+        );
+      }
+      if (v === multi) {
+        const famLine = (name: string) => {
+          const f = at(v, k, name, all).families;
+          const total = [...f.values()].reduce((x, y) => x + y, 0);
+          return [...f.entries()].sort().map(([k2, n]) => `${k2} ${pct(n / total)}`).join(', ');
+        };
+        const best = new Map<string, number>();
+        for (const job of jobs) {
+          const cheapest = [...job.configs].sort((x, y) => clusterCostUsd(catalog, x, x.seconds) - clusterCostUsd(catalog, y, y.seconds))[0]!;
+          const fam = cheapest.instanceType.split('.')[0]!;
+          best.set(fam, (best.get(fam) ?? 0) + 1);
+        }
+        console.log(`  families picked: before ${famLine(list[1]!.name)}; after ${famLine(shipped.name)} (the true cheapest is on ${[...best.entries()].sort().map(([f, n]) => `${f} for ${n} jobs`).join(', ')})`);
+      }
     }
-    const famLine = (name: string) => {
-      const f = agg(name, iall).families;
-      const total = [...f.values()].reduce((x, y) => x + y, 0);
-      return [...f.entries()].sort().map(([k2, v]) => `${k2} ${pct(v / total)}`).join(', ');
-    };
-    const best = new Map<string, number>();
-    for (const job of jobs) {
-      const cheapest = [...job.configs].sort((x, y) => clusterCostUsd(catalog, x, x.seconds) - clusterCostUsd(catalog, y, y.seconds))[0]!;
-      const fam = cheapest.instanceType.split('.')[0]!;
-      best.set(fam, (best.get(fam) ?? 0) + 1);
-    }
-    console.log(`  families picked: before ${famLine(list[1]!.name)}; after ${famLine(shipped.name)} (the true cheapest is on ${[...best.entries()].sort().map(([f, n]) => `${f} for ${n} jobs`).join(', ')})`);
   }
   console.log('  (err@pick: median |estimate - measured| / measured at the pick; a re-used configuration counts 0, since its one measurement is both the estimate and the truth here; "new only": picks of configurations not yet run; below / above: picks whose total vCPU lies below the smallest / above the largest observed)');
 
   // The protocol: choose on one set of workloads, report on the other.
   const base = m.cheapestObserved.name;
-  const report = (label: string, g: GridPoint, idx: number[]) => {
-    const parts = [3, 5].map((k) => {
-      const s = merge(idx.map((i) => byK.get(k)!.get(g.name)![i]!));
-      const bs = merge(idx.map((i) => byK.get(k)!.get(base)![i]!));
-      return `k=${k} ${pct(s.hits / s.n)} vs baseline ${pct(bs.hits / bs.n)}, err@pick ${pct(median(s.errs))} (new only ${pct(median(s.errsNew))})`;
-    });
-    console.log(`  ${label.padEnd(54)} ${parts.join('; ')}`);
-  };
-  const onA = choose(byK, ia, base);
-  const onB = choose(byK, ib, base);
-  console.log(`\n  selection: on half A the rule chooses ${gridLabel(onA)} (shipped: ${gridLabel(shippedPoint)}${isShipped(onA) ? ', the same' : ', DIFFERENT'})`);
-  report('half A (selection):', onA, ia);
-  report('half B (held out):', onA, ib);
-  console.log(`  swap: on half B the rule chooses ${gridLabel(onB)}`);
-  report('half A scored with it:', onB, ia);
+  const views = [multi, single];
+  const figures = (g: GridPoint, ws: ReadonlySet<string>) =>
+    views
+      .map((v) => {
+        const idx = inWorkloads(v, ws);
+        return `${v.name}: ${[3, 5]
+          .map((k) => {
+            const s = at(v, k, g.name, idx);
+            const bs = at(v, k, base, idx);
+            return `k=${k} ${pct(s.hits / s.n)} vs ${pct(bs.hits / bs.n)}, err ${pct(median(s.errs))} (new ${pct(median(s.errsNew))})`;
+          })
+          .join('; ')}`;
+      })
+      .join(' | ');
+  const onA = choose(views, wa, base);
+  const onB = choose(views, wb, base);
+  console.log(`
+  selection: on half A the rule chooses ${gridLabel(onA)}`);
+  console.log(`    (shipped: ${gridLabel(shippedPoint)}${isShipped(onA) ? ', the same' : ', DIFFERENT'})`);
+  console.log('  within 10% vs the cheapest-observed baseline, err@pick (new configurations only):');
+  console.log(`    half A (selection):  ${figures(onA, wa)}`);
+  console.log(`    half B (held out):   ${figures(onA, wb)}`);
+  console.log(`    swap: on half B the rule chooses ${gridLabel(onB)}; on half A: ${figures(onB, wa)}`);
   // Leave one workload out: choose on the other workloads, score the one left out; pooled over all folds.
-  const workloads = [...new Set(jobs.map((j) => j.workload))].sort();
-  const pooled = new Map<number, { s: Stats[]; b: Stats[] }>([[3, { s: [], b: [] }], [5, { s: [], b: [] }]]);
   const choices = new Map<string, number>();
+  const pooled = views.map(() => new Map<number, { s: Stats[]; b: Stats[] }>([[3, { s: [], b: [] }], [5, { s: [], b: [] }]]));
   for (const w of workloads) {
-    const out = iall.filter((i) => jobs[i]!.workload === w);
-    const g = choose(byK, iall.filter((i) => !out.includes(i)), base);
+    const g = choose(views, new Set(workloads.filter((x) => x !== w)), base);
     choices.set(gridLabel(g), (choices.get(gridLabel(g)) ?? 0) + 1);
-    for (const k of [3, 5]) {
-      pooled.get(k)!.s.push(...out.map((i) => byK.get(k)!.get(g.name)![i]!));
-      pooled.get(k)!.b.push(...out.map((i) => byK.get(k)!.get(base)![i]!));
-    }
+    views.forEach((v, vi) => {
+      const idx = inWorkloads(v, new Set([w]));
+      for (const k of [3, 5]) {
+        pooled[vi]!.get(k)!.s.push(at(v, k, g.name, idx));
+        pooled[vi]!.get(k)!.b.push(at(v, k, base, idx));
+      }
+    });
   }
-  const lowo = [3, 5].map((k) => {
-    const s = merge(pooled.get(k)!.s);
-    const bs = merge(pooled.get(k)!.b);
-    return `k=${k} ${pct(s.hits / s.n)} vs baseline ${pct(bs.hits / bs.n)}, err@pick ${pct(median(s.errs))} (new only ${pct(median(s.errsNew))})`;
-  });
-  console.log(`  ${`leave-one-workload-out (${workloads.length} folds):`.padEnd(54)} ${lowo.join('; ')}`);
-  console.log(`    choices per fold: ${[...choices.entries()].map(([g, n]) => `${g} (${n})`).join('; ')}`);
-
+  const lowo = views
+    .map((v, vi) => `${v.name}: ${[3, 5].map((k) => {
+      const s = merge(pooled[vi]!.get(k)!.s);
+      const bs = merge(pooled[vi]!.get(k)!.b);
+      return `k=${k} ${pct(s.hits / s.n)} vs ${pct(bs.hits / bs.n)}, err ${pct(median(s.errs))} (new ${pct(median(s.errsNew))})`;
+    }).join('; ')}`)
+    .join(' | ');
+  console.log(`    leave-one-workload-out (${workloads.length} folds): ${lowo}`);
+  console.log(`      choices per fold: ${[...choices.entries()].map(([g, n]) => `${g} (${n})`).join('; ')}`);
   // The same protocol over other seeded splits (both directions each): how often the rule chosen on one half beats the baseline on the other.
   const splits = 10;
-  const wins = new Map<number, { wins: number; folds: number; gain: number }>([[3, { wins: 0, folds: 0, gain: 0 }], [5, { wins: 0, folds: 0, gain: 0 }]]);
+  const tally = views.map(() => new Map<number, { wins: number; folds: number; gain: number }>([[3, { wins: 0, folds: 0, gain: 0 }], [5, { wins: 0, folds: 0, gain: 0 }]]));
   for (let seed = 1; seed <= splits; seed++) {
     const sp = splitJobs(jobs, seed);
-    const [x, y] = [index(sp.a), index(sp.b)];
+    const [x, y] = [new Set(sp.aWorkloads), new Set(sp.bWorkloads)];
     for (const [sel, held] of [[x, y], [y, x]] as const) {
-      const g = choose(byK, sel, base);
-      for (const k of [3, 5]) {
-        const s = merge(held.map((i) => byK.get(k)!.get(g.name)![i]!));
-        const bs = merge(held.map((i) => byK.get(k)!.get(base)![i]!));
-        const w = wins.get(k)!;
-        w.folds++;
-        w.gain += s.hits / s.n - bs.hits / bs.n;
-        if (s.hits / s.n > bs.hits / bs.n) w.wins++;
-      }
+      const g = choose(views, sel, base);
+      views.forEach((v, vi) => {
+        const idx = inWorkloads(v, held);
+        for (const k of [3, 5]) {
+          const s = at(v, k, g.name, idx);
+          const bs = at(v, k, base, idx);
+          const t = tally[vi]!.get(k)!;
+          t.folds++;
+          t.gain += s.hits / s.n - bs.hits / bs.n;
+          if (s.hits / s.n > bs.hits / bs.n) t.wins++;
+        }
+      });
     }
   }
   console.log(
-    `  ${`${splits} other seeded splits, both directions:`.padEnd(54)} ${[3, 5].map((k) => `k=${k} beats the baseline on the held-out half in ${wins.get(k)!.wins} of ${wins.get(k)!.folds}, mean gain ${(100 * wins.get(k)!.gain / wins.get(k)!.folds).toFixed(1)} points`).join('; ')}`,
+    `    ${splits} more seeded splits, both directions; the held-out half beats the baseline in: ${views.map((v, vi) => `${v.name}: ${[3, 5].map((k) => `k=${k} ${tally[vi]!.get(k)!.wins} of ${tally[vi]!.get(k)!.folds} (mean gain ${((100 * tally[vi]!.get(k)!.gain) / tally[vi]!.get(k)!.folds).toFixed(1)} points)`).join(', ')}`).join(' | ')}`,
   );
-
   // The shipped rule per workload: where it is worse than re-using the cheapest run, it shows here.
-  const perWorkload = [3, 5].map((k) => {
-    const rows = workloads.map((w) => {
-      const idx = iall.filter((i) => jobs[i]!.workload === w);
-      const s = merge(idx.map((i) => byK.get(k)!.get(shipped.name)![i]!));
-      const bs = merge(idx.map((i) => byK.get(k)!.get(base)![i]!));
-      return { w, d: s.hits / s.n - bs.hits / bs.n };
+  for (const v of views) {
+    const perWorkload = [3, 5].map((k) => {
+      const rows = workloads.map((w) => {
+        const idx = inWorkloads(v, new Set([w]));
+        const s = at(v, k, shipped.name, idx);
+        const bs = at(v, k, base, idx);
+        return { w, d: s.hits / s.n - bs.hits / bs.n };
+      });
+      const worse = rows.filter((r) => r.d < -1e-9);
+      return `k=${k} better on ${rows.filter((r) => r.d > 1e-9).length}, equal on ${rows.filter((r) => Math.abs(r.d) <= 1e-9).length}, worse on ${worse.length}${worse.length ? ` (${worse.map((r) => `${r.w} ${(100 * r.d).toFixed(1)}`).join(', ')} points)` : ''}`;
     });
-    const worse = rows.filter((r) => r.d < -1e-9);
-    return `k=${k} better on ${rows.filter((r) => r.d > 1e-9).length}, equal on ${rows.filter((r) => Math.abs(r.d) <= 1e-9).length}, worse on ${worse.length}${worse.length ? ` (${worse.map((r) => `${r.w} ${(100 * r.d).toFixed(1)} points`).join(', ')})` : ''}`;
-  });
-  console.log(`  shipped rule against the baseline, per workload (of ${workloads.length}): ${perWorkload.join('; ')}`);
-
-  // A view no constant was chosen on: each job restricted to one instance type (node counts only), as in a dataset of one type.
-  const perType: Job[] = jobs.flatMap((j) => [...new Set(j.configs.map((c) => c.instanceType))].sort().map((t) => ({ name: `${j.name}/${t}`, workload: j.workload, configs: j.configs.filter((c) => c.instanceType === t) })));
-  const oneType = [shipped, m.modelNoReuse(ECONOMY_UNCERTAINTY_Z, `  after without the re-use rule (as main, z=${ECONOMY_UNCERTAINTY_Z})`), m.today, m.cheapestObserved, m.perVcpu, m.random];
-  console.log(`\n  one type at a time (${perType.length} jobs: each Scout job on one instance type, node counts only; nothing was chosen on this view)`);
-  for (const k of [3, 5]) {
-    const res = scoreByJob(perType, oneType, k, Math.max(10, draws >> 1), catalog);
-    const cells = oneType.map((meth) => {
-      const s = merge(res.get(meth.name)!);
-      return `${meth.name.trim().replace(/ \(.*\)$/, '')} ${pct(s.hits / s.n)} (err ${pct(median(s.errs))})`;
-    });
-    console.log(`    k=${k}: ${cells.join('; ')}`);
+    console.log(`    shipped rule vs the baseline per workload, ${v.name}: ${perWorkload.join('; ')}`);
   }
 }
 
