@@ -10,7 +10,7 @@ import { buildCatalog } from '../src/domain/prediction/catalog.js';
 import type { Catalog, CatalogRow } from '../src/domain/prediction/catalog.js';
 import { clusterCostUsd } from '../src/domain/prediction/cost.js';
 import { fitHistory } from '../src/domain/prediction/history.js';
-import { ECONOMY_REUSE, ECONOMY_REUSE_MARGIN, ECONOMY_UNCERTAINTY_Z, fitRuntimeModel, HISTORY_PRIOR, pickEconomy, pickEconomyOverObserved } from '../src/domain/prediction/history-model.js';
+import { ECONOMY_REUSE_MARGIN, ECONOMY_UNCERTAINTY_Z, fitRuntimeModel, HISTORY_PRIOR, pickEconomy, pickEconomyOverObserved } from '../src/domain/prediction/history-model.js';
 import type { HistoryPrior, RuntimeEstimate } from '../src/domain/prediction/history-model.js';
 import { choosePreferences } from '../src/domain/prediction/pareto.js';
 
@@ -299,7 +299,7 @@ const GRID_REUSE = [true];
 const grid: GridPoint[] = GRID_REUSE.flatMap((reuse) =>
   GRID_Z.flatMap((z) => (reuse ? GRID_MARGIN : [0]).flatMap((margin) => priors.map((p) => ({ reuse, z, margin, ...p, name: `grid ${gridLabel({ reuse, z, margin, ...p })}` })))),
 );
-const shippedPoint = { reuse: ECONOMY_REUSE, z: ECONOMY_UNCERTAINTY_Z, margin: ECONOMY_REUSE_MARGIN, slope: HISTORY_PRIOR.slope.mean, curvatureMean: HISTORY_PRIOR.curvature.mean, curvatureSd: HISTORY_PRIOR.curvature.sd, familySd: HISTORY_PRIOR.family.sd };
+const shippedPoint = { reuse: true, z: ECONOMY_UNCERTAINTY_Z, margin: ECONOMY_REUSE_MARGIN, slope: HISTORY_PRIOR.slope.mean, curvatureMean: HISTORY_PRIOR.curvature.mean, curvatureSd: HISTORY_PRIOR.curvature.sd, familySd: HISTORY_PRIOR.family.sd };
 const isShipped = (g: GridPoint) => gridLabel(g) === gridLabel(shippedPoint);
 
 /** A view of the data: its jobs and every method's per-job results by k. */
@@ -360,19 +360,16 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
   const draws = options.draws ?? 40;
   const m = methods(catalog);
   const legacy = methods(catalogNoCm);
-  const shippedName = `sync-agent after (Bayesian, ${ECONOMY_REUSE ? `re-use, z=${ECONOMY_UNCERTAINTY_Z}, margin ${ECONOMY_REUSE_MARGIN}` : `no re-use, z=${ECONOMY_UNCERTAINTY_Z}`})`;
-  const shipped = ECONOMY_REUSE ? m.model(ECONOMY_UNCERTAINTY_Z, ECONOMY_REUSE_MARGIN, HISTORY_PRIOR, shippedName) : m.modelNoReuse(ECONOMY_UNCERTAINTY_Z, shippedName);
+  const shipped = m.model(ECONOMY_UNCERTAINTY_Z, ECONOMY_REUSE_MARGIN, HISTORY_PRIOR, `sync-agent after (Bayesian, re-use, z=${ECONOMY_UNCERTAINTY_Z}, margin ${ECONOMY_REUSE_MARGIN})`);
   const list: Method[] = [
     { ...legacy.today, name: 'sync-agent before, no CoreMark (as issue 14)' },
     m.today,
     m.todayNoCap,
     shipped,
     // What each part buys: the other economy rule, no uncertainty, total vCPU alone.
-    ECONOMY_REUSE
-      ? m.modelNoReuse(ECONOMY_UNCERTAINTY_Z, `  after without the re-use rule (z=${ECONOMY_UNCERTAINTY_Z})`)
-      : m.model(ECONOMY_UNCERTAINTY_Z, 0, HISTORY_PRIOR, `  after with the re-use rule (z=${ECONOMY_UNCERTAINTY_Z}, margin 0)`),
-    ECONOMY_REUSE ? m.model(0, 0, HISTORY_PRIOR, '  after without uncertainty (z=0)') : m.modelNoReuse(0, '  after without uncertainty (z=0)'),
-    ECONOMY_REUSE ? m.model(ECONOMY_UNCERTAINTY_Z, ECONOMY_REUSE_MARGIN, vcpuOnly, '  after with total vCPU only') : m.modelNoReuse(ECONOMY_UNCERTAINTY_Z, '  after with total vCPU only', vcpuOnly),
+    m.modelNoReuse(ECONOMY_UNCERTAINTY_Z, `  after without the re-use rule (z=${ECONOMY_UNCERTAINTY_Z})`),
+    m.model(0, 0, HISTORY_PRIOR, '  after without uncertainty (z=0)'),
+    m.model(ECONOMY_UNCERTAINTY_Z, ECONOMY_REUSE_MARGIN, vcpuOnly, '  after with total vCPU only'),
     m.cheapestObserved,
     m.perVcpu,
     m.random,

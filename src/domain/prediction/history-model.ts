@@ -196,9 +196,6 @@ export const ECONOMY_UNCERTAINTY_Z = 0.5;
  */
 export const ECONOMY_REUSE_MARGIN = 0;
 
-/** Whether economy uses pickEconomyOverObserved (true) or pickEconomy over all configurations (false); chosen on half A with the constants above. */
-export const ECONOMY_REUSE = true;
-
 /** True when a configuration whose cost at its upper estimate is `upperCostUsd` beats the cheapest observed run (known cost) by the margin. */
 export function beatsObserved(upperCostUsd: number, cheapestObservedUsd: number, margin = ECONOMY_REUSE_MARGIN): boolean {
   return upperCostUsd < cheapestObservedUsd * (1 - margin);
