@@ -221,6 +221,8 @@ export type Solution = {
   keep?: boolean;
   /** The Spark settings this configuration writes, each with the evidence from the event log. */
   settings?: { key: string; value: string; evidence: string }[];
+  /** The evidence for this recommendation in words: the cluster shape's first, then one sentence per Spark setting. */
+  evidence?: string[];
 };
 
 /** A prediction as stored at `{location}/{projectId}/predictions/{predictionId}.json`. */

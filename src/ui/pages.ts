@@ -134,6 +134,20 @@ export function scatterPoints(p: Prediction): ScatterPoint[] {
   return points;
 }
 
+/** Each recommendation's evidence in words (cluster shape first, then each Spark setting), and the settings left as they were. */
+function evidenceList(pred: Prediction): string {
+  const items = (['performance', 'balanced', 'economy'] as const)
+    .map((pref) => {
+      const sol = pred.solutions[pref];
+      const lines = sol ? (sol.evidence ?? (sol.settings ?? []).map((x) => `${x.key}=${x.value}: ${x.evidence}`)) : [];
+      return lines.length > 0 ? `<h4>${pref}</h4><ul aria-label="Evidence for ${pref}">${lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` : '';
+    })
+    .join('');
+  const unchanged = (pred.unchangedSettings ?? []).map((x) => `<li>${esc(`${x.key} left at ${x.value}: ${x.evidence}`)}</li>`).join('');
+  if (!items && !unchanged) return '';
+  return `<div class="evidence"><h3>Evidence</h3>${items}${unchanged ? `<h4>Spark settings left as they are</h4><ul aria-label="Settings left as they are">${unchanged}</ul>` : ''}</div>`;
+}
+
 /** One project: chart, runs, the latest prediction, policy and actions. */
 export function projectPage(v: ProjectView, ctx: PageContext): string {
   const { state, row } = v;
@@ -171,7 +185,7 @@ ${(['performance', 'balanced', 'economy'] as const)
     return `<tr><th scope="row">${pref}</th><td data-label="Configuration">${esc(describeJobFlow(sol.configuration) ?? '—')}</td><td class="num" data-label="Runtime">${esc(duration(sol.estimate.runtimeSeconds))}</td><td class="num" data-label="Cost">${esc(money(sol.estimate.costUsd))}</td><td data-label="Against current">runtime ${esc(percent(dr))}, cost ${esc(percent(dc))}</td><td data-label="Why" class="why">${esc(sol.explanation)}</td></tr>`;
   })
   .join('')}
-</tbody></table></div>${candidateScatter(scatterPoints(pred))}${(pred.warnings ?? []).length > 0 ? `<ul class="warnings">${pred.warnings!.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}`
+</tbody></table></div>${evidenceList(pred)}${candidateScatter(scatterPoints(pred))}${(pred.warnings ?? []).length > 0 ? `<ul class="warnings">${pred.warnings!.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}`
     : '<p class="empty">No prediction yet: one is made from the latest recorded run (use “Create a prediction now”).</p>';
   const actions = `<section aria-labelledby="a"><h2 id="a">Actions</h2><p class="hint">Each action is sent as an ordinary request (with an idempotency key), so it shows in the results stream like any client's.</p><div class="actions">
 ${pred ? actionForm(p.id, 'apply', ctx, v.nonce, 'Apply the latest prediction', `<label for="pref">Preference</label><select id="pref" name="preference">${(['balanced', 'performance', 'economy'] as const).map((x) => `<option value="${x}"${x === row.preference ? ' selected' : ''}>${x}</option>`).join('')}</select><input type="hidden" name="predictionId" value="${esc(pred.predictionId)}">`) : ''}

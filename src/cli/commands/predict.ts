@@ -149,6 +149,14 @@ export function formatOutcome(o: PredictionOutcome, options: { all?: boolean; re
   for (const pref of PREFERENCES) {
     const s = o.solutions[pref];
     lines.push(`${pref.padEnd(12)} ${s.estimate.runtimeSeconds.toFixed(1)} s, ${money(s.estimate.costUsd)}  ${s.explanation}`);
+    for (const e of s.evidence ?? []) lines.push(`${' '.repeat(13)}evidence: ${e}`);
+  }
+  const advice = o.settings;
+  if (advice && (advice.settings.length > 0 || advice.unchanged.length > 0)) {
+    const used = new Set(PREFERENCES.flatMap((p) => (o.solutions[p].settings ?? []).map((x) => x.key)));
+    lines.push('', 'Spark settings (from the event log\'s evidence)');
+    for (const x of advice.settings) lines.push(`  ${x.key}=${x.value}${used.has(x.key) ? '' : ' (no recommended configuration needed it)'}: ${x.evidence}`);
+    for (const x of advice.unchanged) lines.push(`  ${x.key} left at ${x.value}: ${x.evidence}`);
   }
   if (o.warnings.length > 0) lines.push('', 'warnings', ...o.warnings.map((w) => `  - ${w}`));
   return lines.join('\n');
@@ -227,7 +235,16 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
     if (values.json) {
       io.out(
         JSON.stringify(
-          { appId: model.appId, basis: outcome.basis, replay, source: outcome.source, solutions: outcome.solutions, candidates: outcome.candidates.map(row), warnings: outcome.warnings },
+          {
+            appId: model.appId,
+            basis: outcome.basis,
+            replay,
+            source: outcome.source,
+            solutions: outcome.solutions,
+            ...(outcome.settings ? { settings: outcome.settings.settings, unchangedSettings: outcome.settings.unchanged } : {}),
+            candidates: outcome.candidates.map(row),
+            warnings: outcome.warnings,
+          },
           null,
           2,
         ),
