@@ -100,6 +100,8 @@ export type Run = {
   peakHeapMb?: number;
   /** The application's structure from its log (prediction.create), see src/domain/plan-fingerprint.ts. */
   structure?: StoredStructure;
+  /** Set when this run's structure differs from the run before it whose log was read: a new learning group starts here, and what changed in words. */
+  planChange?: { since: string; changes: string[] };
   /** What the request said about this run's input (run.start's expectedInputBytes / inputLabel). */
   expectedInputBytes?: number;
   inputLabel?: string;

@@ -14,6 +14,7 @@ import { requestKeyOf } from './run-start.js';
 import { fromAbortable } from './rx.js';
 import { updateProjectState } from './update-project.js';
 import { eventLogOf, eventLogWarning, isUsableEventLog } from '../domain/eventlog-status.js';
+import { structureChanges } from '../domain/plan-fingerprint.js';
 
 /** Most recorded runs used as the project's scaling history. */
 export const HISTORY_LIMIT = 30;
@@ -114,6 +115,11 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
     },
     opts,
   );
+  const previous = previousStructureOf(state, basis.id).previousStructure;
+  const planChange =
+    previous && predicted.basisStructure && previous.structure.fingerprint !== predicted.basisStructure.fingerprint
+      ? { since: previous.runId, changes: structureChanges(previous.structure, predicted.basisStructure) }
+      : undefined;
   const merged: Prediction = basisWarnings.length > 0 ? { ...predicted, warnings: [...basisWarnings, ...(predicted.warnings ?? [])] } : predicted;
   const prediction = databricks ? toDatabricksPrediction(merged, databricks) : merged;
   await deps.objects.put(url, `${JSON.stringify(prediction, null, 2)}\n`, { ...opts, contentType: 'application/json' });
@@ -131,6 +137,7 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
               ...(prediction.basisInputBytes !== undefined ? { inputBytes: prediction.basisInputBytes } : {}),
               ...(prediction.basisPeakHeapMb !== undefined ? { peakHeapMb: prediction.basisPeakHeapMb } : {}),
               ...(prediction.basisStructure !== undefined ? { structure: prediction.basisStructure } : {}),
+              ...(planChange ? { planChange } : {}),
             }
           : r,
       );

@@ -70,6 +70,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   io.out(`prediction accuracy: ${describeAccuracy(accuracyOf(s))}`);
   io.out('');
   io.out(runsTable(s));
+  const planChanges = s.runs.filter((r) => r.planChange !== undefined);
+  if (planChanges.length > 0) {
+    io.out('\nplan changes (each starts a new learning group; runs of the same plan with more data stay in theirs):');
+    for (const r of planChanges) io.out(`  run ${r.id}, against run ${r.planChange!.since}: ${r.planChange!.changes.length > 0 ? r.planChange!.changes.join('; ') : 'its structure changed'}`);
+  }
   const latest = s.predictions[s.predictions.length - 1];
   if (latest) {
     let prediction: Prediction | undefined;
