@@ -10,7 +10,7 @@ import { eventLogOf } from './eventlog-status.js';
 import { structureChanges } from './plan-fingerprint.js';
 
 /** Defaults of the guard rails. */
-export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds' | 'pinned' | 'exploreEvery'>> = { compellingSaving: 0.1, regressionTolerance: 0.25, maxTrialCostIncrease: 0.1 };
+export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds' | 'pinned' | 'exploreEvery' | 'declaredInput'>> = { compellingSaving: 0.1, regressionTolerance: 0.25, maxTrialCostIncrease: 0.1 };
 
 /** Which configuration the next run uses: the project's own request, or a prediction's solution. */
 export type NextConfiguration = { predictionId: string; preference: Preference } | { base: true };

@@ -173,7 +173,7 @@ export function projectPage(v: ProjectView, ctx: PageContext): string {
 <div><dt>Saving</dt><dd>${s ? `${esc(money(s.perRunUsd))} a run${s.perMonthUsd !== undefined ? `, ${esc(money(s.perMonthUsd))} a month at one run every ${esc(duration(s.cadenceSeconds))}` : ''}` : '—'}</dd></div></dl>`;
   const warnings = row.warnings.length > 0 ? `<section aria-labelledby="w"><h2 id="w">Warnings</h2><ul class="warnings">${row.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : '';
   const solutions = pred
-    ? `<div class="table-wrap"><table class="cards"><caption>Prediction ${esc(pred.predictionId)} from run ${esc(pred.basisRunId)}, ${when(pred.createdAt)}${pred.candidates ? `, ${pred.candidates} candidates` : ''}</caption>
+    ? `<div class="table-wrap"><table class="cards"><caption>Prediction ${esc(pred.predictionId)} ${pred.coldStart ? 'a cold-start GUESS from the declared input' : `from run ${esc(pred.basisRunId)}`}, ${when(pred.createdAt)}${pred.candidates ? `, ${pred.candidates} candidates` : ''}</caption>
 <thead><tr><th scope="col">Preference</th><th scope="col">Configuration</th><th scope="col">Runtime</th><th scope="col">Cost</th><th scope="col">Against current</th><th scope="col">Why</th></tr></thead><tbody>
 <tr><th scope="row">current</th><td data-label="Configuration">${esc(row.configuration)}</td><td class="num" data-label="Runtime">${esc(duration(pred.basis.runtimeSeconds))}</td><td class="num" data-label="Cost">${esc(money(pred.basis.costUsd))}</td><td data-label="Against current">—</td><td data-label="Why">the run the prediction is based on</td></tr>
 ${(['performance', 'balanced', 'economy'] as const)
@@ -182,6 +182,7 @@ ${(['performance', 'balanced', 'economy'] as const)
     if (!sol) return '';
     const dc = pred.basis.costUsd > 0 ? (sol.estimate.costUsd - pred.basis.costUsd) / pred.basis.costUsd : undefined;
     const dr = pred.basis.runtimeSeconds > 0 ? (sol.estimate.runtimeSeconds - pred.basis.runtimeSeconds) / pred.basis.runtimeSeconds : undefined;
+    if (sol.guess) return `<tr><th scope="row">${pref}</th><td data-label="Configuration">${esc(describeJobFlow(sol.configuration) ?? '—')}</td><td class="num" data-label="Runtime">guess</td><td class="num" data-label="Cost">guess</td><td data-label="Against current">no estimate (cold start)</td><td data-label="Why" class="why">${esc(sol.explanation)}</td></tr>`;
     return `<tr><th scope="row">${pref}</th><td data-label="Configuration">${esc(describeJobFlow(sol.configuration) ?? '—')}</td><td class="num" data-label="Runtime">${esc(duration(sol.estimate.runtimeSeconds))}</td><td class="num" data-label="Cost">${esc(money(sol.estimate.costUsd))}</td><td data-label="Against current">runtime ${esc(percent(dr))}, cost ${esc(percent(dc))}</td><td data-label="Why" class="why">${esc(sol.explanation)}</td></tr>`;
   })
   .join('')}

@@ -9,11 +9,15 @@ import { PREFERENCES } from '../../domain/types.js';
 
 /** A stored prediction in words: each preference's configuration and estimate, then its evidence, one sentence a line. */
 export function describePrediction(p: Prediction): string {
-  const lines = [`latest prediction ${p.predictionId} (from run ${p.basisRunId}, ${p.createdAt.replace(/\.\d+Z$/, 'Z')}): basis ${p.basis.runtimeSeconds.toFixed(1)} s, $${p.basis.costUsd.toFixed(2)}`];
+  const when = p.createdAt.replace(/\.\d+Z$/, 'Z');
+  const lines = p.coldStart
+    ? [`latest prediction ${p.predictionId} (${when}): GUESS — cold start from the declared input, no run with an event log yet, no estimate`]
+    : [`latest prediction ${p.predictionId} (from run ${p.basisRunId}, ${when}): basis ${p.basis.runtimeSeconds.toFixed(1)} s, $${p.basis.costUsd.toFixed(2)}`];
   for (const pref of PREFERENCES) {
     const s = p.solutions[pref];
     if (!s) continue;
-    lines.push(`  ${pref.padEnd(12)} ${s.estimate.runtimeSeconds.toFixed(1)} s, $${s.estimate.costUsd.toFixed(2)}${s.keep ? ' (keep)' : ''}  ${s.explanation}`);
+    const figures = s.guess ? 'guess, no estimate' : `${s.estimate.runtimeSeconds.toFixed(1)} s, $${s.estimate.costUsd.toFixed(2)}`;
+    lines.push(`  ${pref.padEnd(12)} ${figures}${s.keep ? ' (keep)' : ''}  ${s.explanation}`);
     const evidence = s.evidence ?? (s.settings ?? []).map((x) => `${x.key}=${x.value}: ${x.evidence}`);
     for (const e of evidence) lines.push(`      evidence: ${e}`);
   }
