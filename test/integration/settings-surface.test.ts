@@ -65,6 +65,7 @@ s('the HTTP API: prediction.create answers every recommendation with its evidenc
     // Each Spark setting the solution writes has its own sentence.
     for (const setting of sol.settings ?? []) assert.ok(evidence.includes(`${setting.key}=${setting.value}: ${setting.evidence}`), `${pref}: ${setting.key}`);
   }
+  for (const x of ctx.prediction.unchangedSettings ?? []) assert.ok(x.evidence.length > 20, `${x.key}: ${x.evidence}`);
 });
 
 s('the dashboard lists the evidence on the project page; projects show prints it', async (ctx) => {
@@ -81,6 +82,9 @@ s('the dashboard lists the evidence on the project page; projects show prints it
       const items = await page.getByRole('list', { name: `Evidence for ${pref}` }).getByRole('listitem').allTextContents();
       assert.equal(items, ctx.prediction.solutions[pref].evidence, pref);
     }
+    // Settings considered and left as they are (pinned, no evidence, or not chosen) say why, too.
+    const left = (ctx.prediction.unchangedSettings ?? []).map((x) => `${x.key} left at ${x.value}: ${x.evidence}`);
+    if (left.length > 0) assert.equal(await page.getByRole('list', { name: 'Settings left as they are' }).getByRole('listitem').allTextContents(), left);
   } finally {
     await browser.close();
   }
