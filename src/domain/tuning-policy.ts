@@ -146,7 +146,14 @@ function decideWithinGroup(input: IterationInput, planChanged: boolean): Iterati
   const project = state.project;
   const policy = project.policy ?? {};
   const mode = modeOf(project);
-  if (!latest) return { decision: 'kept', next: { base: true }, reason: "the project's first run, on its own configuration" };
+  if (!latest) {
+    const guess = prediction?.coldStart;
+    if (guess && mode === 'auto') {
+      return { decision: 'applied', next: { predictionId: prediction.predictionId, preference }, reason: `the project's first run, from the cold-start guess of prediction ${prediction.predictionId}: ${guess.explanation}` };
+    }
+    const offered = guess ? ` (mode ${mode}: the cold-start guess of prediction ${prediction.predictionId} is not applied; send prediction.apply to use it)` : '';
+    return { decision: 'kept', next: { base: true }, reason: `the project's first run, on its own configuration${offered}` };
+  }
 
   if (latest.status === 'failed') {
     const why = latest.error?.message ?? latest.clusterState ?? 'failed';

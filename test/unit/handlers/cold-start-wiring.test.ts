@@ -21,6 +21,7 @@ import type { ProjectState } from '../../../src/domain/types.js';
 import type { HandlerDeps } from '../../../src/handlers/deps.js';
 import { predictionApply } from '../../../src/handlers/prediction-apply.js';
 import { predictionCreate } from '../../../src/handlers/prediction-create.js';
+import { projectIterate } from '../../../src/handlers/project-iterate.js';
 import { createFakeDeps, rejection, testContext, type FakeDeps } from '../../support/fakes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cold-start-'));
@@ -59,8 +60,8 @@ async function deps(): Promise<FakeDeps & HandlerDeps> {
   return { ...base, config: { ...base.config, site: { ...base.config.site, predictions: config.site.predictions }, tenant: config.tenant }, state: createFileStateStore(stateUrl) as FakeDeps['state'], objects: objects as FakeDeps['objects'], predictions: createLocalPredictionBackend({ objectStore: objects, catalog: loadCatalog() }) };
 }
 
-async function project(d: HandlerDeps, id: string, policy: ProjectState['project']['policy']): Promise<void> {
-  await d.state.put(id, { project: { id, name: id, platform: 'emr', tenantId: 'acme', createdAt: 'c', updatedAt: 'c', jobFlow: structuredClone(jobFlow), ...(policy ? { policy } : {}) }, runs: [], predictions: [] }, null);
+async function project(d: HandlerDeps, id: string, policy: ProjectState['project']['policy'], mode?: 'auto' | 'recommend'): Promise<void> {
+  await d.state.put(id, { project: { id, name: id, platform: 'emr', tenantId: 'acme', createdAt: 'c', updatedAt: 'c', jobFlow: structuredClone(jobFlow), ...(policy ? { policy } : {}), ...(mode ? { mode } : {}) }, runs: [], predictions: [] }, null);
 }
 
 test('prediction.create with a declared input and no event log: the site table guess, marked as a guess, pinned keys untouched; apply runs it unjudged', async () => {
@@ -109,6 +110,23 @@ test('above the largest row, the open-ended row; without a declared input, the s
   const e = (await rejection(lastValueFrom(predictionCreate({ projectId: 'plain' }, d, testContext('cs-4', 'cs-4'))))) as SyncError;
   assert.is(e.code, 'not_found');
   assert.match(e.message, /no recorded run with an event log yet/);
+});
+
+test("project.iterate's first run: mode auto starts from the guess; mode recommend keeps the project's configuration and says a guess is there", async () => {
+  const d = await deps();
+  await project(d, 'auto-first', { declaredInput: { bytes: 20 * GiB, type: 'sql' } }, 'auto');
+  const it = await lastValueFrom(projectIterate({ projectId: 'auto-first' }, d, testContext('cs-5', 'cs-5')));
+  assert.is(it.decision, 'applied', it.reason);
+  assert.match(it.reason, /^the project's first run, from the cold-start guess of prediction p-\S+: GUESS/);
+  const sent = d.platform.clusters.get(it.clusterId)?.request as { Instances: { InstanceGroups: { InstanceRole: string; InstanceType: string; InstanceCount: number }[] } };
+  const core = sent.Instances.InstanceGroups.find((g) => g.InstanceRole === 'CORE')!;
+  assert.equal([core.InstanceType, core.InstanceCount], ['r5.2xlarge', 6]);
+  await project(d, 'rec-first', { declaredInput: { bytes: 20 * GiB, type: 'sql' } }, 'recommend');
+  const kept = await lastValueFrom(projectIterate({ projectId: 'rec-first' }, d, testContext('cs-6', 'cs-6')));
+  assert.is(kept.decision, 'kept');
+  assert.match(kept.reason, /on its own configuration \(mode recommend: the cold-start guess of prediction p-\S+ is not applied; send prediction.apply to use it\)/);
+  const own = d.platform.clusters.get(kept.clusterId)?.request as { Instances: { InstanceGroups: { InstanceRole: string; InstanceType: string }[] } };
+  assert.is(own.Instances.InstanceGroups.find((g) => g.InstanceRole === 'CORE')?.InstanceType, 'm5.xlarge');
 });
 
 test('a bad site.predictions.coldStart row is refused naming the field', async () => {
