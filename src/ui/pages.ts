@@ -315,7 +315,7 @@ export function runPage(v: RunView, ctx: PageContext): string {
 <div><dt>Cluster</dt><dd>${r.clusterId ? (link ? `<a href="${esc(link)}" rel="noopener noreferrer" target="_blank">${esc(r.clusterId)}</a>` : esc(r.clusterId)) : '—'}</dd></div>
 <div><dt>Configuration</dt><dd>${esc(describeRun(r) ?? '—')}</dd></div><div><dt>Started</dt><dd>${when(r.startedAt ?? r.createdAt)}</dd></div><div><dt>Ended</dt><dd>${when(r.endedAt)}</dd></div>
 <div><dt>Runtime</dt><dd>${esc(duration(f.runtimeSeconds))}</dd></div><div><dt>Cost</dt><dd>${esc(money(f.costUsd))}</dd></div>
-<div><dt>Predicted</dt><dd>${r.expected ? `${esc(duration(r.expected.runtimeSeconds))}, ${esc(money(r.expected.costUsd))} (${esc(r.preference ?? '')} of ${esc(r.predictionId ?? '')})` : '—'}</dd></div>
+<div><dt>Predicted</dt><dd>${r.expected ? `${esc(duration(r.expected.runtimeSeconds))}, ${esc(money(r.expected.costUsd))} (${esc(r.preference ?? '')} of ${esc(r.predictionId ?? '')})` : '—'}</dd></div>${r.planChange ? `<div><dt>Plan changed</dt><dd>against run ${esc(r.planChange.since)}: ${esc(r.planChange.changes.join('; ') || 'its structure changed')} (a new learning group starts here)</dd></div>` : ''}
 <div><dt>Location</dt><dd><code>${esc(r.location)}</code></dd></div></dl>
 ${warnings.length ? `<section aria-labelledby="w"><h2 id="w">Warnings</h2><ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : ''}
 <section aria-labelledby="d"><h2 id="d">Configuration against the previous run</h2>${diff}</section>

@@ -21,6 +21,7 @@ import type { ProjectState, Run } from '../../../src/domain/types.js';
 import type { HandlerDeps } from '../../../src/handlers/deps.js';
 import { predictionCreate } from '../../../src/handlers/prediction-create.js';
 import { projectIterate } from '../../../src/handlers/project-iterate.js';
+import { runPage } from '../../../src/ui/pages.js';
 import { createFakeDeps, testContext } from '../../support/fakes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plan-groups-'));
@@ -121,6 +122,11 @@ test('a changed plan starts a new learning group: not judged against the old pla
   assert.match(result.reason, /^the application's plan changed since run r-1 \(/);
   assert.match(result.reason, words);
   assert.match(result.reason, /run r-2 starts a new learning group/);
+
+  // The dashboard's run page says so too.
+  const after = (await deps().state.get('new-join'))!.value;
+  const html = runPage({ state: after, run: r2, region: 'us-east-1' }, { title: 'run' });
+  assert.match(html, new RegExp(`<dt>Plan changed</dt><dd>against run r-1: the plan of query ${FIRST_QUERY} changed: new (BroadcastHashJoin|SortMergeJoin) Inner`));
 
   const configPath = join(dir, 'config.json');
   writeFileSync(configPath, JSON.stringify({ tenant: { id: 'acme', state: stateUrl, projectLocation: pathToFileURL(join(dir, 'runs')).href } }));
