@@ -175,7 +175,7 @@ export function projectPage(v: ProjectView, ctx: PageContext): string {
   const solutions = pred
     ? `<div class="table-wrap"><table class="cards"><caption>Prediction ${esc(pred.predictionId)} ${pred.coldStart ? 'a cold-start GUESS from the declared input' : `from run ${esc(pred.basisRunId)}`}, ${when(pred.createdAt)}${pred.candidates ? `, ${pred.candidates} candidates` : ''}</caption>
 <thead><tr><th scope="col">Preference</th><th scope="col">Configuration</th><th scope="col">Runtime</th><th scope="col">Cost</th><th scope="col">Against current</th><th scope="col">Why</th></tr></thead><tbody>
-<tr><th scope="row">current</th><td data-label="Configuration">${esc(row.configuration)}</td><td class="num" data-label="Runtime">${esc(duration(pred.basis.runtimeSeconds))}</td><td class="num" data-label="Cost">${esc(money(pred.basis.costUsd))}</td><td data-label="Against current">—</td><td data-label="Why">the run the prediction is based on</td></tr>
+${pred.coldStart ? `<tr><th scope="row">current</th><td data-label="Configuration">${esc(row.configuration)}</td><td class="num" data-label="Runtime">—</td><td class="num" data-label="Cost">—</td><td data-label="Against current">—</td><td data-label="Why">no run with an event log yet</td></tr>` : `<tr><th scope="row">current</th><td data-label="Configuration">${esc(row.configuration)}</td><td class="num" data-label="Runtime">${esc(duration(pred.basis.runtimeSeconds))}</td><td class="num" data-label="Cost">${esc(money(pred.basis.costUsd))}</td><td data-label="Against current">—</td><td data-label="Why">the run the prediction is based on</td></tr>`}
 ${(['performance', 'balanced', 'economy'] as const)
   .map((pref) => {
     const sol = pred.solutions[pref];

@@ -85,6 +85,16 @@ s('the dashboard lists the evidence on the project page; projects show prints it
     // Settings considered and left as they are (pinned, no evidence, or not chosen) say why, too.
     const left = (ctx.prediction.unchangedSettings ?? []).map((x) => `${x.key} left at ${x.value}: ${x.evidence}`);
     if (left.length > 0) assert.equal(await page.getByRole('list', { name: 'Settings left as they are' }).getByRole('listitem').allTextContents(), left);
+    // A project with a declared input and no run: the cold-start guess, marked as one.
+    const project = demoProject(pathToFileURL(join(ctx.dir, 'etl-shuffle.py')).href);
+    const cold = await ctx.env.request('project.create', { ...project, projectId: 'cold-etl', name: 'Cold ETL', mode: 'recommend', policy: { declaredInput: { bytes: 50 * 1024 ** 3, type: 'sql' } } });
+    assert.is(cold.status, 'completed', JSON.stringify(cold.error));
+    const guess = await ctx.env.request('prediction.create', { projectId: 'cold-etl' }, { idempotencyKey: 'cold-pred-1' });
+    assert.is(guess.status, 'completed', JSON.stringify(guess.error));
+    await page.goto(`${ctx.base}/ui/projects/cold-etl`);
+    assert.match((await page.locator('caption', { hasText: 'Prediction' }).textContent()) ?? '', 'a cold-start GUESS from the declared input');
+    const balanced = page.getByRole('row', { name: /^balanced/ });
+    assert.match((await balanced.textContent()) ?? '', /4 x m5\.2xlarge.*guess.*guess.*no estimate \(cold start\).*GUESS \(cold start, no estimate\)/);
   } finally {
     await browser.close();
   }

@@ -247,7 +247,7 @@ function shapeEvidence(c: CandidateEstimate, basis: PredictionOutcome['basis']):
         ? "the simulator's replay blended with the project's scaling curve"
         : "the simulator's replay of the basis run's tasks";
   const measured = basis.evidence ? `${basis.evidence}; ` : '';
-  return `${measured}${from} puts ${describe(c)} (${c.executors} executor${c.executors === 1 ? '' : 's'} of ${c.executorCores} cores) at ${Math.round(c.runtimeSeconds)} s for $${c.costUsd.toFixed(2)}, against ${Math.round(basis.runtimeSeconds)} s for $${basis.costUsd.toFixed(2)} as observed`;
+  return `${measured}${from} puts ${describe(c)} (${c.executors} executor${c.executors === 1 ? '' : 's'} of ${c.executorCores} core${c.executorCores === 1 ? '' : 's'}) at ${Math.round(c.runtimeSeconds)} s for $${c.costUsd.toFixed(2)}, against ${Math.round(basis.runtimeSeconds)} s for $${basis.costUsd.toFixed(2)} as observed`;
 }
 
 function archNoteFor(catalog: Catalog, from: string, to: string): string | undefined {
