@@ -56,4 +56,31 @@ test('prediction.apply on Databricks: recommended keys go into spark_conf, pinne
   assert.not.ok(Object.keys(conf).some((k) => k.startsWith('spark.dynamicAllocation.') || k === 'spark.executor.instances'));
 });
 
+test('a cold start on Databricks: the guess goes into the cluster as node type, workers and spark_conf, pinned keys kept', async () => {
+  const created = await env.request('project.create', {
+    projectId: 'fresh',
+    name: 'fresh orders',
+    platform: 'databricks',
+    job: job(),
+    policy: { declaredInput: { bytes: 5 * 1024 ** 3, type: 'sql' }, pinned: ['spark.executor.memory'] },
+  });
+  assert.is(created.status, 'completed', JSON.stringify(created.error));
+  const predicted = await env.request('prediction.create', { projectId: 'fresh' }, 'fresh-predict-1');
+  assert.is(predicted.status, 'completed', JSON.stringify(predicted.error));
+  const prediction = predicted.result as Prediction;
+  assert.is(prediction.coldStart?.guess, true);
+  const applied = await env.request('prediction.apply', { projectId: 'fresh', predictionId: prediction.predictionId }, 'fresh-apply-1', 60_000);
+  assert.is(applied.status, 'completed', JSON.stringify(applied.error));
+  const submitted = env.server.runs().find((r) => r.runId === (applied.result as { databricksRunId: number }).databricksRunId)!;
+  const cluster = (submitted.body.job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
+  assert.is(cluster.node_type_id, 'm5.xlarge');
+  assert.is(cluster.num_workers, 2);
+  const conf = cluster.spark_conf as Record<string, string>;
+  assert.is(conf['spark.executor.memory'], '24g', 'pinned: the user value');
+  assert.is(conf['spark.sql.shuffle.partitions'], '64', "the table's value for 5 GiB of sql (the user had 400)");
+  assert.is(conf['spark.executor.cores'], '4');
+  const run = (await env.runsOf('fresh')).find((r) => r.id === (applied.result as { runId: string }).runId)!;
+  assert.is(run.expected, undefined, 'a guess is no estimate');
+});
+
 test.run();
