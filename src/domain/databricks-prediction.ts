@@ -126,7 +126,9 @@ export function toDatabricksPrediction(
       warnings.push(`${pref}: could not price ${fragment.node_type_id ?? 'the recommendation'} on Databricks (${e instanceof Error ? e.message : String(e)}); the cost shown is the engine's EC2 estimate`);
     }
     if (shape.autoscale) note += ` Your cluster autoscaled, so this keeps autoscale with at most ${fragment.autoscale?.max_workers ?? 0} workers.`;
-    solutions[pref] = { ...s, configuration: fragment as JobFlow, estimate: { runtimeSeconds: s.estimate.runtimeSeconds, costUsd: estimateCost }, explanation: `${s.explanation}${note}` };
+    // The evidence's dollar figures are the engine's EC2 + EMR prices: say what it costs on Databricks beside them.
+    const evidence = s.evidence && s.evidence.length > 0 && estimateCost !== s.estimate.costUsd ? [`${s.evidence[0]} (EC2 + EMR prices; on Databricks $${estimateCost.toFixed(2)})`, ...s.evidence.slice(1)] : s.evidence;
+    solutions[pref] = { ...s, configuration: fragment as JobFlow, estimate: { runtimeSeconds: s.estimate.runtimeSeconds, costUsd: estimateCost }, explanation: `${s.explanation}${note}`, ...(evidence ? { evidence } : {}) };
   }
   let basisCost = prediction.basis.costUsd;
   try {

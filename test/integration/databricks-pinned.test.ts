@@ -39,7 +39,8 @@ test('prediction.apply on Databricks: recommended keys go into spark_conf, pinne
   const recommended = fragment.spark_conf ?? {};
   // The user set executor sizing, so the solution sets it too: an unpinned apply would change it.
   assert.ok(recommended['spark.executor.memory'] !== undefined && recommended['spark.executor.memory'] !== USER_CONF['spark.executor.memory'], JSON.stringify(recommended));
-  assert.ok((prediction.solutions.performance.evidence ?? []).length > 0, 'the solution carries its evidence');
+  // The solution carries its evidence, its dollar figures named as EC2 + EMR beside the Databricks price.
+  assert.match(prediction.solutions.performance.evidence?.[0] ?? '', /^the basis run's \d+ tasks kept its \d+ task slots .*\(EC2 \+ EMR prices; on Databricks \$[\d.]+\)$/);
 
   const updated = await env.request('project.update', { projectId: 'orders', policy: { pinned: ['spark.executor.memory', 'spark.executor.cores'] } });
   assert.is(updated.status, 'completed', JSON.stringify(updated.error));
