@@ -6,6 +6,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { SyncError } from '../domain/errors.js';
+import { JOB_TYPES, type ColdStartRow } from '../domain/cold-start.js';
 import { PREFERENCES } from '../domain/types.js';
 import { DEFAULT_REDIS_URL, DEFAULT_STATE, embeddedDefaults, siteDefaults } from './defaults.js';
 import { createReader, didYouMean, formatProblems, type ConfigProblem, type Reader } from './reader.js';
@@ -351,7 +352,7 @@ function readAws(r: Reader, value: unknown, d: SiteConfig['aws']): SiteConfig['a
 }
 
 function readPredictions(r: Reader, value: unknown, d: SiteConfig['predictions']): SiteConfig['predictions'] {
-  const o = r.object(value, 'site.predictions', ['backend', 'apiUrl', 'instances', 'emrPricing']);
+  const o = r.object(value, 'site.predictions', ['backend', 'apiUrl', 'instances', 'emrPricing', 'coldStart']);
   const out: SiteConfig['predictions'] = {
     backend: r.oneOf(o, 'site.predictions', 'backend', ['local', 'sync-api'] as const) ?? d.backend,
     apiUrl: r.url(o, 'site.predictions', 'apiUrl') ?? d.apiUrl,
@@ -359,6 +360,10 @@ function readPredictions(r: Reader, value: unknown, d: SiteConfig['predictions']
   if (o?.instances !== undefined) {
     if (!Array.isArray(o.instances)) r.add('site.predictions.instances', 'must be an array of { instanceType, vcpu?, memoryGib?, ... }');
     else out.instances = o.instances.map((item: unknown, i) => readInstance(r, item, `site.predictions.instances[${i}]`));
+  }
+  if (o?.coldStart !== undefined) {
+    if (!Array.isArray(o.coldStart)) r.add('site.predictions.coldStart', 'must be an array of { type, maxInputGiB, instanceType, nodes, executorCores, executorMemoryMb, shufflePartitions }');
+    else out.coldStart = o.coldStart.map((item: unknown, i) => readColdStartRow(r, item, `site.predictions.coldStart[${i}]`));
   }
   const pricing = r.object(o?.emrPricing, 'site.predictions.emrPricing', null);
   if (pricing !== undefined) {
@@ -370,6 +375,26 @@ function readPredictions(r: Reader, value: unknown, d: SiteConfig['predictions']
     }
   }
   return out;
+}
+
+const COLD_START_KEYS = ['type', 'maxInputGiB', 'instanceType', 'nodes', 'executorCores', 'executorMemoryMb', 'shufflePartitions'] as const;
+
+/** One cold-start row; maxInputGiB omitted: any size above the type's other rows. */
+function readColdStartRow(r: Reader, value: unknown, path: string): ColdStartRow {
+  const o = value === undefined ? r.add(path, 'must be an object { type, maxInputGiB, instanceType, ... }') : r.object(value, path, COLD_START_KEYS);
+  const type = r.oneOf(o, path, 'type', JOB_TYPES) ?? (o ? r.add(`${path}.type`, `is required: one of ${JOB_TYPES.join(', ')}`) : undefined);
+  const maxInputGiB = r.number(o, path, 'maxInputGiB', 0);
+  const instanceType = o && r.string(o, path, 'instanceType', { pattern: INSTANCE_TYPE, what: "an instance type such as 'm5.xlarge'", required: true });
+  const need = (k: 'nodes' | 'executorCores' | 'executorMemoryMb' | 'shufflePartitions', max: number) => r.integer(o, path, k, 1, max) ?? (o ? r.add(`${path}.${k}`, 'is required') : undefined) ?? 1;
+  return {
+    type: type ?? 'sql',
+    maxInputBytes: maxInputGiB === undefined ? Infinity : maxInputGiB * 1024 ** 3,
+    instanceType: instanceType ?? '',
+    nodes: need('nodes', 10_000),
+    executorCores: need('executorCores', 1024),
+    executorMemoryMb: need('executorMemoryMb', 4_194_304),
+    shufflePartitions: need('shufflePartitions', 1_000_000),
+  };
 }
 
 const INSTANCE_KEYS = ['instanceType', 'vcpu', 'memoryGib', 'onDemandUsdPerHour', 'emrUsdPerHour', 'spotUsdPerHour', 'coremark'] as const;

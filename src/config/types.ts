@@ -1,3 +1,4 @@
+import type { ColdStartRow } from '../domain/cold-start.js';
 import type { Preference } from '../domain/types.js';
 
 /** The fully defaulted, validated configuration. Only src/config builds it; everything else reads it. */
@@ -40,6 +41,8 @@ export type SiteConfig = {
     instances?: InstanceOverride[];
     /** EMR surcharge per instance type, USD/hour, overriding the shipped table. */
     emrPricing?: Record<string, number>;
+    /** Cold-start rows (src/domain/cold-start.ts): the rows given for a job type replace the shipped rows of that type. */
+    coldStart?: ColdStartRow[];
   };
   /** A Databricks workspace, for projects with platform 'databricks' (credentials come from Credentials). */
   databricks?: DatabricksSiteConfig;

@@ -9,6 +9,10 @@
 // | above         | 20 x m5.4xlarge, 4c/10g, 4000 | 20 x r5.4xlarge, 4c/14g, 4000 | 20 x r5.4xlarge, 4c/20g, 4000 |
 // (nodes x type, executor cores / heap, spark.sql.shuffle.partitions: ~128-256 MiB of shuffle per partition,
 // about 2.5 GiB of heap per core for SQL, more where Python workers or cached data share the node.)
+// Overridden by site.predictions.coldStart (rows of { type, maxInputGiB, instanceType, nodes, executorCores,
+// executorMemoryMb, shufflePartitions }): the rows given for a job type replace the shipped rows of that
+// type. Used by prediction.create for a project whose policy.declaredInput is set and that has no run
+// with an event log yet.
 import { SyncError } from './errors.js';
 
 /** The job types the table knows. */
@@ -56,4 +60,11 @@ export function coldStartConfiguration(declared: { inputBytes: number; type: Job
     sparkProperties: { 'spark.executor.cores': String(r.executorCores), 'spark.executor.memory': `${r.executorMemoryMb}m`, 'spark.sql.shuffle.partitions': String(r.shufflePartitions) },
     explanation: `a guess from the declared input (${size}, ${declared.type}): ${r.nodes} x ${r.instanceType}, executors of ${r.executorCores} cores and ${r.executorMemoryMb} MiB, ${r.shufflePartitions} shuffle partitions (cold-start table); replaced by a prediction once a run is recorded`,
   };
+}
+
+/** The documented table with `overrides` applied: the rows given for a job type replace its shipped rows. */
+export function coldStartTable(overrides: readonly ColdStartRow[] | undefined): readonly ColdStartRow[] {
+  if (!overrides || overrides.length === 0) return COLD_START_TABLE;
+  const replaced = new Set(overrides.map((r) => r.type));
+  return [...COLD_START_TABLE.filter((r) => !replaced.has(r.type)), ...overrides];
 }

@@ -204,9 +204,10 @@ export function planRunsSubmit(input: PlanRunsSubmitInput): PlannedRunsSubmit {
 /**
  * Merges a prediction's cluster fragment into the job's one cluster and keeps everything else: the node
  * types replace the user's (and drop instance pools, which would override them), `num_workers` and
- * `autoscale` replace each other, and `spark_conf` keys override the user's in place (others kept).
+ * `autoscale` replace each other, and `spark_conf` keys override the user's in place (others kept), but
+ * never a key in `pinned` (the project's policy.pinned).
  */
-export function mergeDatabricksJob(job: DatabricksJob, fragment: DatabricksClusterFragment): DatabricksJob {
+export function mergeDatabricksJob(job: DatabricksJob, fragment: DatabricksClusterFragment, pinned: readonly string[] = []): DatabricksJob {
   const ref = checkDatabricksJob(job);
   const out: DatabricksJob = structuredClone(job);
   const cluster = clusterAt(out, ref);
@@ -230,7 +231,9 @@ export function mergeDatabricksJob(job: DatabricksJob, fragment: DatabricksClust
     delete cluster.num_workers;
   }
   if (fragment.spark_conf !== undefined) {
-    cluster.spark_conf = { ...(isObject(cluster.spark_conf) ? cluster.spark_conf : {}), ...fragment.spark_conf };
+    // Keys the project pinned (policy.pinned) keep the user's value, or stay unset.
+    const recommended = Object.fromEntries(Object.entries(fragment.spark_conf).filter(([k]) => !pinned.includes(k)));
+    cluster.spark_conf = { ...(isObject(cluster.spark_conf) ? cluster.spark_conf : {}), ...recommended };
   }
   return out;
 }

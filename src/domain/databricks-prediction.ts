@@ -43,6 +43,12 @@ export function engineReportOf(report: DatabricksClusterReport): ClusterReport {
   };
 }
 
+/**
+ * The recommended Spark settings a Databricks cluster takes in spark_conf: every spark.* key but the
+ * executor counts (Databricks sizes executors by num_workers / autoscale, not dynamic allocation).
+ */
+const DATABRICKS_CONF = (key: string) => key.startsWith('spark.') && key !== 'spark.executor.instances' && !key.startsWith('spark.dynamicAllocation.');
+
 /** The Databricks cluster fragment of an engine solution (a RunJobFlow fragment); `autoscaled` keeps autoscale. */
 export function fragmentOf(configuration: JobFlow, autoscaled: { min: number; max: number } | undefined): DatabricksClusterFragment {
   const instances = isRecord(configuration.Instances) ? configuration.Instances : {};
@@ -75,7 +81,7 @@ export function fragmentOf(configuration: JobFlow, autoscaled: { min: number; ma
   else out.num_workers = workers;
   const conf: Record<string, string> = {};
   for (const c of Array.isArray(configuration.Configurations) ? configuration.Configurations.filter(isRecord) : []) {
-    if (c.Classification === 'spark-defaults' && isRecord(c.Properties)) for (const [k, v] of Object.entries(c.Properties)) if (typeof v === 'string' && k.startsWith('spark.executor.')) conf[k] = v;
+    if (c.Classification === 'spark-defaults' && isRecord(c.Properties)) for (const [k, v] of Object.entries(c.Properties)) if (typeof v === 'string' && DATABRICKS_CONF(k)) conf[k] = v;
   }
   if (Object.keys(conf).length > 0) out.spark_conf = conf;
   return out;
@@ -120,7 +126,9 @@ export function toDatabricksPrediction(
       warnings.push(`${pref}: could not price ${fragment.node_type_id ?? 'the recommendation'} on Databricks (${e instanceof Error ? e.message : String(e)}); the cost shown is the engine's EC2 estimate`);
     }
     if (shape.autoscale) note += ` Your cluster autoscaled, so this keeps autoscale with at most ${fragment.autoscale?.max_workers ?? 0} workers.`;
-    solutions[pref] = { ...s, configuration: fragment as JobFlow, estimate: { runtimeSeconds: s.estimate.runtimeSeconds, costUsd: estimateCost }, explanation: `${s.explanation}${note}` };
+    // The evidence's dollar figures are the engine's EC2 + EMR prices: say what it costs on Databricks beside them.
+    const evidence = s.evidence && s.evidence.length > 0 && estimateCost !== s.estimate.costUsd ? [`${s.evidence[0]} (EC2 + EMR prices; on Databricks $${estimateCost.toFixed(2)})`, ...s.evidence.slice(1)] : s.evidence;
+    solutions[pref] = { ...s, configuration: fragment as JobFlow, estimate: { runtimeSeconds: s.estimate.runtimeSeconds, costUsd: estimateCost }, explanation: `${s.explanation}${note}`, ...(evidence ? { evidence } : {}) };
   }
   let basisCost = prediction.basis.costUsd;
   try {

@@ -7,9 +7,10 @@ import type { ProjectAccuracy } from './prediction-accuracy.js';
 import { inputElasticity, inputFactor, scaleEstimate } from './input-volume.js';
 import type { InputComparison } from './input-volume.js';
 import { eventLogOf } from './eventlog-status.js';
+import { structureChanges } from './plan-fingerprint.js';
 
 /** Defaults of the guard rails. */
-export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds' | 'pinned' | 'exploreEvery'>> = { compellingSaving: 0.1, regressionTolerance: 0.25, maxTrialCostIncrease: 0.1 };
+export const DEFAULT_POLICY: Required<Omit<TuningPolicy, 'maxRuntimeSeconds' | 'pinned' | 'exploreEvery' | 'declaredInput'>> = { compellingSaving: 0.1, regressionTolerance: 0.25, maxTrialCostIncrease: 0.1 };
 
 /** Which configuration the next run uses: the project's own request, or a prediction's solution. */
 export type NextConfiguration = { predictionId: string; preference: Preference } | { base: true };
@@ -119,13 +120,40 @@ export function fingerprintReference(state: ProjectState, latest: Run): Run | un
   return upTo.reverse().find((r) => r.fingerprint !== undefined);
 }
 
+/**
+ * Words for a plan change between the run `run`'s applied prediction was based on and `run` itself
+ * (plan-fingerprint.ts); undefined when the plan is the same or either structure is unknown.
+ */
+export function planChangeSinceBasis(state: ProjectState, run: Run): string | undefined {
+  if (run.predictionId === undefined || !run.structure) return undefined;
+  const basisRunId = state.predictions.find((p) => p.id === run.predictionId)?.basisRunId;
+  const basis = state.runs.find((r) => r.id === basisRunId);
+  if (!basis?.structure || basis.structure.fingerprint === run.structure.fingerprint) return undefined;
+  const changes = structureChanges(basis.structure, run.structure);
+  return `the application's plan changed since run ${basis.id} (${changes.length > 0 ? changes.join('; ') : 'its structure changed'}): run ${run.id} starts a new learning group and is not judged against prediction ${run.predictionId}, learnt on the old plan`;
+}
+
 /** Decides the next run of a project (see the guard rails in DESIGN/README: never on top of a failure, roll back regressions, keep the SLA, respect code changes). */
 export function decideIteration(input: IterationInput): IterationDecision {
+  // The regression guard compares like with like: a run whose plan changed is the first of a new group.
+  const planChanged = input.latest && input.latest.status !== 'failed' ? planChangeSinceBasis(input.state, input.latest) : undefined;
+  const decision = decideWithinGroup(input, planChanged !== undefined);
+  return planChanged ? { ...decision, reason: `${planChanged}; ${decision.reason}` } : decision;
+}
+
+function decideWithinGroup(input: IterationInput, planChanged: boolean): IterationDecision {
   const { state, latest, prediction, preference } = input;
   const project = state.project;
   const policy = project.policy ?? {};
   const mode = modeOf(project);
-  if (!latest) return { decision: 'kept', next: { base: true }, reason: "the project's first run, on its own configuration" };
+  if (!latest) {
+    const guess = prediction?.coldStart;
+    if (guess && mode === 'auto') {
+      return { decision: 'applied', next: { predictionId: prediction.predictionId, preference }, reason: `the project's first run, from the cold-start guess of prediction ${prediction.predictionId}: ${guess.explanation}` };
+    }
+    const offered = guess ? ` (mode ${mode}: the cold-start guess of prediction ${prediction.predictionId} is not applied; send prediction.apply to use it)` : '';
+    return { decision: 'kept', next: { base: true }, reason: `the project's first run, on its own configuration${offered}` };
+  }
 
   if (latest.status === 'failed') {
     const why = latest.error?.message ?? latest.clusterState ?? 'failed';
@@ -142,7 +170,7 @@ export function decideIteration(input: IterationInput): IterationDecision {
     return { decision: 'held', next: configurationOf(latest), reason: `run ${latest.id} failed (${why}); no prediction is applied on top of a failed run` };
   }
 
-  if (latest.trial && latest.predictionId !== undefined && prediction) {
+  if (latest.trial && latest.predictionId !== undefined && prediction && !planChanged) {
     const lost = trialLost(latest, prediction.basis);
     if (lost) {
       const good = lastGoodRun(state, latest);
@@ -154,7 +182,7 @@ export function decideIteration(input: IterationInput): IterationDecision {
       };
     }
   }
-  if (latest.predictionId !== undefined && latest.expected && prediction) {
+  if (latest.predictionId !== undefined && latest.expected && prediction && !planChanged) {
     const why = regressionOf(latest.expected, prediction.basis, policy, latest.baseline, inputComparisonFor(state, latest));
     if (why) {
       const good = lastGoodRun(state, latest);

@@ -100,6 +100,8 @@ export type Run = {
   peakHeapMb?: number;
   /** The application's structure from its log (prediction.create), see src/domain/plan-fingerprint.ts. */
   structure?: StoredStructure;
+  /** Set when this run's structure differs from the run before it whose log was read: a new learning group starts here, and what changed in words. */
+  planChange?: { since: string; changes: string[] };
   /** What the request said about this run's input (run.start's expectedInputBytes / inputLabel). */
   expectedInputBytes?: number;
   inputLabel?: string;
@@ -159,6 +161,8 @@ export type TuningPolicy = {
   exploreEvery?: number;
   /** A trial's estimate, widened by the project's observed error, may cost at most this fraction more than the current run (default 0.1). */
   maxTrialCostIncrease?: number;
+  /** The job's input size and type, for a cold start (no run with an event log yet): see src/domain/cold-start.ts. */
+  declaredInput?: { bytes: number; type: 'sql' | 'python' | 'ml' };
 };
 
 /** What the last project.iterate decided, and why (shown by `sync-agent projects show`). */
@@ -214,13 +218,17 @@ export type Solution = {
   configuration: JobFlow;
   estimate: Estimate;
   /** Where the estimate came from. */
-  source: 'simulator' | 'history' | 'blend' | 'sync-api';
+  source: 'simulator' | 'history' | 'blend' | 'sync-api' | 'cold-start';
   /** What changed against the basis run and why, in a sentence or two. */
   explanation: string;
   /** True when nothing beat the current cluster by the margin: the configuration is the current one. */
   keep?: boolean;
   /** The Spark settings this configuration writes, each with the evidence from the event log. */
   settings?: { key: string; value: string; evidence: string }[];
+  /** True for a cold-start configuration (src/domain/cold-start.ts): a guess from the declared input, with no estimate (`estimate` is zero). */
+  guess?: true;
+  /** The evidence for this recommendation in words: the cluster shape's first, then one sentence per Spark setting. */
+  evidence?: string[];
 };
 
 /** A prediction as stored at `{location}/{projectId}/predictions/{predictionId}.json`. */
@@ -244,4 +252,6 @@ export type Prediction = {
   basisPeakHeapMb?: number;
   /** Spark settings considered and left as they were (pinned, or no evidence to change them), with why. */
   unchangedSettings?: { key: string; value: string; evidence: string }[];
+  /** Set when the project had no run with an event log: every solution is the cold-start table's guess for the declared input. */
+  coldStart?: { guess: true; inputBytes: number; type: 'sql' | 'python' | 'ml'; explanation: string };
 };

@@ -45,7 +45,8 @@ async function jobFromPrediction(deps: HandlerDeps, state: ProjectState, locatio
   if (typeof fragment !== 'object' || fragment === null) throw new SyncError('corrupt_data', `prediction ${url} has no solutions.${preference}.configuration`);
   const base = (data.job ?? state.project.job) as DatabricksJob | undefined;
   if (!base) throw new SyncError('invalid_request', `project '${state.project.id}' has no job to apply the prediction to`);
-  return { job: mergeDatabricksJob(base, fragment), preference, estimate: solution?.estimate, basis: prediction.basis };
+  const guess = prediction.coldStart !== undefined; // a cold-start guess has no estimate to judge the run by
+  return { job: mergeDatabricksJob(base, fragment, state.project.policy?.pinned), preference, estimate: guess ? undefined : solution?.estimate, basis: guess ? undefined : prediction.basis };
 }
 
 /**

@@ -8,12 +8,16 @@ import { engineReportOf, toDatabricksPrediction } from '../domain/databricks-pre
 import { withAccuracySample } from '../domain/prediction-accuracy.js';
 import type { PredictionCreateData } from '../domain/requests.js';
 import { predictionUrl } from '../domain/run-location.js';
-import type { Prediction, ProjectState, Run } from '../domain/types.js';
+import type { JobFlow, Prediction, ProjectState, Run, Solution } from '../domain/types.js';
+import { coldStartConfiguration, coldStartTable, type JobType } from '../domain/cold-start.js';
+import { runJobFlowFragment } from '../domain/prediction/fragment.js';
+import { bytesInWords } from '../domain/prediction/settings-advice.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
 import { requestKeyOf } from './run-start.js';
 import { fromAbortable } from './rx.js';
 import { updateProjectState } from './update-project.js';
 import { eventLogOf, eventLogWarning, isUsableEventLog } from '../domain/eventlog-status.js';
+import { structureChanges } from '../domain/plan-fingerprint.js';
 
 /** Most recorded runs used as the project's scaling history. */
 export const HISTORY_LIMIT = 30;
@@ -87,6 +91,20 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
   // A replay of the same request answers the prediction it already made.
   if (state.predictions.some((p) => p.id === predictionId)) return JSON.parse((await deps.objects.get(url, opts)).body.toString('utf8')) as Prediction;
 
+  // Cold start: no run with an event log yet, and the project declares its input.
+  const declared = state.project.policy?.declaredInput;
+  if (declared && data.runId === undefined && !state.runs.some(isPredictable)) {
+    const prediction = coldStartPrediction(state, declared, deps, predictionId, deps.clock.now());
+    await deps.objects.put(url, `${JSON.stringify(prediction, null, 2)}\n`, { ...opts, contentType: 'application/json' });
+    await updateProjectState(
+      deps.state,
+      state.project.id,
+      (s) => (s.predictions.some((p) => p.id === predictionId) ? undefined : { ...s, predictions: [...s.predictions, { id: predictionId, url, basisRunId: '', createdAt: prediction.createdAt }] }),
+      opts,
+    );
+    deps.logger.info('cold-start prediction created', { projectId: state.project.id, predictionId, requestId: ctx.requestId });
+    return prediction;
+  }
   const { run: basis, warnings: basisWarnings } = chooseBasisRun(state, data.runId);
   let report: ClusterReport;
   try {
@@ -114,6 +132,11 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
     },
     opts,
   );
+  const previous = previousStructureOf(state, basis.id).previousStructure;
+  const planChange =
+    previous && predicted.basisStructure && previous.structure.fingerprint !== predicted.basisStructure.fingerprint
+      ? { since: previous.runId, changes: structureChanges(previous.structure, predicted.basisStructure) }
+      : undefined;
   const merged: Prediction = basisWarnings.length > 0 ? { ...predicted, warnings: [...basisWarnings, ...(predicted.warnings ?? [])] } : predicted;
   const prediction = databricks ? toDatabricksPrediction(merged, databricks) : merged;
   await deps.objects.put(url, `${JSON.stringify(prediction, null, 2)}\n`, { ...opts, contentType: 'application/json' });
@@ -131,6 +154,7 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
               ...(prediction.basisInputBytes !== undefined ? { inputBytes: prediction.basisInputBytes } : {}),
               ...(prediction.basisPeakHeapMb !== undefined ? { peakHeapMb: prediction.basisPeakHeapMb } : {}),
               ...(prediction.basisStructure !== undefined ? { structure: prediction.basisStructure } : {}),
+              ...(planChange ? { planChange } : {}),
             }
           : r,
       );
@@ -174,4 +198,41 @@ function previousStructureOf(state: ProjectState, basisRunId: string): { previou
   const i = state.runs.findIndex((r) => r.id === basisRunId);
   const prev = state.runs.slice(0, i < 0 ? state.runs.length : i).reverse().find((r) => r.structure !== undefined);
   return prev?.structure ? { previousStructure: { runId: prev.id, structure: prev.structure } } : {};
+}
+
+/**
+ * The cold-start table's guess for a project with no run with an event log (src/domain/cold-start.ts,
+ * overridable with site.predictions.coldStart): one configuration for every preference, marked as a guess,
+ * with no estimate. Keys the project pinned are never written.
+ */
+export function coldStartPrediction(state: ProjectState, declared: { bytes: number; type: JobType }, deps: Pick<HandlerDeps, 'config'>, predictionId: string, now: Date): Prediction {
+  const project = state.project;
+  const c = coldStartConfiguration({ inputBytes: declared.bytes, type: declared.type }, coldStartTable(deps.config.site.predictions.coldStart));
+  const pinned = project.policy?.pinned ?? [];
+  const props = Object.fromEntries(Object.entries(c.sparkProperties).filter(([k]) => !pinned.includes(k)));
+  let configuration: JobFlow;
+  if (project.platform === 'databricks') {
+    if (deps.config.site.databricks?.cloud === 'azure') throw new SyncError('unsupported', 'the cold-start table names AWS instance types: no cold start for Azure Databricks yet');
+    configuration = { node_type_id: c.instanceType, num_workers: c.nodes, ...(Object.keys(props).length > 0 ? { spark_conf: props } : {}) } as JobFlow;
+  } else {
+    const instances = (project.jobFlow?.Instances ?? {}) as { InstanceGroups?: { InstanceRole?: string; InstanceGroupType?: string; InstanceType?: string }[]; InstanceFleets?: unknown[] };
+    const master = instances.InstanceGroups?.find((g) => (g.InstanceRole ?? g.InstanceGroupType) === 'MASTER')?.InstanceType ?? c.instanceType;
+    configuration = runJobFlowFragment({ instanceType: c.instanceType, nodes: c.nodes, masterInstanceType: master, collection: instances.InstanceFleets ? 'fleets' : 'groups', spot: false, sparkProperties: props, pinned });
+  }
+  const explanation = `GUESS (cold start, no estimate): ${c.explanation}`;
+  const evidence = [
+    `no run of this project has an event log yet, so nothing was measured: the cold-start table's row for ${declared.type} jobs reading up to ${Number.isFinite(c.maxInputBytes) ? bytesInWords(c.maxInputBytes) : 'any size'} (declared: ${bytesInWords(declared.bytes)}; table overridable with site.predictions.coldStart)`,
+    ...Object.entries(props).map(([k, v]) => `${k}=${v}: the table's value for that row`),
+  ];
+  const solution: Solution = { configuration, estimate: { runtimeSeconds: 0, costUsd: 0 }, source: 'cold-start', guess: true, explanation, evidence };
+  return {
+    predictionId,
+    projectId: project.id,
+    basisRunId: '',
+    createdAt: now.toISOString(),
+    solutions: { performance: solution, balanced: solution, economy: solution },
+    basis: { runtimeSeconds: 0, costUsd: 0 },
+    coldStart: { guess: true, inputBytes: declared.bytes, type: declared.type, explanation },
+    warnings: ['a guess from the declared input (policy.declaredInput), not a prediction: it has no estimate, and a prediction replaces it once a run is recorded with its event log'],
+  };
 }

@@ -45,6 +45,10 @@ async function iterate(data: ProjectIterateData, deps: HandlerDeps, ctx: Handler
   if (latest && isPredictable(latest) && deps.predictions) {
     prediction = await lastValueFrom(predictionCreate({ projectId: data.projectId, runId: latest.id }, deps, ctx));
   }
+  // Cold start: the first run of a project that declares its input may start from the table's guess.
+  if (!latest && loaded.value.project.policy?.declaredInput && deps.predictions) {
+    prediction = await lastValueFrom(predictionCreate({ projectId: data.projectId }, deps, ctx));
+  }
   const state = (await deps.state.get(data.projectId, opts))!.value;
   const preference = resolvePreference({ request: data.preference === undefined ? {} : { preference: data.preference }, project: state.project, config: deps.config });
   const current = await applicationFingerprint(deps.objects, state.project.jobFlow, signal);

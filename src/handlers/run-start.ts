@@ -132,9 +132,10 @@ async function loadPredictionJobFlow(deps: HandlerDeps, state: ProjectState, loc
   // Keys the project pinned keep the user's value whatever the prediction carries.
   const jobFlow = keepPinnedSparkSettings(base, mergeJobFlow(base, configuration), state.project.policy?.pinned);
   const planned: PlannedFromPrediction = { jobFlow, preference };
-  const estimate = prediction.solutions[preference]?.estimate;
+  // A cold-start guess has no estimate: the run is not judged against one.
+  const estimate = prediction.coldStart ? undefined : prediction.solutions[preference]?.estimate;
   if (estimate) planned.estimate = estimate;
-  if (prediction.basis) planned.basis = { runtimeSeconds: prediction.basis.runtimeSeconds, costUsd: prediction.basis.costUsd };
+  if (prediction.basis && !prediction.coldStart) planned.basis = { runtimeSeconds: prediction.basis.runtimeSeconds, costUsd: prediction.basis.costUsd };
   return planned;
 }
 

@@ -38,6 +38,7 @@ svg.chart{width:100%;height:auto;max-width:900px;display:block}
 .chart .pick-label{font-size:11px;font-weight:600}.chart .exec{fill:#54aeff}
 .legend{font-size:.85rem;color:var(--sub)}.key{display:inline-block;width:.8rem;height:.8rem;margin:0 .2rem 0 .6rem;vertical-align:middle}
 .dot-key{background:var(--runtime);border-radius:50%}.diamond-key{border:2px solid #cf222e;transform:rotate(45deg);width:.6rem;height:.6rem}.mark-key{border-left:2px dashed #bf8700}
+.evidence li{overflow-wrap:anywhere}.evidence h4{margin:.4rem 0 .1rem}
 @media (max-width:600px){main{padding:.6rem}th,td{padding:.35rem .4rem}h1{font-size:1.25rem}
 table.cards thead{display:none}table.cards,table.cards tbody,table.cards tr,table.cards th,table.cards td{display:block;width:100%}
 table.cards tr{border-top:2px solid var(--line);padding:.3rem 0}table.cards td,table.cards th{border:none}

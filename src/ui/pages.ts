@@ -134,6 +134,20 @@ export function scatterPoints(p: Prediction): ScatterPoint[] {
   return points;
 }
 
+/** Each recommendation's evidence in words (cluster shape first, then each Spark setting), and the settings left as they were. */
+function evidenceList(pred: Prediction): string {
+  const items = (['performance', 'balanced', 'economy'] as const)
+    .map((pref) => {
+      const sol = pred.solutions[pref];
+      const lines = sol ? (sol.evidence ?? (sol.settings ?? []).map((x) => `${x.key}=${x.value}: ${x.evidence}`)) : [];
+      return lines.length > 0 ? `<h4>${pref}</h4><ul aria-label="Evidence for ${pref}">${lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` : '';
+    })
+    .join('');
+  const unchanged = (pred.unchangedSettings ?? []).map((x) => `<li>${esc(`${x.key} left at ${x.value}: ${x.evidence}`)}</li>`).join('');
+  if (!items && !unchanged) return '';
+  return `<div class="evidence"><h3>Evidence</h3>${items}${unchanged ? `<h4>Spark settings left as they are</h4><ul aria-label="Settings left as they are">${unchanged}</ul>` : ''}</div>`;
+}
+
 /** One project: chart, runs, the latest prediction, policy and actions. */
 export function projectPage(v: ProjectView, ctx: PageContext): string {
   const { state, row } = v;
@@ -159,19 +173,20 @@ export function projectPage(v: ProjectView, ctx: PageContext): string {
 <div><dt>Saving</dt><dd>${s ? `${esc(money(s.perRunUsd))} a run${s.perMonthUsd !== undefined ? `, ${esc(money(s.perMonthUsd))} a month at one run every ${esc(duration(s.cadenceSeconds))}` : ''}` : '—'}</dd></div></dl>`;
   const warnings = row.warnings.length > 0 ? `<section aria-labelledby="w"><h2 id="w">Warnings</h2><ul class="warnings">${row.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : '';
   const solutions = pred
-    ? `<div class="table-wrap"><table class="cards"><caption>Prediction ${esc(pred.predictionId)} from run ${esc(pred.basisRunId)}, ${when(pred.createdAt)}${pred.candidates ? `, ${pred.candidates} candidates` : ''}</caption>
+    ? `<div class="table-wrap"><table class="cards"><caption>Prediction ${esc(pred.predictionId)} ${pred.coldStart ? 'a cold-start GUESS from the declared input' : `from run ${esc(pred.basisRunId)}`}, ${when(pred.createdAt)}${pred.candidates ? `, ${pred.candidates} candidates` : ''}</caption>
 <thead><tr><th scope="col">Preference</th><th scope="col">Configuration</th><th scope="col">Runtime</th><th scope="col">Cost</th><th scope="col">Against current</th><th scope="col">Why</th></tr></thead><tbody>
-<tr><th scope="row">current</th><td data-label="Configuration">${esc(row.configuration)}</td><td class="num" data-label="Runtime">${esc(duration(pred.basis.runtimeSeconds))}</td><td class="num" data-label="Cost">${esc(money(pred.basis.costUsd))}</td><td data-label="Against current">—</td><td data-label="Why">the run the prediction is based on</td></tr>
+${pred.coldStart ? `<tr><th scope="row">current</th><td data-label="Configuration">${esc(row.configuration)}</td><td class="num" data-label="Runtime">—</td><td class="num" data-label="Cost">—</td><td data-label="Against current">—</td><td data-label="Why">no run with an event log yet</td></tr>` : `<tr><th scope="row">current</th><td data-label="Configuration">${esc(row.configuration)}</td><td class="num" data-label="Runtime">${esc(duration(pred.basis.runtimeSeconds))}</td><td class="num" data-label="Cost">${esc(money(pred.basis.costUsd))}</td><td data-label="Against current">—</td><td data-label="Why">the run the prediction is based on</td></tr>`}
 ${(['performance', 'balanced', 'economy'] as const)
   .map((pref) => {
     const sol = pred.solutions[pref];
     if (!sol) return '';
     const dc = pred.basis.costUsd > 0 ? (sol.estimate.costUsd - pred.basis.costUsd) / pred.basis.costUsd : undefined;
     const dr = pred.basis.runtimeSeconds > 0 ? (sol.estimate.runtimeSeconds - pred.basis.runtimeSeconds) / pred.basis.runtimeSeconds : undefined;
+    if (sol.guess) return `<tr><th scope="row">${pref}</th><td data-label="Configuration">${esc(describeJobFlow(sol.configuration) ?? '—')}</td><td class="num" data-label="Runtime">guess</td><td class="num" data-label="Cost">guess</td><td data-label="Against current">no estimate (cold start)</td><td data-label="Why" class="why">${esc(sol.explanation)}</td></tr>`;
     return `<tr><th scope="row">${pref}</th><td data-label="Configuration">${esc(describeJobFlow(sol.configuration) ?? '—')}</td><td class="num" data-label="Runtime">${esc(duration(sol.estimate.runtimeSeconds))}</td><td class="num" data-label="Cost">${esc(money(sol.estimate.costUsd))}</td><td data-label="Against current">runtime ${esc(percent(dr))}, cost ${esc(percent(dc))}</td><td data-label="Why" class="why">${esc(sol.explanation)}</td></tr>`;
   })
   .join('')}
-</tbody></table></div>${candidateScatter(scatterPoints(pred))}${(pred.warnings ?? []).length > 0 ? `<ul class="warnings">${pred.warnings!.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}`
+</tbody></table></div>${evidenceList(pred)}${candidateScatter(scatterPoints(pred))}${(pred.warnings ?? []).length > 0 ? `<ul class="warnings">${pred.warnings!.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}`
     : '<p class="empty">No prediction yet: one is made from the latest recorded run (use “Create a prediction now”).</p>';
   const actions = `<section aria-labelledby="a"><h2 id="a">Actions</h2><p class="hint">Each action is sent as an ordinary request (with an idempotency key), so it shows in the results stream like any client's.</p><div class="actions">
 ${pred ? actionForm(p.id, 'apply', ctx, v.nonce, 'Apply the latest prediction', `<label for="pref">Preference</label><select id="pref" name="preference">${(['balanced', 'performance', 'economy'] as const).map((x) => `<option value="${x}"${x === row.preference ? ' selected' : ''}>${x}</option>`).join('')}</select><input type="hidden" name="predictionId" value="${esc(pred.predictionId)}">`) : ''}
@@ -300,7 +315,7 @@ export function runPage(v: RunView, ctx: PageContext): string {
 <div><dt>Cluster</dt><dd>${r.clusterId ? (link ? `<a href="${esc(link)}" rel="noopener noreferrer" target="_blank">${esc(r.clusterId)}</a>` : esc(r.clusterId)) : '—'}</dd></div>
 <div><dt>Configuration</dt><dd>${esc(describeRun(r) ?? '—')}</dd></div><div><dt>Started</dt><dd>${when(r.startedAt ?? r.createdAt)}</dd></div><div><dt>Ended</dt><dd>${when(r.endedAt)}</dd></div>
 <div><dt>Runtime</dt><dd>${esc(duration(f.runtimeSeconds))}</dd></div><div><dt>Cost</dt><dd>${esc(money(f.costUsd))}</dd></div>
-<div><dt>Predicted</dt><dd>${r.expected ? `${esc(duration(r.expected.runtimeSeconds))}, ${esc(money(r.expected.costUsd))} (${esc(r.preference ?? '')} of ${esc(r.predictionId ?? '')})` : '—'}</dd></div>
+<div><dt>Predicted</dt><dd>${r.expected ? `${esc(duration(r.expected.runtimeSeconds))}, ${esc(money(r.expected.costUsd))} (${esc(r.preference ?? '')} of ${esc(r.predictionId ?? '')})` : '—'}</dd></div>${r.planChange ? `<div><dt>Plan changed</dt><dd>against run ${esc(r.planChange.since)}: ${esc(r.planChange.changes.join('; ') || 'its structure changed')} (a new learning group starts here)</dd></div>` : ''}
 <div><dt>Location</dt><dd><code>${esc(r.location)}</code></dd></div></dl>
 ${warnings.length ? `<section aria-labelledby="w"><h2 id="w">Warnings</h2><ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : ''}
 <section aria-labelledby="d"><h2 id="d">Configuration against the previous run</h2>${diff}</section>

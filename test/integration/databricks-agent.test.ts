@@ -104,10 +104,11 @@ test('prediction.create gives Databricks fragments with runtime and cost; predic
     if (['custom_tags', 'node_type_id', 'driver_node_type_id', 'num_workers', 'spark_conf'].includes(k)) continue;
     assert.equal(cluster[k], v, k);
   }
-  // The user's Spark settings stay; the fragment may add (or set) executor sizing only.
+  // The user's Spark settings stay but for those the solution recommends (its spark_conf), which are written.
   const conf = cluster.spark_conf as Record<string, string>;
-  for (const [k, v] of Object.entries(mine.spark_conf as Record<string, string>)) assert.is(conf[k], v, k);
-  for (const k of Object.keys(conf)) assert.ok(k in (mine.spark_conf as object) || k.startsWith('spark.executor.'), k);
+  const recommended = (chosen.spark_conf ?? {}) as Record<string, string>;
+  for (const [k, v] of Object.entries({ ...(mine.spark_conf as Record<string, string>), ...recommended })) assert.is(conf[k], v, k);
+  for (const k of Object.keys(conf)) assert.ok(k in (mine.spark_conf as object) || k in recommended, k);
   assert.equal(second.body.tasks, fixture().tasks);
 });
 

@@ -83,7 +83,13 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
       prediction.basisInputBytes = inputOf(model).bytes;
       const peakHeap = Math.max(0, ...model.executors.map((e) => e.peakMemory?.jvmHeapBytes ?? 0));
       if (peakHeap > 0) prediction.basisPeakHeapMb = Math.round(peakHeap / (1024 * 1024));
-      if (outcome.settings && outcome.settings.unchanged.length > 0) prediction.unchangedSettings = outcome.settings.unchanged;
+      // Settings the evidence supported that no chosen solution writes are left as they are too, saying so.
+      const used = new Set(Object.values(outcome.solutions).flatMap((sol) => (sol.settings ?? []).map((x) => x.key)));
+      const unused = (outcome.settings?.settings ?? [])
+        .filter((x) => !used.has(x.key))
+        .map((x) => ({ key: x.key, value: model.sparkProperties[x.key] ?? '(unset)', evidence: `would be ${x.value} (${x.evidence}); left as it is: no configuration with it was chosen on the simulator's estimates` }));
+      const unchanged = [...(outcome.settings?.unchanged ?? []), ...unused];
+      if (unchanged.length > 0) prediction.unchangedSettings = unchanged;
       return prediction;
     },
   };

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { loadApplicationModel } from '../../adapters/eventlog-source.js';
 import { loadCatalog } from '../../adapters/prediction/catalog-file.js';
 import { isSyncError, SyncError } from '../../domain/errors.js';
+import { coldStartConfiguration, coldStartTable, JOB_TYPES, type ColdStart, type ColdStartRow, type JobType } from '../../domain/cold-start.js';
 import type { Catalog } from '../../domain/prediction/catalog.js';
 import type { HistoryRun } from '../../domain/prediction/history.js';
 import { predictFromHistory, predictFromModel } from '../../domain/prediction/predict.js';
@@ -25,7 +26,29 @@ const USAGE = [
   'options: --spot  --max-cost USD (performance ceiling)  --max-runtime SECONDS (economy ceiling)',
   '         --families m5,r5,...  --x86-only  --all (list every candidate)  --config PATH',
   '         --margin FRACTION (a recommendation must beat the current cluster by this much; default 0.1)',
+  '       sync-agent predict --declared-input SIZE --job-type sql|python|ml [--json]   (cold start: a guess from the table)',
 ].join('\n');
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?$/i;
+const UNITS: Record<string, number> = { b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
+
+/** A size in bytes from '500GiB', '2 TiB', '1e9' or '1073741824'. */
+export function parseSize(text: string): number | undefined {
+  const m = SIZE.exec(text.trim());
+  if (m) return Math.round(Number(m[1]) * UNITS[(m[2] ?? 'b').toLowerCase()]!);
+  const n = Number(text);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/** The cold-start guess in words: marked as a guess, with the configuration and why. */
+export function formatColdStart(c: ColdStart): string {
+  return [
+    'GUESS (cold start: no event log, no history; a prediction replaces it once a run is recorded)',
+    `  cluster      ${c.nodes} x ${c.instanceType}`,
+    ...Object.entries(c.sparkProperties).map(([k, v]) => `  ${k}=${v}`),
+    `  why          ${c.explanation}`,
+  ].join('\n');
+}
 
 /**
  * Parses a history file: CSV with a header (instanceType,nodes,runtimeSeconds) or JSON rows; optional
@@ -102,6 +125,17 @@ async function siteCatalog(io: CliIo, configPath: string | undefined): Promise<{
   };
 }
 
+/** site.predictions.coldStart from the configuration, when one is found (else the documented table). */
+async function siteColdStart(io: CliIo, configPath: string | undefined): Promise<ColdStartRow[] | undefined> {
+  try {
+    const { loadConfig } = await import('../../config/load-config.js');
+    return (await loadConfig({ ...(configPath ? { configPath } : {}), cwd: io.cwd, env: io.env, allowDefaults: true })).site.predictions.coldStart;
+  } catch (e) {
+    if (configPath) throw e;
+    return undefined;
+  }
+}
+
 function money(x: number): string {
   return `$${x < 1 ? x.toFixed(4) : x.toFixed(2)}`;
 }
@@ -149,6 +183,14 @@ export function formatOutcome(o: PredictionOutcome, options: { all?: boolean; re
   for (const pref of PREFERENCES) {
     const s = o.solutions[pref];
     lines.push(`${pref.padEnd(12)} ${s.estimate.runtimeSeconds.toFixed(1)} s, ${money(s.estimate.costUsd)}  ${s.explanation}`);
+    for (const e of s.evidence ?? []) lines.push(`${' '.repeat(13)}evidence: ${e}`);
+  }
+  const advice = o.settings;
+  if (advice && (advice.settings.length > 0 || advice.unchanged.length > 0)) {
+    const used = new Set(PREFERENCES.flatMap((p) => (o.solutions[p].settings ?? []).map((x) => x.key)));
+    lines.push('', 'Spark settings (from the event log\'s evidence)');
+    for (const x of advice.settings) lines.push(`  ${x.key}=${x.value}${used.has(x.key) ? '' : ' (no recommended configuration needed it)'}: ${x.evidence}`);
+    for (const x of advice.unchanged) lines.push(`  ${x.key} left at ${x.value}: ${x.evidence}`);
   }
   if (o.warnings.length > 0) lines.push('', 'warnings', ...o.warnings.map((w) => `  - ${w}`));
   return lines.join('\n');
@@ -169,6 +211,8 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
     all: { type: 'boolean' },
     config: { type: 'string' },
     margin: { type: 'string' },
+    'declared-input': { type: 'string' },
+    'job-type': { type: 'string' },
   });
   if ('exit' in args) return args.exit;
   const { values, positionals } = args;
@@ -179,6 +223,25 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
   if (margin !== undefined && !(margin >= 0 && margin < 1)) {
     io.err(`sync-agent predict: --margin must be a fraction in [0, 1), got '${values.margin}'`);
     return 2;
+  }
+  if (values['declared-input'] !== undefined || values['job-type'] !== undefined) {
+    const bytes = values['declared-input'] === undefined ? undefined : parseSize(values['declared-input']);
+    if (target || values.history || bytes === undefined || values['job-type'] === undefined) {
+      io.err(`sync-agent predict: a cold start needs --declared-input SIZE (e.g. 200GiB) and --job-type (${JOB_TYPES.join(', ')}), and no event log or history\n${USAGE}`);
+      return 2;
+    }
+    try {
+      const rows = await siteColdStart(io, values.config);
+      const guess = coldStartConfiguration({ inputBytes: bytes, type: values['job-type'] as JobType }, coldStartTable(rows));
+      io.out(values.json ? JSON.stringify({ coldStart: guess }, (_, v: unknown) => (v === Infinity ? null : v), 2) : formatColdStart(guess));
+      return 0;
+    } catch (e) {
+      if (isSyncError(e)) {
+        io.err(`sync-agent predict: ${e.code}: ${e.message}`);
+        return 1;
+      }
+      throw e;
+    }
   }
   if (positionals.length > 1 || (!target && !values.history) || (maxCost !== undefined && !(maxCost > 0)) || (maxRuntime !== undefined && !(maxRuntime > 0))) {
     io.err(USAGE);
@@ -227,7 +290,16 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
     if (values.json) {
       io.out(
         JSON.stringify(
-          { appId: model.appId, basis: outcome.basis, replay, source: outcome.source, solutions: outcome.solutions, candidates: outcome.candidates.map(row), warnings: outcome.warnings },
+          {
+            appId: model.appId,
+            basis: outcome.basis,
+            replay,
+            source: outcome.source,
+            solutions: outcome.solutions,
+            ...(outcome.settings ? { settings: outcome.settings.settings, unchangedSettings: outcome.settings.unchanged } : {}),
+            candidates: outcome.candidates.map(row),
+            warnings: outcome.warnings,
+          },
           null,
           2,
         ),

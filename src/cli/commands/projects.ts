@@ -4,6 +4,27 @@ import { modeOf } from '../../domain/tuning-policy.js';
 import { runsTable, table } from '../format.js';
 import type { CliIo } from '../io.js';
 import { openState } from '../state-access.js';
+import type { Prediction } from '../../domain/types.js';
+import { PREFERENCES } from '../../domain/types.js';
+
+/** A stored prediction in words: each preference's configuration and estimate, then its evidence, one sentence a line. */
+export function describePrediction(p: Prediction): string {
+  const when = p.createdAt.replace(/\.\d+Z$/, 'Z');
+  const lines = p.coldStart
+    ? [`latest prediction ${p.predictionId} (${when}): GUESS — cold start from the declared input, no run with an event log yet, no estimate`]
+    : [`latest prediction ${p.predictionId} (from run ${p.basisRunId}, ${when}): basis ${p.basis.runtimeSeconds.toFixed(1)} s, $${p.basis.costUsd.toFixed(2)}`];
+  for (const pref of PREFERENCES) {
+    const s = p.solutions[pref];
+    if (!s) continue;
+    const figures = s.guess ? 'guess, no estimate' : `${s.estimate.runtimeSeconds.toFixed(1)} s, $${s.estimate.costUsd.toFixed(2)}`;
+    lines.push(`  ${pref.padEnd(12)} ${figures}${s.keep ? ' (keep)' : ''}  ${s.explanation}`);
+    const evidence = s.evidence ?? (s.settings ?? []).map((x) => `${x.key}=${x.value}: ${x.evidence}`);
+    for (const e of evidence) lines.push(`      evidence: ${e}`);
+  }
+  for (const x of p.unchangedSettings ?? []) lines.push(`  ${x.key} left at ${x.value}: ${x.evidence}`);
+  for (const w of p.warnings ?? []) lines.push(`  note: ${w}`);
+  return lines.join('\n');
+}
 
 const USAGE = 'usage: sync-agent projects list [--json] | sync-agent projects show ID [--json]   [--config PATH]';
 
@@ -15,7 +36,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.err(USAGE);
     return 2;
   }
-  const { state } = await openState(io, values.config);
+  const { state, objects } = await openState(io, values.config);
   if (verb === 'list') {
     const docs = [];
     for (const pid of await state.list()) {
@@ -53,6 +74,21 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   io.out(`prediction accuracy: ${describeAccuracy(accuracyOf(s))}`);
   io.out('');
   io.out(runsTable(s));
+  const planChanges = s.runs.filter((r) => r.planChange !== undefined);
+  if (planChanges.length > 0) {
+    io.out('\nplan changes (each starts a new learning group; runs of the same plan with more data stay in theirs):');
+    for (const r of planChanges) io.out(`  run ${r.id}, against run ${r.planChange!.since}: ${r.planChange!.changes.length > 0 ? r.planChange!.changes.join('; ') : 'its structure changed'}`);
+  }
+  const latest = s.predictions[s.predictions.length - 1];
+  if (latest) {
+    let prediction: Prediction | undefined;
+    try {
+      prediction = JSON.parse((await objects.get(latest.url)).body.toString('utf8')) as Prediction;
+    } catch (e) {
+      io.out(`\nlatest prediction ${latest.id}: not readable at ${latest.url} (${(e as Error).message})`);
+    }
+    if (prediction) io.out(`\n${describePrediction(prediction)}`);
+  }
   const its = s.status?.iterations ?? [];
   if (its.length > 0) {
     io.out('\ndecisions:');

@@ -24,7 +24,7 @@ import { beatsCurrent, choosePreferencesOver, relativeChange } from './pareto.js
 import type { PreferenceCeilings } from './pareto.js';
 import { buildReplayPlan } from './plan.js';
 import { taskScaling, usableTaskMemoryBytes } from './scaling.js';
-import { adviceProperties, adviseSettings, describeAdvice } from './settings-advice.js';
+import { adviceProperties, adviseSettings, bytesInWords, describeAdvice } from './settings-advice.js';
 import type { SettingAdvice, SettingsAdvice } from './settings-advice.js';
 import { withShufflePartitions } from './settings-effect.js';
 import { observedCluster, simulatePlan, supplyParameters } from './simulator.js';
@@ -97,6 +97,8 @@ export type PredictionOutcome = {
     hardwareFrom?: 'executor-hosts' | 'report' | 'assumed';
     executors?: number;
     executorCores?: number;
+    /** What the basis run measured, in words (the evidence every cluster-shape recommendation starts from). */
+    evidence?: string;
   };
   candidates: CandidateEstimate[];
   /** Where the estimates mostly came from. */
@@ -236,6 +238,18 @@ function explain(pref: Preference, c: CandidateEstimate, basis: PredictionOutcom
   );
 }
 
+/** The evidence for a cluster shape in words: what the basis run measured and what the estimate for `c` rests on. */
+function shapeEvidence(c: CandidateEstimate, basis: PredictionOutcome['basis']): string {
+  const from =
+    c.source === 'history'
+      ? "the project's scaling curve of earlier runs"
+      : c.source === 'blend'
+        ? "the simulator's replay blended with the project's scaling curve"
+        : "the simulator's replay of the basis run's tasks";
+  const measured = basis.evidence ? `${basis.evidence}; ` : '';
+  return `${measured}${from} puts ${describe(c)} (${c.executors} executor${c.executors === 1 ? '' : 's'} of ${c.executorCores} core${c.executorCores === 1 ? '' : 's'}) at ${Math.round(c.runtimeSeconds)} s for $${c.costUsd.toFixed(2)}, against ${Math.round(basis.runtimeSeconds)} s for $${basis.costUsd.toFixed(2)} as observed`;
+}
+
 function archNoteFor(catalog: Catalog, from: string, to: string): string | undefined {
   const a = catalog.get(from)?.arch;
   const b = catalog.get(to)?.arch;
@@ -298,6 +312,7 @@ function solutionsFrom(
       source: c.source,
       explanation: explain(pref, c, basis, resolved, archNoteFor(options.catalog, basis.instanceType, c.instanceType)) + settingsNote,
       ...(tuned.length > 0 ? { settings: tuned.map((t: SettingAdvice) => ({ ...t })) } : {}),
+      evidence: [shapeEvidence(c, basis), ...tuned.map((t) => `${t.key}=${t.value}: ${t.evidence}`)],
     };
   }
   return out;
@@ -335,6 +350,7 @@ function keepSolution(
     estimate: { runtimeSeconds: basis.runtimeSeconds, costUsd: basis.costUsd },
     source: 'simulator',
     keep: true,
+    evidence: [`${basis.evidence ? `${basis.evidence}; ` : ''}no candidate beat the current cluster by ${Math.round(margin * 100)}% on ${axis}${closest}`],
     explanation:
       `keep: nothing beats the current cluster by ${Math.round(margin * 100)}% on ${axis}${closest}; ` +
       `keeping ${basis.description ?? describe(basis)} at ${basis.runtimeSeconds.toFixed(1)} s for $${basis.costUsd.toFixed(2)} as observed.`,
@@ -368,6 +384,25 @@ function currentClusterCost(
     priced.reduce((sum, w) => sum + (unpriced.has(w.instanceType) || !catalog.get(w.instanceType) ? 0 : hourlyRate(catalog, w.instanceType, { spot: spotOf(w), ...(spotDiscount !== undefined ? { spotDiscount } : {}) }) * w.count), 0) +
     (master ? hourlyRate(catalog, master) : 0);
   return (perHour * Math.max(seconds, 60)) / 3600;
+}
+
+/** What the basis run measured, in words: its tasks, how busy they kept its task slots, and its spill. */
+function basisEvidence(model: ApplicationModel, slots: number): string {
+  let tasks = 0;
+  let busyMs = 0;
+  let spill = 0;
+  for (const s of model.stages) {
+    if (s.skipped) continue;
+    tasks += s.tasks.count;
+    for (let k = 0; k < s.tasks.count; k++) {
+      busyMs += s.tasks.executorRunTimeMs[k] ?? 0;
+      spill += s.tasks.diskSpillBytes[k] ?? 0;
+    }
+  }
+  const seconds = model.durationMs / 1000;
+  const busy = slots > 0 && model.durationMs > 0 ? Math.round((busyMs / (slots * model.durationMs)) * 100) : 0;
+  const spilled = spill > 0 ? `, spilling ${bytesInWords(spill)} to disk` : ', without spilling to disk';
+  return `the basis run's ${tasks} tasks kept its ${slots} task slots ${busy}% busy over ${seconds.toFixed(1)} s${spilled}`;
 }
 
 /**
@@ -572,6 +607,7 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     executorCores: observed.cores,
   };
   if (startupSeconds > 0) basis.startupSeconds = startupSeconds;
+  basis.evidence = basisEvidence(model, observedSlots);
   return {
     solutions: solutionsFrom(estimates, basis, shape, master, options.preferenceCeilings, { ...options, catalog }, layouts, {
       dynamic: model.settings.dynamicAllocation,
