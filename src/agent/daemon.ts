@@ -28,6 +28,7 @@ import { createRedisLease } from '../queues/lease.js';
 import { adoptRunCluster, endRun } from '../handlers/end-run.js';
 import { TAG_RUN_ID, TAG_TENANT_ID } from '../domain/tags.js';
 import { ACTIVE_CLUSTER_STATES, createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
+import { DEFAULT_ORPHAN_SETTINGS, createOrphanSweeper, orphanReportKey } from '../queues/orphans.js';
 import { createDatabricksPoller } from '../queues/databricks-poller.js';
 import { closeRedis, createRequestQueue, createRequestWorker, idempotencyKeyOf, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
 import { describeEndpoint, describeRedisError, firstContact, openRedis, redisEndpoint, redisWarnings, type RedisEndpoint } from '../adapters/redis-connection.js';
@@ -327,7 +328,20 @@ export function createAgent(options: AgentOptions = {}): Agent {
       }
       const requests = queue;
       const m = metrics;
+      // Orphan clusters are swept by the reconciler's lease holder at the end of each pass; the last report is kept in Redis for GET /v1/orphans.
+      const orphans = createOrphanSweeper({
+        tenantId: config.tenant.id,
+        platform,
+        readProject: async (id, o) => (await deps!.state.get(id, o))?.value,
+        settings: site.orphans ?? DEFAULT_ORPHAN_SETTINGS,
+        logger,
+        onOrphan: (action) => m.orphanClusters.inc({ action }),
+      });
       reconciler = createReconciler({
+        afterPass: async (signal) => {
+          const report = await orphans.pass({ signal });
+          await agentRedis.set(orphanReportKey(prefix), JSON.stringify(report));
+        },
         intervalMs: site.reconcile.intervalMs,
         // Each pass begins by listing the runs still marked running: that is the pass the dashboard shows.
         listRunningRuns: async () => {
@@ -384,6 +398,10 @@ export function createAgent(options: AgentOptions = {}): Agent {
           enqueue: queue.enqueue,
           results,
           state: (id) => queue!.state(id),
+          orphans: async () => {
+            const text = await agentRedis.get(orphanReportKey(prefix));
+            return text === null ? undefined : (JSON.parse(text) as unknown);
+          },
           ready: readiness,
           metrics,
           logger,

@@ -33,6 +33,8 @@ export type HttpServerOptions = {
   maxBodyBytes?: number;
   /** How long GET /v1/runs/:projectId/:runId/logs waits for its run.logs result; default 25000. */
   logsWaitMs?: number;
+  /** The last orphan-cluster report (GET /v1/orphans); undefined before the first pass. */
+  orphans?: () => Promise<unknown>;
   /** The dashboard, served under /ui/ (absent: /ui/ answers 404). */
   ui?: Ui;
 };
@@ -234,6 +236,13 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       return undefined;
     }
     if (path === '/v1/requests') return only('POST') ?? postRequest(req);
+    if (path === '/v1/orphans') {
+      const notAllowed = only('GET') ?? authorize(req);
+      if (notAllowed) return notAllowed;
+      const report = opts.orphans ? await opts.orphans() : undefined;
+      // Before the first sweep (or on an agent without one): an empty report that says so.
+      return { status: 200, body: report ?? { orphans: [], note: 'no orphan sweep has run yet (it runs at the end of each reconciler pass, site.reconcile.intervalMs)' } };
+    }
     const logs = /^\/v1\/runs\/([^/]+)\/([^/]+)\/logs$/.exec(path);
     if (logs) {
       try {

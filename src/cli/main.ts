@@ -15,6 +15,7 @@ const COMMANDS: Record<string, string> = {
   runs: 'list the runs of a project: runs PROJECT_ID [--all]',
   cancel: 'cancel a run (its steps, and its cluster): cancel PROJECT_ID RUN_ID [--reason TEXT] [--keep-cluster]',
   logs: "a run's step log: logs PROJECT_ID RUN_ID [--step ID] [--stream stdout|stderr|controller] [--follow]",
+  orphans: 'clusters tagged for this tenant that no live run owns: orphans [--json]',
 };
 
 /** Each command's own usage, for `sync-agent COMMAND --help` (analyze, predict, simulate and configure print their own). */
