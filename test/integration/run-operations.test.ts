@@ -173,7 +173,11 @@ ops('sync-agent cancel PROJECT RUN: steps cancelled, cluster terminated, run can
   const start = await cli(['enqueue', 'run.start', '--data', '{"projectId":"ops"}', '--wait', '--timeout', '60', '--config', ctx.configPath]).done;
   assert.is(start.status, 0, start.stderr);
   const { runId, clusterId } = (JSON.parse(start.stdout) as { result: { runId: string; clusterId: string } }).result;
-  const before = await ctx.emr.server.waitForState(clusterId, 'RUNNING', 30_000);
+  await ctx.emr.server.waitForState(clusterId, 'RUNNING', 30_000);
+  const before = await eventually(() => {
+    const c = ctx.emr.server.cluster(clusterId)!;
+    return c.steps[0]?.state === 'RUNNING' ? c : undefined;
+  }, 10_000, 'the first step running');
   assert.equal(before.steps.map((s) => s.state), ['RUNNING', 'PENDING']);
 
   const first = await cli(['cancel', 'ops', runId, '--reason', 'operator stop', '--config', ctx.configPath]).done;

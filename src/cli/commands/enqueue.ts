@@ -7,6 +7,7 @@ import { loadCredentials } from '../../config/credentials.js';
 import { homedir } from 'node:os';
 import { newId } from '../../domain/ids.js';
 import { inboxKey } from '../../queues/inbox.js';
+import { idempotencyKeyOf } from '../../queues/requests-queue.js';
 import { createResults } from '../../queues/results.js';
 import { parseRequestJson, validateRequest } from '../../queues/validate-request.js';
 import type { CliIo } from '../io.js';
@@ -80,7 +81,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const results = createResults(redis, prefix);
     const deadline = Date.now() + Number(values.timeout) * 1000;
     for (;;) {
-      const entry = await results.get(id);
+      let entry = await results.get(id);
+      // A request whose idempotency key an earlier request holds is answered by that request (the
+      // agent enqueues it as a duplicate of the owner): wait for the owner's result instead.
+      if (!entry && values['idempotency-key']) {
+        const owner = await redis.get(idempotencyKeyOf(prefix, values['idempotency-key']));
+        if (owner !== null && owner !== id) entry = await results.get(owner);
+      }
       if (entry && values.until === 'recorded' && entry.status === 'completed') return await untilRecorded(entry, config, deadline, values.timeout, io);
       if (entry) {
         io.out(JSON.stringify(entry, null, 2));
