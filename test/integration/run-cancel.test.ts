@@ -87,7 +87,7 @@ C('a cancel racing run.start, at any moment, never leaves a cluster running (rea
         () => 'started',
         (e: unknown) => (e as { code?: string }).code ?? 'error',
       );
-      outcomes.push(`${delayMs}ms:${started}`);
+      outcomes.push(`${delayMs}${delayMs === 'after' ? '' : 'ms'}:${started}`);
       assert.is(cancel.status, 'cancelled', `cancel at ${delayMs} ms`);
       // Every cluster this run launched ends: none is left running.
       const mine = () => ctx.emr.server.clusters().filter((c) => c.tags['sync:run-id'] === runId);
