@@ -10,15 +10,20 @@ export type FoundRun = { run: Run; archived: boolean };
  * finished runs there). Undefined when the project has no such run; SyncError 'not_found' when the
  * project does not exist.
  */
-export async function findRunAnywhere(state: StateStore, projectId: string, runId: string, options: CallOptions = {}): Promise<FoundRun | undefined> {
+export async function findRunAnywhere(state: StateStore, projectId: string, run: string | ((r: Run) => boolean), options: CallOptions = {}): Promise<FoundRun | undefined> {
+  const match = typeof run === 'string' ? (r: Run) => r.id === run : run;
   const doc = await state.get(projectId, options);
   if (!doc) throw new SyncError('not_found', `project '${projectId}' does not exist`);
-  const run = doc.value.runs.find((r) => r.id === runId);
-  if (run) return { run, archived: false };
-  if (!doc.value.archive || !state.archivedRuns) return undefined;
-  for await (const chunk of state.archivedRuns(projectId, options)) {
-    const found = chunk.runs.find((r) => r.id === runId);
-    if (found) return { run: found, archived: true };
-  }
-  return undefined;
+  const current = doc.value.runs.find(match);
+  if (current) return { run: current, archived: false };
+  return findArchivedRun(state, projectId, match, doc.value.archive !== undefined, options);
+}
+
+/** A run moved to the project's archive, by `match`; undefined when there is no archive or no such run. */
+export async function findArchivedRun(state: StateStore, projectId: string, match: (r: Run) => boolean, hasArchive: boolean, options: CallOptions = {}): Promise<FoundRun | undefined> {
+  if (!hasArchive || !state.archivedRuns) return undefined;
+  // Newest chunks are last; a run asked about is more likely recent, but chunks are read in order (one pass).
+  let found: Run | undefined;
+  for await (const chunk of state.archivedRuns(projectId, options)) found = chunk.runs.find(match) ?? found;
+  return found ? { run: found, archived: true } : undefined;
 }
