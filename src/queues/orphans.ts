@@ -27,8 +27,11 @@ export type Orphan = {
   state: string;
   projectId?: string;
   runId: string;
-  /** `run_ended`: its run is finished (status given); `no_run`: the project has no such run in its document (never written, deleted, or archived). */
-  reason: 'run_ended' | 'no_run';
+  /**
+   * `run_ended`: its run is finished (status given); `no_run`: the project has no such run in its
+   * document (never written, deleted, or archived); `other_cluster`: its run is live on another cluster.
+   */
+  reason: 'run_ended' | 'no_run' | 'other_cluster';
   runStatus?: RunStatus;
   /** Since when the cluster has had no live run (ISO): the run's end, else the cluster's creation. */
   since: string;
@@ -92,8 +95,11 @@ export function createOrphanSweeper(opts: OrphanSweeperOptions): OrphanSweeper {
     const runId = info.tags[TAG_RUN_ID]!;
     const projectId = info.tags[TAG_PROJECT_ID];
     const run = doc?.runs.find((r) => r.id === runId);
-    if (run && LIVE_RUN_STATUSES.has(run.status)) return undefined;
-    const since = (run ? endedAt(run) : undefined) ?? info.createdAt;
+    // A live run owns the cluster it names (or, before it names one, any cluster with its tag); another
+    // cluster with the same run tag (a second launch) is not its cluster.
+    const other = run !== undefined && LIVE_RUN_STATUSES.has(run.status) && run.clusterId !== undefined && run.clusterId !== clusterId;
+    if (run && LIVE_RUN_STATUSES.has(run.status) && !other) return undefined;
+    const since = (run && !other ? endedAt(run) : undefined) ?? info.createdAt;
     // Without a time to count from, wait for one: never terminate on a guess.
     if (since === undefined || t - since < opts.settings.graceMs) return undefined;
     return {
@@ -101,7 +107,7 @@ export function createOrphanSweeper(opts: OrphanSweeperOptions): OrphanSweeper {
       state,
       ...(projectId !== undefined ? { projectId } : {}),
       runId,
-      reason: run ? 'run_ended' : 'no_run',
+      reason: other ? 'other_cluster' : run ? 'run_ended' : 'no_run',
       ...(run ? { runStatus: run.status } : {}),
       since: new Date(since).toISOString(),
       terminated: false,

@@ -91,6 +91,8 @@ O('reported past the grace period, terminated when enabled; live runs, untagged 
   const untagged = await launch(ctx, 'untagged', [{ Key: 'team', Value: 'data' }]);
   const otherTenant = await launch(ctx, 'other-tenant', syncTags({ tenantId: 'globex', projectId: 'p1', runId: 'r-ended' }));
   const tenantOnly = await launch(ctx, 'tenant-only', [{ Key: 'sync:tenant-id', Value: 'acme' }]);
+  // A second cluster with the live run's tag (the run names another one): not the run's cluster.
+  const relaunch = await launch(ctx, 'second-launch', syncTags({ tenantId: 'acme', projectId: 'p1', runId: 'r-live' }));
   await putProject(ctx, 'p1', [
     run('p1', 'r-ended', 'recorded', { clusterId: ended, endedAt: new Date(Date.now() - 10 * 60_000).toISOString() }),
     run('p1', 'r-live', 'running', { clusterId: live }),
@@ -109,44 +111,45 @@ O('reported past the grace period, terminated when enabled; live runs, untagged 
   });
 
   // Within the grace period (the run ended 10 min ago, the clusters are seconds old): nothing yet. The
-  // describe budget (4) leaves 2 of the 6 clusters for the next pass.
+  // describe budget (4) leaves 3 of the 7 clusters for the next pass.
   const describes = () => ctx.emr.server.calls().filter((c) => c.op === 'DescribeCluster').length;
   let before = describes();
   const first = await sweeper.pass();
-  assert.is(first.listed, 6);
+  assert.is(first.listed, 7);
   assert.is(first.described, 4);
-  assert.is(first.unseen, 2);
+  assert.is(first.unseen, 3);
   assert.is(describes() - before, 4, 'at most maxDescribesPerPass DescribeCluster calls');
   assert.equal(first.orphans, []);
 
-  // Two hours on: the ended run's cluster and the cluster of a run that does not exist are orphans.
+  // Two hours on: the ended run's cluster, the cluster of a run that does not exist and the live run's
+  // second cluster are orphans.
   clock = Date.now() + 2 * HOUR;
   before = describes();
   const second = await sweeper.pass();
   assert.is(second.unseen, 0);
-  assert.is(describes() - before, 2, 'only the clusters not seen before are described');
-  assert.is(second.ours, 3, 'three clusters carry our tenant and run tags');
-  assert.equal(ids(second.orphans), [ended, noRun].sort());
+  assert.is(describes() - before, 3, 'only the clusters not seen before are described');
+  assert.is(second.ours, 4, 'four clusters carry our tenant and run tags');
+  assert.equal(ids(second.orphans), [ended, noRun, relaunch].sort());
   const byId = new Map(second.orphans.map((o) => [o.clusterId, o]));
   assert.equal(byId.get(ended), { clusterId: ended, state: stateOf(ctx, ended), projectId: 'p1', runId: 'r-ended', reason: 'run_ended', runStatus: 'recorded', since: byId.get(ended)!.since, terminated: false });
   assert.is(byId.get(noRun)!.reason, 'no_run');
-  assert.equal(reported.sort(), [`reported:${ended}`, `reported:${noRun}`].sort());
+  assert.equal([byId.get(relaunch)!.reason, byId.get(relaunch)!.runStatus], ['other_cluster', 'running']);
+  assert.equal(reported.sort(), [`reported:${ended}`, `reported:${noRun}`, `reported:${relaunch}`].sort());
   assert.is(terminations(ctx), 0, 'report only: nothing terminated');
 
   // A third pass reports the same orphans again but counts them once; still no describes (tags known).
   before = describes();
-  assert.equal(ids((await sweeper.pass()).orphans), [ended, noRun].sort());
+  assert.equal(ids((await sweeper.pass()).orphans), [ended, noRun, relaunch].sort());
   assert.is(describes() - before, 0);
-  assert.is(reported.length, 2);
+  assert.is(reported.length, 3);
 
-  // Terminate enabled: both orphans go, and only they.
+  // Terminate enabled: the three orphans go, and only they.
   const third = await sweeper.pass({ terminate: true });
-  assert.equal(third.orphans.filter((o) => o.terminated).map((o) => o.clusterId).sort(), [ended, noRun].sort());
-  await ctx.emr.server.waitForState(ended, 'TERMINATED', 5000);
-  await ctx.emr.server.waitForState(noRun, 'TERMINATED', 5000);
-  assert.is(terminations(ctx), 2);
+  assert.equal(third.orphans.filter((o) => o.terminated).map((o) => o.clusterId).sort(), [ended, noRun, relaunch].sort());
+  for (const id of [ended, noRun, relaunch]) await ctx.emr.server.waitForState(id, 'TERMINATED', 5000);
+  assert.is(terminations(ctx), 3);
   for (const id of [live, untagged, otherTenant, tenantOnly]) assert.ok(['RUNNING', 'WAITING'].includes(stateOf(ctx, id)), `cluster ${id} is still up`);
-  assert.equal(reported.filter((r) => r.startsWith('terminated:')).sort(), [`terminated:${ended}`, `terminated:${noRun}`].sort());
+  assert.equal(reported.filter((r) => r.startsWith('terminated:')).sort(), [`terminated:${ended}`, `terminated:${noRun}`, `terminated:${relaunch}`].sort());
 
   // The live run ends; its cluster is an orphan only once the grace period after its end has passed.
   const doc = (await ctx.state.get('p1'))!;

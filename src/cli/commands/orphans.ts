@@ -52,7 +52,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       io.out(
         table(
           ['CLUSTER', 'STATE', 'PROJECT', 'RUN', 'WHY', 'SINCE'],
-          report.orphans.map((o) => [o.clusterId, o.state, o.projectId ?? '-', o.runId, o.reason === 'run_ended' ? `run ${o.runStatus ?? 'ended'}` : 'no such run', o.since]),
+          report.orphans.map((o) => [o.clusterId, o.state, o.projectId ?? '-', o.runId, o.reason === 'run_ended' ? `run ${o.runStatus ?? 'ended'}` : o.reason === 'other_cluster' ? `run ${o.runStatus ?? ''} on another cluster` : 'no such run', o.since]),
         ),
       );
     }
