@@ -22,8 +22,10 @@ export async function findRunAnywhere(state: StateStore, projectId: string, run:
 /** A run moved to the project's archive, by `match`; undefined when there is no archive or no such run. */
 export async function findArchivedRun(state: StateStore, projectId: string, match: (r: Run) => boolean, hasArchive: boolean, options: CallOptions = {}): Promise<FoundRun | undefined> {
   if (!hasArchive || !state.archivedRuns) return undefined;
-  // Newest chunks are last; a run asked about is more likely recent, but chunks are read in order (one pass).
-  let found: Run | undefined;
-  for await (const chunk of state.archivedRuns(projectId, options)) found = chunk.runs.find(match) ?? found;
-  return found ? { run: found, archived: true } : undefined;
+  // Chunks are read oldest first, and the reading stops at the first match.
+  for await (const chunk of state.archivedRuns(projectId, options)) {
+    const found = chunk.runs.find(match);
+    if (found) return { run: found, archived: true };
+  }
+  return undefined;
 }
