@@ -17,10 +17,10 @@ import { executorLayout, overheadMb, yarnMemoryMb } from './executor-layout.js';
 import type { ExecutorLayout, ExecutorSettings } from './executor-layout.js';
 import { currentClusterFragment, runJobFlowFragment } from './fragment.js';
 import { fitHistory, historyCatalog, historyWeight } from './history.js';
-import { ECONOMY_UNCERTAINTY_Z, fitRuntimeModel } from './history-model.js';
+import { ECONOMY_REUSE_MARGIN, ECONOMY_UNCERTAINTY_Z, fitRuntimeModel, pickEconomyOverObserved } from './history-model.js';
 import type { HardwareOf, RuntimeEstimate } from './history-model.js';
 import type { HistoryCurve, HistoryRun } from './history.js';
-import { choosePreferencesOver, relativeChange } from './pareto.js';
+import { beatsCurrent, choosePreferencesOver, relativeChange } from './pareto.js';
 import type { PreferenceCeilings } from './pareto.js';
 import { buildReplayPlan } from './plan.js';
 import { taskScaling, usableTaskMemoryBytes } from './scaling.js';
@@ -652,12 +652,16 @@ export function predictFromHistory(runs: readonly HistoryRun[], options: Omit<Pr
     instanceType: latest.instanceType,
     nodes: latest.nodes,
   };
-  // A configuration already run is known to take at most what it took: its upper estimate is no more than that.
-  const observedMax = new Map<string, number>();
-  for (const r of usable) observedMax.set(`${r.instanceType}/${r.nodes}`, Math.max(observedMax.get(`${r.instanceType}/${r.nodes}`) ?? 0, r.runtimeSeconds));
+  // A configuration already run has a known runtime: its upper estimate is the longest it took (not the model's).
+  const observedRuns = new Map<string, number[]>();
+  for (const r of usable) observedRuns.set(`${r.instanceType}/${r.nodes}`, [...(observedRuns.get(`${r.instanceType}/${r.nodes}`) ?? []), r.runtimeSeconds]);
   for (const e of estimates) {
-    const seen = observedMax.get(`${e.instanceType}/${e.nodes}`);
-    if (seen !== undefined && e.runtimeHighSeconds !== undefined) e.runtimeHighSeconds = Math.min(e.runtimeHighSeconds, seen);
+    const seen = observedRuns.get(`${e.instanceType}/${e.nodes}`);
+    if (seen === undefined) continue;
+    // Reported at what it took (the mean of its runs; the model's estimate stays in historySeconds).
+    e.runtimeHighSeconds = Math.max(...seen);
+    e.runtimeSeconds = seen.reduce((a, b) => a + b, 0) / seen.length;
+    e.costUsd = costOf(e, e.runtimeSeconds);
   }
   // The latest run is the current configuration: a candidate at its observed runtime, with no uncertainty.
   const latestLayout = executorLayout(catalog.get(latest.instanceType)!);
@@ -686,8 +690,20 @@ export function predictFromHistory(runs: readonly HistoryRun[], options: Omit<Pr
     economyMaxRuntimeSeconds: options.preferenceCeilings?.economyMaxRuntimeSeconds ?? Infinity,
   };
   const { chosen } = choosePreferencesOver(cautious, basis, resolved, margin);
-  // Economy is the cheapest at the upper estimate (pickEconomy's rule) among those that beat the current cluster by the margin.
-  const economy = chosen.economy?.e;
+  // Economy: the cheapest at the upper estimate among those that beat the current cluster by the margin,
+  // under pickEconomyOverObserved's rule: a configuration not yet run must also beat the cheapest
+  // observed one (known cost) by ECONOMY_REUSE_MARGIN, else that observed configuration is re-used.
+  const isObserved = (e: CandidateEstimate) => e.current === true || observedRuns.has(`${e.instanceType}/${e.nodes}`);
+  const eligible = cautious.filter((p) => p.runtimeSeconds <= resolved.economyMaxRuntimeSeconds && beatsCurrent('economy', p, basis, margin));
+  const economy = pickEconomyOverObserved(
+    eligible.filter((p) => !isObserved(p.e)),
+    cautious.filter((p) => isObserved(p.e) && (p.e.current === true || beatsCurrent('economy', p, basis, margin))).map((p) => ({ config: p, runtimeSeconds: p.runtimeSeconds })),
+    (p) => ({ seconds: p.runtimeSeconds, logSd: 0, modelLogSd: 0, upperSeconds: () => p.runtimeSeconds }),
+    (p) => p.costUsd,
+    0,
+    ECONOMY_REUSE_MARGIN,
+    resolved.economyMaxRuntimeSeconds,
+  )?.config.e;
   const picks: Partial<Record<Preference, CandidateEstimate>> = {
     ...(chosen.performance && !chosen.performance.e.current ? { performance: chosen.performance.e } : {}),
     ...(chosen.balanced && !chosen.balanced.e.current ? { balanced: chosen.balanced.e } : {}),
@@ -697,7 +713,8 @@ export function predictFromHistory(runs: readonly HistoryRun[], options: Omit<Pr
   const solutions = solutionsFrom(estimates, basis, shape, master, resolved, { ...options, catalog }, new Map(), undefined, picks);
   for (const pref of PREFERENCES) {
     const c = picks[pref];
-    if (c) solutions[pref].explanation += ` Chosen on estimates ${z} model standard deviations above the median (here ${Math.round(c.runtimeHighSeconds!)} s), so that configurations far from the runs observed are not bet on.`;
+    if (c && isObserved(c)) solutions[pref].explanation += ` This configuration was already run (at most ${Math.round(c.runtimeHighSeconds!)} s): its known cost is used, and no configuration not yet run beats it at ${z} model standard deviations above its median estimate.`;
+    else if (c) solutions[pref].explanation += ` Chosen on estimates ${z} model standard deviations above the median (here ${Math.round(c.runtimeHighSeconds!)} s), so that configurations far from the runs observed are not bet on.`;
   }
   return { solutions, basis, candidates: estimates, source: 'history', warnings };
 }

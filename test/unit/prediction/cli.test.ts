@@ -87,6 +87,58 @@ cli('predict --history: previous-generation types are priced from the history co
   assert.match(io2.stderr.join('\n'), /row 1: usdPerHour/);
 });
 
+cli('predict --history: a history on c4, m4, r4, r3 and i2 is priced from the catalog; a type the catalog lacks from the history; economy never costs more than the cheapest run', async () => {
+  const file = join(dir, 'old-generation.csv');
+  // Made-up runtimes of one job on old types (as in a history from 2018); m1.large is in no catalog and carries its own price.
+  writeFileSync(
+    file,
+    [
+      'instanceType,nodes,runtimeSeconds,vcpu,memoryGib,usdPerHour',
+      'c4.large,10,780,,,',
+      'm4.xlarge,8,520,,,',
+      'r3.xlarge,6,610,,,',
+      'i2.xlarge,6,640,,,',
+      'm1.large,12,900,2,7.5,0.175',
+      'r4.2xlarge,4,400,,,',
+    ].join('\n'),
+  );
+  const io = memoryIo({}, dir);
+  assert.is(await predict(['--history', file, '--json'], io, { catalog: loadCatalog() }), 0, io.stderr.join('\n'));
+  const out = JSON.parse(io.stdout.join('\n')) as {
+    basis: { instanceType: string; nodes: number; costUsd: number; runtimeSeconds: number };
+    warnings: string[];
+    candidates: { instanceType: string; nodes: number; costUsd: number; runtimeSeconds: number; runtimeHighSeconds?: number; current?: boolean }[];
+    solutions: Record<string, { estimate: { costUsd: number; runtimeSeconds: number } }>;
+  };
+  const catalog = loadCatalog();
+  for (const t of ['c4.large', 'm4.xlarge', 'r4.2xlarge', 'r3.xlarge', 'i2.xlarge']) {
+    assert.ok(catalog.get(t), `${t} is in the shipped catalog`);
+    assert.not.ok(out.warnings.some((w) => w.includes(t)), `no warning about ${t}: ${out.warnings.join('; ')}`);
+  }
+  assert.ok(out.warnings.some((w) => w.includes('m1.large') && w.includes("history's own columns")), out.warnings.join('; '));
+  // The basis is the latest run, priced at the catalog's r4.2xlarge rate (core nodes and the master).
+  assert.equal([out.basis.instanceType, out.basis.nodes, out.basis.runtimeSeconds], ['r4.2xlarge', 4, 400]);
+  const expected = clusterCostUsd(catalog, { instanceType: 'r4.2xlarge', nodes: 4, masterInstanceType: 'r4.2xlarge' }, 400);
+  assert.ok(Math.abs(out.basis.costUsd - expected) <= 1e-4 + expected * 0.001, `${out.basis.costUsd} vs ${expected}`);
+  // Every run's configuration is a candidate, each at its known runtime as the upper estimate; m1.large at the history's price.
+  for (const [t, n, s] of [['c4.large', 10, 780], ['m4.xlarge', 8, 520], ['r3.xlarge', 6, 610], ['i2.xlarge', 6, 640], ['m1.large', 12, 900]] as const) {
+    const c = out.candidates.find((x) => x.instanceType === t && x.nodes === n && !x.current);
+    assert.ok(c, `${t} x ${n} is a candidate`);
+    assert.is(c.runtimeHighSeconds, s);
+  }
+  // m1.large is priced at the history's $0.175/h per node (plus the EMR rule's 25% and the r4.2xlarge master).
+  const m1 = out.candidates.find((x) => x.instanceType === 'm1.large' && x.nodes === 12)!;
+  const master = catalog.get('r4.2xlarge')!;
+  const m1Hourly = 12 * 0.175 * 1.25 + master.onDemandUsdPerHour + master.emrUsdPerHour;
+  assert.ok(Math.abs(m1.costUsd - (m1Hourly * m1.runtimeSeconds) / 3600) < 1e-3, `m1.large cost ${m1.costUsd}`);
+  // Economy: no more than the basis, and a configuration not yet run only below the cheapest run already observed (known cost).
+  const runs = out.candidates.filter((c) => !c.current && [780, 520, 610, 640, 900].includes(c.runtimeHighSeconds!));
+  const cheapestRun = Math.min(out.basis.costUsd, ...runs.map((c) => (c.costUsd / c.runtimeSeconds) * c.runtimeHighSeconds!));
+  const economy = out.solutions.economy!.estimate.costUsd;
+  assert.ok(economy <= out.basis.costUsd + 1e-4, `economy ${economy} vs basis ${out.basis.costUsd}`);
+  assert.ok(economy <= cheapestRun + 1e-4, `economy ${economy} vs the cheapest run ${cheapestRun}`);
+});
+
 // The application's own start and end, read straight from the log's JSON lines.
 function observedMs(path: string): number {
   let start = 0;

@@ -1,10 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadCatalog } from '../../../src/adapters/prediction/catalog-file.js';
-import { fitRuntimeModel, invertSpd, pickEconomy } from '../../../src/domain/prediction/history-model.js';
+import { fitRuntimeModel, invertSpd, pickEconomy, pickEconomyOverObserved } from '../../../src/domain/prediction/history-model.js';
 import type { HardwareOf } from '../../../src/domain/prediction/history-model.js';
 import { historyCatalog, vcpuOfSize } from '../../../src/domain/prediction/history.js';
 import { predictFromHistory } from '../../../src/domain/prediction/predict.js';
+import { clusterCostUsd } from '../../../src/domain/prediction/cost.js';
 
 const t = suite('learning across runs: the Bayesian runtime model');
 const c4: HardwareOf = { vcpu: 4, memoryGib: 7.5, family: 'c4' };
@@ -43,6 +44,56 @@ t('the economy pick does not bet on a slightly cheaper estimate it knows little 
   assert.is(pickEconomy(candidates, est, cost, 0)!.hw.family, 'r4');
   assert.is(pickEconomy(candidates, est, cost, 1.5)!.hw.family, 'c4');
   assert.is(pickEconomy(candidates, est, cost, 1.5, 1), undefined);
+});
+
+t('economy against the cheapest observed run: a new configuration only when its upper cost beats that known cost, else re-use', () => {
+  const runs = [4, 8].map((n) => ({ hardware: c4, nodes: n, runtimeSeconds: 1000 / n + 100 }));
+  const model = fitRuntimeModel(runs);
+  type C = { hw: HardwareOf; nodes: number; usdPerSecond: number };
+  const observed = runs.map((r) => ({ config: { hw: r.hardware, nodes: r.nodes, usdPerSecond: r.nodes } as C, runtimeSeconds: r.runtimeSeconds }));
+  const est = (c: C) => model.predict(c.hw, c.nodes);
+  const cost = (c: C, s: number) => c.usdPerSecond * s;
+  // Known costs: 4 nodes 350 s -> 1400, 8 nodes 225 s -> 1800. The cheapest observed is 4 x c4.
+  const known = 1400;
+  const priced = (hw: HardwareOf, nodes: number, upperCost: number, z: number): C => ({ hw, nodes, usdPerSecond: upperCost / model.predict(hw, nodes).upperSeconds(z) });
+  // A new configuration 10% cheaper than the known cost at z = 1 is taken; at z = 2 its upper cost is above the known one: re-use.
+  const fresh = priced(r4, 4, known * 0.9, 1);
+  const at1 = pickEconomyOverObserved([fresh], observed, est, cost, 1, 0)!;
+  assert.is(at1.reused, false);
+  assert.is(at1.config, fresh);
+  const at2 = pickEconomyOverObserved([fresh], observed, est, cost, 2, 0)!;
+  assert.is(at2.reused, true);
+  assert.is(at2.config.nodes, 4);
+  // The margin: 10% cheaper is not enough when 20% is asked for.
+  assert.is(pickEconomyOverObserved([fresh], observed, est, cost, 1, 0.2)!.reused, true);
+  // The user's ceiling: the 4-node run (350 s) is over a 300 s ceiling, so the 8-node one is re-used; none fits 100 s.
+  assert.is(pickEconomyOverObserved([], observed, est, cost, 1, 0, 300)!.config.nodes, 8);
+  assert.is(pickEconomyOverObserved([], observed, est, cost, 1, 0, 100), undefined);
+});
+
+t('predictFromHistory: economy re-uses a cheaper configuration already run, at its known runtime, when nothing new beats it', () => {
+  const catalog = loadCatalog();
+  // The latest run is the dearest; 10 x c4.xlarge was already run for less.
+  const runs = [
+    { instanceType: 'c4.large', nodes: 10, runtimeSeconds: 780 },
+    { instanceType: 'c4.xlarge', nodes: 10, runtimeSeconds: 418 },
+    { instanceType: 'm4.2xlarge', nodes: 10, runtimeSeconds: 406 },
+  ];
+  const out = predictFromHistory(runs, { catalog, include: ['c4', 'm4', 'r4'] });
+  const master = 'm4.2xlarge';
+  const known = Math.min(...runs.map((r) => clusterCostUsd(catalog, { instanceType: r.instanceType, nodes: r.nodes, masterInstanceType: master }, r.runtimeSeconds)));
+  // Every configuration already run is listed at what it took.
+  for (const r of runs) {
+    const c = out.candidates.find((x) => x.instanceType === r.instanceType && x.nodes === r.nodes && !x.current)!;
+    assert.is(c.runtimeSeconds, r.runtimeSeconds);
+  }
+  // No configuration not yet run beats the known cost at its upper estimate, so economy is the cheapest run.
+  const fresh = out.candidates.filter((c) => !runs.some((r) => r.instanceType === c.instanceType && r.nodes === c.nodes));
+  const upperCost = (c: (typeof out.candidates)[number]) => clusterCostUsd(catalog, { instanceType: c.instanceType, nodes: c.nodes, masterInstanceType: master }, c.runtimeHighSeconds!);
+  assert.ok(Math.min(...fresh.map(upperCost)) >= known, 'a configuration not yet run beats the cheapest run at its upper estimate');
+  assert.is(out.solutions.economy.estimate.runtimeSeconds, 418);
+  assert.match(out.solutions.economy.explanation, /already run/);
+  assert.ok(Math.abs(out.solutions.economy.estimate.costUsd - known) < 1e-3);
 });
 
 t('invertSpd inverts a symmetric positive-definite matrix', () => {
