@@ -334,7 +334,10 @@ export function createAgent(options: AgentOptions = {}): Agent {
         tenantId: config.tenant.id,
         platform,
         readProject: async (id, o) => (await deps!.state.get(id, o))?.value,
-        settings: site.orphans ?? DEFAULT_ORPHAN_SETTINGS,
+        // Read at each pass, so that a reload (SIGHUP) applies a new site.orphans.
+        get settings() {
+          return config?.site.orphans ?? DEFAULT_ORPHAN_SETTINGS;
+        },
         logger,
         onOrphan: (action) => m.orphanClusters.inc({ action }),
       });

@@ -58,7 +58,8 @@ export type OrphanSweeperOptions = {
   platform: Pick<Platform, 'describeCluster' | 'terminateCluster' | 'listClusters'>;
   /** The project document (undefined when the project does not exist). */
   readProject: (projectId: string, options?: CallOptions) => Promise<ProjectState | undefined>;
-  settings: OrphanSettings;
+  /** Read at each pass (a getter may follow a reloaded configuration). */
+  readonly settings: OrphanSettings;
   logger: Logger;
   now?: () => number;
   /** Called once per orphan the first time it is reported, and once per termination. */
