@@ -18,7 +18,7 @@ import { createStateStore } from '../adapters/state-store.js';
 import { loadCredentials, secretValues } from '../config/credentials.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config, Credentials } from '../config/types.js';
-import { SyncError, toSyncError } from '../domain/errors.js';
+import { SyncError, isSyncError, toSyncError } from '../domain/errors.js';
 import type { Logger, ObjectStore, Platform, PredictionBackend, StateStore } from '../domain/ports.js';
 import type { HandlerDeps } from '../handlers/deps.js';
 import { createDispatcher } from '../handlers/registry.js';
@@ -28,6 +28,8 @@ import { createRedisLease } from '../queues/lease.js';
 import { adoptRunCluster, endRun } from '../handlers/end-run.js';
 import { TAG_RUN_ID, TAG_TENANT_ID } from '../domain/tags.js';
 import { ACTIVE_CLUSTER_STATES, createReconciler, type Reconciler, type RunningRun } from '../queues/reconciler.js';
+import { findRunAnywhere } from '../handlers/find-run.js';
+import { DEFAULT_ORPHAN_SETTINGS, createOrphanSweeper, orphanReportKey } from '../queues/orphans.js';
 import { createDatabricksPoller } from '../queues/databricks-poller.js';
 import { closeRedis, createRequestQueue, createRequestWorker, idempotencyKeyOf, type RequestQueue, type RequestWorker } from '../queues/requests-queue.js';
 import { describeEndpoint, describeRedisError, firstContact, openRedis, redisEndpoint, redisWarnings, type RedisEndpoint } from '../adapters/redis-connection.js';
@@ -327,7 +329,23 @@ export function createAgent(options: AgentOptions = {}): Agent {
       }
       const requests = queue;
       const m = metrics;
+      // Orphan clusters are swept by the reconciler's lease holder at the end of each pass; the last report is kept in Redis for GET /v1/orphans.
+      const orphans = createOrphanSweeper({
+        tenantId: config.tenant.id,
+        platform,
+        readProject: async (id, o) => (await deps!.state.get(id, o))?.value,
+        // Read at each pass, so that a reload (SIGHUP) applies a new site.orphans.
+        get settings() {
+          return config?.site.orphans ?? DEFAULT_ORPHAN_SETTINGS;
+        },
+        logger,
+        onOrphan: (action) => m.orphanClusters.inc({ action }),
+      });
       reconciler = createReconciler({
+        afterPass: async (signal) => {
+          const report = await orphans.pass({ signal });
+          await agentRedis.set(orphanReportKey(prefix), JSON.stringify(report));
+        },
         intervalMs: site.reconcile.intervalMs,
         // Each pass begins by listing the runs still marked running: that is the pass the dashboard shows.
         listRunningRuns: async () => {
@@ -384,6 +402,18 @@ export function createAgent(options: AgentOptions = {}): Agent {
           enqueue: queue.enqueue,
           results,
           state: (id) => queue!.state(id),
+          readRun: async (projectId, runId) => {
+            try {
+              return (await findRunAnywhere(deps!.state, projectId, runId))?.run;
+            } catch (e) {
+              if (isSyncError(e, 'not_found')) return undefined;
+              throw e;
+            }
+          },
+          orphans: async () => {
+            const text = await agentRedis.get(orphanReportKey(prefix));
+            return text === null ? undefined : (JSON.parse(text) as unknown);
+          },
           ready: readiness,
           metrics,
           logger,

@@ -9,6 +9,8 @@ import type { Metrics } from './metrics.js';
 import type { Enqueue, PendingState, Validate } from '../queues/requests-queue.js';
 import type { Results } from '../queues/results.js';
 import type { Ui } from '../ui/server.js';
+import type { Run } from '../domain/types.js';
+import { WAIT_UNTIL, runView, startedRun, waitForRun, FINAL_RUN_STATUSES, type WaitUntil } from '../queues/run-wait.js';
 
 /** What `/readyz` reports: overall readiness and each check (true, false, or a reason). */
 export type Readiness = { ok: boolean; checks: Record<string, boolean | string> };
@@ -33,6 +35,10 @@ export type HttpServerOptions = {
   maxBodyBytes?: number;
   /** How long GET /v1/runs/:projectId/:runId/logs waits for its run.logs result; default 25000. */
   logsWaitMs?: number;
+  /** A project's run (also when archived), for GET /v1/requests/:id?until=recorded; absent: until=recorded is refused. */
+  readRun?: (projectId: string, runId: string) => Promise<Run | undefined>;
+  /** The last orphan-cluster report (GET /v1/orphans); undefined before the first pass. */
+  orphans?: () => Promise<unknown>;
   /** The dashboard, served under /ui/ (absent: /ui/ answers 404). */
   ui?: Ui;
 };
@@ -154,16 +160,33 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   const getRequest = async (req: IncomingMessage, id: string): Promise<Reply> => {
     const denied = authorize(req);
     if (denied) return denied;
+    const params = new URL(req.url ?? '/', 'http://agent').searchParams;
+    // ?until=recorded: for a run.start, answer once the run it started is recorded (or failed, or cancelled).
+    const untilParam = params.get('until');
+    if (untilParam !== null && !(WAIT_UNTIL as readonly string[]).includes(untilParam)) {
+      return error(400, 'invalid_request', `until must be one of ${WAIT_UNTIL.join(', ')}, not ${JSON.stringify(untilParam)}`);
+    }
+    const until = (untilParam ?? 'started') as WaitUntil;
+    if (until === 'recorded' && !opts.readRun) return error(400, 'invalid_request', 'until=recorded is not available on this server (it cannot read project state)');
     let entry = await opts.results.get(id);
     // ?wait=SECONDS: hold the answer until the request has its result (at most 25 s, under the server's timeouts).
-    const waitParam = new URL(req.url ?? '/', 'http://agent').searchParams.get('wait');
-    if (!entry && waitParam !== null) {
+    const waitParam = params.get('wait');
+    let deadline = Date.now();
+    if (waitParam !== null) {
       if (!/^\d{1,4}(\.\d+)?$/.test(waitParam)) return error(400, 'invalid_request', `wait must be a number of seconds, not ${JSON.stringify(waitParam)}`);
-      const deadline = Date.now() + Math.min(Number(waitParam), 25) * 1000;
-      while (!entry && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        entry = await opts.results.get(id);
-      }
+      deadline += Math.min(Number(waitParam), 25) * 1000;
+    }
+    while (!entry && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      entry = await opts.results.get(id);
+    }
+    if (entry && until === 'recorded' && entry.status === 'completed') {
+      const target = startedRun(entry);
+      if (!target) return error(400, 'invalid_request', `until=recorded waits for the run a run.start started; request ${id} (${entry.name}) started none`, { id });
+      // Within the same wait: the run's status is read until it is final or the wait is over.
+      const run = await waitForRun(() => opts.readRun!(target.projectId, target.runId), { deadline, pollMs: 200 });
+      const view = run ? runView(run) : { id: target.runId, projectId: target.projectId, status: 'unknown' };
+      return { status: 200, body: { ...entry, run: view, recorded: run !== undefined && FINAL_RUN_STATUSES.has(run.status) } };
     }
     if (entry) return { status: 200, body: entry };
     const state = await opts.state(id);
@@ -234,6 +257,13 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       return undefined;
     }
     if (path === '/v1/requests') return only('POST') ?? postRequest(req);
+    if (path === '/v1/orphans') {
+      const notAllowed = only('GET') ?? authorize(req);
+      if (notAllowed) return notAllowed;
+      const report = opts.orphans ? await opts.orphans() : undefined;
+      // Before the first sweep (or on an agent without one): an empty report that says so.
+      return { status: 200, body: report ?? { orphans: [], note: 'no orphan sweep has run yet (it runs at the end of each reconciler pass, site.reconcile.intervalMs)' } };
+    }
     const logs = /^\/v1\/runs\/([^/]+)\/([^/]+)\/logs$/.exec(path);
     if (logs) {
       try {

@@ -26,6 +26,8 @@ export type Metrics = {
   reconcilerRunsChecked: Gauge;
   completionEvents: Counter<'outcome'>;
   inflight: Gauge;
+  /** Orphan clusters (tagged for this tenant, no live run): reported once each, and terminated. */
+  orphanClusters: Counter<'action'>;
   /** The exposition text for `/metrics`. */
   render(): Promise<string>;
   readonly contentType: string;
@@ -79,8 +81,15 @@ export function createMetrics(options: { prefix?: string; defaultMetrics?: boole
     help: 'Requests being handled by this agent right now.',
     registers: [registry],
   });
+  const orphanClusters = new Counter({
+    name: 'sync_orphan_clusters_total',
+    help: 'Orphan clusters (tagged for this tenant, no live run owns them, up past site.orphans.graceMs) by action (reported, terminated).',
+    labelNames: ['action'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    orphanClusters,
     requests,
     handlerDuration,
     sqsLagSeconds,

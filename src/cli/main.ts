@@ -15,6 +15,7 @@ const COMMANDS: Record<string, string> = {
   runs: 'list the runs of a project: runs PROJECT_ID [--all]',
   cancel: 'cancel a run (its steps, and its cluster): cancel PROJECT_ID RUN_ID [--reason TEXT] [--keep-cluster]',
   logs: "a run's step log: logs PROJECT_ID RUN_ID [--step ID] [--stream stdout|stderr|controller] [--follow]",
+  orphans: 'clusters tagged for this tenant that no live run owns: orphans [--json]',
 };
 
 /** Each command's own usage, for `sync-agent COMMAND --help` (analyze, predict, simulate and configure print their own). */
@@ -28,7 +29,8 @@ const USAGES: Record<string, string> = {
     '  --keep          keep the demo folder (state, run data, agent log) and print how to inspect it',
     '  --ui            then keep the dashboard up until Ctrl-C, with a one-time sign-in link (--port P, default a free one)',
   ].join('\n'),
-  enqueue: 'usage: sync-agent enqueue NAME --data JSON|@FILE [--id ID] [--idempotency-key KEY] [--wait] [--timeout SECONDS] [--config PATH]',
+  enqueue:
+    'usage: sync-agent enqueue NAME --data JSON|@FILE [--id ID] [--idempotency-key KEY] [--wait [--until started|recorded]] [--timeout SECONDS] [--config PATH]\n  --until recorded  with run.start: wait until the run is recorded (or failed, or cancelled), not merely started',
   status: 'usage: sync-agent status ID [--config PATH]\n  a request\'s result, or where it stands',
   projects: 'usage: sync-agent projects list [--json] | sync-agent projects show ID [--json]   [--config PATH]',
   runs: 'usage: sync-agent runs PROJECT_ID [--all] [--json] [--config PATH]\n  --all  include the runs archived out of the project document',

@@ -23,6 +23,7 @@ export function siteDefaults(env: Readonly<Record<string, string | undefined>>):
     http: { enabled: true, port: 8080, host: '127.0.0.1', ui: true },
     shutdown: { graceMs: 30_000 },
     reconcile: { intervalMs: 300_000 },
+    orphans: { graceMs: 3_600_000, terminate: false, maxDescribesPerPass: 20, lookbackMs: 14 * 86_400_000 },
     eventLog: { waitTimeoutMs: 900_000, pollMs: 15_000 },
     logLevel: 'info',
   };

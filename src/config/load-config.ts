@@ -151,6 +151,7 @@ function readSite(r: Reader, value: unknown, env: Env, defaultId: string): SiteC
     'http',
     'shutdown',
     'reconcile',
+    'orphans',
     'eventLog',
     'logLevel',
     'databricks',
@@ -167,6 +168,7 @@ function readSite(r: Reader, value: unknown, env: Env, defaultId: string): SiteC
       intervalMs: r.integer(r.object(s?.reconcile, 'site.reconcile', ['intervalMs']), 'site.reconcile', 'intervalMs', 1000, 86_400_000) ?? d.reconcile.intervalMs,
     },
     eventLog: readEventLog(r, s?.eventLog, d.eventLog),
+    orphans: readOrphans(r, s?.orphans, d.orphans!),
     logLevel: r.oneOf(s, 'site', 'logLevel', ['debug', 'info', 'warn', 'error'] as const) ?? d.logLevel,
   };
   const preference = r.oneOf(s, 'site', 'predictionPreference', PREFERENCES);
@@ -418,6 +420,16 @@ function readHttp(r: Reader, value: unknown, d: SiteConfig['http']): SiteConfig[
     ui: r.boolean(o, 'site.http', 'ui') ?? d.ui,
     port: r.integer(o, 'site.http', 'port', 1, 65535) ?? d.port,
     host: r.string(o, 'site.http', 'host', { pattern: /^[A-Za-z0-9.:[\]-]+$/, what: 'a host name or IP address' }) ?? d.host,
+  };
+}
+
+function readOrphans(r: Reader, value: unknown, d: NonNullable<SiteConfig['orphans']>): NonNullable<SiteConfig['orphans']> {
+  const o = r.object(value, 'site.orphans', ['graceMs', 'terminate', 'maxDescribesPerPass', 'lookbackMs']);
+  return {
+    graceMs: r.integer(o, 'site.orphans', 'graceMs', 0, 30 * 86_400_000) ?? d.graceMs,
+    terminate: r.boolean(o, 'site.orphans', 'terminate') ?? d.terminate,
+    maxDescribesPerPass: r.integer(o, 'site.orphans', 'maxDescribesPerPass', 1, 1000) ?? d.maxDescribesPerPass,
+    lookbackMs: r.integer(o, 'site.orphans', 'lookbackMs', 60_000, 365 * 86_400_000) ?? d.lookbackMs,
   };
 }
 

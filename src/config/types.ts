@@ -49,6 +49,8 @@ export type SiteConfig = {
   http: { enabled: boolean; port: number; host: string; /** The dashboard under /ui/ (default true). */ ui: boolean };
   shutdown: { graceMs: number }; // default 30000
   reconcile: { intervalMs: number }; // default 300000
+  /** Orphan clusters (tagged for this tenant, no live run): reported, and terminated when `terminate`; checked each reconciler pass. loadConfig always sets it. */
+  orphans?: OrphanSettings;
   /** How long run.record waits for a late event log on platforms that deliver logs after the cluster ends (Databricks; EMR never waits), polling every pollMs. */
   eventLog: { waitTimeoutMs: number; pollMs: number }; // defaults 900000 / 15000
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -70,6 +72,18 @@ export type DatabricksSiteConfig = {
     /** How often it looks; default 15000. */
     pollMs: number;
   };
+};
+
+/** `site.orphans`: see src/queues/orphans.ts. */
+export type OrphanSettings = {
+  /** A cluster is an orphan once it has been without a live run this long; default 3600000 (1 h). */
+  graceMs: number;
+  /** Terminate orphans; default false (report only). */
+  terminate: boolean;
+  /** DescribeCluster calls per pass at most (for clusters not seen before); default 20. */
+  maxDescribesPerPass: number;
+  /** Only clusters created this recently are listed; default 1209600000 (14 days). */
+  lookbackMs: number;
 };
 
 /** site.redis: where the agent's queues live. Passwords never appear here (see Credentials). */

@@ -59,3 +59,12 @@ export function predictionUrl(location: string, projectId: string, predictionId:
 export function toSparkEventLogDir(url: string): string {
   return url.startsWith('s3://') ? `s3a://${url.slice('s3://'.length)}` : url;
 }
+
+/** The project and run a run directory (`{location}/{projectId}/{UTC ts}/{runId}/`) belongs to; undefined when `url` is not one. */
+export function runOfLocation(url: string): { projectId: string; runId: string } | undefined {
+  const parts = url.replace(/\/+$/, '').split('/');
+  if (parts.length < 4) return undefined;
+  const [projectId, ts, runId] = parts.slice(-3) as [string, string, string];
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(ts) || projectId === '' || runId === '') return undefined;
+  return { projectId, runId };
+}

@@ -4,6 +4,7 @@ import type { RunCancelData, RunCancelResult } from '../domain/requests.js';
 import { TAG_RUN_ID, TAG_TENANT_ID } from '../domain/tags.js';
 import type { ProjectState, Run } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
+import { findArchivedRun } from './find-run.js';
 import { fromAbortable } from './rx.js';
 import { patchRun } from './run-start.js';
 import { updateProjectState } from './update-project.js';
@@ -42,7 +43,12 @@ export function runCancel(data: RunCancelData, deps: HandlerDeps, ctx: HandlerCo
     if (data.reason !== undefined) cancel.reason = data.reason;
     const written = await updateProjectState(deps.state, data.projectId, (s) => markCancelled(s, data.runId, cancel), opts);
     const run = written.state.runs.find((r) => r.id === data.runId);
-    if (!run) throw new SyncError('not_found', `project '${data.projectId}' has no run '${data.runId}'`);
+    if (!run) {
+      // Only finished runs are archived: such a run is over, and answered as it is.
+      const archived = await findArchivedRun(deps.state, data.projectId, (r) => r.id === data.runId, written.state.archive !== undefined, opts);
+      if (archived) return answer(archived.run);
+      throw new SyncError('not_found', `project '${data.projectId}' has no run '${data.runId}' (neither in its document nor in its archive)`);
+    }
     if (run.status !== 'cancelled') return answer(run);
     const log = deps.logger.child({ projectId: data.projectId, runId: run.id, requestId: ctx.requestId });
     let clusterId = run.clusterId;

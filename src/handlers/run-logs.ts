@@ -5,6 +5,7 @@ import type { CallOptions, ObjectStore, Platform, StateStore } from '../domain/p
 import type { RunLogsData, RunLogsResult } from '../domain/requests.js';
 import { FINAL_STEP_STATES, sliceLog, stepLogPrefix } from '../domain/run-steps.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
+import { findRunAnywhere } from './find-run.js';
 import { fromAbortable } from './rx.js';
 
 /** The largest slice one read returns (decompressed bytes). */
@@ -18,10 +19,9 @@ export const MAX_LOG_BYTES = 1024 * 1024;
  * before the end is missed).
  */
 export async function readRunLog(deps: { state: StateStore; objects: ObjectStore; platform: Platform }, data: RunLogsData, options: CallOptions = {}): Promise<RunLogsResult> {
-  const doc = await deps.state.get(data.projectId, options);
-  if (!doc) throw new SyncError('not_found', `project '${data.projectId}' does not exist`);
-  const run = doc.value.runs.find((r) => r.id === data.runId);
-  if (!run) throw new SyncError('not_found', `project '${data.projectId}' has no run '${data.runId}'`);
+  // A run moved to the project's archive keeps its cluster id: its logs are read the same way.
+  const run = (await findRunAnywhere(deps.state, data.projectId, data.runId, options))?.run;
+  if (!run) throw new SyncError('not_found', `project '${data.projectId}' has no run '${data.runId}' (neither in its document nor in its archive)`);
   if (run.clusterId === undefined) throw new SyncError('not_ready', `run '${run.id}' has no cluster yet`, { details: { waitingFor: 'cluster', runId: run.id } });
   if (!deps.platform.listSteps) throw new SyncError('unsupported', `the ${deps.platform.name} platform cannot list steps`);
   const [cluster, steps] = await Promise.all([deps.platform.describeCluster(run.clusterId, options), deps.platform.listSteps(run.clusterId, options)]);

@@ -4,6 +4,7 @@ import type { RunStepData, RunStepResult } from '../domain/requests.js';
 import { mergeSteps, runFailure } from '../domain/run-steps.js';
 import type { ProjectState, Run, RunStep } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
+import { findArchivedRun } from './find-run.js';
 import { fromAbortable } from './rx.js';
 import { updateProjectState } from './update-project.js';
 
@@ -40,7 +41,18 @@ export function runStep(data: RunStepData, deps: HandlerDeps, ctx: HandlerContex
     const current = await deps.state.get(data.projectId, { signal });
     if (!current) throw new SyncError('not_found', `project '${data.projectId}' does not exist`);
     const run = findRun(current.value, data);
-    if (!run) throw new SyncError('not_found', `project '${data.projectId}' has no run ${data.runId !== undefined ? `'${data.runId}'` : `on cluster '${data.clusterId}'`}`);
+    if (!run) {
+      // A late step event for a run moved to the archive (only finished runs are): its steps were
+      // final when it was recorded; answer them as kept, and write nothing.
+      const match = data.runId !== undefined ? (r: Run) => r.id === data.runId : (r: Run) => r.clusterId === data.clusterId;
+      const archived = await findArchivedRun(deps.state, data.projectId, match, current.value.archive !== undefined, { signal });
+      if (archived) {
+        const result: RunStepResult = { runId: archived.run.id, steps: archived.run.steps ?? [] };
+        if (archived.run.failure) result.failure = archived.run.failure;
+        return result;
+      }
+      throw new SyncError('not_found', `project '${data.projectId}' has no run ${data.runId !== undefined ? `'${data.runId}'` : `on cluster '${data.clusterId}'`} (neither in its document nor in its archive)`);
+    }
     const steps = await list(data.clusterId, { signal });
     const { state } = await updateProjectState(deps.state, data.projectId, (s) => applySteps(s, data, steps), { signal });
     const after = state.runs.find((r) => r.id === run.id) ?? run;

@@ -56,6 +56,8 @@ export type ReconcilerOptions = {
   maxRunsPerPass?: number;
   /** When set, a pass runs only on the agent that holds this lease (one reconciler per Redis); released on stop. */
   lease?: Lease;
+  /** More work for the lease holder at the end of each pass (the orphan-cluster sweep); its failure is logged, never the pass's. */
+  afterPass?: (signal: AbortSignal) => Promise<void>;
 };
 
 export type Reconciler = {
@@ -194,6 +196,13 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
       }
     }
     summary.enqueued = enqueued;
+    if (opts.afterPass && !controller.signal.aborted) {
+      try {
+        await opts.afterPass(controller.signal);
+      } catch (e) {
+        log.warn('reconciler after-pass work failed; next pass retries', { error: toSyncError(e).toJSON() });
+      }
+    }
     return enqueued;
   };
 

@@ -154,15 +154,25 @@ test('with a shared lease only one agent reconciles; stop releases it, and an ex
   const key = `t:${Date.now()}:reconciler:lease`;
   const id = await cluster('lease');
   const runs = [{ projectId: 'p', runId: 'r-l', clusterId: id, status: 'running' as const, createdAt: recent() }];
-  const a = reconciler(() => runs, { lease: createRedisLease({ redis: connect(), key, ttlMs: 60_000 }) });
-  const b = reconciler(() => runs, { lease: createRedisLease({ redis: connect(), key, ttlMs: 60_000 }) });
+  // afterPass (the orphan sweep) runs on the lease holder only; its failure is not the pass's.
+  const after = { a: 0, b: 0 };
+  const a = reconciler(() => runs, {
+    lease: createRedisLease({ redis: connect(), key, ttlMs: 60_000 }),
+    afterPass: () => {
+      after.a += 1;
+      return Promise.reject(new Error('sweep failed'));
+    },
+  });
+  const b = reconciler(() => runs, { lease: createRedisLease({ redis: connect(), key, ttlMs: 60_000 }), afterPass: () => Promise.resolve(void (after.b += 1)) });
   await a.r.tick();
   await b.r.tick();
   assert.is(a.r.lastPass!.leader, true);
   assert.equal(b.r.lastPass!, { leader: false, runs: 0, checked: [], described: 0, enqueued: 0, ended: 0, adopted: 0 }, 'the second agent does nothing');
+  assert.equal(after, { a: 1, b: 0 });
   await a.r.stop();
   await b.r.tick();
   assert.is(b.r.lastPass!.leader, true, 'a stopped agent released the lease');
+  assert.equal(after, { a: 1, b: 1 });
   await b.r.stop();
 
   // A holder that dies without releasing: the lease expires and the other agent takes it.

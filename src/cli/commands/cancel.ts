@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCommand } from '../args.js';
 import type { CliIo } from '../io.js';
 import { run as enqueue } from './enqueue.js';
 
@@ -22,27 +22,22 @@ export function cancelRequestArgs(projectId: string, runId: string, opts: { by: 
 
 /** `sync-agent cancel PROJECT RUN`: enqueues run.cancel (cancels the run's steps and terminates its cluster) and waits for the answer. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        reason: { type: 'string' },
-        'keep-cluster': { type: 'boolean', default: false },
-        'no-wait': { type: 'boolean', default: false },
-        timeout: { type: 'string', default: '120' },
-        config: { type: 'string' },
-      },
-    });
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommand(argv, io, USAGE, {
+    reason: { type: 'string' },
+    'keep-cluster': { type: 'boolean', default: false },
+    'no-wait': { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '120' },
+    config: { type: 'string' },
+  });
+  if ('exit' in parsed) return parsed.exit;
   const { values, positionals } = parsed;
   const [projectId, runId] = positionals;
   if (!projectId || !runId || positionals.length > 2) {
     io.err(USAGE);
+    return 2;
+  }
+  if (!/^\d+(\.\d+)?$/.test(values.timeout) || Number(values.timeout) <= 0) {
+    io.err(`--timeout must be a positive number of seconds, not '${values.timeout}'\n${USAGE}`);
     return 2;
   }
   const by = `cli:${io.env.USER ?? io.env.LOGNAME ?? 'unknown'}`;

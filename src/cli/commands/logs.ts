@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { createAwsClients } from '../../adapters/aws-clients.js';
 import { createEmrPlatform } from '../../adapters/emr-platform.js';
 import { createFileObjectStore } from '../../adapters/file-object-store.js';
@@ -11,6 +10,7 @@ import type { ObjectStore, Platform, StateStore } from '../../domain/ports.js';
 import type { RunLogsData } from '../../domain/requests.js';
 import { LOG_STREAMS, type LogStream } from '../../domain/run-steps.js';
 import { readRunLog } from '../../handlers/run-logs.js';
+import { parseCommand } from '../args.js';
 import type { CliIo } from '../io.js';
 
 const USAGE = 'usage: sync-agent logs PROJECT_ID RUN_ID [--step STEP_ID] [--stream stdout|stderr|controller] [--offset N] [--follow] [--config PATH]';
@@ -49,17 +49,14 @@ export async function printLog(
 
 /** `sync-agent logs PROJECT RUN`: a step's log from the cluster's LogUri (gzip-aware, by offset); `--follow` tails it until the step ends. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { config: { type: 'string' }, step: { type: 'string' }, stream: { type: 'string', default: 'stdout' }, offset: { type: 'string' }, follow: { type: 'boolean', short: 'f', default: false } },
-    });
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommand(argv, io, USAGE, {
+    config: { type: 'string' },
+    step: { type: 'string' },
+    stream: { type: 'string', default: 'stdout' },
+    offset: { type: 'string' },
+    follow: { type: 'boolean', short: 'f', default: false },
+  });
+  if ('exit' in parsed) return parsed.exit;
   const { values, positionals } = parsed;
   const [projectId, runId] = positionals;
   if (!projectId || !runId || positionals.length > 2) {

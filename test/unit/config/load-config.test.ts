@@ -30,6 +30,7 @@ test('sync.config.js in cwd: every documented default is applied', async () => {
   assert.equal(c.site.http, { enabled: true, port: 8080, host: '127.0.0.1', ui: true });
   assert.equal(c.site.shutdown, { graceMs: 30000 });
   assert.equal(c.site.reconcile, { intervalMs: 300000 });
+  assert.equal(c.site.orphans, { graceMs: 3_600_000, terminate: false, maxDescribesPerPass: 20, lookbackMs: 14 * 86_400_000 });
   assert.equal(c.site.eventLog, { waitTimeoutMs: 900000, pollMs: 15000 });
   assert.is(c.site.logLevel, 'info');
   assert.is(c.site.sqs, undefined);
@@ -133,6 +134,18 @@ test('no file: a SyncError naming every place searched, or embedded defaults whe
   assert.is(c.tenant.projectLocation, pathToFileURL(join(d.dir, '.sync-agent', 'runs')).href);
   assert.equal(c.sources, []);
   assert.is(c.site.id, 'h');
+});
+
+test('site.orphans: set values are read; bad ones are named', async () => {
+  const d = fresh();
+  d.write('sync.config.js', `export default { site: { redis: 'embedded', orphans: { graceMs: 600000, terminate: true } }, tenant: { id: 'acme' } };\n`);
+  const c = await loadConfig({ cwd: d.dir, env: {} });
+  assert.equal(c.site.orphans, { graceMs: 600_000, terminate: true, maxDescribesPerPass: 20, lookbackMs: 14 * 86_400_000 });
+  const bad = fresh();
+  bad.write('sync.config.js', `export default { site: { redis: 'embedded', orphans: { graceMs: -1, terminate: 'yes', grace: 1 } }, tenant: { id: 'acme' } };\n`);
+  const err = await rejection(loadConfig({ cwd: bad.dir, env: {} }));
+  assert.is(err.code, 'invalid_config');
+  assert.equal(problemsOf(err).map((p) => p.path).sort(), ['site.orphans.grace', 'site.orphans.graceMs', 'site.orphans.terminate']);
 });
 
 test('several problems are reported at once, each with key path and file', async () => {
