@@ -52,6 +52,8 @@ export type ClusterInfo = {
   autoTerminate?: boolean;
   /** Where the platform uploads the cluster's logs (EMR LogUri), when it does. */
   logUri?: string;
+  /** Databricks: the cluster the run runs on (runs/get cluster_instance.cluster_id), once it has one; `id` is the run id. */
+  databricksClusterId?: string;
 };
 
 /** What run.record saves as `emr-cluster-report.json`. */

@@ -86,9 +86,9 @@ export type ValidRequest = {
 }[RequestName];
 
 /**
- * Result of run.start (and prediction.apply). `clusterId` is the run's platform handle: the EMR cluster id,
- * or for Databricks the run id as a string (also given as the number `databricksRunId`; the Databricks
- * cluster id is known once the run is recorded, in databricks-cluster-report.json).
+ * Result of run.start (and prediction.apply) for EMR: `clusterId` is the EMR cluster id. A Databricks
+ * project answers DatabricksRunStartResult instead (src/handlers/databricks-run.ts): `clusterId` is the job
+ * cluster's cluster_id only when runs/get names it, and the run's handle is the number `databricksRunId`.
  */
 export type RunStartResult = { runId: string; clusterId: string; location: string; databricksRunId?: number; warnings?: string[] };
 
@@ -102,4 +102,4 @@ export type RunStepResult = { runId: string; steps: RunStep[]; failure?: RunFail
 export type RunLogsResult = { runId: string; stepId: string; stepState: string; stream: 'stdout' | 'stderr' | 'controller'; url: string; offset: number; nextOffset: number; text: string; done: boolean };
 
 /** Result of run.cancel: the run's status after it (cancelled, or recorded/failed when it had already ended). */
-export type RunCancelResult = { runId: string; status: RunStatus; clusterId?: string; cancelled?: { at: string; by: string; reason?: string; terminate: boolean }; cancelledSteps?: string[] };
+export type RunCancelResult = { runId: string; status: RunStatus; clusterId?: string; databricksRunId?: number; cancelled?: { at: string; by: string; reason?: string; terminate: boolean }; cancelledSteps?: string[] };

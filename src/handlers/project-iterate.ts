@@ -5,6 +5,7 @@ import type { ProjectIterateData, RunStartResult } from '../domain/requests.js';
 import { decideIteration, type IterationDecision } from '../domain/tuning-policy.js';
 import type { IterationRecord, Prediction, ProjectState } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
+import { databricksStartAnswer } from './databricks-run.js';
 import { applicationFingerprint } from './fingerprint.js';
 import { isPredictable, predictionCreate } from './prediction-create.js';
 import { requestKeyOf, runStart } from './run-start.js';
@@ -22,6 +23,7 @@ function answerOf(state: ProjectState, requestKey: string): IterateResult | unde
   const record = state.status?.iterations.find((i) => i.runId === run.id);
   if (!record) return undefined;
   const { at: _at, runId: _runId, ...rest } = record;
+  if (state.project.platform === 'databricks') return { ...(databricksStartAnswer(run) as RunStartResult), ...rest };
   return { runId: run.id, clusterId: run.clusterId, location: run.location, ...rest };
 }
 

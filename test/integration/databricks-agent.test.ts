@@ -40,11 +40,14 @@ test('project.create, run.start twice with one key, run.record after log deliver
   const second = await request('run.start', { projectId: 'orders' }, 'orders-2026-12-04', 60_000, first.id);
   assert.is(first.status, 'completed', JSON.stringify(first.error));
   assert.equal(second.result, first.result);
-  const started = first.result as { runId: string; databricksRunId: number; location: string };
+  const started = first.result as { runId: string; databricksRunId: number; clusterId?: string; location: string };
   assert.ok(started.location.startsWith('dbfs:/sync/runs/orders/'));
   assert.is(server.runs().length, 1, 'one Databricks run');
   const submitted = server.runs()[0]!;
   assert.is(submitted.runId, started.databricksRunId);
+  // clusterId is the job cluster runs/get names, not the run id.
+  assert.is(started.clusterId, submitted.clusterId);
+  assert.is.not(started.clusterId, String(started.databricksRunId));
   // The submitted cluster: the user's fields exactly, plus tags and the log destination.
   const cluster = (submitted.body.job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
   const mine = (fixture().job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
@@ -141,6 +144,34 @@ test('runs/submit answers lost: the client resends with the same token, then the
   assert.is(server.runs().length, before + 1);
   assert.ok(server.requests().filter((r) => r.path === '/api/2.1/jobs/runs/submit').length - submitsBefore >= 3, 'resent with the same token');
   assert.ok(server.requests().some((r) => r.path === '/api/2.1/jobs/runs/list'), 'the next attempt looked the run up by its tags');
+});
+
+test('run.cancel on a Databricks run: runs/cancel, recorded cancelled, idempotent, not recorded by the poller', async () => {
+  const started = await request('run.start', { projectId: 'orders' }, 'orders-2026-12-07');
+  assert.is(started.status, 'completed', JSON.stringify(started.error));
+  const { runId, databricksRunId, clusterId } = started.result as { runId: string; databricksRunId: number; clusterId?: string };
+  const cancelsBefore = server.requests().filter((r) => r.path === '/api/2.1/jobs/runs/cancel').length;
+  const first = await request('run.cancel', { projectId: 'orders', runId, by: 'alice', reason: 'wrong input' });
+  assert.is(first.status, 'completed', JSON.stringify(first.error));
+  const answer = first.result as { status: string; databricksRunId?: number; clusterId?: string; cancelledSteps?: string[] };
+  assert.is(answer.status, 'cancelled');
+  assert.is(answer.databricksRunId, databricksRunId);
+  assert.is(answer.clusterId, clusterId);
+  assert.equal(answer.cancelledSteps, (fixture().tasks as { task_key: string }[]).map((t) => t.task_key), 'the tasks that had not finished');
+  assert.is(server.requests().filter((r) => r.path === '/api/2.1/jobs/runs/cancel').length, cancelsBefore + 1, 'POST /api/2.1/jobs/runs/cancel');
+  const ours = server.runs().find((r) => r.runId === databricksRunId)!;
+  assert.is(ours.resultState, 'CANCELED');
+  const second = await request('run.cancel', { projectId: 'orders', runId, by: 'bob' });
+  assert.is(second.status, 'completed', JSON.stringify(second.error));
+  assert.is((second.result as { status: string }).status, 'cancelled');
+  let run = (await runsOf('orders')).find((r) => r.id === runId)!;
+  assert.is(run.status, 'cancelled');
+  assert.is(run.cancelled?.by, 'alice', 'the first cancel is kept');
+  // The poller leaves a cancelled run alone (it is not running), even once Databricks ends it.
+  await new Promise((r) => setTimeout(r, 1500));
+  run = (await runsOf('orders')).find((r) => r.id === runId)!;
+  assert.is(run.status, 'cancelled');
+  assert.is(run.reportUrl, undefined);
 });
 
 test('the token never appears in logs, Redis, objects or state', async () => {
