@@ -5,6 +5,7 @@ import { clusterShape, type DatabricksClusterFragment } from './databricks-job.j
 import { databricksRunCost, type DatabricksCloudCatalog } from './databricks-cost.js';
 import { SyncError } from './errors.js';
 import type { ClusterReport, DatabricksClusterReport } from './ports.js';
+import type { InstanceSpec } from './prediction/catalog.js';
 import type { JobFlow, Prediction, Solution } from './types.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -13,6 +14,54 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function spotWorkers(cluster: Record<string, unknown>): boolean {
   const a = (isRecord(cluster.aws_attributes) ? cluster.aws_attributes : isRecord(cluster.azure_attributes) ? cluster.azure_attributes : {}) as { availability?: unknown };
   return typeof a.availability === 'string' && a.availability.includes('SPOT');
+}
+
+/**
+ * Splits an Azure size into the engine's family and size: `Standard_E8ds_v4` -> family `Eds_v4`, size `8`;
+ * `Standard_D13_v2` -> `D_v2`, `13`; `Standard_L16s` -> `Ls`, `16`. Undefined for names not of that shape.
+ */
+export function azureFamilyOf(nodeTypeId: string): { family: string; size: string; arm: boolean; gpu: boolean } | undefined {
+  const m = /^Standard_([A-Z]+)(\d+)([a-z]*)((?:_[A-Za-z0-9]+)*)$/.exec(nodeTypeId);
+  if (!m) return undefined;
+  const [, series, size, features, rest] = m as unknown as [string, string, string, string, string];
+  const parts = rest.split('_').filter((x) => x !== '');
+  const version = parts.find((x) => /^v\d+$/.test(x));
+  const accelerator = parts.some((x) => !/^v\d+$/.test(x));
+  return {
+    family: `${series}${features}${version ? `_${version}` : ''}`,
+    size,
+    // Azure's Arm sizes carry a `p` feature letter (Dpds_v6, Eps_v6: Cobalt / Ampere).
+    arm: features.includes('p'),
+    // N-series sizes carry GPUs (NC, ND, NV), as do names with an accelerator part (_A100_, _T4_).
+    gpu: series.startsWith('N') || accelerator,
+  };
+}
+
+/**
+ * The engine's instance specs for an Azure Databricks workspace: every x86 CPU node type of the catalog
+ * with a VM price, priced per hour as VM (as the engine's "EC2" price) plus its Jobs Compute DBUs at the
+ * plan's $/DBU (in the place of EMR's surcharge), so the engine ranks candidates by what Databricks bills.
+ * Arm and GPU sizes are left out (the engine's notes on Arm are Graviton's, and it models no GPUs).
+ */
+export function azureEngineInstances(catalog: DatabricksCloudCatalog, photon = false, plan = catalog.defaultPlan): InstanceSpec[] {
+  const usdPerDbu = catalog.dbuPrices[plan]?.[photon ? 'jobs-photon' : 'jobs'];
+  const out: InstanceSpec[] = [];
+  for (const n of catalog.nodeTypes) {
+    const f = azureFamilyOf(n.nodeTypeId);
+    if (!f || f.arm || f.gpu || n.vmUsdPerHour === undefined || !(n.vcpu > 0) || !(n.memoryGib > 0)) continue;
+    const dbus = photon ? (n.dbuPerHourPhoton ?? n.dbuPerHour) : n.dbuPerHour;
+    out.push({
+      instanceType: n.nodeTypeId,
+      family: f.family,
+      size: f.size,
+      vcpu: n.vcpu,
+      memoryGib: n.memoryGib,
+      onDemandUsdPerHour: n.vmUsdPerHour,
+      emrUsdPerHour: usdPerDbu === undefined ? 0 : Math.round(dbus * usdPerDbu * 10_000) / 10_000,
+      arch: 'x86_64',
+    });
+  }
+  return out;
 }
 
 /** The EMR-shaped report the engine reads, made from a Databricks report (driver as master, workers as core). */
