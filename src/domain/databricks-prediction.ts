@@ -161,15 +161,17 @@ export function toDatabricksPrediction(
     const fragment = fragmentOf(s.configuration, shape.autoscale);
     let estimateCost = s.estimate.costUsd;
     let note = '';
+    let breakdown: Solution['costBreakdown'];
     try {
       const cost = price(fragment, s.estimate.runtimeSeconds);
       estimateCost = cost.totalUsd;
+      breakdown = { vmUsd: cost.vmUsd, dbuUsd: cost.dbuUsd, dbus: cost.dbus };
       note = ` On Databricks (this replaces the EC2 + EMR figure above): $${cost.totalUsd.toFixed(2)} = VM $${cost.vmUsd.toFixed(2)} + DBUs $${cost.dbuUsd.toFixed(2)} (${cost.dbus.toFixed(1)} DBU, Jobs Compute${photon ? ' Photon' : ''}).`;
     } catch (e) {
       warnings.push(`${pref}: could not price ${fragment.node_type_id ?? 'the recommendation'} on Databricks (${e instanceof Error ? e.message : String(e)}); the cost shown is the engine's EC2 estimate`);
     }
     if (shape.autoscale) note += ` Your cluster autoscaled, so this keeps autoscale with at most ${fragment.autoscale?.max_workers ?? 0} workers.`;
-    solutions[pref] = { ...s, configuration: fragment as JobFlow, estimate: { runtimeSeconds: s.estimate.runtimeSeconds, costUsd: estimateCost }, explanation: `${s.explanation}${note}` };
+    solutions[pref] = { ...s, configuration: fragment as JobFlow, estimate: { runtimeSeconds: s.estimate.runtimeSeconds, costUsd: estimateCost }, explanation: `${s.explanation}${note}`, ...(breakdown ? { costBreakdown: breakdown } : {}) };
   }
   let basisCost = prediction.basis.costUsd;
   try {

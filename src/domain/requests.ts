@@ -93,7 +93,10 @@ export type ValidRequest = {
 export type RunStartResult = { runId: string; clusterId: string; location: string; databricksRunId?: number; warnings?: string[] };
 
 /** Result of run.record; `failure`: the failing step's reason and log location; `eventLog` is what the run's event log was, `warnings` says why when it is not complete. */
-export type RunRecordResult = { runId: string; status: 'recorded' | 'failed' | 'cancelled'; reportUrl?: string; eventLog?: EventLogState; warnings?: string[]; failure?: RunFailure };
+export type RunRecordResult = { runId: string; status: 'recorded' | 'failed' | 'cancelled'; reportUrl?: string; eventLog?: EventLogState; warnings?: string[]; failure?: RunFailure; cost?: RunCost };
+
+/** Databricks: what a recorded run cost, VM and DBU apart (USD), and the DBUs it used. */
+export type RunCost = { totalUsd: number; vmUsd: number; dbuUsd: number; dbus: number };
 
 /** Result of run.step: the run's steps as now kept, and its failure when a step failed. */
 export type RunStepResult = { runId: string; steps: RunStep[]; failure?: RunFailure };

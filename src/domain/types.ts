@@ -221,6 +221,8 @@ export type Solution = {
   keep?: boolean;
   /** The Spark settings this configuration writes, each with the evidence from the event log. */
   settings?: { key: string; value: string; evidence: string }[];
+  /** Databricks: the estimate's cost, VM and DBU apart (USD), and the DBUs it would use. */
+  costBreakdown?: { vmUsd: number; dbuUsd: number; dbus: number };
 };
 
 /** A prediction as stored at `{location}/{projectId}/predictions/{predictionId}.json`. */

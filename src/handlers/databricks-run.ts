@@ -262,6 +262,7 @@ export async function recordDatabricksRun(run: Run, deps: HandlerDeps, ctx: Hand
   const final = written.state.runs.find((r) => r.id === run.id);
   deps.logger.info('Databricks run recorded', { projectId, runId: run.id, databricksRunId: run.clusterId, clusterId, status, requestId: ctx.requestId, eventLog: delivery.kind === 'ready' });
   const out: RunRecordResult = { runId: run.id, status: (final?.status === 'failed' ? 'failed' : 'recorded'), reportUrl };
+  if (final?.costBreakdown && final.costUsd !== undefined) out.cost = { totalUsd: final.costUsd, ...final.costBreakdown };
   return warnings.length > 0 ? { ...out, warnings } : out;
 }
 

@@ -77,6 +77,8 @@ test('project.create, run.start twice with one key, run.record after log deliver
   const delivered = server.files().get(`${run.eventLogUrl!.slice('dbfs:'.length)}eventlog`)!;
   assert.ok(delivered.modifiedAt > Date.parse(run.endedAt!), 'the final delivery came after the end');
   assert.ok((run.costUsd ?? 0) > 0 && (run.costBreakdown?.dbuUsd ?? 0) > 0 && (run.costBreakdown?.vmUsd ?? 0) > 0, JSON.stringify(run.costBreakdown));
+  // The result names the cost VM and DBU apart, as the run keeps it.
+  assert.equal((recorded.result as { cost?: unknown }).cost, { totalUsd: run.costUsd, ...run.costBreakdown });
   assert.is(run.cluster?.instanceType, 'm5.4xlarge');
   assert.is(run.cluster?.nodes, 12);
 });
@@ -91,6 +93,8 @@ test('prediction.create gives Databricks fragments with runtime and cost; predic
     assert.type(s.configuration.num_workers, 'number');
     assert.not.ok('Instances' in s.configuration, 'a Databricks fragment, not an EMR one');
     assert.match(s.explanation, /VM \$[\d.]+ \+ DBUs \$[\d.]+/, `${pref}: ${s.explanation} ${JSON.stringify((predicted.result as { warnings?: string[] }).warnings)}`);
+    const split = (s as { costBreakdown?: { vmUsd: number; dbuUsd: number } }).costBreakdown;
+    assert.ok(split && split.vmUsd > 0 && split.dbuUsd > 0 && Math.abs(split.vmUsd + split.dbuUsd - s.estimate.costUsd) < 0.001, `${pref}: ${JSON.stringify(split)}`);
   }
   const before = server.runs().length;
   const applied = await request('prediction.apply', { projectId: 'orders', predictionId: prediction.predictionId, preference: 'economy' }, 'orders-apply-1', 60_000);
