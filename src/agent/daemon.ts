@@ -262,7 +262,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
       });
       awsClients = aws;
       const catalog = loadCatalog(site.predictions);
-      const databricks = site.databricks ? createDatabricksWiring(site.databricks, credentials, { region: site.aws.region, ec2: catalog }) : undefined;
+      const databricks = site.databricks ? createDatabricksWiring(site.databricks, credentials, { region: site.aws.region, ec2: catalog, pricing: site.predictions.databricks }) : undefined;
       const objects =
         options.ports?.objects ??
         createObjectStoreRouter({ s3: createS3ObjectStore({ client: aws.s3, logger }), file: createFileObjectStore(), ...(databricks ? { databricks: databricks.objects } : {}) });

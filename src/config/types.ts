@@ -40,6 +40,8 @@ export type SiteConfig = {
     instances?: InstanceOverride[];
     /** EMR surcharge per instance type, USD/hour, overriding the shipped table. */
     emrPricing?: Record<string, number>;
+    /** Overrides of the shipped Databricks catalog (data/databricks-catalog.json) for the workspace's cloud. */
+    databricks?: DatabricksPricingOverrides;
   };
   /** A Databricks workspace, for projects with platform 'databricks' (credentials come from Credentials). */
   databricks?: DatabricksSiteConfig;
@@ -143,4 +145,15 @@ export type Credentials = {
   redisSentinelPassword?: string;
   /** Where each came from (names of sources, never values), for diagnostics. */
   sources: string[];
+};
+
+/**
+ * `site.predictions.databricks`: $/DBU by plan then compute type (`jobs`, `jobs-photon`, `all-purpose`,
+ * `all-purpose-photon`), node types (replacing shipped rows field by field, or new ones with vcpu, memoryGib
+ * and dbuPerHour), and the plan the workspace is on (default: the catalog's, premium).
+ */
+export type DatabricksPricingOverrides = {
+  plan?: string;
+  dbuPrices?: Record<string, Record<string, number>>;
+  nodeTypes?: { nodeTypeId: string; vcpu?: number; memoryGib?: number; dbuPerHour?: number; dbuPerHourPhoton?: number; vmUsdPerHour?: number }[];
 };
