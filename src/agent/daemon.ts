@@ -34,6 +34,7 @@ import { describeEndpoint, describeRedisError, firstContact, openRedis, redisEnd
 import { createResults } from '../queues/results.js';
 import { parseRequestJson, validateRequest } from '../queues/validate-request.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
+import { createDatabricksHook } from '../queues/databricks-hook.js';
 import { createHttpServer, type HttpServer, type Readiness } from './http.js';
 import { createUi, type Ui } from '../ui/server.js';
 import { loadApplicationModel } from '../adapters/eventlog-source.js';
@@ -389,6 +390,9 @@ export function createAgent(options: AgentOptions = {}): Agent {
           logger,
           parse: parseRequestJson,
           validate: validateRequest,
+          ...(deps.databricks
+            ? { databricksHook: createDatabricksHook({ tenantId: config.tenant.id, describeRun: (id, signal) => deps!.databricks!.describeCluster(id, { signal }), enqueue: queue.enqueue, logger }) }
+            : {}),
           ...(site.http.ui
             ? {
                 ui: (ui = createUi({
