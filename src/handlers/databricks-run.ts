@@ -12,6 +12,7 @@ import { runLocation } from '../domain/run-location.js';
 import { TAG_RUN_ID, TAG_TENANT_ID } from '../domain/tags.js';
 import type { ProjectState, Run } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
+import { projectFingerprint } from './fingerprint.js';
 import { LAUNCH_CALL_TIMEOUT_MS, acquireLaunch, decideRunStart, patchRun, readRequestedPrediction, requestKeyOf, reserveRun } from './run-start.js';
 import { throwIfAborted } from './rx.js';
 import { updateProjectState } from './update-project.js';
@@ -95,6 +96,13 @@ export async function startDatabricksRun(data: RunStartData, deps: HandlerDeps, 
     const runId = deriveRunId(projectId, requestKey);
     run = { id: runId, projectId, status: 'starting', location: runLocation(location, projectId, createdAt, runId), createdAt: createdAt.toISOString(), requestKey };
     if (data.predictionId !== undefined) run.predictionId = data.predictionId;
+    // The code-change guard: the fingerprint of the code this run runs (the job's tasks and the objects they name).
+    const fingerprint = await projectFingerprint(deps.objects, { ...project, job }, signal);
+    if (fingerprint.value !== undefined) run.fingerprint = fingerprint.value;
+    else {
+      run.fingerprintWarning = fingerprint.warning;
+      deps.logger.warn('run started with an unknown application fingerprint', { projectId, runId: run.id, warning: fingerprint.warning });
+    }
     if (fromPrediction) {
       run.preference = fromPrediction.preference;
       if (fromPrediction.estimate) run.expected = fromPrediction.estimate;

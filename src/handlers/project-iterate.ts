@@ -6,7 +6,7 @@ import { decideIteration, type IterationDecision } from '../domain/tuning-policy
 import type { IterationRecord, Prediction, ProjectState } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
 import { databricksStartAnswer } from './databricks-run.js';
-import { applicationFingerprint } from './fingerprint.js';
+import { projectFingerprint } from './fingerprint.js';
 import { isPredictable, predictionCreate } from './prediction-create.js';
 import { requestKeyOf, runStart } from './run-start.js';
 import { fromAbortable } from './rx.js';
@@ -49,7 +49,7 @@ async function iterate(data: ProjectIterateData, deps: HandlerDeps, ctx: Handler
   }
   const state = (await deps.state.get(data.projectId, opts))!.value;
   const preference = resolvePreference({ request: data.preference === undefined ? {} : { preference: data.preference }, project: state.project, config: deps.config });
-  const current = await applicationFingerprint(deps.objects, state.project.jobFlow, signal);
+  const current = await projectFingerprint(deps.objects, state.project, signal);
   if (current.value === undefined) deps.logger.warn('the application fingerprint is unknown; the code-change guard keeps its standing', { projectId: data.projectId, warning: current.warning });
   const currentFingerprint = current.value;
   const decision: IterationDecision = decideIteration({ state, latest: latest && state.runs.find((r) => r.id === latest.id), prediction, preference, currentFingerprint });

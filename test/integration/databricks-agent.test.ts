@@ -178,6 +178,22 @@ test('run.cancel on a Databricks run: runs/cancel, recorded cancelled, idempoten
   assert.is(run.reportUrl, undefined);
 });
 
+test('the code-change guard: a prediction learnt before the task code changed is not applied', async () => {
+  const runs = await runsOf('orders');
+  assert.ok(runs.every((r) => r.fingerprint?.startsWith('sha256:')), 'every run keeps the fingerprint of the code it ran');
+  assert.is(new Set(runs.map((r) => r.fingerprint)).size, 1, 'one code, one fingerprint, whatever the cluster');
+  const predicted = await request('prediction.create', { projectId: 'orders' }, 'orders-predict-guard', 90_000);
+  assert.is(predicted.status, 'completed', JSON.stringify(predicted.error));
+  const { predictionId } = predicted.result as { predictionId: string };
+  // A new version of the aggregate task's python file lands on DBFS.
+  server.files().set('/etl/orders/aggregate.py', { bytes: Buffer.from('# v2\n'), modifiedAt: server.clock.now() });
+  const before = server.runs().length;
+  const refused = await request('prediction.apply', { projectId: 'orders', predictionId, preference: 'economy' }, 'orders-apply-guard', 60_000);
+  assert.is(refused.status, 'failed', JSON.stringify(refused.result));
+  assert.match(refused.error?.message ?? '', /application changed since/);
+  assert.is(server.runs().length, before, 'nothing submitted');
+});
+
 test('the token never appears in logs, Redis, objects or state', async () => {
   assert.ok(logs.length > 0);
   assert.not.ok(logs.some((l) => l.includes(TOKEN)), 'logs');
