@@ -11,7 +11,7 @@ test('databricksReferencedObjects: the python file and wheel the tasks name, not
   assert.equal(databricksReferencedObjects(job()), ['dbfs:/etl/wheels/orders-1.4.0-py3-none-any.whl', 'dbfs:/etl/orders/aggregate.py']);
   const j = job();
   (j.tasks as Record<string, unknown>[])[1]!.spark_python_task = { python_file: 's3a://code/agg.py', parameters: ['--py-files=s3://code/a.zip,/Volumes/main/etl/code/b.zip'] };
-  assert.equal(databricksReferencedObjects(j), ['dbfs:/etl/wheels/orders-1.4.0-py3-none-any.whl', 's3://code/agg.py', 's3://code/a.zip', '/Volumes/main/etl/code/b.zip']);
+  assert.equal(databricksReferencedObjects(j), ['dbfs:/etl/wheels/orders-1.4.0-py3-none-any.whl', 's3://code/a.zip', '/Volumes/main/etl/code/b.zip', 's3://code/agg.py']);
 });
 
 test('databricksFingerprintOf: the cluster is not the code; tasks, code objects and git_source are', () => {
