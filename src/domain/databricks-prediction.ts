@@ -166,7 +166,7 @@ export function toDatabricksPrediction(
       const cost = price(fragment, s.estimate.runtimeSeconds);
       estimateCost = cost.totalUsd;
       breakdown = { vmUsd: cost.vmUsd, dbuUsd: cost.dbuUsd, dbus: cost.dbus };
-      note = ` On Databricks (this replaces the EC2 + EMR figure above): $${cost.totalUsd.toFixed(2)} = VM $${cost.vmUsd.toFixed(2)} + DBUs $${cost.dbuUsd.toFixed(2)} (${cost.dbus.toFixed(1)} DBU, Jobs Compute${photon ? ' Photon' : ''}).`;
+      note = ` On Databricks (this replaces the ${input.report.Cloud === 'azure' ? "engine's ranking" : 'EC2 + EMR'} figure above): $${cost.totalUsd.toFixed(2)} = VM $${cost.vmUsd.toFixed(2)} + DBUs $${cost.dbuUsd.toFixed(2)} (${cost.dbus.toFixed(1)} DBU, Jobs Compute${photon ? ' Photon' : ''}).`;
     } catch (e) {
       warnings.push(`${pref}: could not price ${fragment.node_type_id ?? 'the recommendation'} on Databricks (${e instanceof Error ? e.message : String(e)}); the cost shown is the engine's EC2 estimate`);
     }
