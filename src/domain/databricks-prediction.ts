@@ -41,14 +41,16 @@ export function azureFamilyOf(nodeTypeId: string): { family: string; size: strin
  * The engine's instance specs for an Azure Databricks workspace: every x86 CPU node type of the catalog
  * with a VM price, priced per hour as VM (as the engine's "EC2" price) plus its Jobs Compute DBUs at the
  * plan's $/DBU (in the place of EMR's surcharge), so the engine ranks candidates by what Databricks bills.
- * Arm and GPU sizes are left out (the engine's notes on Arm are Graviton's, and it models no GPUs).
+ * Arm and GPU sizes are left out (the engine's notes on Arm are Graviton's, and it models no GPUs), except
+ * the basis run's own node types (`keep`).
  */
-export function azureEngineInstances(catalog: DatabricksCloudCatalog, photon = false, plan = catalog.defaultPlan): InstanceSpec[] {
+export function azureEngineInstances(catalog: DatabricksCloudCatalog, photon = false, plan = catalog.defaultPlan, keep: readonly string[] = []): InstanceSpec[] {
   const usdPerDbu = catalog.dbuPrices[plan]?.[photon ? 'jobs-photon' : 'jobs'];
   const out: InstanceSpec[] = [];
   for (const n of catalog.nodeTypes) {
     const f = azureFamilyOf(n.nodeTypeId);
-    if (!f || f.arm || f.gpu || n.vmUsdPerHour === undefined || !(n.vcpu > 0) || !(n.memoryGib > 0)) continue;
+    // The basis run's own node types (`keep`) stay whatever they are, so the engine can read the run it starts from.
+    if (!f || (!keep.includes(n.nodeTypeId) && (f.arm || f.gpu)) || n.vmUsdPerHour === undefined || !(n.vcpu > 0) || !(n.memoryGib > 0)) continue;
     const dbus = photon ? (n.dbuPerHourPhoton ?? n.dbuPerHour) : n.dbuPerHour;
     out.push({
       instanceType: n.nodeTypeId,
@@ -58,7 +60,7 @@ export function azureEngineInstances(catalog: DatabricksCloudCatalog, photon = f
       memoryGib: n.memoryGib,
       onDemandUsdPerHour: n.vmUsdPerHour,
       emrUsdPerHour: usdPerDbu === undefined ? 0 : Math.round(dbus * usdPerDbu * 10_000) / 10_000,
-      arch: 'x86_64',
+      arch: f.arm ? 'arm64' : 'x86_64',
     });
   }
   return out;

@@ -157,7 +157,8 @@ function databricksInputs(deps: HandlerDeps, report: DatabricksClusterReport): {
   if (report.Cloud !== 'azure') return base;
   // Azure: the engine gets the workspace's Standard_* node types (VM + DBU prices) as its only candidates.
   if (deps.predictions?.name !== 'local') throw new SyncError('unsupported', `predictions for Azure Databricks need the local prediction backend (site.predictions.backend is '${deps.predictions?.name ?? 'none'}')`);
-  const instances = azureEngineInstances(catalog, report.Cluster.runtime_engine === 'PHOTON');
+  const shape = engineReportOf(report).InstanceGroups?.map((g) => String(g.InstanceType)) ?? [];
+  const instances = azureEngineInstances(catalog, report.Cluster.runtime_engine === 'PHOTON', catalog.defaultPlan, shape);
   if (instances.length === 0) throw new SyncError('invalid_config', 'the Azure Databricks catalog has no CPU node type with a VM price to recommend');
   return { ...base, instances };
 }

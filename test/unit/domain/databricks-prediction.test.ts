@@ -25,6 +25,8 @@ test('azureEngineInstances: x86 CPU node types with a VM price, priced VM + Jobs
   assert.is(e8.emrUsdPerHour, Math.round(row.dbuPerHour * catalog.dbuPrices.premium!.jobs! * 10_000) / 10_000);
   const photon = azureEngineInstances(catalog, true).find((s) => s.instanceType === 'Standard_E8ds_v4')!;
   assert.ok(photon.emrUsdPerHour > e8.emrUsdPerHour, 'Photon burns more DBUs');
+  const kept = azureEngineInstances(catalog, false, 'premium', ['Standard_D16pds_v6']).find((s) => s.instanceType === 'Standard_D16pds_v6');
+  assert.is(kept?.arch, 'arm64', 'the basis run\'s own Arm node type stays, marked arm64');
 });
 
 test.run();
