@@ -26,6 +26,8 @@ for (const r of csv('databricks-aws-sku-usd-per-dbu-optscale.csv')) {
 }
 
 const vm = new Map(csv('azure-vm-specs-prices.csv').map((r) => [r.arm_sku_name, r]));
+// Every SKU's eastus Linux PAYG price (the specs table above joins only the sizes spark-rapids-tools lists).
+const payg = new Map(csv('azure-vm-linux-payg-prices.csv').filter((r) => r.region === 'eastus').map((r) => [r.arm_sku_name, r.linux_payg_usd_per_hour]));
 const azureNodes = csv('databricks-azure-node-types.csv')
   .filter((r) => r.dbu_per_hour_jobs !== '')
   .map((r) => {
@@ -33,7 +35,7 @@ const azureNodes = csv('databricks-azure-node-types.csv')
     const row = { nodeTypeId: r.node_type_id, vcpu: num(r.vcpus), memoryGib: num(r.memory_gib), dbuPerHour: num(r.dbu_per_hour_jobs) };
     const photon = num(r.dbu_per_hour_jobs_photon);
     if (photon !== undefined) row.dbuPerHourPhoton = photon;
-    const price = num(v?.eastus_linux_payg_usd_per_hour);
+    const price = num(v?.eastus_linux_payg_usd_per_hour) ?? num(payg.get(r.node_type_id));
     if (price !== undefined) row.vmUsdPerHour = price;
     return row;
   });

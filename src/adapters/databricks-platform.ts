@@ -19,7 +19,7 @@ type RunJson = {
   setup_duration?: number;
   cluster_instance?: { cluster_id?: string };
   job_clusters?: { new_cluster?: { custom_tags?: Record<string, string> } }[];
-  tasks?: { new_cluster?: { custom_tags?: Record<string, string> }; cluster_instance?: { cluster_id?: string } }[];
+  tasks?: { task_key?: string; state?: RunState; new_cluster?: { custom_tags?: Record<string, string> }; cluster_instance?: { cluster_id?: string } }[];
 };
 
 /** The custom tags of a run's cluster spec (from runs/get or runs/list). */
@@ -53,6 +53,8 @@ export function clusterInfoOfRun(id: string, run: RunJson): ClusterInfo {
               ? 'TERMINATED_WITH_ERRORS'
               : 'RUNNING';
   const info: ClusterInfo = { id, state, tags: runTags(run), autoTerminate: true };
+  const clusterId = runClusterId(run);
+  if (clusterId !== undefined) info.databricksClusterId = clusterId;
   const reason: { code?: string; message?: string } = {};
   if (result !== undefined || life !== 'TERMINATED') reason.code = result ?? life;
   if (run.state?.state_message) reason.message = run.state.state_message;
@@ -124,6 +126,18 @@ export function createDatabricksPlatform(deps: { client: DatabricksClient; cloud
     },
     async terminateCluster(runId, options = {}) {
       await client.json('POST', '/api/2.1/jobs/runs/cancel', { ...options, body: { run_id: Number(runId) }, idempotent: true });
+    },
+    /**
+     * run.cancel: POST /api/2.1/jobs/runs/cancel. A job cluster ends with its run, so `terminate` changes
+     * nothing here. Answers the task keys that had not finished (a run already over answers none; Databricks
+     * accepts the cancel of a finished run and does nothing, so this is safe to repeat).
+     */
+    async cancelRun(runId, _opts, options = {}) {
+      const run = await runsGet(runId, options);
+      const open = (s: RunState | undefined) => !FINAL_LIFE_CYCLE_STATES.includes(s?.life_cycle_state ?? 'PENDING') && s?.life_cycle_state !== 'TERMINATING';
+      const cancelledSteps = open(run.state) ? (run.tasks ?? []).filter((t) => open(t.state ?? run.state)).map((t) => t.task_key ?? '').filter((k) => k !== '') : [];
+      await client.json('POST', '/api/2.1/jobs/runs/cancel', { ...options, body: { run_id: Number(runId) }, idempotent: true });
+      return { cancelledSteps };
     },
   };
 }

@@ -36,6 +36,7 @@ import { describeEndpoint, describeRedisError, firstContact, openRedis, redisEnd
 import { createResults } from '../queues/results.js';
 import { parseRequestJson, validateRequest } from '../queues/validate-request.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
+import { createDatabricksHook } from '../queues/databricks-hook.js';
 import { createHttpServer, type HttpServer, type Readiness } from './http.js';
 import { createUi, type Ui } from '../ui/server.js';
 import { loadApplicationModel } from '../adapters/eventlog-source.js';
@@ -264,7 +265,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
       });
       awsClients = aws;
       const catalog = loadCatalog(site.predictions);
-      const databricks = site.databricks ? createDatabricksWiring(site.databricks, credentials, { region: site.aws.region, ec2: catalog }) : undefined;
+      const databricks = site.databricks ? createDatabricksWiring(site.databricks, credentials, { region: site.aws.region, ec2: catalog, pricing: site.predictions.databricks }) : undefined;
       const objects =
         options.ports?.objects ??
         createObjectStoreRouter({ s3: createS3ObjectStore({ client: aws.s3, logger }), file: createFileObjectStore(), ...(databricks ? { databricks: databricks.objects } : {}) });
@@ -419,6 +420,9 @@ export function createAgent(options: AgentOptions = {}): Agent {
           logger,
           parse: parseRequestJson,
           validate: validateRequest,
+          ...(deps.databricks
+            ? { databricksHook: createDatabricksHook({ tenantId: config.tenant.id, describeRun: (id, signal) => deps!.databricks!.describeCluster(id, { signal }), enqueue: queue.enqueue, logger }) }
+            : {}),
           ...(site.http.ui
             ? {
                 ui: (ui = createUi({

@@ -8,6 +8,7 @@ import { requestLabel } from './metrics.js';
 import type { Metrics } from './metrics.js';
 import type { Enqueue, PendingState, Validate } from '../queues/requests-queue.js';
 import type { Results } from '../queues/results.js';
+import type { DatabricksHookAnswer } from '../queues/databricks-hook.js';
 import type { Ui } from '../ui/server.js';
 import type { Run } from '../domain/types.js';
 import { WAIT_UNTIL, runView, startedRun, waitForRun, FINAL_RUN_STATUSES, type WaitUntil } from '../queues/run-wait.js';
@@ -41,6 +42,8 @@ export type HttpServerOptions = {
   orphans?: () => Promise<unknown>;
   /** The dashboard, served under /ui/ (absent: /ui/ answers 404). */
   ui?: Ui;
+  /** POST /v1/hooks/databricks: a Databricks job notification (absent: 404, no workspace configured). See src/queues/databricks-hook.ts. */
+  databricksHook?: (payload: unknown, signal: AbortSignal) => Promise<DatabricksHookAnswer>;
 };
 
 export type HttpServer = {
@@ -65,6 +68,17 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return timingSafeEqual(digest(m?.[1] ?? ''), digest(token)) && m !== null;
 }
 
+/**
+ * True when the Authorization header is `Basic base64(user:<token>)` (any user name): Databricks webhook
+ * destinations authenticate with a user name and password only. Constant-time on the password.
+ */
+export function basicPasswordMatches(header: string | undefined, token: string): boolean {
+  const m = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  return timingSafeEqual(digest(colon < 0 ? '' : decoded.slice(colon + 1)), digest(token)) && m !== null && colon >= 0;
+}
+
 /** The agent's HTTP endpoint: health, readiness, metrics and the authenticated request ingress. */
 export function createHttpServer(opts: HttpServerOptions): HttpServer {
   const host = opts.host ?? '127.0.0.1';
@@ -84,6 +98,12 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     if (header === undefined) return error(401, 'access_denied', 'missing Authorization: Bearer <token>', {}, { 'www-authenticate': REALM });
     if (!bearerMatches(header, opts.token)) return error(401, 'access_denied', 'invalid bearer token', {}, { 'www-authenticate': `${REALM}, error="invalid_token"` });
     return undefined;
+  };
+
+  // The webhook takes the request ingress token as a bearer token, or as the password of Basic auth.
+  const authorizeHook = (req: IncomingMessage): Reply | undefined => {
+    if (opts.token && basicPasswordMatches(req.headers.authorization, opts.token)) return undefined;
+    return authorize(req);
   };
 
   const readBody = (req: IncomingMessage): Promise<string | Reply> =>
@@ -154,6 +174,31 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       }
       opts.metrics.requests.inc({ name: requestLabel(name, err.code), outcome: 'rejected' });
       return { status: 400, body: { id: rejectedId, error: err.toJSON() } };
+    }
+  };
+
+  // POST /v1/hooks/databricks: 202 with what was handed off (or why nothing was); 400 for a body naming no run.
+  const postDatabricksHook = async (req: IncomingMessage): Promise<Reply> => {
+    if (!opts.databricksHook) return error(404, 'not_found', 'no Databricks workspace is configured (site.databricks), so there is no Databricks webhook');
+    const denied = authorizeHook(req);
+    if (denied) return { ...denied, headers: { ...denied.headers, connection: 'close' } };
+    const body = await readBody(req);
+    if (typeof body !== 'string') return body;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body);
+    } catch {
+      return error(400, 'invalid_request', 'the webhook body is not JSON');
+    }
+    try {
+      const answer = await opts.databricksHook(payload, AbortSignal.timeout(20_000));
+      if (answer.outcome === 'ignored') log.info('Databricks webhook ignored', { databricksRunId: answer.databricksRunId, reason: answer.reason });
+      return { status: 202, body: answer };
+    } catch (e) {
+      const err = toSyncError(e);
+      if (err.code === 'invalid_request') return error(400, err.code, err.message);
+      log.warn('Databricks webhook not handled; the poller still hands the run off', { error: err.toJSON() });
+      return error(503, err.code, err.message, {}, { 'retry-after': '5' });
     }
   };
 
@@ -264,6 +309,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       // Before the first sweep (or on an agent without one): an empty report that says so.
       return { status: 200, body: report ?? { orphans: [], note: 'no orphan sweep has run yet (it runs at the end of each reconciler pass, site.reconcile.intervalMs)' } };
     }
+    if (path === '/v1/hooks/databricks') return only('POST') ?? postDatabricksHook(req);
     const logs = /^\/v1\/runs\/([^/]+)\/([^/]+)\/logs$/.exec(path);
     if (logs) {
       try {

@@ -34,7 +34,13 @@ export function runsTable(state: ProjectState): string {
       err,
     ];
   });
-  const out = table(['run', 'created', 'status', 'cluster', 'runtime', 'cost', 'event log', 'prediction applied', 'predicted', 'runtime err'], rows);
+  const header = ['run', 'created', 'status', 'cluster', 'runtime', 'cost', 'event log', 'prediction applied', 'predicted', 'runtime err'];
+  // Databricks runs: the recorded bill, VM and DBU apart, beside the cost.
+  if (state.runs.some((r) => r.costBreakdown !== undefined)) {
+    header.splice(6, 0, 'VM cost', 'DBU cost');
+    state.runs.forEach((r, i) => rows[i]!.splice(6, 0, usd(r.costBreakdown?.vmUsd), usd(r.costBreakdown?.dbuUsd)));
+  }
+  const out = table(header, rows);
   const notes = state.runs.map(eventLogWarning).filter((w): w is string => w !== undefined);
   const failures = state.runs.flatMap((r) => (r.failure ? [failureLine(r.id, r.failure)] : []));
   const below = [...notes.map((w) => `WARNING: ${w}`), ...failures];

@@ -10,7 +10,7 @@ import { JOB_TYPES, type ColdStartRow } from '../domain/cold-start.js';
 import { PREFERENCES } from '../domain/types.js';
 import { DEFAULT_REDIS_URL, DEFAULT_STATE, embeddedDefaults, siteDefaults } from './defaults.js';
 import { createReader, didYouMean, formatProblems, type ConfigProblem, type Reader } from './reader.js';
-import type { Config, InstanceOverride, RedisSentinelConfig, RedisServerConfig, RedisTlsConfig, SiteConfig, TenantConfig } from './types.js';
+import type { Config, DatabricksPricingOverrides, InstanceOverride, RedisSentinelConfig, RedisServerConfig, RedisTlsConfig, SiteConfig, TenantConfig } from './types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -354,7 +354,7 @@ function readAws(r: Reader, value: unknown, d: SiteConfig['aws']): SiteConfig['a
 }
 
 function readPredictions(r: Reader, value: unknown, d: SiteConfig['predictions']): SiteConfig['predictions'] {
-  const o = r.object(value, 'site.predictions', ['backend', 'apiUrl', 'instances', 'emrPricing', 'coldStart']);
+  const o = r.object(value, 'site.predictions', ['backend', 'apiUrl', 'instances', 'emrPricing', 'coldStart', 'databricks']);
   const out: SiteConfig['predictions'] = {
     backend: r.oneOf(o, 'site.predictions', 'backend', ['local', 'sync-api'] as const) ?? d.backend,
     apiUrl: r.url(o, 'site.predictions', 'apiUrl') ?? d.apiUrl,
@@ -374,6 +374,55 @@ function readPredictions(r: Reader, value: unknown, d: SiteConfig['predictions']
       if (!INSTANCE_TYPE.test(type)) r.add(`site.predictions.emrPricing.${type}`, "must be keyed by an instance type such as 'm5.xlarge'");
       const p = r.number(pricing, 'site.predictions.emrPricing', type, 0);
       if (p !== undefined) out.emrPricing[type] = p;
+    }
+  }
+  const databricks = readDatabricksPricing(r, o?.databricks);
+  if (databricks) out.databricks = databricks;
+  return out;
+}
+
+const DBU_COMPUTE_TYPES = ['jobs', 'jobs-photon', 'all-purpose', 'all-purpose-photon'] as const;
+const NODE_TYPE_KEYS = ['nodeTypeId', 'vcpu', 'memoryGib', 'dbuPerHour', 'dbuPerHourPhoton', 'vmUsdPerHour'] as const;
+
+/** `site.predictions.databricks`: { plan?, dbuPrices?: { plan: { computeType: $/DBU } }, nodeTypes?: [{ nodeTypeId, ... }] }. */
+function readDatabricksPricing(r: Reader, value: unknown): DatabricksPricingOverrides | undefined {
+  const path = 'site.predictions.databricks';
+  const o = r.object(value, path, ['plan', 'dbuPrices', 'nodeTypes']);
+  if (o === undefined) return undefined;
+  const out: DatabricksPricingOverrides = {};
+  const plan = r.string(o, path, 'plan', { pattern: /^[a-z][a-z0-9-]*$/, what: "a plan name such as 'premium'" });
+  if (plan !== undefined) out.plan = plan;
+  const prices = r.object(o.dbuPrices, `${path}.dbuPrices`, null);
+  if (prices !== undefined) {
+    out.dbuPrices = {};
+    for (const [p, byType] of Object.entries(prices)) {
+      if (!/^[a-z][a-z0-9-]*$/.test(p)) r.add(`${path}.dbuPrices.${p}`, "must be keyed by a plan name such as 'premium' or 'enterprise'");
+      const types = r.object(byType, `${path}.dbuPrices.${p}`, DBU_COMPUTE_TYPES);
+      if (types === undefined) continue;
+      const row: Record<string, number> = {};
+      for (const t of DBU_COMPUTE_TYPES) {
+        const n = r.number(types, `${path}.dbuPrices.${p}`, t, 0);
+        if (n !== undefined) row[t] = n;
+      }
+      out.dbuPrices[p] = row;
+    }
+  }
+  if (o.nodeTypes !== undefined) {
+    if (!Array.isArray(o.nodeTypes)) r.add(`${path}.nodeTypes`, 'must be an array of { nodeTypeId, vcpu?, memoryGib?, dbuPerHour?, dbuPerHourPhoton?, vmUsdPerHour? }');
+    else {
+      out.nodeTypes = o.nodeTypes.map((item: unknown, i) => {
+        const at = `${path}.nodeTypes[${i}]`;
+        const n = item === undefined ? r.add(at, 'must be an object { nodeTypeId, ... }') : r.object(item, at, NODE_TYPE_KEYS);
+        const id = n && r.string(n, at, 'nodeTypeId', { pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, what: "a Databricks node_type_id such as 'm5.xlarge' or 'Standard_E8ds_v4'", required: true });
+        const row: NonNullable<DatabricksPricingOverrides['nodeTypes']>[number] = { nodeTypeId: id ?? '' };
+        const vcpu = r.integer(n, at, 'vcpu', 1, 100_000);
+        if (vcpu !== undefined) row.vcpu = vcpu;
+        for (const k of ['memoryGib', 'dbuPerHour', 'dbuPerHourPhoton', 'vmUsdPerHour'] as const) {
+          const v = r.number(n, at, k, 0);
+          if (v !== undefined) row[k] = v;
+        }
+        return row;
+      });
     }
   }
   return out;

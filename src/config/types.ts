@@ -43,6 +43,8 @@ export type SiteConfig = {
     emrPricing?: Record<string, number>;
     /** Cold-start rows (src/domain/cold-start.ts): the rows given for a job type replace the shipped rows of that type. */
     coldStart?: ColdStartRow[];
+    /** Overrides of the shipped Databricks catalog (data/databricks-catalog.json) for the workspace's cloud. */
+    databricks?: DatabricksPricingOverrides;
   };
   /** A Databricks workspace, for projects with platform 'databricks' (credentials come from Credentials). */
   databricks?: DatabricksSiteConfig;
@@ -160,4 +162,15 @@ export type Credentials = {
   redisSentinelPassword?: string;
   /** Where each came from (names of sources, never values), for diagnostics. */
   sources: string[];
+};
+
+/**
+ * `site.predictions.databricks`: $/DBU by plan then compute type (`jobs`, `jobs-photon`, `all-purpose`,
+ * `all-purpose-photon`), node types (replacing shipped rows field by field, or new ones with vcpu, memoryGib
+ * and dbuPerHour), and the plan the workspace is on (default: the catalog's, premium).
+ */
+export type DatabricksPricingOverrides = {
+  plan?: string;
+  dbuPrices?: Record<string, Record<string, number>>;
+  nodeTypes?: { nodeTypeId: string; vcpu?: number; memoryGib?: number; dbuPerHour?: number; dbuPerHourPhoton?: number; vmUsdPerHour?: number }[];
 };

@@ -5,6 +5,7 @@ import { clusterShape, type DatabricksClusterFragment } from './databricks-job.j
 import { databricksRunCost, type DatabricksCloudCatalog } from './databricks-cost.js';
 import { SyncError } from './errors.js';
 import type { ClusterReport, DatabricksClusterReport } from './ports.js';
+import type { InstanceSpec } from './prediction/catalog.js';
 import type { JobFlow, Prediction, Solution } from './types.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -13,6 +14,56 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function spotWorkers(cluster: Record<string, unknown>): boolean {
   const a = (isRecord(cluster.aws_attributes) ? cluster.aws_attributes : isRecord(cluster.azure_attributes) ? cluster.azure_attributes : {}) as { availability?: unknown };
   return typeof a.availability === 'string' && a.availability.includes('SPOT');
+}
+
+/**
+ * Splits an Azure size into the engine's family and size: `Standard_E8ds_v4` -> family `Eds_v4`, size `8`;
+ * `Standard_D13_v2` -> `D_v2`, `13`; `Standard_L16s` -> `Ls`, `16`. Undefined for names not of that shape.
+ */
+export function azureFamilyOf(nodeTypeId: string): { family: string; size: string; arm: boolean; gpu: boolean } | undefined {
+  const m = /^Standard_([A-Z]+)(\d+)([a-z]*)((?:_[A-Za-z0-9]+)*)$/.exec(nodeTypeId);
+  if (!m) return undefined;
+  const [, series, size, features, rest] = m as unknown as [string, string, string, string, string];
+  const parts = rest.split('_').filter((x) => x !== '');
+  const version = parts.find((x) => /^v\d+$/.test(x));
+  const accelerator = parts.some((x) => !/^v\d+$/.test(x));
+  return {
+    family: `${series}${features}${version ? `_${version}` : ''}`,
+    size,
+    // Azure's Arm sizes carry a `p` feature letter (Dpds_v6, Eps_v6: Cobalt / Ampere).
+    arm: features.includes('p'),
+    // N-series sizes carry GPUs (NC, ND, NV), as do names with an accelerator part (_A100_, _T4_).
+    gpu: series.startsWith('N') || accelerator,
+  };
+}
+
+/**
+ * The engine's instance specs for an Azure Databricks workspace: every x86 CPU node type of the catalog
+ * with a VM price, priced per hour as VM (as the engine's "EC2" price) plus its Jobs Compute DBUs at the
+ * plan's $/DBU (in the place of EMR's surcharge), so the engine ranks candidates by what Databricks bills.
+ * Arm and GPU sizes are left out (the engine's notes on Arm are Graviton's, and it models no GPUs), except
+ * the basis run's own node types (`keep`).
+ */
+export function azureEngineInstances(catalog: DatabricksCloudCatalog, photon = false, plan = catalog.defaultPlan, keep: readonly string[] = []): InstanceSpec[] {
+  const usdPerDbu = catalog.dbuPrices[plan]?.[photon ? 'jobs-photon' : 'jobs'];
+  const out: InstanceSpec[] = [];
+  for (const n of catalog.nodeTypes) {
+    const f = azureFamilyOf(n.nodeTypeId);
+    // The basis run's own node types (`keep`) stay whatever they are, so the engine can read the run it starts from.
+    if (!f || (!keep.includes(n.nodeTypeId) && (f.arm || f.gpu)) || n.vmUsdPerHour === undefined || !(n.vcpu > 0) || !(n.memoryGib > 0)) continue;
+    const dbus = photon ? (n.dbuPerHourPhoton ?? n.dbuPerHour) : n.dbuPerHour;
+    out.push({
+      instanceType: n.nodeTypeId,
+      family: f.family,
+      size: f.size,
+      vcpu: n.vcpu,
+      memoryGib: n.memoryGib,
+      onDemandUsdPerHour: n.vmUsdPerHour,
+      emrUsdPerHour: usdPerDbu === undefined ? 0 : Math.round(dbus * usdPerDbu * 10_000) / 10_000,
+      arch: f.arm ? 'arm64' : 'x86_64',
+    });
+  }
+  return out;
 }
 
 /** The EMR-shaped report the engine reads, made from a Databricks report (driver as master, workers as core). */
@@ -118,17 +169,19 @@ export function toDatabricksPrediction(
     const fragment = fragmentOf(s.configuration, shape.autoscale);
     let estimateCost = s.estimate.costUsd;
     let note = '';
+    let breakdown: Solution['costBreakdown'];
     try {
       const cost = price(fragment, s.estimate.runtimeSeconds);
       estimateCost = cost.totalUsd;
-      note = ` On Databricks (this replaces the EC2 + EMR figure above): $${cost.totalUsd.toFixed(2)} = VM $${cost.vmUsd.toFixed(2)} + DBUs $${cost.dbuUsd.toFixed(2)} (${cost.dbus.toFixed(1)} DBU, Jobs Compute${photon ? ' Photon' : ''}).`;
+      breakdown = { vmUsd: cost.vmUsd, dbuUsd: cost.dbuUsd, dbus: cost.dbus };
+      note = ` On Databricks (this replaces the ${input.report.Cloud === 'azure' ? "engine's ranking" : 'EC2 + EMR'} figure above): $${cost.totalUsd.toFixed(2)} = VM $${cost.vmUsd.toFixed(2)} + DBUs $${cost.dbuUsd.toFixed(2)} (${cost.dbus.toFixed(1)} DBU, Jobs Compute${photon ? ' Photon' : ''}).`;
     } catch (e) {
       warnings.push(`${pref}: could not price ${fragment.node_type_id ?? 'the recommendation'} on Databricks (${e instanceof Error ? e.message : String(e)}); the cost shown is the engine's EC2 estimate`);
     }
     if (shape.autoscale) note += ` Your cluster autoscaled, so this keeps autoscale with at most ${fragment.autoscale?.max_workers ?? 0} workers.`;
     // The evidence's dollar figures are the engine's EC2 + EMR prices: say what it costs on Databricks beside them.
     const evidence = s.evidence && s.evidence.length > 0 && estimateCost !== s.estimate.costUsd ? [`${s.evidence[0]} (EC2 + EMR prices; on Databricks $${estimateCost.toFixed(2)})`, ...s.evidence.slice(1)] : s.evidence;
-    solutions[pref] = { ...s, configuration: fragment as JobFlow, estimate: { runtimeSeconds: s.estimate.runtimeSeconds, costUsd: estimateCost }, explanation: `${s.explanation}${note}`, ...(evidence ? { evidence } : {}) };
+    solutions[pref] = { ...s, configuration: fragment as JobFlow, estimate: { runtimeSeconds: s.estimate.runtimeSeconds, costUsd: estimateCost }, explanation: `${s.explanation}${note}`, ...(evidence ? { evidence } : {}), ...(breakdown ? { costBreakdown: breakdown } : {}) };
   }
   let basisCost = prediction.basis.costUsd;
   try {

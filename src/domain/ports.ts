@@ -1,5 +1,6 @@
 // The narrow ports handlers see. Adapters in src/adapters implement them; tests use in-memory fakes.
 import type { StoredStructure } from './plan-fingerprint.js';
+import type { InstanceSpec } from './prediction/catalog.js';
 import type { RunArchiveChunk } from './run-archive.js';
 import type { JobFlow, Prediction, ProjectState, RunStep } from './types.js';
 
@@ -52,6 +53,8 @@ export type ClusterInfo = {
   autoTerminate?: boolean;
   /** Where the platform uploads the cluster's logs (EMR LogUri), when it does. */
   logUri?: string;
+  /** Databricks: the cluster the run runs on (runs/get cluster_instance.cluster_id), once it has one; `id` is the run id. */
+  databricksClusterId?: string;
 };
 
 /** What run.record saves as `emr-cluster-report.json`. */
@@ -159,6 +162,8 @@ export type PredictionInput = {
   memoryFloorMb?: number;
   /** Only these instance types are candidates (a Databricks workspace offers its own node types). */
   include?: readonly string[];
+  /** Instance specs the engine's catalog lacks (Azure Databricks node types), added to it for this prediction. */
+  instances?: readonly InstanceSpec[];
 };
 
 /** Turns a recorded run into per-preference recommendations ('local' engine or Sync's API). */

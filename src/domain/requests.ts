@@ -86,14 +86,17 @@ export type ValidRequest = {
 }[RequestName];
 
 /**
- * Result of run.start (and prediction.apply). `clusterId` is the run's platform handle: the EMR cluster id,
- * or for Databricks the run id as a string (also given as the number `databricksRunId`; the Databricks
- * cluster id is known once the run is recorded, in databricks-cluster-report.json).
+ * Result of run.start (and prediction.apply) for EMR: `clusterId` is the EMR cluster id. A Databricks
+ * project answers DatabricksRunStartResult instead (src/handlers/databricks-run.ts): `clusterId` is the job
+ * cluster's cluster_id only when runs/get names it, and the run's handle is the number `databricksRunId`.
  */
 export type RunStartResult = { runId: string; clusterId: string; location: string; databricksRunId?: number; warnings?: string[] };
 
 /** Result of run.record; `failure`: the failing step's reason and log location; `eventLog` is what the run's event log was, `warnings` says why when it is not complete. */
-export type RunRecordResult = { runId: string; status: 'recorded' | 'failed' | 'cancelled'; reportUrl?: string; eventLog?: EventLogState; warnings?: string[]; failure?: RunFailure };
+export type RunRecordResult = { runId: string; status: 'recorded' | 'failed' | 'cancelled'; reportUrl?: string; eventLog?: EventLogState; warnings?: string[]; failure?: RunFailure; cost?: RunCost };
+
+/** Databricks: what a recorded run cost, VM and DBU apart (USD), and the DBUs it used. */
+export type RunCost = { totalUsd: number; vmUsd: number; dbuUsd: number; dbus: number };
 
 /** Result of run.step: the run's steps as now kept, and its failure when a step failed. */
 export type RunStepResult = { runId: string; steps: RunStep[]; failure?: RunFailure };
@@ -102,4 +105,4 @@ export type RunStepResult = { runId: string; steps: RunStep[]; failure?: RunFail
 export type RunLogsResult = { runId: string; stepId: string; stepState: string; stream: 'stdout' | 'stderr' | 'controller'; url: string; offset: number; nextOffset: number; text: string; done: boolean };
 
 /** Result of run.cancel: the run's status after it (cancelled, or recorded/failed when it had already ended). */
-export type RunCancelResult = { runId: string; status: RunStatus; clusterId?: string; cancelled?: { at: string; by: string; reason?: string; terminate: boolean }; cancelledSteps?: string[] };
+export type RunCancelResult = { runId: string; status: RunStatus; clusterId?: string; databricksRunId?: number; cancelled?: { at: string; by: string; reason?: string; terminate: boolean }; cancelledSteps?: string[] };

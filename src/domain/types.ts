@@ -229,6 +229,8 @@ export type Solution = {
   guess?: true;
   /** The evidence for this recommendation in words: the cluster shape's first, then one sentence per Spark setting. */
   evidence?: string[];
+  /** Databricks: the estimate's cost, VM and DBU apart (USD), and the DBUs it would use. */
+  costBreakdown?: { vmUsd: number; dbuUsd: number; dbus: number };
 };
 
 /** A prediction as stored at `{location}/{projectId}/predictions/{predictionId}.json`. */

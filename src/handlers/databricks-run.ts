@@ -12,6 +12,7 @@ import { runLocation } from '../domain/run-location.js';
 import { TAG_RUN_ID, TAG_TENANT_ID } from '../domain/tags.js';
 import type { ProjectState, Run } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
+import { projectFingerprint } from './fingerprint.js';
 import { LAUNCH_CALL_TIMEOUT_MS, acquireLaunch, decideRunStart, patchRun, readRequestedPrediction, requestKeyOf, reserveRun } from './run-start.js';
 import { throwIfAborted } from './rx.js';
 import { updateProjectState } from './update-project.js';
@@ -26,16 +27,37 @@ export function databricksReportUrl(runUrl: string): string {
   return `${runUrl.endsWith('/') ? runUrl : `${runUrl}/`}databricks-cluster-report.json`;
 }
 
-/** What run.start answers for a Databricks run. */
-export type DatabricksRunStartResult = { runId: string; databricksRunId: number; clusterId: string; location: string; warnings?: string[] };
+/** What run.start answers for a Databricks run: `clusterId` is the job cluster's id once runs/get names it. */
+export type DatabricksRunStartResult = { runId: string; clusterId?: string; databricksRunId: number; location: string; warnings?: string[] };
 
 function platformOf(deps: HandlerDeps): DatabricksPlatformPort {
   if (!deps.databricks) throw new SyncError('invalid_config', "this project runs on Databricks but site.databricks is not configured (host, and DATABRICKS_TOKEN or DATABRICKS_CLIENT_ID/SECRET)");
   return deps.databricks;
 }
 
-function resultOf(run: Run): DatabricksRunStartResult {
-  return { runId: run.id, clusterId: run.clusterId ?? '', databricksRunId: Number(run.clusterId), location: run.location };
+/** run.start's answer for a submitted Databricks run (the run's platform handle, `Run.clusterId`, is the Databricks run id). */
+export function databricksStartAnswer(run: Run): DatabricksRunStartResult {
+  const out: DatabricksRunStartResult = { runId: run.id, databricksRunId: Number(run.clusterId), location: run.location };
+  if (run.databricksClusterId !== undefined) out.clusterId = run.databricksClusterId;
+  return out;
+}
+
+/**
+ * The answer for a submitted run, after asking runs/get for the job cluster's id when the run does not know
+ * it yet (kept on the run as `databricksClusterId`). Best effort: a failed look-up answers without it.
+ */
+async function resultOf(deps: HandlerDeps, platform: DatabricksPlatformPort, run: Run, signal: AbortSignal): Promise<DatabricksRunStartResult> {
+  if (run.databricksClusterId !== undefined || run.clusterId === undefined) return databricksStartAnswer(run);
+  let clusterId: string | undefined;
+  try {
+    clusterId = (await platform.describeCluster(run.clusterId, { signal: AbortSignal.any([signal, AbortSignal.timeout(LAUNCH_CALL_TIMEOUT_MS)]) })).databricksClusterId;
+  } catch (e) {
+    deps.logger.debug('runs/get did not name the run\'s cluster yet', { runId: run.id, message: toSyncError(e).message });
+  }
+  if (clusterId === undefined) return databricksStartAnswer(run);
+  const known = clusterId;
+  const written = await updateProjectState(deps.state, run.projectId, (s) => patchRun(s, run.id, (r) => (r.databricksClusterId !== undefined || r.clusterId !== run.clusterId ? undefined : { ...r, databricksClusterId: known })), { signal });
+  return databricksStartAnswer(written.state.runs.find((r) => r.id === run.id) ?? { ...run, databricksClusterId: known });
 }
 
 async function jobFromPrediction(deps: HandlerDeps, state: ProjectState, location: string, data: RunStartData, signal: AbortSignal) {
@@ -61,7 +83,7 @@ export async function startDatabricksRun(data: RunStartData, deps: HandlerDeps, 
   const requestKey = requestKeyOf(ctx);
   const opts = { signal };
   const decision = decideRunStart(state, requestKey);
-  if (decision.kind === 'existing') return resultOf(decision.run);
+  if (decision.kind === 'existing') return resultOf(deps, platform, decision.run, signal);
   if (decision.kind === 'failed') throw new SyncError((decision.run.error?.code ?? 'remote_error') as 'remote_error', `run ${decision.run.id} for this request could not start: ${decision.run.error?.message ?? 'unknown error'}`, { retryable: false });
 
   const location = resolveProjectLocation({ project, config: deps.config });
@@ -75,6 +97,13 @@ export async function startDatabricksRun(data: RunStartData, deps: HandlerDeps, 
     const runId = deriveRunId(projectId, requestKey);
     run = { id: runId, projectId, status: 'starting', location: runLocation(location, projectId, createdAt, runId), createdAt: createdAt.toISOString(), requestKey };
     if (data.predictionId !== undefined) run.predictionId = data.predictionId;
+    // The code-change guard: the fingerprint of the code this run runs (the job's tasks and the objects they name).
+    const fingerprint = await projectFingerprint(deps.objects, { ...project, job }, signal);
+    if (fingerprint.value !== undefined) run.fingerprint = fingerprint.value;
+    else {
+      run.fingerprintWarning = fingerprint.warning;
+      deps.logger.warn('run started with an unknown application fingerprint', { projectId, runId: run.id, warning: fingerprint.warning });
+    }
     if (fromPrediction) {
       run.preference = fromPrediction.preference;
       if (fromPrediction.estimate) run.expected = fromPrediction.estimate;
@@ -88,7 +117,7 @@ export async function startDatabricksRun(data: RunStartData, deps: HandlerDeps, 
     const reserved = await updateProjectState(deps.state, projectId, (s) => reserveRun(s, run), opts);
     const stored = reserved.state.runs.find((r) => r.requestKey === requestKey);
     if (!stored) throw new SyncError('internal', `run ${run.id} vanished after it was reserved`);
-    if (stored.clusterId !== undefined) return resultOf(stored);
+    if (stored.clusterId !== undefined) return resultOf(deps, platform, stored, signal);
     run = stored;
   }
   const { body, warnings } = plan(run);
@@ -99,7 +128,7 @@ export async function startDatabricksRun(data: RunStartData, deps: HandlerDeps, 
   const token = `${ctx.requestId}:${deps.clock.now().getTime()}`;
   const dbxDeps: HandlerDeps = { ...deps, platform };
   const launch = await acquireLaunch(dbxDeps, run, token, { tags: { [TAG_RUN_ID]: run.id, [TAG_TENANT_ID]: project.tenantId }, name: undefined }, signal);
-  if (launch.kind === 'started') return resultOf(launch.run);
+  if (launch.kind === 'started') return resultOf(deps, platform, launch.run, signal);
   let handle = launch.kind === 'found' ? launch.clusterId : undefined;
   if (handle === undefined) {
     throwIfAborted(signal);
@@ -122,15 +151,19 @@ export async function startDatabricksRun(data: RunStartData, deps: HandlerDeps, 
     deps.state,
     projectId,
     (s) => {
-      const patched = patchRun(s, run.id, (r) => (r.clusterId !== undefined ? undefined : { ...r, clusterId: ours, status: 'running', startedAt }));
+      // A run.cancel that came while the run was being submitted keeps the run cancelled (its Databricks run is cancelled below).
+      const patched = patchRun(s, run.id, (r) => (r.clusterId !== undefined ? undefined : { ...r, clusterId: ours, status: r.status === 'cancelled' ? 'cancelled' : 'running', startedAt }));
       if (!patched) return undefined;
       return { ...patched, requests: { ...(patched.requests ?? {}), [requestKey]: { runId: run.id, at: startedAt } } };
     },
     opts,
   );
   const final = written.state.runs.find((r) => r.id === run.id) ?? run;
-  log.info('Databricks run submitted', { databricksRunId: final.clusterId });
-  const out = resultOf(final);
+  if (final.status === 'cancelled' && final.clusterId !== undefined) {
+    log.warn('run was cancelled while it was being submitted; cancelling its Databricks run', { databricksRunId: final.clusterId });
+    await platform.terminateCluster(final.clusterId, opts).catch((e: unknown) => log.error('could not cancel the Databricks run of a cancelled run', { databricksRunId: final.clusterId, message: toSyncError(e).message }));
+  } else log.info('Databricks run submitted', { databricksRunId: final.clusterId });
+  const out = await resultOf(deps, platform, final, signal);
   return warnings.length > 0 ? { ...out, warnings } : out;
 }
 
@@ -238,6 +271,7 @@ export async function recordDatabricksRun(run: Run, deps: HandlerDeps, ctx: Hand
   const final = written.state.runs.find((r) => r.id === run.id);
   deps.logger.info('Databricks run recorded', { projectId, runId: run.id, databricksRunId: run.clusterId, clusterId, status, requestId: ctx.requestId, eventLog: delivery.kind === 'ready' });
   const out: RunRecordResult = { runId: run.id, status: (final?.status === 'failed' ? 'failed' : 'recorded'), reportUrl };
+  if (final?.costBreakdown && final.costUsd !== undefined) out.cost = { totalUsd: final.costUsd, ...final.costBreakdown };
   return warnings.length > 0 ? { ...out, warnings } : out;
 }
 

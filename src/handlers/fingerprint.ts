@@ -1,7 +1,8 @@
 import { fingerprintOf, referencedObjects } from '../domain/fingerprint.js';
 import { toSyncError } from '../domain/errors.js';
 import type { ObjectStore } from '../domain/ports.js';
-import type { JobFlow } from '../domain/types.js';
+import { databricksFingerprintOf, databricksReferencedObjects } from '../domain/databricks-fingerprint.js';
+import type { JobFlow, Project } from '../domain/types.js';
 
 /** How long one code object's ETag may take to read before it counts as unreadable. */
 export const FINGERPRINT_HEAD_TIMEOUT_MS = 3_000;
@@ -13,10 +14,24 @@ export const FINGERPRINT_HEAD_TIMEOUT_MS = 3_000;
 export type ApplicationFingerprint = { value: string; warning?: undefined } | { value?: undefined; warning: string };
 
 /** The application fingerprint of `jobFlow`, reading the ETag of each code object its steps reference. */
-export async function applicationFingerprint(objects: ObjectStore, jobFlow: JobFlow | undefined, signal?: AbortSignal): Promise<ApplicationFingerprint> {
+export function applicationFingerprint(objects: ObjectStore, jobFlow: JobFlow | undefined, signal?: AbortSignal): Promise<ApplicationFingerprint> {
+  return codeFingerprint(objects, referencedObjects(jobFlow), (etags) => fingerprintOf(jobFlow, etags), signal);
+}
+
+/** The application fingerprint of a project: its Databricks job's code, or its EMR steps'. */
+export function projectFingerprint(objects: ObjectStore, project: Project, signal?: AbortSignal): Promise<ApplicationFingerprint> {
+  if (project.platform === 'databricks') {
+    const job = project.job as Record<string, unknown> | undefined;
+    return codeFingerprint(objects, databricksReferencedObjects(job), (etags) => databricksFingerprintOf(job, etags), signal);
+  }
+  return applicationFingerprint(objects, project.jobFlow, signal);
+}
+
+/** A fingerprint over code objects' ETags (read each within FINGERPRINT_HEAD_TIMEOUT_MS), or why it is unknown. */
+export async function codeFingerprint(objects: ObjectStore, urls: readonly string[], digest: (etags: Record<string, string>) => string, signal?: AbortSignal): Promise<ApplicationFingerprint> {
   const etags: Record<string, string> = {};
   const unreadable: string[] = [];
-  for (const url of referencedObjects(jobFlow)) {
+  for (const url of urls) {
     // Bounded: an unreachable bucket must not hold up run.start with a full retry policy.
     const timeout = AbortSignal.timeout(FINGERPRINT_HEAD_TIMEOUT_MS);
     try {
@@ -33,5 +48,5 @@ export async function applicationFingerprint(objects: ObjectStore, jobFlow: JobF
   if (unreadable.length > 0) {
     return { warning: `the application fingerprint is unknown: could not read ${unreadable.join(', ')}; the code-change guard neither trips nor clears on this run` };
   }
-  return { value: fingerprintOf(jobFlow, etags) };
+  return { value: digest(etags) };
 }

@@ -3,7 +3,7 @@ import { SyncError } from '../domain/errors.js';
 import type { PredictionApplyData, RunStartResult } from '../domain/requests.js';
 import type { ProjectState } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
-import { applicationFingerprint } from './fingerprint.js';
+import { projectFingerprint } from './fingerprint.js';
 import { runStart } from './run-start.js';
 import { fromAbortable } from './rx.js';
 
@@ -33,7 +33,7 @@ export function predictionApply(data: PredictionApplyData, deps: HandlerDeps, ct
         const basisRunId = loaded.value.predictions.find((p) => p.id === predictionId)?.basisRunId;
         const basis = loaded.value.runs.find((r) => r.id === basisRunId);
         if (basis?.fingerprint !== undefined) {
-          const current = await applicationFingerprint(deps.objects, loaded.value.project.jobFlow, signal);
+          const current = await projectFingerprint(deps.objects, loaded.value.project, signal);
           // Unknown (the code could not be read) is not a change: the guard does not trip on it.
           if (current.value === undefined) deps.logger.warn('code-change guard skipped: the application fingerprint is unknown', { projectId: d.projectId, predictionId, warning: current.warning });
           else if (current.value !== basis.fingerprint) {

@@ -4,7 +4,9 @@ import { resolveProjectLocation } from '../config/resolve.js';
 import { SyncError } from '../domain/errors.js';
 import { shortHash } from '../domain/ids.js';
 import type { ClusterReport, DatabricksClusterReport } from '../domain/ports.js';
-import { engineReportOf, toDatabricksPrediction } from '../domain/databricks-prediction.js';
+import type { DatabricksCloudCatalog } from '../domain/databricks-cost.js';
+import { azureEngineInstances, engineReportOf, toDatabricksPrediction } from '../domain/databricks-prediction.js';
+import type { InstanceSpec } from '../domain/prediction/catalog.js';
 import { withAccuracySample } from '../domain/prediction-accuracy.js';
 import type { PredictionCreateData } from '../domain/requests.js';
 import { predictionUrl } from '../domain/run-location.js';
@@ -128,7 +130,8 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
       ...(state.project.policy?.pinned !== undefined ? { pinned: state.project.policy.pinned } : {}),
       ...memoryFloorOf(state),
       ...previousStructureOf(state, basis.id),
-      ...(databricks ? { include: databricks.catalog.nodeTypes.map((n) => n.nodeTypeId) } : {}),
+      ...(databricks ? { include: databricks.instances?.map((n) => n.instanceType) ?? databricks.catalog.nodeTypes.map((n) => n.nodeTypeId) } : {}),
+      ...(databricks?.instances ? { instances: databricks.instances } : {}),
     },
     opts,
   );
@@ -170,13 +173,18 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
 }
 
 // A Databricks report as the engine reads it, and what re-pricing its answer needs.
-function databricksInputs(deps: HandlerDeps, report: DatabricksClusterReport) {
-  if (report.Cloud === 'azure') {
-    throw new SyncError('unsupported', 'predictions for Azure Databricks are not available yet: the engine has no Azure VM performance model (runs are still recorded and priced)');
-  }
+function databricksInputs(deps: HandlerDeps, report: DatabricksClusterReport): { report: DatabricksClusterReport; engineReport: ClusterReport; catalog: DatabricksCloudCatalog; vmPrice: (t: string, spot: boolean) => number | undefined; instances?: InstanceSpec[] } {
   if (!deps.databricksCatalog) throw new SyncError('invalid_config', 'Databricks predictions need site.databricks (its cost catalog)');
+  const catalog = deps.databricksCatalog;
   const vm = deps.vmPrice;
-  return { report, engineReport: engineReportOf(report), catalog: deps.databricksCatalog, vmPrice: (t: string, spot: boolean) => vm?.(t, spot, report.Cloud) };
+  const base = { report, engineReport: engineReportOf(report), catalog, vmPrice: (t: string, spot: boolean) => vm?.(t, spot, report.Cloud) };
+  if (report.Cloud !== 'azure') return base;
+  // Azure: the engine gets the workspace's Standard_* node types (VM + DBU prices) as its only candidates.
+  if (deps.predictions?.name !== 'local') throw new SyncError('unsupported', `predictions for Azure Databricks need the local prediction backend (site.predictions.backend is '${deps.predictions?.name ?? 'none'}')`);
+  const shape = engineReportOf(report).InstanceGroups?.map((g) => String(g.InstanceType)) ?? [];
+  const instances = azureEngineInstances(catalog, report.Cluster.runtime_engine === 'PHOTON', catalog.defaultPlan, shape);
+  if (instances.length === 0) throw new SyncError('invalid_config', 'the Azure Databricks catalog has no CPU node type with a VM price to recommend');
+  return { ...base, instances };
 }
 
 /**

@@ -5,7 +5,8 @@ import type { ProjectIterateData, RunStartResult } from '../domain/requests.js';
 import { decideIteration, type IterationDecision } from '../domain/tuning-policy.js';
 import type { IterationRecord, Prediction, ProjectState } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
-import { applicationFingerprint } from './fingerprint.js';
+import { databricksStartAnswer } from './databricks-run.js';
+import { projectFingerprint } from './fingerprint.js';
 import { isPredictable, predictionCreate } from './prediction-create.js';
 import { requestKeyOf, runStart } from './run-start.js';
 import { fromAbortable } from './rx.js';
@@ -22,6 +23,7 @@ function answerOf(state: ProjectState, requestKey: string): IterateResult | unde
   const record = state.status?.iterations.find((i) => i.runId === run.id);
   if (!record) return undefined;
   const { at: _at, runId: _runId, ...rest } = record;
+  if (state.project.platform === 'databricks') return { ...(databricksStartAnswer(run) as RunStartResult), ...rest };
   return { runId: run.id, clusterId: run.clusterId, location: run.location, ...rest };
 }
 
@@ -51,7 +53,7 @@ async function iterate(data: ProjectIterateData, deps: HandlerDeps, ctx: Handler
   }
   const state = (await deps.state.get(data.projectId, opts))!.value;
   const preference = resolvePreference({ request: data.preference === undefined ? {} : { preference: data.preference }, project: state.project, config: deps.config });
-  const current = await applicationFingerprint(deps.objects, state.project.jobFlow, signal);
+  const current = await projectFingerprint(deps.objects, state.project, signal);
   if (current.value === undefined) deps.logger.warn('the application fingerprint is unknown; the code-change guard keeps its standing', { projectId: data.projectId, warning: current.warning });
   const currentFingerprint = current.value;
   const decision: IterationDecision = decideIteration({ state, latest: latest && state.runs.find((r) => r.id === latest.id), prediction, preference, currentFingerprint });

@@ -20,9 +20,13 @@ export function markCancelled(state: ProjectState, runId: string, cancel: NonNul
   return patchRun(state, runId, (r) => (r.status === 'cancelled' || OVER.has(r.status) ? undefined : { ...r, status: 'cancelled', cancelled: cancel, endedAt: r.endedAt ?? cancel.at }));
 }
 
-function answer(run: Run, extra: { cancelledSteps?: string[] } = {}): RunCancelResult {
+function answer(run: Run, extra: { cancelledSteps?: string[]; databricks?: boolean } = {}): RunCancelResult {
   const out: RunCancelResult = { runId: run.id, status: run.status };
-  if (run.clusterId !== undefined) out.clusterId = run.clusterId;
+  // Databricks (as run.start answers): clusterId is the job cluster once known, the run's handle is databricksRunId.
+  if (extra.databricks) {
+    if (run.databricksClusterId !== undefined) out.clusterId = run.databricksClusterId;
+    if (run.clusterId !== undefined) out.databricksRunId = Number(run.clusterId);
+  } else if (run.clusterId !== undefined) out.clusterId = run.clusterId;
   if (run.cancelled) out.cancelled = run.cancelled;
   if (extra.cancelledSteps) out.cancelledSteps = extra.cancelledSteps;
   return out;
@@ -42,38 +46,43 @@ export function runCancel(data: RunCancelData, deps: HandlerDeps, ctx: HandlerCo
     const cancel: NonNullable<Run['cancelled']> = { at: deps.clock.now().toISOString(), by: data.by ?? 'unknown', terminate };
     if (data.reason !== undefined) cancel.reason = data.reason;
     const written = await updateProjectState(deps.state, data.projectId, (s) => markCancelled(s, data.runId, cancel), opts);
-    const run = written.state.runs.find((r) => r.id === data.runId);
+    let run = written.state.runs.find((r) => r.id === data.runId);
+    const databricks = written.state.project.platform === 'databricks';
     if (!run) {
       // Only finished runs are archived: such a run is over, and answered as it is.
       const archived = await findArchivedRun(deps.state, data.projectId, (r) => r.id === data.runId, written.state.archive !== undefined, opts);
-      if (archived) return answer(archived.run);
+      if (archived) return answer(archived.run, { databricks });
       throw new SyncError('not_found', `project '${data.projectId}' has no run '${data.runId}' (neither in its document nor in its archive)`);
     }
-    if (run.status !== 'cancelled') return answer(run);
+    if (run.status !== 'cancelled') return answer(run, { databricks });
     const log = deps.logger.child({ projectId: data.projectId, runId: run.id, requestId: ctx.requestId });
+    // A Databricks run's handle is its Databricks run id; its platform cancels with runs/cancel.
+    const platform = databricks ? deps.databricks : deps.platform;
+    if (!platform) throw new SyncError('invalid_config', 'this project runs on Databricks but site.databricks is not configured, so its run cannot be cancelled there');
     let clusterId = run.clusterId;
     if (clusterId === undefined && run.launch !== undefined) {
-      // A launch was claimed: its RunJobFlow may have gone through without the run hearing of it yet.
-      const found = await deps.platform.findClusterByTag(
+      // A launch was claimed: its RunJobFlow (or runs/submit) may have gone through without the run hearing of it yet.
+      const found = await platform.findClusterByTag(
         { tags: { [TAG_RUN_ID]: run.id, [TAG_TENANT_ID]: written.state.project.tenantId }, createdAfter: new Date(Date.parse(run.createdAt) - 10 * 60_000) },
         opts,
       );
       clusterId = found?.id;
+      if (found?.databricksClusterId !== undefined) run = { ...run, databricksClusterId: found.databricksClusterId };
     }
     if (clusterId === undefined) {
       log.info('run cancelled before it had a cluster');
-      return answer(run);
+      return answer(run, { databricks });
     }
     let cancelledSteps: string[] = [];
     try {
-      if (deps.platform.cancelRun) cancelledSteps = (await deps.platform.cancelRun(clusterId, { terminate: run.cancelled?.terminate ?? terminate }, opts)).cancelledSteps;
-      else if (run.cancelled?.terminate ?? terminate) await deps.platform.terminateCluster(clusterId, opts);
+      if (platform.cancelRun) cancelledSteps = (await platform.cancelRun(clusterId, { terminate: run.cancelled?.terminate ?? terminate }, opts)).cancelledSteps;
+      else if (run.cancelled?.terminate ?? terminate) await platform.terminateCluster(clusterId, opts);
     } catch (e) {
       const err = toSyncError(e);
       // A cluster already gone needs no cancelling.
       if (err.code !== 'not_found') throw err;
     }
     log.info('run cancelled', { clusterId, cancelledSteps, terminate: run.cancelled?.terminate ?? terminate, by: run.cancelled?.by });
-    return answer({ ...run, clusterId }, { cancelledSteps });
+    return answer({ ...run, clusterId }, { cancelledSteps, databricks });
   }, ctx.signal);
 }

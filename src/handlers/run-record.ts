@@ -65,6 +65,8 @@ function answered(run: Run): RunRecordResult | undefined {
     const warning = eventLogWarning(run);
     if (warning !== undefined) out.warnings = [warning];
     if (run.failure) out.failure = run.failure;
+    // Databricks runs: the cost VM and DBU apart, as recordDatabricksRun answered it.
+    if (run.costBreakdown && run.costUsd !== undefined) out.cost = { totalUsd: run.costUsd, ...run.costBreakdown };
     return out;
   }
   return undefined;

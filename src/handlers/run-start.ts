@@ -146,7 +146,8 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
   const loaded = await deps.state.get(projectId, opts);
   if (!loaded) throw new SyncError('not_found', `project '${projectId}' does not exist`);
   const { project } = loaded.value;
-  if (project.platform === 'databricks') return startDatabricksRun(data, deps, ctx, signal, loaded.value);
+  // The queue carries either answer as JSON; RunStartResult is typed for EMR's callers (see its doc).
+  if (project.platform === 'databricks') return (await startDatabricksRun(data, deps, ctx, signal, loaded.value)) as RunStartResult;
   if (project.platform !== 'emr') throw new SyncError('unsupported', `run.start for ${project.platform} projects is not available yet`);
   if (deps.platform.name !== project.platform) {
     throw new SyncError('invalid_config', `project '${projectId}' runs on ${project.platform} but this agent's platform is ${deps.platform.name}`);

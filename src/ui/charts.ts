@@ -11,6 +11,8 @@ export type ChartRun = {
   predicted?: { runtimeSeconds: number; costUsd: number };
   /** Annotation: the run applied a prediction, was rolled back from, or failed. */
   mark?: 'applied' | 'rolled-back' | 'failed';
+  /** Databricks: the recorded cost, VM and DBU apart (shown with the cost point). */
+  costSplit?: { vmUsd: number; dbuUsd: number };
 };
 
 const W = 720;
@@ -24,7 +26,7 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
-type Panel = { title: string; value: (r: ChartRun) => number | undefined; predicted: (r: ChartRun) => number | undefined; fmt: (v: number) => string; cls: string };
+type Panel = { title: string; value: (r: ChartRun) => number | undefined; predicted: (r: ChartRun) => number | undefined; fmt: (v: number) => string; cls: string; note?: (r: ChartRun) => string | undefined };
 
 function panel(runs: readonly ChartRun[], xs: readonly number[], p: Panel, top: number): string {
   const values = runs.flatMap((r) => [p.value(r), p.predicted(r)]).filter((v): v is number => v !== undefined && Number.isFinite(v));
@@ -41,7 +43,8 @@ function panel(runs: readonly ChartRun[], xs: readonly number[], p: Panel, top: 
   const pts = runs.map((r, i) => ({ r, x: xs[i]!, v: p.value(r) })).filter((q): q is { r: ChartRun; x: number; v: number } => q.v !== undefined);
   if (pts.length > 1) parts.push(`<polyline class="line ${p.cls}" points="${pts.map((q) => `${q.x.toFixed(1)},${y(q.v).toFixed(1)}`).join(' ')}"/>`);
   for (const q of pts) {
-    parts.push(`<circle class="dot ${p.cls}" cx="${q.x.toFixed(1)}" cy="${y(q.v).toFixed(1)}" r="4"><title>${esc(`${q.r.label}: ${p.fmt(q.v)} (actual)`)}</title></circle>`);
+    const note = p.note?.(q.r);
+    parts.push(`<circle class="dot ${p.cls}" cx="${q.x.toFixed(1)}" cy="${y(q.v).toFixed(1)}" r="4"><title>${esc(`${q.r.label}: ${p.fmt(q.v)} (actual${note ? `; ${note}` : ''})`)}</title></circle>`);
   }
   runs.forEach((r, i) => {
     const pv = p.predicted(r);
@@ -78,10 +81,15 @@ export function runChart(runs: readonly ChartRun[]): string {
     `<svg class="chart" viewBox="0 0 ${W} ${h}" role="img" aria-label="${esc(summary)}" xmlns="http://www.w3.org/2000/svg">`,
     marks,
     panel(runs, xs, { title: 'Runtime', value: (r) => r.runtimeSeconds, predicted: (r) => r.predicted?.runtimeSeconds, fmt: duration, cls: 'runtime' }, 0),
-    panel(runs, xs, { title: 'Cost per run', value: (r) => r.costUsd, predicted: (r) => r.predicted?.costUsd, fmt: money, cls: 'cost' }, PANEL_H),
+    panel(runs, xs, { title: 'Cost per run', value: (r) => r.costUsd, predicted: (r) => r.predicted?.costUsd, fmt: money, cls: 'cost', note: (r) => (r.costSplit ? costSplitText(r.costSplit) : undefined) }, PANEL_H),
     `</svg>`,
     `<p class="legend"><span class="key dot-key"></span> actual <span class="key diamond-key"></span> predicted <span class="key mark-key"></span> applied / rolled back</p>`,
   ].join('');
+}
+
+/** A Databricks cost's two parts, as the dashboard writes them: `VM $3.10 + DBU $1.10`. */
+export function costSplitText(split: { vmUsd: number; dbuUsd: number }): string {
+  return `VM ${money(split.vmUsd)} + DBU ${money(split.dbuUsd)}`;
 }
 
 /** One candidate configuration of a prediction. */

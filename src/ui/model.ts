@@ -14,6 +14,12 @@ export function runFigures(r: Run): { runtimeSeconds?: number; costUsd?: number 
 
 /** `12 x m5.4xlarge` from a RunJobFlow-shaped request (groups, fleets or the flat form), if it says. */
 export function describeJobFlow(jobFlow: JobFlow | undefined): string | undefined {
+  // A Databricks cluster fragment (a Databricks solution's configuration).
+  if (typeof jobFlow?.['node_type_id'] === 'string') {
+    const auto = jobFlow['autoscale'] as { min_workers?: number; max_workers?: number } | undefined;
+    const workers = auto ? `${auto.min_workers ?? '?'}-${auto.max_workers ?? '?'}` : String(jobFlow['num_workers'] ?? '?');
+    return `${workers} x ${jobFlow['node_type_id']}`;
+  }
   const inst = (jobFlow?.['Instances'] ?? undefined) as Record<string, unknown> | undefined;
   if (!inst) return undefined;
   const groups = inst['InstanceGroups'] as Record<string, unknown>[] | undefined;

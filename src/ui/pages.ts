@@ -2,7 +2,7 @@
 // table headers, and forms (POST + CSRF token) for every action.
 import type { IterationRecord, Prediction, ProjectState, Run } from '../domain/types.js';
 import { bytes as formatBytes } from '../cli/commands/analyze.js';
-import { candidateScatter, runChart, type ChartRun, type ScatterPoint } from './charts.js';
+import { candidateScatter, costSplitText, runChart, type ChartRun, type ScatterPoint } from './charts.js';
 import { duration, esc, money, percent, shortId, when } from './format.js';
 import { clusterLink, decisionsByRun, describeJobFlow, describeRun, runFigures, type ProjectRow } from './model.js';
 
@@ -100,15 +100,27 @@ function chartRuns(state: ProjectState): ChartRun[] {
         ...f,
         ...(r.expected ? { predicted: r.expected } : {}),
         ...(mark ? { mark } : {}),
+        ...(r.costBreakdown ? { costSplit: r.costBreakdown } : {}),
       };
     });
+}
+
+/**
+ * The run's cluster, linked to the console when it can be: EMR's cluster id; on Databricks the job cluster
+ * (`databricksClusterId`), else the Databricks run id (`clusterId`, the run's handle) without a link.
+ */
+function clusterCell(r: Run, platform: string, region: string, databricksHost: string | undefined): string {
+  const id = platform === 'databricks' ? (r.databricksClusterId ?? r.clusterId) : r.clusterId;
+  if (!id) return '—';
+  const link = platform === 'databricks' && r.databricksClusterId === undefined ? undefined : clusterLink(platform, id, region, databricksHost);
+  const text = platform === 'databricks' && r.databricksClusterId === undefined ? `run ${id}` : id;
+  return link ? `<a href="${esc(link)}" rel="noopener noreferrer" target="_blank">${esc(text)}</a>` : esc(text);
 }
 
 function runRow(r: Run, v: ProjectView, decisions: Map<string, IterationRecord>): string {
   const f = runFigures(r);
   const d = decisions.get(r.id);
-  const link = clusterLink(v.state.project.platform, r.clusterId, v.region, v.databricksHost);
-  const cluster = r.clusterId ? (link ? `<a href="${esc(link)}" rel="noopener noreferrer" target="_blank">${esc(r.clusterId)}</a>` : esc(r.clusterId)) : '—';
+  const cluster = clusterCell(r, v.state.project.platform, v.region, v.databricksHost);
   const err = r.expected && f.runtimeSeconds !== undefined ? (f.runtimeSeconds - r.expected.runtimeSeconds) / r.expected.runtimeSeconds : undefined;
   const logs = [
     r.eventLogUrl ? `<a href="/ui/projects/${encodeURIComponent(r.projectId)}/runs/${encodeURIComponent(r.id)}#eventlog">event log</a>` : '',
@@ -118,7 +130,7 @@ function runRow(r: Run, v: ProjectView, decisions: Map<string, IterationRecord>)
     .join(' · ');
   return `<tr><th scope="row"><a href="/ui/projects/${encodeURIComponent(r.projectId)}/runs/${encodeURIComponent(r.id)}">${shortId(r.id, 14)}</a><br><span class="sub">${when(r.startedAt ?? r.createdAt)}</span></th>
 <td data-label="Cluster">${cluster}</td><td data-label="Configuration">${esc(describeRun(r) ?? '—')}</td><td data-label="Status"><span class="status ${statusClass(r.status + (r.regressed ? ' regressed' : ''))}">${esc(r.status)}${r.regressed ? ' (regressed)' : ''}</span></td>
-<td class="num" data-label="Runtime">${esc(duration(f.runtimeSeconds))}</td><td class="num" data-label="Cost">${esc(money(f.costUsd))}</td>
+<td class="num" data-label="Runtime">${esc(duration(f.runtimeSeconds))}</td><td class="num" data-label="Cost">${esc(money(f.costUsd))}${r.costBreakdown ? `<br><span class="sub">${esc(costSplitText(r.costBreakdown))}</span>` : ''}</td>
 <td class="num" data-label="Predicted">${r.expected ? `${esc(duration(r.expected.runtimeSeconds))}<br><span class="sub">${esc(money(r.expected.costUsd))}${err !== undefined ? `, off by ${esc(percent(err))}` : ''}</span>` : '—'}</td>
 <td data-label="Decision">${d ? `<strong>${esc(d.decision)}</strong>: ${esc(d.reason)}` : r.predictionId ? `applied ${shortId(r.predictionId)} (${esc(r.preference ?? '?')})` : '—'}</td><td data-label="Logs">${logs || '—'}</td></tr>`;
 }
@@ -294,7 +306,6 @@ function executorTimeline(execs: readonly { id: string; addedMs: number; removed
 export function runPage(v: RunView, ctx: PageContext): string {
   const { run: r, state } = v;
   const f = runFigures(r);
-  const link = clusterLink(state.project.platform, r.clusterId, v.region, v.databricksHost);
   const warnings = [
     ...(r.regressed ? [`Regressed: ${r.regressed}`] : []),
     ...(r.error ? [`${r.error.code}: ${r.error.message}`] : []),
@@ -312,9 +323,9 @@ export function runPage(v: RunView, ctx: PageContext): string {
   const body = `<p class="crumbs"><a href="/ui/projects/${encodeURIComponent(state.project.id)}">${esc(state.project.name)}</a> › run</p>
 <h1>Run <span class="mono">${esc(r.id)}</span></h1>
 <dl class="facts"><div><dt>Status</dt><dd><span class="status ${statusClass(r.status)}">${esc(r.status)}</span></dd></div>
-<div><dt>Cluster</dt><dd>${r.clusterId ? (link ? `<a href="${esc(link)}" rel="noopener noreferrer" target="_blank">${esc(r.clusterId)}</a>` : esc(r.clusterId)) : '—'}</dd></div>
+<div><dt>Cluster</dt><dd>${clusterCell(r, state.project.platform, v.region, v.databricksHost)}</dd></div>
 <div><dt>Configuration</dt><dd>${esc(describeRun(r) ?? '—')}</dd></div><div><dt>Started</dt><dd>${when(r.startedAt ?? r.createdAt)}</dd></div><div><dt>Ended</dt><dd>${when(r.endedAt)}</dd></div>
-<div><dt>Runtime</dt><dd>${esc(duration(f.runtimeSeconds))}</dd></div><div><dt>Cost</dt><dd>${esc(money(f.costUsd))}</dd></div>
+<div><dt>Runtime</dt><dd>${esc(duration(f.runtimeSeconds))}</dd></div><div><dt>Cost</dt><dd>${esc(money(f.costUsd))}${r.costBreakdown ? ` (${esc(costSplitText(r.costBreakdown))})` : ''}</dd></div>
 <div><dt>Predicted</dt><dd>${r.expected ? `${esc(duration(r.expected.runtimeSeconds))}, ${esc(money(r.expected.costUsd))} (${esc(r.preference ?? '')} of ${esc(r.predictionId ?? '')})` : '—'}</dd></div>${r.planChange ? `<div><dt>Plan changed</dt><dd>against run ${esc(r.planChange.since)}: ${esc(r.planChange.changes.join('; ') || 'its structure changed')} (a new learning group starts here)</dd></div>` : ''}
 <div><dt>Location</dt><dd><code>${esc(r.location)}</code></dd></div></dl>
 ${warnings.length ? `<section aria-labelledby="w"><h2 id="w">Warnings</h2><ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : ''}

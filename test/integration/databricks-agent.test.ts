@@ -40,11 +40,14 @@ test('project.create, run.start twice with one key, run.record after log deliver
   const second = await request('run.start', { projectId: 'orders' }, 'orders-2026-12-04', 60_000, first.id);
   assert.is(first.status, 'completed', JSON.stringify(first.error));
   assert.equal(second.result, first.result);
-  const started = first.result as { runId: string; databricksRunId: number; location: string };
+  const started = first.result as { runId: string; databricksRunId: number; clusterId?: string; location: string };
   assert.ok(started.location.startsWith('dbfs:/sync/runs/orders/'));
   assert.is(server.runs().length, 1, 'one Databricks run');
   const submitted = server.runs()[0]!;
   assert.is(submitted.runId, started.databricksRunId);
+  // clusterId is the job cluster runs/get names, not the run id.
+  assert.is(started.clusterId, submitted.clusterId);
+  assert.is.not(started.clusterId, String(started.databricksRunId));
   // The submitted cluster: the user's fields exactly, plus tags and the log destination.
   const cluster = (submitted.body.job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
   const mine = (fixture().job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
@@ -74,6 +77,8 @@ test('project.create, run.start twice with one key, run.record after log deliver
   const delivered = server.files().get(`${run.eventLogUrl!.slice('dbfs:'.length)}eventlog`)!;
   assert.ok(delivered.modifiedAt > Date.parse(run.endedAt!), 'the final delivery came after the end');
   assert.ok((run.costUsd ?? 0) > 0 && (run.costBreakdown?.dbuUsd ?? 0) > 0 && (run.costBreakdown?.vmUsd ?? 0) > 0, JSON.stringify(run.costBreakdown));
+  // The result names the cost VM and DBU apart, as the run keeps it.
+  assert.equal((recorded.result as { cost?: unknown }).cost, { totalUsd: run.costUsd, ...run.costBreakdown });
   assert.is(run.cluster?.instanceType, 'm5.4xlarge');
   assert.is(run.cluster?.nodes, 12);
 });
@@ -88,6 +93,8 @@ test('prediction.create gives Databricks fragments with runtime and cost; predic
     assert.type(s.configuration.num_workers, 'number');
     assert.not.ok('Instances' in s.configuration, 'a Databricks fragment, not an EMR one');
     assert.match(s.explanation, /VM \$[\d.]+ \+ DBUs \$[\d.]+/, `${pref}: ${s.explanation} ${JSON.stringify((predicted.result as { warnings?: string[] }).warnings)}`);
+    const split = (s as { costBreakdown?: { vmUsd: number; dbuUsd: number } }).costBreakdown;
+    assert.ok(split && split.vmUsd > 0 && split.dbuUsd > 0 && Math.abs(split.vmUsd + split.dbuUsd - s.estimate.costUsd) < 0.001, `${pref}: ${JSON.stringify(split)}`);
   }
   const before = server.runs().length;
   const applied = await request('prediction.apply', { projectId: 'orders', predictionId: prediction.predictionId, preference: 'economy' }, 'orders-apply-1', 60_000);
@@ -142,6 +149,50 @@ test('runs/submit answers lost: the client resends with the same token, then the
   assert.is(server.runs().length, before + 1);
   assert.ok(server.requests().filter((r) => r.path === '/api/2.1/jobs/runs/submit').length - submitsBefore >= 3, 'resent with the same token');
   assert.ok(server.requests().some((r) => r.path === '/api/2.1/jobs/runs/list'), 'the next attempt looked the run up by its tags');
+});
+
+test('run.cancel on a Databricks run: runs/cancel, recorded cancelled, idempotent, not recorded by the poller', async () => {
+  const started = await request('run.start', { projectId: 'orders' }, 'orders-2026-12-07');
+  assert.is(started.status, 'completed', JSON.stringify(started.error));
+  const { runId, databricksRunId, clusterId } = started.result as { runId: string; databricksRunId: number; clusterId?: string };
+  const cancelsBefore = server.requests().filter((r) => r.path === '/api/2.1/jobs/runs/cancel').length;
+  const first = await request('run.cancel', { projectId: 'orders', runId, by: 'alice', reason: 'wrong input' });
+  assert.is(first.status, 'completed', JSON.stringify(first.error));
+  const answer = first.result as { status: string; databricksRunId?: number; clusterId?: string; cancelledSteps?: string[] };
+  assert.is(answer.status, 'cancelled');
+  assert.is(answer.databricksRunId, databricksRunId);
+  assert.is(answer.clusterId, clusterId);
+  assert.equal(answer.cancelledSteps, (fixture().tasks as { task_key: string }[]).map((t) => t.task_key), 'the tasks that had not finished');
+  assert.is(server.requests().filter((r) => r.path === '/api/2.1/jobs/runs/cancel').length, cancelsBefore + 1, 'POST /api/2.1/jobs/runs/cancel');
+  const ours = server.runs().find((r) => r.runId === databricksRunId)!;
+  assert.is(ours.resultState, 'CANCELED');
+  const second = await request('run.cancel', { projectId: 'orders', runId, by: 'bob' });
+  assert.is(second.status, 'completed', JSON.stringify(second.error));
+  assert.is((second.result as { status: string }).status, 'cancelled');
+  let run = (await runsOf('orders')).find((r) => r.id === runId)!;
+  assert.is(run.status, 'cancelled');
+  assert.is(run.cancelled?.by, 'alice', 'the first cancel is kept');
+  // The poller leaves a cancelled run alone (it is not running), even once Databricks ends it.
+  await new Promise((r) => setTimeout(r, 1500));
+  run = (await runsOf('orders')).find((r) => r.id === runId)!;
+  assert.is(run.status, 'cancelled');
+  assert.is(run.reportUrl, undefined);
+});
+
+test('the code-change guard: a prediction learnt before the task code changed is not applied', async () => {
+  const runs = await runsOf('orders');
+  assert.ok(runs.every((r) => r.fingerprint?.startsWith('sha256:')), 'every run keeps the fingerprint of the code it ran');
+  assert.is(new Set(runs.map((r) => r.fingerprint)).size, 1, 'one code, one fingerprint, whatever the cluster');
+  const predicted = await request('prediction.create', { projectId: 'orders' }, 'orders-predict-guard', 90_000);
+  assert.is(predicted.status, 'completed', JSON.stringify(predicted.error));
+  const { predictionId } = predicted.result as { predictionId: string };
+  // A new version of the aggregate task's python file lands on DBFS.
+  server.files().set('/etl/orders/aggregate.py', { bytes: Buffer.from('# v2\n'), modifiedAt: server.clock.now() });
+  const before = server.runs().length;
+  const refused = await request('prediction.apply', { projectId: 'orders', predictionId, preference: 'economy' }, 'orders-apply-guard', 60_000);
+  assert.is(refused.status, 'failed', JSON.stringify(refused.result));
+  assert.match(refused.error?.message ?? '', /application changed since/);
+  assert.is(server.runs().length, before, 'nothing submitted');
 });
 
 test('the token never appears in logs, Redis, objects or state', async () => {

@@ -66,6 +66,46 @@ test('Azure: run.start and run.record with Standard_* node types and a dbfs:/ lo
   assert.not.ok(logs.some((l) => l.includes(TOKEN)));
 });
 
+test('Azure: prediction.create recommends Standard_* node types with runtime and VM + DBU cost; prediction.apply submits it with everything else unchanged', async () => {
+  const predicted = await request('prediction.create', { projectId: 'orders-az' }, 'orders-az-predict-1', 90_000);
+  assert.is(predicted.status, 'completed', JSON.stringify(predicted.error));
+  const prediction = predicted.result as { predictionId: string; solutions: Record<string, { configuration: Record<string, unknown>; estimate: { runtimeSeconds: number; costUsd: number }; explanation: string }> };
+  const offered = new Set(catalogNodeTypes());
+  for (const [pref, s] of Object.entries(prediction.solutions)) {
+    assert.ok(s.estimate.runtimeSeconds > 0 && s.estimate.costUsd > 0, `${pref}: ${JSON.stringify(s.estimate)}`);
+    assert.match(String(s.configuration.node_type_id), /^Standard_/, pref);
+    assert.ok(offered.has(String(s.configuration.node_type_id)), `${pref}: ${String(s.configuration.node_type_id)} is an Azure Databricks node type`);
+    assert.match(String(s.configuration.driver_node_type_id), /^Standard_/, pref);
+    assert.type(s.configuration.num_workers, 'number');
+    assert.match(s.explanation, /VM \$[\d.]+ \+ DBUs \$[\d.]+/, `${pref}: ${s.explanation}`);
+  }
+  const before = server.runs().length;
+  const applied = await request('prediction.apply', { projectId: 'orders-az', predictionId: prediction.predictionId, preference: 'economy' }, 'orders-az-apply-1', 60_000);
+  assert.is(applied.status, 'completed', JSON.stringify(applied.error));
+  assert.is(server.runs().length, before + 1, 'a second runs/submit');
+  const second = server.runs().find((r) => r.runId === (applied.result as { databricksRunId: number }).databricksRunId)!;
+  const chosen = prediction.solutions.economy!.configuration;
+  const cluster = (second.body.job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
+  assert.is(cluster.node_type_id, chosen.node_type_id);
+  assert.is(cluster.driver_node_type_id, chosen.driver_node_type_id);
+  assert.is(cluster.num_workers, chosen.num_workers);
+  assert.is((cluster.custom_tags as Record<string, string>)['sync:prediction-id'], prediction.predictionId);
+  const mine = (azureJob().job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
+  for (const [k, v] of Object.entries(mine)) {
+    if (['custom_tags', 'node_type_id', 'driver_node_type_id', 'num_workers', 'spark_conf'].includes(k)) continue;
+    assert.equal(cluster[k], v, k);
+  }
+  const conf = cluster.spark_conf as Record<string, string>;
+  for (const [k, v] of Object.entries(mine.spark_conf as Record<string, string>)) assert.is(conf[k], v, k);
+  for (const k of Object.keys(conf)) assert.ok(k in (mine.spark_conf as object) || k.startsWith('spark.executor.'), k);
+  assert.equal(second.body.tasks, azureJob().tasks);
+});
+
+function catalogNodeTypes(): string[] {
+  const catalog = JSON.parse(readFileSync(new URL('../../data/databricks-catalog.json', import.meta.url), 'utf8')) as { azure: { nodeTypes: { nodeTypeId: string }[] } };
+  return catalog.azure.nodeTypes.map((n) => n.nodeTypeId);
+}
+
 function vmOf(type: string): number {
   const catalog = JSON.parse(readFileSync(new URL('../../data/databricks-catalog.json', import.meta.url), 'utf8')) as { azure: { nodeTypes: { nodeTypeId: string; vmUsdPerHour?: number }[] } };
   return catalog.azure.nodeTypes.find((n) => n.nodeTypeId === type)?.vmUsdPerHour ?? NaN;

@@ -22,6 +22,8 @@ export type DatabricksAgent = {
   agent: Agent;
   redis: Redis;
   config: Config;
+  /** The agent's HTTP URL (with `http` only). */
+  httpUrl?: string;
   /** The agent's log lines. */
   logs: string[];
   /** Sends a request through the inbox and waits for its result (a repeated key answers under `answeredAs`). */
@@ -31,7 +33,17 @@ export type DatabricksAgent = {
 };
 
 /** Starts the sandbox workspace and an agent for `cloud`, with its own queue prefix and run location. */
-export async function startDatabricksAgent(opts: { name: string; token: string; prefix: string; cloud: 'aws' | 'azure'; projectLocation: string }): Promise<DatabricksAgent> {
+export async function startDatabricksAgent(opts: {
+  name: string;
+  token: string;
+  prefix: string;
+  cloud: 'aws' | 'azure';
+  projectLocation: string;
+  /** Serve HTTP on a free loopback port with this request-ingress token (SYNC_AGENT_TOKEN). */
+  httpToken?: string;
+  /** The poller's interval (default 500 ms). */
+  pollIntervalMs?: number;
+}): Promise<DatabricksAgent> {
   const dir = mkdtempSync(join(tmpdir(), `sync-dbx-${opts.name}-`));
   const server = await createDatabricksServer({ tokens: [opts.token], workloads: shippedWorkloads(), timeScale: 3000, logDeliveryDelayMs: 180_000 });
   const base = embeddedDefaults(dir);
@@ -42,15 +54,15 @@ export async function startDatabricksAgent(opts: { name: string; token: string; 
       id: `dbx-${opts.name}`,
       redis: { embedded: true, dir: join(dir, 'redis') },
       queues: { ...base.site.queues, prefix: opts.prefix, backoffMs: 200, attempts: 5 },
-      http: { ...base.site.http, enabled: false },
+      http: opts.httpToken ? { ...base.site.http, enabled: true, host: '127.0.0.1', port: 0, ui: false } : { ...base.site.http, enabled: false },
       eventLog: { waitTimeoutMs: 60_000, pollMs: 300 },
       shutdown: { graceMs: 3_000 },
-      databricks: { host: server.url, cloud: opts.cloud, pollIntervalMs: 500, maxCallsPerPass: 50, logDelivery: { waitTimeoutMs: 600_000, pollMs: 300 } },
+      databricks: { host: server.url, cloud: opts.cloud, pollIntervalMs: opts.pollIntervalMs ?? 500, maxCallsPerPass: 50, logDelivery: { waitTimeoutMs: 600_000, pollMs: 300 } },
     },
     tenant: { id: 'acme', state: pathToFileURL(join(dir, 'state')).href, projectLocation: opts.projectLocation },
   };
   const logs: string[] = [];
-  const agent = createAgent({ config, env: { DATABRICKS_TOKEN: opts.token, HOME: dir }, home: dir, logSink: (l) => logs.push(l) });
+  const agent = createAgent({ config, env: { DATABRICKS_TOKEN: opts.token, HOME: dir, ...(opts.httpToken ? { SYNC_AGENT_TOKEN: opts.httpToken } : {}) }, home: dir, logSink: (l) => logs.push(l) });
   await agent.start();
   const redis = new Redis(resolveRedisUrl(config), { maxRetriesPerRequest: 3 });
   let seq = 0;
@@ -61,6 +73,7 @@ export async function startDatabricksAgent(opts: { name: string; token: string; 
     redis,
     config,
     logs,
+    ...(agent.httpUrl ? { httpUrl: agent.httpUrl } : {}),
     async request(name, data, idempotencyKey, timeoutMs = 60_000, answeredAs) {
       const sent = `t-${Date.now().toString(36)}-${(seq++).toString(36)}`;
       // A request whose key was seen before is answered under the first request's id (the queue's request identity).

@@ -3,7 +3,7 @@ import { storedStructure, structureChanges, structureOf } from '../../domain/pla
 import { inputOf } from '../../domain/input-volume.js';
 import type { CallOptions, Logger, ObjectStore, PredictionBackend, PredictionInput } from '../../domain/ports.js';
 import type { Prediction } from '../../domain/types.js';
-import type { Catalog } from '../../domain/prediction/catalog.js';
+import { extendCatalog, type Catalog } from '../../domain/prediction/catalog.js';
 import type { ApplicationModel } from '../../domain/eventlog/model.js';
 import type { PredictOptions } from '../../domain/prediction/predict.js';
 import { loadApplicationModel } from '../eventlog-source.js';
@@ -33,7 +33,9 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
   return {
     name: 'local',
     async predict(input: PredictionInput, options: CallOptions = {}): Promise<Prediction> {
-      const catalog = deps.catalog ?? loadCatalog();
+      const base = deps.catalog ?? loadCatalog();
+      // Azure Databricks node types are not EC2 types: the caller passes their specs.
+      const catalog = input.instances && input.instances.length > 0 ? extendCatalog(base, input.instances) : base;
       const loadDeps = { ...(deps.objectStore ? { objectStore: deps.objectStore } : {}), ...(options.signal ? { signal: options.signal } : {}) };
       const model = await (deps.loadModel ?? loadApplicationModel)(input.eventLogUrl, loadDeps);
       const started = Date.now();
