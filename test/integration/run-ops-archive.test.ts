@@ -87,11 +87,12 @@ A('logs, steps and cancel of an archived run', async (ctx) => {
   assert.is((await state.get('p'))!.version, stored.version, 'nothing was written');
 
   for (const attempt of [
-    lastValueFrom(runLogs({ projectId: 'p', runId: 'r-nope' }, deps, testContext('logs-2'))),
-    lastValueFrom(runCancel({ projectId: 'p', runId: 'r-nope' }, deps, testContext('cancel-2'))),
-    lastValueFrom(runStep({ projectId: 'p', clusterId: 'j-NOPE', runId: 'r-nope' }, deps, testContext('step-3'))),
+    () => lastValueFrom(runLogs({ projectId: 'p', runId: 'r-nope' }, deps, testContext('logs-2'))),
+    () => lastValueFrom(runCancel({ projectId: 'p', runId: 'r-nope' }, deps, testContext('cancel-2'))),
+    () => lastValueFrom(runStep({ projectId: 'p', clusterId: 'j-NOPE', runId: 'r-nope' }, deps, testContext('step-3'))),
   ]) {
-    const e = (await rejection(attempt)) as SyncError;
+    // One at a time: a rejection made before it is awaited would be an unhandled one.
+    const e = (await rejection(attempt())) as SyncError;
     assert.is(e.code, 'not_found');
     assert.match(e.message, /has no run .*neither in its document nor in its archive/);
   }
