@@ -6,6 +6,9 @@ import type { ProjectState, Run, RunStep } from '../domain/types.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
 import { fromAbortable } from './rx.js';
 import { updateProjectState } from './update-project.js';
+import { allStepsEnded, stepsOfRun } from '../domain/pools.js';
+import { recordPooledRun } from './pool-run.js';
+import { answered } from './run-record.js';
 
 /** The run a step update belongs to: by run id when given, else by its cluster. */
 function findRun(state: ProjectState, data: RunStepData): Run | undefined {
@@ -41,9 +44,16 @@ export function runStep(data: RunStepData, deps: HandlerDeps, ctx: HandlerContex
     if (!current) throw new SyncError('not_found', `project '${data.projectId}' does not exist`);
     const run = findRun(current.value, data);
     if (!run) throw new SyncError('not_found', `project '${data.projectId}' has no run ${data.runId !== undefined ? `'${data.runId}'` : `on cluster '${data.clusterId}'`}`);
-    const steps = await list(data.clusterId, { signal });
+    const listed = await list(data.clusterId, { signal });
+    // A pool cluster runs many runs' steps: keep this run's own (named for it).
+    const steps = run.pool ? stepsOfRun(listed, run.id) : listed;
     const { state } = await updateProjectState(deps.state, data.projectId, (s) => applySteps(s, data, steps), { signal });
-    const after = state.runs.find((r) => r.id === run.id) ?? run;
+    let after = state.runs.find((r) => r.id === run.id) ?? run;
+    if (run.pool && allStepsEnded(steps) && !answered(after)) {
+      // A pooled run ends with its steps (its cluster does not): record it now.
+      await recordPooledRun(deps, data.projectId, after, ctx, signal, answered);
+      after = (await deps.state.get(data.projectId, { signal }))?.value.runs.find((r) => r.id === run.id) ?? after;
+    }
     const result: RunStepResult = { runId: run.id, steps: after.steps ?? [] };
     if (after.failure) result.failure = after.failure;
     return result;
