@@ -287,6 +287,14 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
       return stepsFromEmr(await listStepSummaries(clusterId, options));
     },
 
+    async countActiveSteps(clusterId, options) {
+      const live = await allPages(`EMR ListSteps ${clusterId}`, options, async (Marker, abortSignal) => {
+        const out = await client.send(new ListStepsCommand({ ClusterId: clusterId, StepStates: ['PENDING', 'RUNNING', 'CANCEL_PENDING'], ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
+        return { items: out.Steps, marker: out.Marker };
+      });
+      return live.length;
+    },
+
     async addSteps(clusterId, steps, options) {
       try {
         const out = await client.send(new AddJobFlowStepsCommand({ JobFlowId: clusterId, Steps: steps as unknown as AddJobFlowStepsCommandInput['Steps'] }), sendOpts(options?.signal));

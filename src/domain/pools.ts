@@ -58,11 +58,25 @@ export const MAX_ENDED_PLACEMENTS = 200;
 /** "Recent failures" of a cluster: failed runs among its last this many ended placements. */
 export const RECENT_PLACEMENTS = 20;
 
-/** Running + pending steps (placements not yet ended) per cluster id. */
-export function clusterLoads(state: PoolState): Map<string, number> {
+/**
+ * The platform's count of each cluster's PENDING + RUNNING steps, and the runs whose placement was
+ * already `placed` in the pool document read before counting (their steps are in the count, if active).
+ */
+export type ActiveSteps = { counts: ReadonlyMap<string, number>; placedBefore: ReadonlySet<string> };
+
+/**
+ * Running + pending steps per active cluster. With `active`: the platform's count plus the placements
+ * whose steps it may not have seen (still `claimed`, or placed after the count was taken). Without it:
+ * the placements not yet ended.
+ */
+export function clusterLoads(state: PoolState, active?: ActiveSteps): Map<string, number> {
   const loads = new Map<string, number>();
-  for (const c of state.clusters) if (c.status === 'active') loads.set(c.id, 0);
-  for (const p of state.placements) if (p.status !== 'ended' && loads.has(p.clusterId)) loads.set(p.clusterId, loads.get(p.clusterId)! + 1);
+  for (const c of state.clusters) if (c.status === 'active') loads.set(c.id, active?.counts.get(c.id) ?? 0);
+  for (const p of state.placements) {
+    if (!loads.has(p.clusterId)) continue;
+    const unseen = active ? p.status === 'claimed' || (p.status === 'placed' && !active.placedBefore.has(p.runId)) : p.status !== 'ended';
+    if (unseen) loads.set(p.clusterId, loads.get(p.clusterId)! + 1);
+  }
   return loads;
 }
 
@@ -81,22 +95,22 @@ export function recentFailures(state: PoolState): Map<string, number> {
 }
 
 /**
- * The least-loaded active cluster: fewest running + pending steps (placements not ended), ties by
+ * The least-loaded active cluster: fewest running + pending steps (clusterLoads), ties by
  * fewest recent failures, then by the lower slot. Undefined when the pool has no active cluster.
  */
-export function chooseCluster(state: PoolState): PoolCluster | undefined {
-  const loads = clusterLoads(state);
+export function chooseCluster(state: PoolState, active?: ActiveSteps): PoolCluster | undefined {
+  const loads = clusterLoads(state, active);
   const failures = recentFailures(state);
-  const active = state.clusters.filter((c) => c.status === 'active');
-  active.sort((a, b) => loads.get(a.id)! - loads.get(b.id)! || (failures.get(a.id) ?? 0) - (failures.get(b.id) ?? 0) || a.slot - b.slot);
-  return active[0];
+  const candidates = state.clusters.filter((c) => c.status === 'active');
+  candidates.sort((a, b) => loads.get(a.id)! - loads.get(b.id)! || (failures.get(a.id) ?? 0) - (failures.get(b.id) ?? 0) || a.slot - b.slot);
+  return candidates[0];
 }
 
 /** Adds (or keeps) the claim of `runId` on the least-loaded cluster; undefined when nothing changes. Throws when the pool cannot take steps. */
-export function claimPlacement(state: PoolState, claim: { runId: string; projectId: string; token: string; at: string }): PoolState | undefined {
+export function claimPlacement(state: PoolState, claim: { runId: string; projectId: string; token: string; at: string }, active?: ActiveSteps): PoolState | undefined {
   if (state.placements.some((p) => p.runId === claim.runId)) return undefined;
   if (state.pool.status !== 'active') throw new SyncError('invalid_request', `pool '${state.pool.id}' is being deleted and takes no new runs`, { retryable: false });
-  const cluster = chooseCluster(state);
+  const cluster = chooseCluster(state, active);
   if (!cluster) throw new SyncError('not_ready', `pool '${state.pool.id}' has no active cluster to place run ${claim.runId} on`);
   return { ...state, placements: [...state.placements, { ...claim, clusterId: cluster.id, status: 'claimed' }] };
 }

@@ -90,6 +90,8 @@ export type Platform = {
    * Adds steps to a running or waiting cluster (EMR AddJobFlowSteps), once: never retried on an
    * ambiguous failure, since a retry could add them twice (the caller looks them up by name instead).
    */
+  /** How many steps of the cluster are PENDING or RUNNING (EMR ListSteps with a state filter). */
+  countActiveSteps?(clusterId: string, options?: CallOptions): Promise<number>;
   addSteps?(clusterId: string, steps: readonly Record<string, unknown>[], options?: CallOptions): Promise<{ stepIds: string[] }>;
   /** The steps (EMR steps; Databricks tasks) of a cluster's run, oldest first, with state, timings and failure details. Absent: the platform cannot list them. */
   listSteps?(clusterId: string, options?: CallOptions): Promise<RunStep[]>;

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { SyncError, toSyncError } from '../domain/errors.js';
 import type { RunRecordResult, RunStartData, RunStartResult } from '../domain/requests.js';
 import { clusterReportUrl, eventLogDir, toSparkEventLogDir } from '../domain/run-location.js';
-import { allStepsEnded, claimPlacement, clusterSecondsUsed, patchPlacement, pooledSteps, stepsOfRun, type Placement } from '../domain/pools.js';
+import { allStepsEnded, claimPlacement, clusterSecondsUsed, patchPlacement, pooledSteps, stepsOfRun, type ActiveSteps, type Placement } from '../domain/pools.js';
 import type { ObjectInfo } from '../domain/ports.js';
 import type { ProjectState, Run } from '../domain/types.js';
 import { eventLogStatus, isUsableEventLog } from '../domain/eventlog-status.js';
@@ -49,7 +49,8 @@ export async function placePooledRun(deps: HandlerDeps, state: ProjectState, run
     throwIfAborted(signal);
     const current = await reloadRun(deps, run, signal);
     if (current.status === 'cancelled') throw new SyncError('aborted', `run ${run.id} was cancelled by ${current.cancelled?.by ?? 'unknown'}`, { retryable: false, details: { runId: run.id } });
-    const claimed = await updatePool(pools, poolId, (s) => claimPlacement(s, { runId: run.id, projectId: project.id, token, at: deps.clock.now().toISOString() }), { signal });
+    const active = await activeSteps(deps, poolId, run.id, signal);
+    const claimed = await updatePool(pools, poolId, (s) => claimPlacement(s, { runId: run.id, projectId: project.id, token, at: deps.clock.now().toISOString() }, active), { signal });
     placement = claimed.state.placements.find((p) => p.runId === run.id)!;
     if (placement.status !== 'claimed' || placement.token === token) break;
     // Another attempt's claim: its steps may be on the cluster already.
@@ -104,6 +105,18 @@ export async function placePooledRun(deps: HandlerDeps, state: ProjectState, run
     await deps.platform.cancelRun(clusterId, { terminate: false, stepIds }, { signal: AbortSignal.timeout(30_000) }).catch((e: unknown) => log.error('could not cancel the steps of a cancelled pooled run', { message: toSyncError(e).message }));
   }
   return { runId: run.id, clusterId, location: run.location };
+}
+
+/** Each active pool cluster's PENDING + RUNNING steps as the platform counts them (undefined when the run already has a placement, or the platform cannot count). */
+async function activeSteps(deps: HandlerDeps, poolId: string, runId: string, signal: AbortSignal): Promise<ActiveSteps | undefined> {
+  const count = deps.platform.countActiveSteps?.bind(deps.platform);
+  const doc = await poolsOf(deps).get(poolId, { signal });
+  if (!doc) throw new SyncError('not_found', `pool '${poolId}' does not exist`, { retryable: false });
+  if (!count || doc.value.placements.some((p) => p.runId === runId)) return undefined;
+  const ids = doc.value.clusters.filter((c) => c.status === 'active').map((c) => c.id);
+  const counts = await Promise.all(ids.map((id) => count(id, { signal })));
+  const placedBefore = new Set(doc.value.placements.filter((p) => p.status !== 'claimed').map((p) => p.runId));
+  return { counts: new Map(ids.map((id, i) => [id, counts[i]!])), placedBefore };
 }
 
 async function markPlaced(deps: HandlerDeps, poolId: string, runId: string, stepIds: string[], signal: AbortSignal): Promise<Placement | undefined> {

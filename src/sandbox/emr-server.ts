@@ -443,6 +443,8 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
       if (c.steps.length + body.Steps.length > 256) throw new EmrApiError('ValidationException', `Maximum number of active steps(State = 'Running', 'Pending' or 'Cancel_Pending') for cluster exceeded.`);
       const added = (body.Steps as unknown[]).map((s, i) => stepRecord(s, `steps.${i + 1}.member`, now()));
       c.steps.push(...added);
+      // EMR reports each added step as PENDING.
+      for (const step of added) stepChange(c, step);
       // A WAITING cluster wakes up and runs them; a RUNNING one takes them after the steps it has.
       const rt = runtimes.get(c.id);
       if (c.state === 'WAITING' && rt?.waiter && !rt.awaitingHook) rt.waiter.wake();
