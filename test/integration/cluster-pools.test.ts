@@ -183,6 +183,8 @@ S('a pool of 3 clusters takes 30 runs: spread over its clusters, each recorded w
   await watcher;
 
   const perCluster = poolClusters(ctx, 'shared').map((c) => c.steps.length);
+  const costs = runs.map((r) => r.costUsd ?? 0);
+  console.log(`pool spread: steps per cluster ${perCluster.join('/')}, worst running+pending spread ${worst}, cost per run ${Math.min(...costs)}..${Math.max(...costs)} USD`);
   assert.is(perCluster.reduce((a, b) => a + b, 0), 30, `one step per run, none twice: ${perCluster.join(', ')}`);
   assert.ok(worst <= 2, `max - min running+pending steps per cluster was ${worst} at worst`);
   assert.ok(Math.min(...perCluster) >= 5, `every cluster took a share: ${perCluster.join(', ')}`);
@@ -240,6 +242,7 @@ S('SIGKILL of the agent mid-placement, then a restart: no step is added twice an
     assert.ok((run.costUsd ?? 0) > 0);
     assert.is(run.eventLog?.status, 'complete');
   }
+  console.log(`crash: ${claimedAtKill} placement(s) claimed but not placed at the kill; ${steps.length} steps for ${runs.length} runs`);
   assert.ok(claimedAtKill >= 1, `the kill came between a claim and its placement (${claimedAtKill} claimed)`);
 });
 
