@@ -257,4 +257,20 @@ S('pool.delete drains: no new placements, the clusters terminate', async (ctx) =
   assert.is(poolClusters(ctx, 'shared').filter((c) => c.state === 'WAITING').length, 3, 'the other pool is untouched');
 });
 
+S('pool.resize: shrinking drains and terminates the newest cluster, growing starts a new one', async (ctx) => {
+  const before = poolClusters(ctx, 'shared');
+  const newest = before.reduce((a, b) => (Number(a.tags['sync:pool-slot']) > Number(b.tags['sync:pool-slot']) ? a : b));
+  const down = (await completed(ctx, 'resize-down', 'pool.resize', { poolId: 'shared', size: 2 })) as { clusters: { id: string; status: string }[] };
+  assert.is(down.clusters.find((c) => c.id === newest.id)?.status, 'terminated', 'idle, so drained at once');
+  await ctx.sandbox.server.waitForState(newest.id, 'TERMINATED', 30_000);
+  const up = (await completed(ctx, 'resize-up', 'pool.resize', { poolId: 'shared', size: 3 })) as { clusters: { id: string; slot: number; status: string }[] };
+  assert.equal(up.clusters.filter((c) => c.status === 'active').map((c) => c.slot), [0, 1, 3], 'a new slot, never a reused one');
+  const live = poolClusters(ctx, 'shared').filter((c) => !c.state.startsWith('TERMINAT'));
+  assert.is(live.length, 3);
+  await request(ctx, 'after-resize', 'run.start', { projectId: 'pooled' }, 'pooled-after-resize');
+  const res = await result(ctx, 'after-resize');
+  assert.is(res.status, 'completed', JSON.stringify(res));
+  assert.is((res.result as { clusterId: string }).clusterId, up.clusters.find((c) => c.slot === 3)!.id, 'the new, empty cluster is the least loaded');
+});
+
 S.run();
