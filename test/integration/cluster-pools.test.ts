@@ -267,10 +267,13 @@ S('pool.resize: shrinking drains and terminates the newest cluster, growing star
   assert.equal(up.clusters.filter((c) => c.status === 'active').map((c) => c.slot), [0, 1, 3], 'a new slot, never a reused one');
   const live = poolClusters(ctx, 'shared').filter((c) => !c.state.startsWith('TERMINAT'));
   assert.is(live.length, 3);
-  await request(ctx, 'after-resize', 'run.start', { projectId: 'pooled' }, 'pooled-after-resize');
-  const res = await result(ctx, 'after-resize');
-  assert.is(res.status, 'completed', JSON.stringify(res));
-  assert.is((res.result as { clusterId: string }).clusterId, up.clusters.find((c) => c.slot === 3)!.id, 'the new, empty cluster is the least loaded');
+  // Three runs at once on three idle clusters: one each, the new cluster included.
+  for (let i = 0; i < 3; i++) await request(ctx, `after-resize-${i}`, 'run.start', { projectId: 'pooled' }, `pooled-after-resize-${i}`);
+  const placed = await Promise.all([0, 1, 2].map((i) => result(ctx, `after-resize-${i}`)));
+  for (const p of placed) assert.is(p.status, 'completed', JSON.stringify(p));
+  const on = new Set(placed.map((p) => (p.result as { clusterId: string }).clusterId));
+  assert.equal([...on].sort(), up.clusters.filter((c) => c.status === 'active').map((c) => c.id).sort());
+  await allRecorded(ctx, 'pooled', 33);
 });
 
 S.run();
