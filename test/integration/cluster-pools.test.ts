@@ -219,7 +219,7 @@ S('SIGKILL of the agent mid-placement, then a restart: no step is added twice an
   };
   for (let i = 0; i < 6; i++) await request(ctx, `crash-${i}`, 'run.start', { projectId: 'crashy-etl' }, `crashy-${i}`);
   assert.is(await victim.exited, 'SIGKILL');
-  ctx.onStepEvent = undefined;
+  delete ctx.onStepEvent;
   const before = await s3Json<PoolState>(ctx, 'state/pools/crashy.json');
   const claimedAtKill = before!.placements.filter((p) => p.status === 'claimed').length;
 
