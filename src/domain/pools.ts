@@ -154,12 +154,19 @@ export function stepsOfRun<S extends { name: string }>(steps: readonly S[], runI
 /**
  * The run's steps for AddJobFlowSteps: named for the run (pooledStepName), `ActionOnFailure: CONTINUE`
  * (a failed step must not end a shared cluster), and each spark-submit given the run's own
- * `spark.eventLog.dir` (and `spark.eventLog.enabled=true`) as `--conf` right after `spark-submit`.
+ * `spark.eventLog.dir` (and `spark.eventLog.enabled=true`) plus `sparkConf` (the project's or the applied
+ * prediction's spark-defaults: a pool cluster has only its own) as `--conf` right after `spark-submit`;
+ * the step's own `--conf` of those keys are dropped.
  */
-export function pooledSteps(input: { projectId: string; runId: string; steps: unknown; sparkEventLogDir: string }): Record<string, unknown>[] {
+export function pooledSteps(input: { projectId: string; runId: string; steps: unknown; sparkEventLogDir: string; sparkConf?: Readonly<Record<string, string>> }): Record<string, unknown>[] {
   if (!Array.isArray(input.steps) || input.steps.length === 0) {
     throw new SyncError('invalid_request', `a pooled run needs steps: the project's jobFlow.Steps is ${Array.isArray(input.steps) ? 'empty' : 'missing'}`, { retryable: false });
   }
+  const conf: [string, string][] = [
+    ...Object.entries(input.sparkConf ?? {}).filter(([k]) => !k.startsWith('spark.eventLog.')),
+    ['spark.eventLog.enabled', 'true'],
+    ['spark.eventLog.dir', input.sparkEventLogDir],
+  ];
   return input.steps.map((raw, i) => {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new SyncError('invalid_request', `jobFlow.Steps[${i}] is not an object`, { retryable: false });
     const step = raw as Record<string, unknown>;
@@ -167,7 +174,7 @@ export function pooledSteps(input: { projectId: string; runId: string; steps: un
     if (!jar || typeof jar !== 'object' || !Array.isArray(jar.Args)) throw new SyncError('invalid_request', `jobFlow.Steps[${i}].HadoopJarStep.Args is missing`, { retryable: false });
     const args = (jar.Args as unknown[]).map(String);
     const at = args.findIndex((a) => a === 'spark-submit' || a.endsWith('/spark-submit'));
-    const withConf = at < 0 ? args : withEventLogConf(args, at, input.sparkEventLogDir);
+    const withConf = at < 0 ? args : withSparkConf(args, at, conf);
     return {
       ...step,
       Name: pooledStepName(input.projectId, input.runId, i, typeof step.Name === 'string' ? step.Name : `step-${i}`),
@@ -177,20 +184,35 @@ export function pooledSteps(input: { projectId: string; runId: string; steps: un
   });
 }
 
-/** spark-submit's args with the user's eventLog --conf removed and ours put first. */
-function withEventLogConf(args: string[], at: number, dir: string): string[] {
+/** spark-submit's args with the step's own --conf of `conf`'s keys removed and `conf` put first. */
+function withSparkConf(args: string[], at: number, conf: [string, string][]): string[] {
+  const keys = new Set(conf.map(([k]) => k));
+  const ours = (kv: string) => keys.has(kv.slice(0, Math.max(0, kv.indexOf('='))));
   const rest: string[] = [];
   const tail = args.slice(at + 1);
   for (let i = 0; i < tail.length; i++) {
     const a = tail[i]!;
-    if (a === '--conf' && /^spark\.eventLog\.(dir|enabled)=/.test(tail[i + 1] ?? '')) {
+    if (a === '--conf' && ours(tail[i + 1] ?? '')) {
       i++;
       continue;
     }
-    if (/^--conf=spark\.eventLog\.(dir|enabled)=/.test(a)) continue;
+    if (a.startsWith('--conf=') && ours(a.slice('--conf='.length))) continue;
     rest.push(a);
   }
-  return [...args.slice(0, at + 1), '--conf', 'spark.eventLog.enabled=true', '--conf', `spark.eventLog.dir=${dir}`, ...rest];
+  return [...args.slice(0, at + 1), ...conf.flatMap(([k, v]) => ['--conf', `${k}=${v}`]), ...rest];
+}
+
+/** The spark-defaults Properties of a RunJobFlow request's Configurations. */
+export function sparkDefaultsOf(jobFlow: JobFlow | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const configurations = jobFlow?.Configurations;
+  if (!Array.isArray(configurations)) return out;
+  for (const c of configurations as unknown[]) {
+    const cfg = c as { Classification?: unknown; Properties?: unknown };
+    if (cfg?.Classification !== 'spark-defaults' || !cfg.Properties || typeof cfg.Properties !== 'object') continue;
+    for (const [k, v] of Object.entries(cfg.Properties as Record<string, unknown>)) if (typeof v === 'string') out[k] = v;
+  }
+  return out;
 }
 
 /** True when every step of the list has ended (and there is at least one). */

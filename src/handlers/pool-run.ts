@@ -3,11 +3,11 @@
 // with its own event log and its share of the cluster's cost.
 import { randomUUID } from 'node:crypto';
 import { SyncError, toSyncError } from '../domain/errors.js';
-import type { RunRecordResult, RunStartData, RunStartResult } from '../domain/requests.js';
+import type { RunRecordResult, RunStartResult } from '../domain/requests.js';
 import { clusterReportUrl, eventLogDir, toSparkEventLogDir } from '../domain/run-location.js';
-import { allStepsEnded, claimPlacement, clusterSecondsUsed, patchPlacement, pooledSteps, stepsOfRun, type ActiveSteps, type Placement } from '../domain/pools.js';
+import { allStepsEnded, claimPlacement, clusterSecondsUsed, patchPlacement, pooledSteps, sparkDefaultsOf, stepsOfRun, type ActiveSteps, type Placement } from '../domain/pools.js';
 import type { ObjectInfo } from '../domain/ports.js';
-import type { ProjectState, Run } from '../domain/types.js';
+import type { JobFlow, ProjectState, Run } from '../domain/types.js';
 import { eventLogStatus, isUsableEventLog } from '../domain/eventlog-status.js';
 import { clusterShapeFromReport } from '../domain/prediction/cluster-shape.js';
 import { clusterCostUsd } from '../domain/prediction/cost.js';
@@ -34,14 +34,14 @@ const PLACE_POLL_MS = 1_000;
  * A SIGKILL at any point leaves either no claim (nothing added), a claim whose steps are found by name,
  * or a claim whose lease runs out with no steps (nothing added): no step is ever added twice.
  */
-export async function placePooledRun(deps: HandlerDeps, state: ProjectState, run: Run, data: RunStartData, requestKey: string, ctx: HandlerContext, signal: AbortSignal): Promise<RunStartResult> {
+export async function placePooledRun(deps: HandlerDeps, state: ProjectState, run: Run, jobFlow: JobFlow | undefined, requestKey: string, ctx: HandlerContext, signal: AbortSignal): Promise<RunStartResult> {
   const project = state.project;
   const poolId = project.pool!;
   const pools = poolsOf(deps);
   const addSteps = deps.platform.addSteps?.bind(deps.platform);
   if (!addSteps) throw new SyncError('unsupported', `the ${deps.platform.name} platform cannot add steps to a pool cluster`);
   const log = deps.logger.child({ projectId: project.id, runId: run.id, poolId, requestId: ctx.requestId });
-  const steps = pooledSteps({ projectId: project.id, runId: run.id, steps: (data.jobFlow ?? project.jobFlow)?.Steps, sparkEventLogDir: toSparkEventLogDir(eventLogDir(run.location)) });
+  const steps = pooledSteps({ projectId: project.id, runId: run.id, steps: jobFlow?.Steps, sparkEventLogDir: toSparkEventLogDir(eventLogDir(run.location)), sparkConf: sparkDefaultsOf(jobFlow) });
   const token = randomUUID();
   let watched: { token: string; since: number } | undefined;
   let placement: Placement;

@@ -207,7 +207,8 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
       run = stored;
     }
     await deps.objects.put(eventLogDir(run.location), '', { ...opts, contentType: 'application/x-directory' });
-    return placePooledRun(deps, loaded.value, run, data, requestKey, ctx, signal);
+    // The steps and spark-defaults of the request, the applied prediction (merged, pinned keys kept) or the project.
+    return placePooledRun(deps, loaded.value, run, request ?? project.jobFlow, requestKey, ctx, signal);
   }
   // Plan before reserving: a malformed jobFlow fails the request without leaving a run behind.
   const plan = (r: Run): ReturnType<typeof planJobFlow> =>
