@@ -174,6 +174,8 @@ export type PredictionInput = {
   memoryFloorMb?: number;
   /** Only these instance types are candidates (a Databricks workspace offers its own node types). */
   include?: readonly string[];
+  /** A pooled project: the cluster is this shape and stays so; recommend Spark settings within it (pool-shape.ts). */
+  fixedShape?: { instanceType: string; nodes: number };
 };
 
 /** Turns a recorded run into per-preference recommendations ('local' engine or Sync's API). */

@@ -13,7 +13,7 @@ import { createS3ObjectStore } from '../../src/adapters/s3-object-store.js';
 import { createSandboxPlatform, type SandboxPlatform } from '../../src/sandbox/sandbox-platform.js';
 import { shippedWorkloads } from '../../src/sandbox/shipped-workloads.js';
 import type { PoolState } from '../../src/domain/pools.js';
-import type { ProjectState, Run } from '../../src/domain/types.js';
+import type { Prediction, ProjectState, Run } from '../../src/domain/types.js';
 import { startAgent, writeConfig, eventually, type AgentProcess } from '../support/agent-process.js';
 import { startRedis, freePort, type TestRedis } from '../support/redis.js';
 import { startS3, type S3Harness } from '../support/s3.js';
@@ -200,6 +200,14 @@ S('a pool of 3 clusters takes 30 runs: spread over its clusters, each recorded w
   // The cost share: a run's cost is its steps' share of the cluster's cost, so the 30 costs sum to no more than the clusters' busy time.
   const stepLogs = await s3Keys(ctx, 'emr-logs/');
   assert.ok(stepLogs.some((k) => k.endsWith('/stderr.gz')), 'step logs written under the pool LogUri');
+  // A prediction for the pooled project: settings within the pool's cluster shape, never a new cluster.
+  const prediction = (await completed(ctx, 'predict-a', 'prediction.create', { projectId: 'pooled' })) as Prediction;
+  console.log(`pooled prediction: ${Object.entries(prediction.solutions).map(([p, s]) => `${p}: ${s.keep ? 'keep' : JSON.stringify(s.configuration.Configurations)} ${s.estimate.runtimeSeconds}s $${s.estimate.costUsd.toFixed(3)}`).join('; ')}; basis ${prediction.basis.runtimeSeconds}s $${prediction.basis.costUsd.toFixed(3)}`);
+  for (const [pref, solution] of Object.entries(prediction.solutions)) {
+    assert.is(solution.configuration.Instances, undefined, `${pref}: no new cluster`);
+    assert.match(solution.explanation, /pool's clusters \(2 x m5\.2xlarge\) are fixed/, `${pref}: ${solution.explanation}`);
+    if (!solution.keep) assert.ok(Array.isArray(solution.configuration.Configurations) && (solution.settings?.length ?? 0) > 0, `${pref}: executor settings`);
+  }
   const pool = (await s3Json<PoolState>(ctx, 'state/pools/shared.json'))!;
   assert.is(pool.placements.length, 30);
   assert.ok(pool.placements.every((p) => p.status === 'ended'), 'every placement ended');
