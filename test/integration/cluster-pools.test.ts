@@ -183,6 +183,7 @@ S('a pool of 3 clusters takes 30 runs: spread over its clusters, each recorded w
   await watcher;
 
   const perCluster = poolClusters(ctx, 'shared').map((c) => c.steps.length);
+  assert.ok(poolClusters(ctx, 'shared').flatMap((c) => c.steps).every((st) => st.config.Args.some((a) => a.startsWith('spark.eventLog.dir=s3a://runs/data/pooled/'))), 'each step logs under its run');
   const costs = runs.map((r) => r.costUsd ?? 0);
   console.log(`pool spread: steps per cluster ${perCluster.join('/')}, worst running+pending spread ${worst}, cost per run ${Math.min(...costs)}..${Math.max(...costs)} USD`);
   assert.is(perCluster.reduce((a, b) => a + b, 0), 30, `one step per run, none twice: ${perCluster.join(', ')}`);
@@ -208,8 +209,16 @@ S('a pool of 3 clusters takes 30 runs: spread over its clusters, each recorded w
     assert.match(solution.explanation, /pool's clusters \(2 x m5\.2xlarge\) are fixed/, `${pref}: ${solution.explanation}`);
     if (!solution.keep) assert.ok(Array.isArray(solution.configuration.Configurations) && (solution.settings?.length ?? 0) > 0, `${pref}: executor settings`);
   }
+  // Applying it runs on the pool too, with the prediction's settings (if any) on the step's spark-submit.
+  const applied = (await completed(ctx, 'apply-a', 'prediction.apply', { projectId: 'pooled', preference: 'economy' })) as { clusterId: string; runId: string };
+  const appliedStep = poolClusters(ctx, 'shared').flatMap((c) => c.steps).find((st) => st.name.includes(`/${applied.runId}/`))!;
+  assert.ok(clusters.some((c) => c.id === applied.clusterId), 'applied on a pool cluster');
+  const economy = prediction.solutions.economy;
+  const wanted = economy.keep ? [] : Object.entries((economy.configuration.Configurations as { Properties: Record<string, string> }[])[0]!.Properties).map(([k, v]) => `${k}=${v}`);
+  for (const kv of wanted) assert.ok(appliedStep.config.Args.includes(kv), `--conf ${kv} on the applied step: ${appliedStep.config.Args.join(' ')}`);
+  await allRecorded(ctx, 'pooled', 31);
   const pool = (await s3Json<PoolState>(ctx, 'state/pools/shared.json'))!;
-  assert.is(pool.placements.length, 30);
+  assert.is(pool.placements.length, 31);
   assert.ok(pool.placements.every((p) => p.status === 'ended'), 'every placement ended');
 });
 
@@ -281,7 +290,7 @@ S('pool.resize: shrinking drains and terminates the newest cluster, growing star
   for (const p of placed) assert.is(p.status, 'completed', JSON.stringify(p));
   const on = new Set(placed.map((p) => (p.result as { clusterId: string }).clusterId));
   assert.equal([...on].sort(), up.clusters.filter((c) => c.status === 'active').map((c) => c.id).sort());
-  await allRecorded(ctx, 'pooled', 33);
+  await allRecorded(ctx, 'pooled', 34);
 });
 
 S.run();
