@@ -62,7 +62,13 @@ export const RECENT_PLACEMENTS = 20;
  * The platform's count of each cluster's PENDING + RUNNING steps, and the runs whose placement was
  * already `placed` in the pool document read before counting (their steps are in the count, if active).
  */
-export type ActiveSteps = { counts: ReadonlyMap<string, number>; placedBefore: ReadonlySet<string> };
+export type ActiveSteps = { counts: ReadonlyMap<string, number>; placedBefore: ReadonlySet<string>; now?: number };
+
+/**
+ * A claim older than this no longer counts as load: its run.start gave up (every attempt failed) and
+ * left it behind. Only the load estimate uses it; the claim itself still guards against adding twice.
+ */
+export const STALE_CLAIM_MS = 10 * 60_000;
 
 /**
  * Running + pending steps per active cluster. With `active`: the platform's count plus the placements
@@ -74,7 +80,8 @@ export function clusterLoads(state: PoolState, active?: ActiveSteps): Map<string
   for (const c of state.clusters) if (c.status === 'active') loads.set(c.id, active?.counts.get(c.id) ?? 0);
   for (const p of state.placements) {
     if (!loads.has(p.clusterId)) continue;
-    const unseen = active ? p.status === 'claimed' || (p.status === 'placed' && !active.placedBefore.has(p.runId)) : p.status !== 'ended';
+    const fresh = active?.now === undefined || active.now - Date.parse(p.at) < STALE_CLAIM_MS;
+    const unseen = active ? (p.status === 'claimed' && fresh) || (p.status === 'placed' && !active.placedBefore.has(p.runId)) : p.status !== 'ended';
     if (unseen) loads.set(p.clusterId, loads.get(p.clusterId)! + 1);
   }
   return loads;

@@ -116,7 +116,7 @@ async function activeSteps(deps: HandlerDeps, poolId: string, runId: string, sig
   const ids = doc.value.clusters.filter((c) => c.status === 'active').map((c) => c.id);
   const counts = await Promise.all(ids.map((id) => count(id, { signal })));
   const placedBefore = new Set(doc.value.placements.filter((p) => p.status !== 'claimed').map((p) => p.runId));
-  return { counts: new Map(ids.map((id, i) => [id, counts[i]!])), placedBefore };
+  return { counts: new Map(ids.map((id, i) => [id, counts[i]!])), placedBefore, now: deps.clock.now().getTime() };
 }
 
 async function markPlaced(deps: HandlerDeps, poolId: string, runId: string, stepIds: string[], signal: AbortSignal): Promise<Placement | undefined> {

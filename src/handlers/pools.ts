@@ -4,7 +4,7 @@
 import type { Observable } from 'rxjs';
 import { SyncError, isSyncError, toSyncError } from '../domain/errors.js';
 import type { PoolStore } from '../domain/ports.js';
-import { TAG_POOL_ID, TAG_POOL_SLOT, clusterLoads, poolJobFlow, type PoolState } from '../domain/pools.js';
+import { STALE_CLAIM_MS, TAG_POOL_ID, TAG_POOL_SLOT, clusterLoads, poolJobFlow, type PoolState } from '../domain/pools.js';
 import type { PoolCreateData, PoolDeleteData, PoolResizeData, PoolResult } from '../domain/requests.js';
 import { TAG_TENANT_ID } from '../domain/tags.js';
 import type { HandlerContext, HandlerDeps } from './deps.js';
@@ -93,8 +93,15 @@ export async function drainIdle(deps: HandlerDeps, poolId: string, signal: Abort
   const pools = poolsOf(deps);
   let state = (await pools.get(poolId, { signal }))?.value;
   if (!state) throw new SyncError('not_found', `pool '${poolId}' does not exist`, { retryable: false });
-  const busy = new Set(state.placements.filter((p) => p.status !== 'ended').map((p) => p.clusterId));
-  for (const c of state.clusters.filter((x) => x.status === 'draining' && !busy.has(x.id))) {
+  // Busy: a fresh claim (its steps may be on their way), or steps EMR still counts PENDING/RUNNING
+  // (without a count, placements not yet ended).
+  const now = deps.clock.now().getTime();
+  const claimed = new Set(state.placements.filter((p) => p.status === 'claimed' && now - Date.parse(p.at) < STALE_CLAIM_MS).map((p) => p.clusterId));
+  const unended = new Set(state.placements.filter((p) => p.status !== 'ended').map((p) => p.clusterId));
+  const count = deps.platform.countActiveSteps?.bind(deps.platform);
+  for (const c of state.clusters.filter((x) => x.status === 'draining' && !claimed.has(x.id))) {
+    const busy = count ? (await count(c.id, { signal }).catch((e: unknown) => (toSyncError(e).code === 'not_found' ? 0 : Promise.reject(e)))) > 0 : unended.has(c.id);
+    if (busy) continue;
     try {
       await deps.platform.terminateCluster(c.id, { signal });
     } catch (e) {

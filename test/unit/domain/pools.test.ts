@@ -44,6 +44,8 @@ test("with the platform's counts: steps it has not seen yet (claimed, or placed 
   const s = pool([{ runId: 'old', clusterId: 'j-A' }, { runId: 'new', clusterId: 'j-B' }, { runId: 'claim', clusterId: 'j-C', status: 'claimed' }]);
   const loads = clusterLoads(s, { counts: new Map([['j-A', 1], ['j-B', 0], ['j-C', 0]]), placedBefore: new Set(['old']) });
   assert.equal([...loads.entries()], [['j-A', 1], ['j-B', 1], ['j-C', 1]]);
+  const later = clusterLoads(s, { counts: new Map([['j-A', 1], ['j-B', 0], ['j-C', 0]]), placedBefore: new Set(['old']), now: Date.parse(at) + 11 * 60_000 });
+  assert.is(later.get('j-C'), 0, 'a claim left behind by a run.start that gave up stops counting');
 });
 
 test('a claim is written once per run; a pool being deleted takes none', () => {
