@@ -200,10 +200,13 @@ export async function recordPooledRun(deps: HandlerDeps, projectId: string, run:
   if (!result) throw new SyncError('internal', `pooled run '${run.id}' was not recorded`);
 
   const poolId = run.pool?.poolId ?? written.state.project.pool;
-  if (poolId !== undefined) {
-    await updatePool(poolsOf(deps), poolId, (s) => patchPlacement(s, run.id, (p) => (p.status === 'ended' ? undefined : { ...p, status: 'ended', endedAt: endedAt.toISOString(), ...(failedStep ? { failed: true } : {}) })), opts);
-    await drainIdle(deps, poolId, signal);
-  }
+  if (poolId !== undefined) await endPlacement(deps, poolId, run.id, { failed: failedStep !== undefined, endedAt: endedAt.toISOString() }, signal);
   deps.logger.info('pooled run recorded', { projectId, runId: run.id, clusterId, status: result.status, costUsd, clusterSeconds: Math.round(usedSeconds), requestId: ctx.requestId });
   return result;
+}
+
+/** Marks a run's placement ended (failed or not), then terminates the pool's draining clusters that are now idle. */
+export async function endPlacement(deps: HandlerDeps, poolId: string, runId: string, end: { failed: boolean; endedAt: string }, signal: AbortSignal): Promise<void> {
+  await updatePool(poolsOf(deps), poolId, (s) => patchPlacement(s, runId, (p) => (p.status === 'ended' ? undefined : { ...p, status: 'ended', endedAt: end.endedAt, ...(end.failed ? { failed: true } : {}) })), { signal });
+  await drainIdle(deps, poolId, signal);
 }

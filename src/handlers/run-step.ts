@@ -7,7 +7,7 @@ import type { HandlerContext, HandlerDeps } from './deps.js';
 import { fromAbortable } from './rx.js';
 import { updateProjectState } from './update-project.js';
 import { allStepsEnded, stepsOfRun } from '../domain/pools.js';
-import { recordPooledRun } from './pool-run.js';
+import { endPlacement, recordPooledRun } from './pool-run.js';
 import { answered } from './run-record.js';
 
 /** The run a step update belongs to: by run id when given, else by its cluster. */
@@ -49,9 +49,10 @@ export function runStep(data: RunStepData, deps: HandlerDeps, ctx: HandlerContex
     const steps = run.pool ? stepsOfRun(listed, run.id) : listed;
     const { state } = await updateProjectState(deps.state, data.projectId, (s) => applySteps(s, data, steps), { signal });
     let after = state.runs.find((r) => r.id === run.id) ?? run;
-    if (run.pool && allStepsEnded(steps) && !answered(after)) {
-      // A pooled run ends with its steps (its cluster does not): record it now.
-      await recordPooledRun(deps, data.projectId, after, ctx, signal, answered);
+    if (run.pool && allStepsEnded(steps)) {
+      // A pooled run ends with its steps (its cluster does not): record it now (a cancelled one only frees its placement).
+      if (answered(after)) await endPlacement(deps, run.pool.poolId, run.id, { failed: false, endedAt: deps.clock.now().toISOString() }, signal);
+      else await recordPooledRun(deps, data.projectId, after, ctx, signal, answered);
       after = (await deps.state.get(data.projectId, { signal }))?.value.runs.find((r) => r.id === run.id) ?? after;
     }
     const result: RunStepResult = { runId: run.id, steps: after.steps ?? [] };
