@@ -303,4 +303,28 @@ S('pool.resize: shrinking drains and terminates the newest cluster, growing star
   await allRecorded(ctx, 'pooled', 34);
 });
 
+S('run.cancel of a pooled run cancels its own step only; the shared cluster and the other runs carry on', async (ctx) => {
+  // Two runs per idle cluster: one runs, one waits behind it.
+  for (let i = 0; i < 6; i++) await request(ctx, `busy-${i}`, 'run.start', { projectId: 'pooled' }, `pooled-busy-${i}`);
+  const started = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => result(ctx, `busy-${i}`)));
+  for (const st of started) assert.is(st.status, 'completed', JSON.stringify(st));
+  const ids = new Set(started.map((st) => (st.result as { runId: string }).runId));
+  const waiting = poolClusters(ctx, 'shared').flatMap((c) => c.steps.map((st) => ({ cluster: c.id, st }))).find(({ st }) => st.state === 'PENDING' && ids.has(/^sync:[^/]+\/([^/]+)\//.exec(st.name)![1]!));
+  assert.ok(waiting, 'a step waits behind another');
+  const runId = /^sync:[^/]+\/([^/]+)\//.exec(waiting!.st.name)![1]!;
+  const cancelled = (await completed(ctx, 'cancel-pooled', 'run.cancel', { projectId: 'pooled', runId, by: 'test' })) as { status: string; cancelledSteps?: string[] };
+  assert.is(cancelled.status, 'cancelled');
+  assert.equal(cancelled.cancelledSteps, [waiting!.st.id]);
+  const doc = await eventually(async () => {
+    const d = await s3Json<ProjectState>(ctx, 'state/projects/pooled.json');
+    const others = d?.runs.filter((r) => ids.has(r.id) && r.id !== runId) ?? [];
+    return others.length === 5 && others.every((r) => r.status === 'recorded') ? d : undefined;
+  }, 60_000, 'the other five runs recorded');
+  assert.is(doc.runs.find((r) => r.id === runId)?.status, 'cancelled');
+  const cluster = ctx.sandbox.server.cluster(waiting!.cluster)!;
+  assert.is(cluster.steps.find((st) => st.id === waiting!.st.id)?.state, 'CANCELLED');
+  assert.ok(!cluster.state.startsWith('TERMINAT'), `the shared cluster is up: ${cluster.state}`);
+  await eventually(async () => (await s3Json<PoolState>(ctx, 'state/pools/shared.json'))?.placements.find((p) => p.runId === runId)?.status === 'ended' || undefined, 30_000, 'the cancelled run frees its placement');
+});
+
 S.run();
