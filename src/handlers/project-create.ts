@@ -84,6 +84,13 @@ export function projectCreate(data: ProjectCreateData, deps: HandlerDeps, ctx: H
         const decision = decideProjectCreate(current?.value, wanted);
         if (decision.action === 'existing') return from([decision.project]);
         return fromAbortable(async (signal) => {
+          if (wanted.pool !== undefined) {
+            // A pooled project needs its pool (pool.create) first: say so now rather than at its first run.
+            const pool = deps.pools ? await deps.pools.get(wanted.pool, { signal }) : undefined;
+            if (!pool || pool.value.pool.status !== 'active') {
+              throw new SyncError('invalid_request', `data.pool: pool '${wanted.pool}' ${pool ? `is ${pool.value.pool.status}` : 'does not exist (create it with pool.create)'}`, { retryable: false });
+            }
+          }
           try {
             await deps.state.put(id, decision.state, null, { signal });
           } catch (e) {

@@ -163,6 +163,10 @@ S('a pool of 3 clusters takes 30 runs: spread over its clusters, each recorded w
     assert.is(c.tags['sync:project-id'], undefined, 'a pool cluster belongs to no project');
   }
   await Promise.all(clusters.map((c) => ctx.sandbox.server.waitForState(c.id, 'WAITING', 30_000)));
+  await request(ctx, 'proj-nopool', 'project.create', { projectId: 'nopool', name: 'nopool', platform: 'emr', pool: 'missing', jobFlow: { Steps: STEPS } });
+  const refused = await result(ctx, 'proj-nopool');
+  assert.is(refused.status, 'failed');
+  assert.match(JSON.stringify(refused.error), /pool 'missing' does not exist/);
   await completed(ctx, 'proj-a', 'project.create', { projectId: 'pooled', name: 'pooled', platform: 'emr', pool: 'shared', jobFlow: { Steps: STEPS } });
 
   // Watch the spread on EMR while the 30 runs arrive together and run: steps per cluster at every
