@@ -8,8 +8,8 @@ import {
   ListStepsCommand,
   RunJobFlowCommand,
 } from '@aws-sdk/client-emr';
-import { CancelStepsCommand, TerminateJobFlowsCommand } from '@aws-sdk/client-emr';
-import type { Cluster, ClusterState, EMRClient, RunJobFlowCommandInput } from '@aws-sdk/client-emr';
+import { AddJobFlowStepsCommand, CancelStepsCommand, TerminateJobFlowsCommand } from '@aws-sdk/client-emr';
+import type { AddJobFlowStepsCommandInput, Cluster, ClusterState, EMRClient, RunJobFlowCommandInput } from '@aws-sdk/client-emr';
 import { SyncError } from '../domain/errors.js';
 import type { CallOptions, ClusterInfo, ClusterQuery, ClusterReport, Logger, Platform } from '../domain/ports.js';
 import type { JobFlow } from '../domain/types.js';
@@ -287,12 +287,30 @@ export function createEmrPlatform(deps: EmrPlatformDeps): Platform {
       return stepsFromEmr(await listStepSummaries(clusterId, options));
     },
 
-    async cancelRun(clusterId, { terminate }, options) {
+    async countActiveSteps(clusterId, options) {
+      const live = await allPages(`EMR ListSteps ${clusterId}`, options, async (Marker, abortSignal) => {
+        const out = await client.send(new ListStepsCommand({ ClusterId: clusterId, StepStates: ['PENDING', 'RUNNING', 'CANCEL_PENDING'], ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
+        return { items: out.Steps, marker: out.Marker };
+      });
+      return live.length;
+    },
+
+    async addSteps(clusterId, steps, options) {
+      try {
+        const out = await client.send(new AddJobFlowStepsCommand({ JobFlowId: clusterId, Steps: steps as unknown as AddJobFlowStepsCommandInput['Steps'] }), sendOpts(options?.signal));
+        return { stepIds: out.StepIds ?? [] };
+      } catch (e) {
+        throw mapAwsError(e, `EMR AddJobFlowSteps ${clusterId}`);
+      }
+    },
+
+    async cancelRun(clusterId, { terminate, stepIds }, options) {
       const live = await allPages(`EMR ListSteps ${clusterId}`, options, async (Marker, abortSignal) => {
         const out = await client.send(new ListStepsCommand({ ClusterId: clusterId, StepStates: ['PENDING', 'RUNNING'], ...(Marker ? { Marker } : {}) }), sendOpts(abortSignal));
         return { items: out.Steps, marker: out.Marker };
       });
-      const ids = live.flatMap((s) => (s.Id ? [s.Id] : []));
+      const only = stepIds ? new Set(stepIds) : undefined;
+      const ids = live.flatMap((s) => (s.Id && (!only || only.has(s.Id)) ? [s.Id] : []));
       if (ids.length > 0) {
         // SEND_INTERRUPT stops a running step too (EMR 5.28+); pending ones are simply dropped.
         await call(`EMR CancelSteps ${clusterId}`, options, async (abortSignal) => {

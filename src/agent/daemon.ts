@@ -15,6 +15,7 @@ import { parseS3Url } from '../adapters/s3-object-store.js';
 import { createObjectStoreRouter } from '../adapters/object-store-router.js';
 import { createS3ObjectStore } from '../adapters/s3-object-store.js';
 import { createStateStore } from '../adapters/state-store.js';
+import { createPoolStore } from '../adapters/state-pools.js';
 import { loadCredentials, secretValues } from '../config/credentials.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config, Credentials } from '../config/types.js';
@@ -272,6 +273,7 @@ export function createAgent(options: AgentOptions = {}): Agent {
       const platform = options.ports?.platform ?? createEmrPlatform({ client: aws.emr, region: site.aws.region, logger });
       deps = {
         state: options.ports?.state ?? createStateStore(config.tenant.state, { objectStore: objects }),
+        pools: createPoolStore({ objectStore: objects, stateUrl: config.tenant.state }),
         objects,
         platform,
         predictions: options.ports?.predictions ?? createPredictionBackend(config, credentials, { objects, aws, catalog, logger }),

@@ -3,6 +3,7 @@ import type { StoredStructure } from './plan-fingerprint.js';
 import type { InstanceSpec } from './prediction/catalog.js';
 import type { RunArchiveChunk } from './run-archive.js';
 import type { JobFlow, Prediction, ProjectState, RunStep } from './types.js';
+import type { PoolState } from './pools.js';
 
 /** Pass-through cancellation for every I/O call. */
 export type CallOptions = { signal?: AbortSignal };
@@ -87,7 +88,14 @@ export type Platform = {
   clusterReport(clusterId: string, options?: CallOptions): Promise<ClusterReport>;
   terminateCluster(clusterId: string, options?: CallOptions): Promise<void>;
   /** Cancels the run's pending and running steps (EMR CancelSteps) and, with `terminate`, ends the cluster. Absent: the platform cannot. */
-  cancelRun?(clusterId: string, opts: { terminate: boolean }, options?: CallOptions): Promise<{ cancelledSteps: string[] }>;
+  cancelRun?(clusterId: string, opts: { terminate: boolean; stepIds?: readonly string[] }, options?: CallOptions): Promise<{ cancelledSteps: string[] }>;
+  /**
+   * Adds steps to a running or waiting cluster (EMR AddJobFlowSteps), once: never retried on an
+   * ambiguous failure, since a retry could add them twice (the caller looks them up by name instead).
+   */
+  /** How many steps of the cluster are PENDING or RUNNING (EMR ListSteps with a state filter). */
+  countActiveSteps?(clusterId: string, options?: CallOptions): Promise<number>;
+  addSteps?(clusterId: string, steps: readonly Record<string, unknown>[], options?: CallOptions): Promise<{ stepIds: string[] }>;
   /** The steps (EMR steps; Databricks tasks) of a cluster's run, oldest first, with state, timings and failure details. Absent: the platform cannot list them. */
   listSteps?(clusterId: string, options?: CallOptions): Promise<RunStep[]>;
 };
@@ -123,6 +131,13 @@ export type StateStore = {
    * chunk, oldest first; the document's own runs are newer.
    */
   archivedRuns?(projectId: string, options?: CallOptions): AsyncIterable<RunArchiveChunk>;
+};
+
+/** Cluster pools' documents, versioned like project documents (`expectedVersion: null`: create only). */
+export type PoolStore = {
+  get(poolId: string, options?: CallOptions): Promise<Versioned<PoolState> | undefined>;
+  put(poolId: string, state: PoolState, expectedVersion: string | null, options?: CallOptions): Promise<string>;
+  list(options?: CallOptions): Promise<string[]>;
 };
 
 export type Clock = {
@@ -164,6 +179,8 @@ export type PredictionInput = {
   include?: readonly string[];
   /** Instance specs the engine's catalog lacks (Azure Databricks node types), added to it for this prediction. */
   instances?: readonly InstanceSpec[];
+  /** A pooled project: the cluster is this shape and stays so; recommend Spark settings within it (pool-shape.ts). */
+  fixedShape?: { instanceType: string; nodes: number };
 };
 
 /** Turns a recorded run into per-preference recommendations ('local' engine or Sync's API). */

@@ -2,10 +2,10 @@ import type { DatabricksJob } from './databricks-job.js';
 import type { EventLogState, RunStatus, JobFlow, PlatformName, Preference, ProjectMode, RunFailure, RunStep, TuningPolicy } from './types.js';
 
 /** Names of the requests the agent answers (see schema/requests.schema.json). */
-export type RequestName = 'project.create' | 'project.update' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate' | 'run.step' | 'run.logs' | 'run.cancel';
+export type RequestName = 'project.create' | 'project.update' | 'run.start' | 'run.record' | 'prediction.create' | 'prediction.apply' | 'project.iterate' | 'run.step' | 'run.logs' | 'run.cancel' | 'pool.create' | 'pool.resize' | 'pool.delete';
 
 /** Every request name, in the order of the design's table. */
-export const REQUEST_NAMES: readonly RequestName[] = ['project.create', 'project.update', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate', 'run.step', 'run.logs', 'run.cancel'];
+export const REQUEST_NAMES: readonly RequestName[] = ['project.create', 'project.update', 'run.start', 'run.record', 'prediction.create', 'prediction.apply', 'project.iterate', 'run.step', 'run.logs', 'run.cancel', 'pool.create', 'pool.resize', 'pool.delete'];
 
 export type ProjectCreateData = {
   projectId?: string;
@@ -20,6 +20,8 @@ export type ProjectCreateData = {
   autoApply?: boolean;
   mode?: ProjectMode;
   policy?: TuningPolicy;
+  /** For platform 'emr': run this project's steps on the clusters of this pool (pool.create). */
+  pool?: string;
 };
 
 /** Fields to change on a project; `null` removes an optional field. */
@@ -78,7 +80,19 @@ export type RequestDataMap = {
   'run.step': RunStepData;
   'run.logs': RunLogsData;
   'run.cancel': RunCancelData;
+  'pool.create': PoolCreateData;
+  'pool.resize': PoolResizeData;
+  'pool.delete': PoolDeleteData;
 };
+
+/** Keep `size` long-lived clusters of `jobFlow` (an EMR RunJobFlow request) for pooled projects. */
+export type PoolCreateData = { poolId: string; size: number; jobFlow: JobFlow };
+/** Grow (new clusters) or shrink (the newest clusters drain, then terminate) a pool. */
+export type PoolResizeData = { poolId: string; size: number };
+/** Drain a pool (no new placements; clusters terminate once their steps end). */
+export type PoolDeleteData = { poolId: string };
+/** Result of pool.create / pool.resize / pool.delete: the pool's status and clusters after it. */
+export type PoolResult = { poolId: string; status: string; size: number; clusters: { id: string; slot: number; status: string; activeSteps: number }[] };
 
 /** A validated request envelope; `name` narrows `data`. */
 export type ValidRequest = {

@@ -121,6 +121,8 @@ export type Run = {
    * sets nothing, since EMR may still carry it out.
    */
   launch?: { token: string; at: string; endedAt?: string };
+  /** A pooled run (its project targets a cluster pool): the pool, and the steps it added to the pool's cluster (`clusterId`). */
+  pool?: { poolId: string; stepIds?: string[] };
   /** Clusters another attempt of this run started as well; `terminated: false` when terminating one failed. */
   duplicateClusters?: { clusterId: string; terminated: boolean; error?: string }[];
 };
@@ -143,6 +145,8 @@ export type Project = {
   job?: Record<string, unknown>;
   /** Databricks clusters/create body, for platform 'databricks'. */
   cluster?: Record<string, unknown>;
+  /** For platform 'emr': the cluster pool (pool.create) whose clusters run this project's steps, instead of a cluster per run. */
+  pool?: string;
   createdAt: string;
   updatedAt: string;
 };

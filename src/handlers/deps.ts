@@ -2,11 +2,13 @@ import type { Observable } from 'rxjs';
 import type { Config } from '../config/types.js';
 import type { Catalog } from '../domain/prediction/catalog.js';
 import type { DatabricksCloudCatalog } from '../domain/databricks-cost.js';
-import type { Clock, DatabricksPlatformPort, Logger, ObjectStore, Platform, PredictionBackend, StateStore } from '../domain/ports.js';
+import type { Clock, DatabricksPlatformPort, Logger, ObjectStore, Platform, PoolStore, PredictionBackend, StateStore } from '../domain/ports.js';
 
 /** The ports every handler gets; nothing else reaches the outside. */
 export type HandlerDeps = {
   state: StateStore;
+  /** Cluster pools' documents (pool.create); absent: the agent offers no pools. */
+  pools?: PoolStore;
   objects: ObjectStore;
   platform: Platform;
   /** The Databricks workspace (site.databricks), for projects with platform 'databricks'. */

@@ -115,6 +115,10 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
     if (e instanceof SyncError) throw e;
     throw new SyncError('corrupt_data', `the cluster report ${basis.reportUrl} is not valid JSON`, { cause: e });
   }
+  const fixedShape = poolShapeOf(state, basis);
+  if (fixedShape && deps.predictions.name !== 'local') {
+    throw new SyncError('unsupported', `predictions for pooled project '${state.project.id}' need the local engine (site.predictions.backend 'local'): only it recommends settings within the pool's cluster shape`, { retryable: false });
+  }
   const databricks = state.project.platform === 'databricks' ? databricksInputs(deps, report as unknown as DatabricksClusterReport) : undefined;
   if (databricks) report = databricks.engineReport;
   const predicted = await deps.predictions.predict(
@@ -132,6 +136,7 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
       ...previousStructureOf(state, basis.id),
       ...(databricks ? { include: databricks.instances?.map((n) => n.instanceType) ?? databricks.catalog.nodeTypes.map((n) => n.nodeTypeId) } : {}),
       ...(databricks?.instances ? { instances: databricks.instances } : {}),
+      ...(fixedShape ? { fixedShape } : {}),
     },
     opts,
   );
@@ -170,6 +175,18 @@ async function createPrediction(data: PredictionCreateData, deps: HandlerDeps, c
   );
   deps.logger.info('prediction created', { projectId: state.project.id, predictionId, basisRunId: basis.id, backend: deps.predictions.name, requestId: ctx.requestId });
   return prediction;
+}
+
+/**
+ * A pooled project's cluster shape (its basis run's pool cluster), for predictions within it; only the
+ * local engine restricts itself to a shape, so another backend is refused for pooled projects.
+ */
+function poolShapeOf(state: ProjectState, basis: Run): { instanceType: string; nodes: number } | undefined {
+  if (state.project.pool === undefined && basis.pool === undefined) return undefined;
+  if (!basis.cluster?.instanceType || basis.cluster.nodes === undefined) {
+    throw new SyncError('corrupt_data', `pooled run ${basis.id} has no recorded cluster shape to predict within`, { retryable: false });
+  }
+  return { instanceType: basis.cluster.instanceType, nodes: basis.cluster.nodes };
 }
 
 // A Databricks report as the engine reads it, and what re-pricing its answer needs.

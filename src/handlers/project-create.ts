@@ -9,7 +9,7 @@ import { fromAbortable } from './rx.js';
 import { requestKeyOf } from './run-start.js';
 
 /** The fields that make a project's definition; two creates with equal definitions are the same create. */
-const DEFINITION_FIELDS = ['name', 'platform', 'jobFlow', 'job', 'cluster', 'location', 'preference', 'autoApply', 'mode', 'policy'] as const;
+const DEFINITION_FIELDS = ['name', 'platform', 'jobFlow', 'job', 'cluster', 'location', 'preference', 'autoApply', 'mode', 'policy', 'pool'] as const;
 
 /** A lowercase slug of `name` (a-z 0-9 -, at most 100 characters), or 'project' when nothing is left. */
 export function slugify(name: string): string {
@@ -51,6 +51,10 @@ export function projectFromRequest(data: ProjectCreateData, id: string, tenantId
   if (data.jobFlow !== undefined) project.jobFlow = structuredClone(data.jobFlow);
   if (data.job !== undefined) project.job = structuredClone(data.job);
   if (data.cluster !== undefined) project.cluster = structuredClone(data.cluster);
+  if (data.pool !== undefined) {
+    if (data.platform !== 'emr') throw new SyncError('invalid_request', `data.pool: cluster pools are for platform 'emr' projects, not '${data.platform}'`, { retryable: false });
+    project.pool = data.pool;
+  }
   return project;
 }
 
@@ -80,6 +84,13 @@ export function projectCreate(data: ProjectCreateData, deps: HandlerDeps, ctx: H
         const decision = decideProjectCreate(current?.value, wanted);
         if (decision.action === 'existing') return from([decision.project]);
         return fromAbortable(async (signal) => {
+          if (wanted.pool !== undefined) {
+            // A pooled project needs its pool (pool.create) first: say so now rather than at its first run.
+            const pool = deps.pools ? await deps.pools.get(wanted.pool, { signal }) : undefined;
+            if (!pool || pool.value.pool.status !== 'active') {
+              throw new SyncError('invalid_request', `data.pool: pool '${wanted.pool}' ${pool ? `is ${pool.value.pool.status}` : 'does not exist (create it with pool.create)'}`, { retryable: false });
+            }
+          }
           try {
             await deps.state.put(id, decision.state, null, { signal });
           } catch (e) {

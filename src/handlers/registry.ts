@@ -13,6 +13,7 @@ import { runStart } from './run-start.js';
 import { runStep } from './run-step.js';
 import { runLogs } from './run-logs.js';
 import { runCancel } from './run-cancel.js';
+import { poolCreate, poolDelete, poolResize } from './pools.js';
 
 type AnyHandler = (data: never, deps: HandlerDeps, ctx: HandlerContext) => Observable<unknown>;
 
@@ -29,6 +30,9 @@ export const HANDLERS: Readonly<Record<RequestName, AnyHandler>> = {
   'run.step': runStep,
   'run.logs': runLogs,
   'run.cancel': runCancel,
+  'pool.create': poolCreate,
+  'pool.resize': poolResize,
+  'pool.delete': poolDelete,
 };
 
 /**

@@ -75,7 +75,10 @@ export function runCancel(data: RunCancelData, deps: HandlerDeps, ctx: HandlerCo
     }
     let cancelledSteps: string[] = [];
     try {
-      if (platform.cancelRun) cancelledSteps = (await platform.cancelRun(clusterId, { terminate: run.cancelled?.terminate ?? terminate }, opts)).cancelledSteps;
+      // A pooled run shares its cluster: only its own steps are cancelled, and the cluster stays.
+      if (run.pool && platform.cancelRun) cancelledSteps = (await platform.cancelRun(clusterId, { terminate: false, stepIds: run.pool.stepIds ?? [] }, opts)).cancelledSteps;
+      else if (run.pool) log.warn('the platform cannot cancel a pooled run\'s steps', { clusterId });
+      else if (platform.cancelRun) cancelledSteps = (await platform.cancelRun(clusterId, { terminate: run.cancelled?.terminate ?? terminate }, opts)).cancelledSteps;
       else if (run.cancelled?.terminate ?? terminate) await platform.terminateCluster(clusterId, opts);
     } catch (e) {
       const err = toSyncError(e);

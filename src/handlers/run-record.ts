@@ -15,6 +15,7 @@ import { mergeSteps, runFailure, stepsFromEmr } from '../domain/run-steps.js';
 import { patchRun } from './run-start.js';
 import { updateProjectState } from './update-project.js';
 import { recordDatabricksRun } from './databricks-run.js';
+import { recordPooledRun } from './pool-run.js';
 
 /** EMR states after which a run can be recorded (WAITING: a long-lived cluster with no step left). */
 export const FINAL_CLUSTER_STATES: readonly string[] = ['TERMINATED', 'TERMINATED_WITH_ERRORS', 'WAITING'];
@@ -54,7 +55,7 @@ export function findRunToRecord(state: ProjectState, by: { runId?: string | unde
 }
 
 /** The answer for a run already recorded (the same for every replay), else undefined. */
-function answered(run: Run): RunRecordResult | undefined {
+export function answered(run: Run): RunRecordResult | undefined {
   // A cancelled run stays cancelled: it is never recorded for predictions.
   if (run.status === 'cancelled') return { runId: run.id, status: 'cancelled' };
   if (run.status === 'recorded' || (run.status === 'failed' && (run.reportUrl !== undefined || run.clusterId === undefined))) {
@@ -111,6 +112,7 @@ async function recordRun(data: RunRecordData, deps: HandlerDeps, ctx: HandlerCon
   }
   const done = answered(run);
   if (done) return done;
+  if (run.pool) return recordPooledRun(deps, projectId, run, ctx, signal, answered);
   const clusterId = run.clusterId ?? data.clusterId;
   if (clusterId === undefined) throw new SyncError('not_ready', `run '${run.id}' has no cluster yet`, { details: { waitingFor: 'cluster', runId: run.id } });
   if (cluster?.id !== clusterId) cluster = await deps.platform.describeCluster(clusterId, opts);

@@ -15,6 +15,7 @@ import { fromAbortable, sleep, throwIfAborted } from './rx.js';
 import { randomUUID } from 'node:crypto';
 import { updateProjectState } from './update-project.js';
 import { startDatabricksRun } from './databricks-run.js';
+import { placePooledRun } from './pool-run.js';
 
 /** How far before a run's reservation a cluster tagged with its run id may have been created. */
 export const FIND_CLUSTER_SLACK_MS = 5 * 60 * 1000;
@@ -195,6 +196,21 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
     // Reserved without a launch claim: the claim is taken right before RunJobFlow (acquireLaunch), so
     // its lease covers the call and not the reads and writes before it. A run never claimed has never
     // been launched, so the first attempt still needs no cluster lookup.
+  }
+  if (project.pool !== undefined) {
+    // A pooled project: no cluster of its own; its steps go to the pool's least-loaded cluster.
+    if (decision.kind === 'new') {
+      run.pool = { poolId: project.pool };
+      const reserved = await updateProjectState(deps.state, projectId, (s) => reserveRun(s, run), opts);
+      const stored = reserved.state.runs.find((r) => r.requestKey === requestKey);
+      if (!stored) throw new SyncError('internal', `run ${runId} vanished after it was reserved`);
+      if (stored.clusterId !== undefined) return resultOf(stored as Run & { clusterId: string });
+      if (stored.status === 'failed' || stored.status === 'cancelled') throw failedRunError(stored);
+      run = stored;
+    }
+    await deps.objects.put(eventLogDir(run.location), '', { ...opts, contentType: 'application/x-directory' });
+    // The steps and spark-defaults of the request, the applied prediction (merged, pinned keys kept) or the project.
+    return placePooledRun(deps, loaded.value, run, request ?? project.jobFlow, requestKey, ctx, signal);
   }
   // Plan before reserving: a malformed jobFlow fails the request without leaving a run behind.
   const plan = (r: Run): ReturnType<typeof planJobFlow> =>

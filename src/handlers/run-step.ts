@@ -7,6 +7,9 @@ import type { HandlerContext, HandlerDeps } from './deps.js';
 import { findArchivedRun } from './find-run.js';
 import { fromAbortable } from './rx.js';
 import { updateProjectState } from './update-project.js';
+import { allStepsEnded, stepsOfRun } from '../domain/pools.js';
+import { endPlacement, recordPooledRun } from './pool-run.js';
+import { answered } from './run-record.js';
 
 /** The run a step update belongs to: by run id when given, else by its cluster. */
 function findRun(state: ProjectState, data: RunStepData): Run | undefined {
@@ -53,9 +56,17 @@ export function runStep(data: RunStepData, deps: HandlerDeps, ctx: HandlerContex
       }
       throw new SyncError('not_found', `project '${data.projectId}' has no run ${data.runId !== undefined ? `'${data.runId}'` : `on cluster '${data.clusterId}'`} (neither in its document nor in its archive)`);
     }
-    const steps = await list(data.clusterId, { signal });
+    const listed = await list(data.clusterId, { signal });
+    // A pool cluster runs many runs' steps: keep this run's own (named for it).
+    const steps = run.pool ? stepsOfRun(listed, run.id) : listed;
     const { state } = await updateProjectState(deps.state, data.projectId, (s) => applySteps(s, data, steps), { signal });
-    const after = state.runs.find((r) => r.id === run.id) ?? run;
+    let after = state.runs.find((r) => r.id === run.id) ?? run;
+    if (run.pool && allStepsEnded(steps)) {
+      // A pooled run ends with its steps (its cluster does not): record it now (a cancelled one only frees its placement).
+      if (answered(after)) await endPlacement(deps, run.pool.poolId, run.id, { failed: false, endedAt: deps.clock.now().toISOString() }, signal);
+      else await recordPooledRun(deps, data.projectId, after, ctx, signal, answered);
+      after = (await deps.state.get(data.projectId, { signal }))?.value.runs.find((r) => r.id === run.id) ?? after;
+    }
     const result: RunStepResult = { runId: run.id, steps: after.steps ?? [] };
     if (after.failure) result.failure = after.failure;
     return result;

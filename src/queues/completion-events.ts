@@ -6,6 +6,7 @@ import { SyncError, toSyncError } from '../domain/errors.js';
 import type { ClusterInfo, Logger } from '../domain/ports.js';
 import type { Metrics } from '../agent/metrics.js';
 import type { Enqueue } from './requests-queue.js';
+import { TAG_POOL_ID, parsePooledStepName } from '../domain/pools.js';
 
 /** An EMR "Cluster State Change" event, with its stringified `stateChangeReason` decoded. */
 export type EmrClusterStateChange = {
@@ -193,6 +194,19 @@ export function createCompletionConsumer(opts: CompletionConsumerOptions): Compl
     }
   };
 
+  /** The project and run of a step on one of this tenant's pool clusters, by the step's name (see pooledStepName). */
+  const pooledStep = async (event: EmrStepStatusChange): Promise<{ projectId: string; runId: string } | undefined> => {
+    const named = parsePooledStepName(event.name);
+    if (!named) return undefined;
+    try {
+      const cluster = await opts.describeCluster(event.clusterId, controller.signal);
+      return cluster.tags[TAG_POOL_ID] ? named : undefined;
+    } catch (e) {
+      if (toSyncError(e).code === 'not_found') return undefined;
+      throw e;
+    }
+  };
+
   // A step changed state: hand a run.step to the queue (one per step and state), which keeps the
   // run's steps and the failing step's reason and log location.
   const handleStep = async (m: Message, event: EmrStepStatusChange): Promise<MessageOutcome> => {
@@ -202,12 +216,14 @@ export function createCompletionConsumer(opts: CompletionConsumerOptions): Compl
       return 'duplicate';
     }
     const cluster = await projectCluster(event.clusterId);
-    if (!cluster) {
+    // A pool cluster (no project of its own): the step's name says whose run it is.
+    const pooled = cluster ? undefined : await pooledStep(event);
+    if (!cluster && !pooled) {
       await remove(m);
       return 'ignored';
     }
-    const data: Record<string, string> = { projectId: cluster.tags['sync:project-id']!, clusterId: event.clusterId, stepId: event.stepId };
-    const runId = cluster.tags['sync:run-id'];
+    const data: Record<string, string> = { projectId: pooled?.projectId ?? cluster!.tags['sync:project-id']!, clusterId: event.clusterId, stepId: event.stepId };
+    const runId = pooled?.runId ?? cluster!.tags['sync:run-id'];
     if (runId) data.runId = runId;
     const stepKey = stepIdempotencyKey(event.clusterId, event.stepId, event.state);
     const { id, duplicate } = await opts.enqueue({ id: eventRequestId(stepKey), name: 'run.step', data, idempotencyKey: stepKey });

@@ -14,6 +14,7 @@ import {
   instanceFleetShape,
   instanceGroupShape,
   instanceShape,
+  stepRecord,
   stepShape,
 } from './emr-cluster.js';
 import type { ClusterRecord, ClusterState, NodeState, Reason, StepRecord } from './emr-cluster.js';
@@ -258,6 +259,11 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
           step.endedAt = now();
           step.failureDetails = stepFailureDetails(c, step, e.error, message);
           stepChange(c, step);
+          if (c.keepAlive && step.actionOnFailure === 'CONTINUE') {
+            // The cluster carries on: the steps after it run (in a new batch, with fresh work).
+            delete rt.interrupt;
+            return undefined;
+          }
           cancelSteps(c, 'Cancelled after an earlier step failed');
           return { Code: 'STEP_FAILURE', Message: `Shut down as step failed: ${message}` };
         }
@@ -292,13 +298,23 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
       c.readyAt = ready;
       setNodes(c, 'RUNNING', ready);
       transition(c, 'RUNNING', { Message: 'Running step' });
-      const failure = await runSteps(c, rt);
+      // A long-lived cluster started without steps goes straight to WAITING (no work to run).
+      const failure = c.keepAlive && c.steps.length === 0 ? undefined : await runSteps(c, rt);
       if (failure) {
         final = 'TERMINATED_WITH_ERRORS';
         reason = failure;
       } else if (c.keepAlive) {
-        transition(c, 'WAITING', { Message: 'Cluster ready after last step completed.' });
-        for (;;) await wait(rt, Infinity);
+        // A long-lived cluster waits for steps (AddJobFlowSteps wakes it), runs them, and waits again.
+        let stepFailure: Reason | undefined;
+        while (!stepFailure) {
+          transition(c, 'WAITING', { Message: 'Cluster ready after last step completed.' });
+          while (!c.steps.some((s) => s.state === 'PENDING')) await wait(rt, Infinity);
+          transition(c, 'RUNNING', { Message: 'Running step' });
+          do stepFailure = await runSteps(c, rt);
+          while (!stepFailure && c.steps.some((s) => s.state === 'PENDING'));
+        }
+        final = 'TERMINATED_WITH_ERRORS';
+        reason = stepFailure;
       } else {
         reason = { Code: 'ALL_STEPS_COMPLETED', Message: 'Steps completed' };
       }
@@ -417,6 +433,22 @@ export async function createEmrServer(opts: EmrServerOptions = {}): Promise<EmrS
       const c = getCluster(body.ClusterId);
       const p = page('ListBootstrapActions', c.bootstrapActions, body.Marker);
       return { BootstrapActions: p.items, Marker: p.marker };
+    },
+    AddJobFlowSteps(body) {
+      const c = getCluster(body.JobFlowId);
+      if (c.state === 'TERMINATING' || c.state === 'TERMINATED' || c.state === 'TERMINATED_WITH_ERRORS') {
+        throw new EmrApiError('ValidationException', `A job flow that is shutting down, terminated, or finished may not be modified.`);
+      }
+      if (!Array.isArray(body.Steps) || body.Steps.length === 0) throw new EmrApiError('ValidationException', "1 validation error detected: Value null at 'steps' failed to satisfy constraint: Member must not be null");
+      if (c.steps.length + body.Steps.length > 256) throw new EmrApiError('ValidationException', `Maximum number of active steps(State = 'Running', 'Pending' or 'Cancel_Pending') for cluster exceeded.`);
+      const added = (body.Steps as unknown[]).map((s, i) => stepRecord(s, `steps.${i + 1}.member`, now()));
+      c.steps.push(...added);
+      // EMR reports each added step as PENDING.
+      for (const step of added) stepChange(c, step);
+      // A WAITING cluster wakes up and runs them; a RUNNING one takes them after the steps it has.
+      const rt = runtimes.get(c.id);
+      if (c.state === 'WAITING' && rt?.waiter && !rt.awaitingHook) rt.waiter.wake();
+      return { StepIds: added.map((s) => s.id) };
     },
     CancelSteps(body) {
       const c = getCluster(body.ClusterId);

@@ -11,6 +11,7 @@ import type { EventLogDeps } from '../eventlog-source.js';
 import { silentLogger } from '../logger.js';
 import { loadCatalog } from './catalog-file.js';
 import { predictInWorker } from './engine-thread.js';
+import { solutionsWithinShape } from '../../domain/prediction/pool-shape.js';
 
 export type LocalBackendDeps = {
   objectStore?: ObjectStore;
@@ -58,6 +59,8 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
           ...(input.pinned !== undefined ? { pinned: input.pinned } : {}),
           ...(input.memoryFloorMb !== undefined ? { memoryFloorMb: input.memoryFloorMb } : {}),
           ...(input.include ? { include: input.include } : {}),
+          // A pooled run pays no cluster start-up: the pool's clusters are already up.
+          ...(input.fixedShape ? { include: [input.fixedShape.instanceType], clusterStartupSeconds: 0 } : {}),
           catalog,
           history: history.map((h) => ({ instanceType: h.instanceType, nodes: h.nodes, runtimeSeconds: h.runtimeSeconds })),
         },
@@ -75,7 +78,7 @@ export function createLocalPredictionBackend(deps: LocalBackendDeps = {}): Predi
         projectId: input.projectId,
         basisRunId: input.basisRunId,
         createdAt: input.createdAt.toISOString(),
-        solutions: outcome.solutions,
+        solutions: input.fixedShape ? solutionsWithinShape(outcome, input.fixedShape, input.margin) : outcome.solutions,
         basis: { runtimeSeconds: outcome.basis.runtimeSeconds, costUsd: outcome.basis.costUsd },
         candidates: outcome.candidates.length,
         points: candidatePoints(outcome.candidates),
