@@ -23,6 +23,8 @@ import type { HistoryCurve, HistoryRun } from './history.js';
 import { choosePreferencesOver, relativeChange } from './pareto.js';
 import type { PreferenceCeilings } from './pareto.js';
 import { buildReplayPlan } from './plan.js';
+import type { ReplayPlan } from './plan.js';
+import { compressPlan, memoryReach } from './compress.js';
 import { taskScaling, usableTaskMemoryBytes } from './scaling.js';
 import { adviceProperties, adviseSettings, describeAdvice } from './settings-advice.js';
 import type { SettingAdvice, SettingsAdvice } from './settings-advice.js';
@@ -112,6 +114,8 @@ const PERFORMANCE_COST_FACTOR = 2;
 /** Default margin a recommendation must beat the current configuration by (the policy's compellingSaving default). */
 export const DEFAULT_MARGIN = 0.1;
 const ECONOMY_RUNTIME_FACTOR = 1.5;
+/** Plans of at least this many task attempts are simulated compressed (compress.ts). */
+export const COMPRESS_FROM_TASKS = 50_000;
 /** Fewest candidates a default search evaluates (the range widens upwards to reach it). */
 export const MIN_CANDIDATES = 200;
 
@@ -409,7 +413,17 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
 
   const observedMemoryPerTaskMb =
     model.settings.executorMemoryMb !== undefined ? model.settings.executorMemoryMb / Math.max(1, Math.floor(observed.cores / plan.taskCpus)) : basisLayout.memoryPerTaskMb;
-  const simObserved = simulatePlan(plan, observed, params);
+  // Large logs are simulated compressed (compress.ts), per power-of-two slot count, observed run included.
+  const compressed = new Map<string, ReplayPlan>();
+  const planFor = (p: ReplayPlan, slots: number, tag: string): ReplayPlan => {
+    if (p.taskCount < COMPRESS_FROM_TASKS) return p;
+    const bucket = 2 ** Math.ceil(Math.log2(Math.max(1, slots)));
+    const key = `${tag}/${bucket}`;
+    let out = compressed.get(key);
+    if (!out) compressed.set(key, (out = compressPlan(p, bucket)));
+    return out;
+  };
+  const simObserved = simulatePlan(planFor(plan, observedSlots, 'p'), observed, params);
   // Anchor on the observed run: candidates keep the replay's ratio to it.
   const anchor = simObserved.estimatedMs > 0 ? model.durationMs / simObserved.estimatedMs : 1;
 
@@ -470,6 +484,9 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   // Instances are billed from creation: the observed provisioning/bootstrap time is added to each cost.
   const startupSeconds = options.clusterStartupSeconds ?? shape.startupSeconds ?? 0;
   const cache = new Map<string, number>();
+  // What memory limits can change in each plan: limits past every task's peak, and relief below every spilled task's need, change nothing.
+  const reach = new Map<ReplayPlan, ReturnType<typeof memoryReach>>([[plan, memoryReach(plan)]]);
+  if (!reach.has(tunedPlan)) reach.set(tunedPlan, memoryReach(tunedPlan));
   const estimates: CandidateEstimate[] = [];
   const layouts = new Map<CandidateEstimate, ExecutorLayout>();
   for (const c of candidates) {
@@ -491,10 +508,16 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     if (exact.spillReliefBytes !== undefined) scaling.spillReliefBytes = Math.floor(exact.spillReliefBytes / 1e6) * 1e6;
     // With other shuffle partitions a task's memory need changes: charge what no longer fits.
     if (c.tunedSettings && tunedPlan !== plan && !Number.isFinite(scaling.memoryPerTaskBytes)) scaling.memoryPerTaskBytes = usableTaskMemoryBytes(c.layout.memoryPerTaskMb);
+    const r = reach.get(c.tunedSettings ? tunedPlan : plan)!;
+    if (scaling.memoryPerTaskBytes >= r.maxPeakBytes) scaling.memoryPerTaskBytes = Infinity;
+    if (scaling.spillReliefBytes !== undefined) scaling.spillReliefBytes = r.reliefLevel(scaling.spillReliefBytes);
+    if (scaling.spillReliefBytes === 0) delete scaling.spillReliefBytes;
     const key = [executors, c.layout.executorCores, scaling.cpuFactor, scaling.gcFactor, scaling.fetchFactor, scaling.memoryPerTaskBytes, scaling.spillReliefBytes ?? 0, c.tunedSettings ? 't' : ''].join('/');
     let simMs = cache.get(key);
     if (simMs === undefined) {
-      simMs = simulatePlan(c.tunedSettings ? tunedPlan : plan, { executors, cores: c.layout.executorCores, scaling }, params).estimatedMs * anchor;
+      const slots = executors * Math.max(1, Math.floor(c.layout.executorCores / plan.taskCpus));
+      const simPlan = c.tunedSettings ? planFor(tunedPlan, slots, 't') : planFor(plan, slots, 'p');
+      simMs = simulatePlan(simPlan, { executors, cores: c.layout.executorCores, scaling }, params).estimatedMs * anchor;
       cache.set(key, simMs);
     }
     const simulatedSeconds = simMs / 1000;
