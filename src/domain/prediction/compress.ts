@@ -28,7 +28,7 @@ export type StageChunks = {
 };
 
 /** Chunks per slot of the remaining work (guided self-scheduling's factor). */
-export const CHUNKS_PER_SLOT = 2;
+export const CHUNKS_PER_SLOT = 1.5;
 
 /**
  * Entry boundaries for `n` tasks on `slots` slots: entry e covers positions bounds[e] .. bounds[e+1]-1.
@@ -192,4 +192,51 @@ export function memoryReach(plan: ReplayPlan): { maxPeakBytes: number; reliefLev
     return lo === 0 ? 0 : sorted[lo - 1]!;
   };
   return { maxPeakBytes, reliefLevel };
+}
+
+/** Largest share of the plan's total task time a factor's rounding may move (half a step x its column's share). */
+export const FACTOR_ROUNDING_SHARE = 0.0025;
+
+/**
+ * Steps for the GC and fetch-wait factors of TaskScaling on `plan`: at least `minStep`, and as
+ * coarse as keeps the rounding's effect on the total task time within FACTOR_ROUNDING_SHARE (a
+ * column that is a small share of the task time needs no fine factor). Pure.
+ */
+export function factorSteps(plan: ReplayPlan, minStep: number): { gc: number; fetch: number } {
+  let total = 0;
+  let gc = 0;
+  let fetch = 0;
+  for (const st of plan.stages) {
+    const n = st.durationMs.length;
+    for (let k = 0; k < n; k++) {
+      total += st.durationMs[k]!;
+      gc += st.gcMs[k]!;
+      fetch += st.fetchWaitMs[k]!;
+    }
+  }
+  const step = (col: number) => (col > 0 ? Math.max(minStep, (2 * FACTOR_ROUNDING_SHARE * total) / col) : Infinity);
+  return { gc: step(gc), fetch: step(fetch) };
+}
+
+/** `f` rounded to a multiple of `step` away from 1 (an infinite step: 1). */
+export function quantiseFactor(f: number, step: number): number {
+  if (!Number.isFinite(step)) return 1;
+  return Math.round((1 + Math.round((f - 1) / step) * step) * 1e6) / 1e6;
+}
+
+/** Step of the CPU-factor grid large logs are simulated on (estimates between are interpolated). */
+export const CPU_GRID = 0.05;
+
+/**
+ * f(x) from f at the two multiples of `step` around x, interpolated linearly (f at x itself when x
+ * is on the grid). For the simulator, whose estimate is close to linear in the CPU factor over a
+ * small step (task time is linear in it; only the packing of tasks onto slots is not). Pure.
+ */
+export function interpolateOnGrid(x: number, step: number, f: (x: number) => number): number {
+  const i = Math.floor(x / step + 1e-9);
+  const lo = Math.round(i * step * 1e6) / 1e6;
+  const hi = Math.round((i + 1) * step * 1e6) / 1e6;
+  if (Math.abs(x - lo) < 1e-9) return f(lo);
+  const w = (x - lo) / (hi - lo);
+  return (1 - w) * f(lo) + w * f(hi);
 }

@@ -24,7 +24,7 @@ import { choosePreferencesOver, relativeChange } from './pareto.js';
 import type { PreferenceCeilings } from './pareto.js';
 import { buildReplayPlan } from './plan.js';
 import type { ReplayPlan } from './plan.js';
-import { compressPlan, memoryReach } from './compress.js';
+import { CPU_GRID, compressPlan, factorSteps, interpolateOnGrid, memoryReach, quantiseFactor } from './compress.js';
 import { taskScaling, usableTaskMemoryBytes } from './scaling.js';
 import { adviceProperties, adviseSettings, describeAdvice } from './settings-advice.js';
 import type { SettingAdvice, SettingsAdvice } from './settings-advice.js';
@@ -487,6 +487,8 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   // What memory limits can change in each plan: limits past every task's peak, and relief below every spilled task's need, change nothing.
   const reach = new Map<ReplayPlan, ReturnType<typeof memoryReach>>([[plan, memoryReach(plan)]]);
   if (!reach.has(tunedPlan)) reach.set(tunedPlan, memoryReach(tunedPlan));
+  // Large logs: GC and fetch factors in steps that move the total task time by at most 0.25% (compress.ts).
+  const steps = plan.taskCount >= COMPRESS_FROM_TASKS ? factorSteps(plan, 0.1) : undefined;
   const estimates: CandidateEstimate[] = [];
   const layouts = new Map<CandidateEstimate, ExecutorLayout>();
   for (const c of candidates) {
@@ -501,8 +503,8 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     const scaling = {
       ...exact,
       cpuFactor: round(exact.cpuFactor, 2),
-      gcFactor: round(exact.gcFactor, 1),
-      fetchFactor: round(exact.fetchFactor, 1),
+      gcFactor: steps ? quantiseFactor(exact.gcFactor, steps.gc) : round(exact.gcFactor, 1),
+      fetchFactor: steps ? quantiseFactor(exact.fetchFactor, steps.fetch) : round(exact.fetchFactor, 1),
       memoryPerTaskBytes: Number.isFinite(exact.memoryPerTaskBytes) ? Math.round(exact.memoryPerTaskBytes / 1e8) * 1e8 : Infinity,
     };
     if (exact.spillReliefBytes !== undefined) scaling.spillReliefBytes = Math.floor(exact.spillReliefBytes / 1e6) * 1e6;
@@ -512,14 +514,19 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     if (scaling.memoryPerTaskBytes >= r.maxPeakBytes) scaling.memoryPerTaskBytes = Infinity;
     if (scaling.spillReliefBytes !== undefined) scaling.spillReliefBytes = r.reliefLevel(scaling.spillReliefBytes);
     if (scaling.spillReliefBytes === 0) delete scaling.spillReliefBytes;
-    const key = [executors, c.layout.executorCores, scaling.cpuFactor, scaling.gcFactor, scaling.fetchFactor, scaling.memoryPerTaskBytes, scaling.spillReliefBytes ?? 0, c.tunedSettings ? 't' : ''].join('/');
-    let simMs = cache.get(key);
-    if (simMs === undefined) {
-      const slots = executors * Math.max(1, Math.floor(c.layout.executorCores / plan.taskCpus));
-      const simPlan = c.tunedSettings ? planFor(tunedPlan, slots, 't') : planFor(plan, slots, 'p');
-      simMs = simulatePlan(simPlan, { executors, cores: c.layout.executorCores, scaling }, params).estimatedMs * anchor;
-      cache.set(key, simMs);
-    }
+    const simAt = (cpuFactor: number): number => {
+      const key = [executors, c.layout.executorCores, cpuFactor, scaling.gcFactor, scaling.fetchFactor, scaling.memoryPerTaskBytes, scaling.spillReliefBytes ?? 0, c.tunedSettings ? 't' : ''].join('/');
+      let ms = cache.get(key);
+      if (ms === undefined) {
+        const slots = executors * Math.max(1, Math.floor(c.layout.executorCores / plan.taskCpus));
+        const simPlan = c.tunedSettings ? planFor(tunedPlan, slots, 't') : planFor(plan, slots, 'p');
+        ms = simulatePlan(simPlan, { executors, cores: c.layout.executorCores, scaling: { ...scaling, cpuFactor } }, params).estimatedMs * anchor;
+        cache.set(key, ms);
+      }
+      return ms;
+    };
+    // Large logs: simulated at the CPU factors of a CPU_GRID grid either side, interpolated linearly.
+    const simMs = steps ? interpolateOnGrid(exact.cpuFactor, CPU_GRID, simAt) : simAt(scaling.cpuFactor);
     const simulatedSeconds = simMs / 1000;
     let runtimeSeconds = simulatedSeconds;
     let source: CandidateEstimate['source'] = 'simulator';
