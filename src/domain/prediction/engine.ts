@@ -315,7 +315,36 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
 
   if (plan.groups.length > 0) releaseGroup(0, plan.groups[0]!.gapBeforeMs);
   let now = 0;
-  while (heap.pop()) {
+  const dynamic = managed !== undefined && managed.dynamic;
+  const overhead = options.taskOverheadMs;
+  while (heap.peek()) {
+    // Fast path, the common event of a large stage: a task ends (no retry, no executor loss, its
+    // stage goes on) while every other slot is busy and tasks wait. dispatch() would hand the freed
+    // slot the next waiting task; that is done here in place, replacing the event at the heap's top.
+    if (heap.topKind === TASK_END && freeTotal === 0 && ready.length > 0) {
+      const e = heap.topA;
+      const s = heap.topB;
+      const k = heap.topC;
+      if (alive[e] && !kills[s]![k] && retries[s]![k]! < 0 && ended[s]! + 1 < taskCount[s]! && !(dynamic && free[e]! + 1 === slots[e]!)) {
+        now = heap.topTime;
+        running[s]!--;
+        runningTasks -= weights[s]?.[k] ?? 1;
+        ended[s]!++;
+        const s2 = ready[0]!;
+        idleEpoch[e]!++;
+        const k2 = order[s2]![nextTask[s2]!++]!;
+        const d = durations[s2]![k2]!;
+        const w = weights[s2]?.[k2] ?? 1;
+        running[s2]!++;
+        runningTasks += w;
+        pendingTasks -= w;
+        if (now + d > lastFinish[s2]!) lastFinish[s2] = now + d;
+        heap.replaceTop(now + d + overhead * w, TASK_END, e, s2, k2);
+        if (nextTask[s2] === available[s2]) ready.shift();
+        continue;
+      }
+    }
+    heap.pop();
     now = heap.topTime;
     const a = heap.topA;
     switch (heap.topKind) {
