@@ -225,7 +225,7 @@ export function quantiseFactor(f: number, step: number): number {
 }
 
 /** Step of the CPU-factor grid large logs are simulated on (estimates between are interpolated). */
-export const CPU_GRID = 0.05;
+export const CPU_GRID = 0.1;
 
 /**
  * f(x) from f at the two multiples of `step` around x, interpolated linearly (f at x itself when x

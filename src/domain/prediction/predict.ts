@@ -413,11 +413,11 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
 
   const observedMemoryPerTaskMb =
     model.settings.executorMemoryMb !== undefined ? model.settings.executorMemoryMb / Math.max(1, Math.floor(observed.cores / plan.taskCpus)) : basisLayout.memoryPerTaskMb;
-  // Large logs are simulated compressed (compress.ts), per power-of-two slot count, observed run included.
+  // Large logs are simulated compressed (compress.ts), for slot counts rounded up to a power of sqrt(2), observed run included.
   const compressed = new Map<string, ReplayPlan>();
   const planFor = (p: ReplayPlan, slots: number, tag: string): ReplayPlan => {
     if (p.taskCount < COMPRESS_FROM_TASKS) return p;
-    const bucket = 2 ** Math.ceil(Math.log2(Math.max(1, slots)));
+    const bucket = Math.ceil(2 ** (Math.ceil(2 * Math.log2(Math.max(1, slots)) - 1e-9) / 2));
     const key = `${tag}/${bucket}`;
     let out = compressed.get(key);
     if (!out) compressed.set(key, (out = compressPlan(p, bucket)));
