@@ -156,6 +156,19 @@ export function compressPlan(plan: ReplayPlan, slots: number, k: number = CHUNKS
   return changed ? { ...plan, stages } : plan;
 }
 
+/** Plans of at least this many task attempts are simulated compressed (predict, analyze). */
+export const COMPRESS_FROM_TASKS = 50_000;
+
+/** `slots` rounded up to a power of sqrt(2): the slot counts compressed plans are made for. */
+export function slotBucket(slots: number): number {
+  return Math.ceil(2 ** (Math.ceil(2 * Math.log2(Math.max(1, slots)) - 1e-9) / 2));
+}
+
+/** The plan to simulate on `slots` slots: compressed for slotBucket(slots) when it has COMPRESS_FROM_TASKS tasks or more. */
+export function compressFor(plan: ReplayPlan, slots: number): ReplayPlan {
+  return plan.taskCount < COMPRESS_FROM_TASKS ? plan : compressPlan(plan, slotBucket(slots));
+}
+
 /** Entries the simulator will handle for `plan` (tasks, or chunks for compressed stages). */
 export function planEntries(plan: ReplayPlan): number {
   let n = 0;

@@ -24,7 +24,7 @@ import { choosePreferencesOver, relativeChange } from './pareto.js';
 import type { PreferenceCeilings } from './pareto.js';
 import { buildReplayPlan } from './plan.js';
 import type { ReplayPlan } from './plan.js';
-import { CPU_GRID, compressPlan, factorSteps, interpolateOnGrid, memoryReach, quantiseFactor } from './compress.js';
+import { COMPRESS_FROM_TASKS, CPU_GRID, compressFor, factorSteps, interpolateOnGrid, memoryReach, quantiseFactor, slotBucket } from './compress.js';
 import { taskScaling, usableTaskMemoryBytes } from './scaling.js';
 import { adviceProperties, adviseSettings, describeAdvice } from './settings-advice.js';
 import type { SettingAdvice, SettingsAdvice } from './settings-advice.js';
@@ -114,8 +114,6 @@ const PERFORMANCE_COST_FACTOR = 2;
 /** Default margin a recommendation must beat the current configuration by (the policy's compellingSaving default). */
 export const DEFAULT_MARGIN = 0.1;
 const ECONOMY_RUNTIME_FACTOR = 1.5;
-/** Plans of at least this many task attempts are simulated compressed (compress.ts). */
-export const COMPRESS_FROM_TASKS = 50_000;
 /** Fewest candidates a default search evaluates (the range widens upwards to reach it). */
 export const MIN_CANDIDATES = 200;
 
@@ -417,10 +415,9 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   const compressed = new Map<string, ReplayPlan>();
   const planFor = (p: ReplayPlan, slots: number, tag: string): ReplayPlan => {
     if (p.taskCount < COMPRESS_FROM_TASKS) return p;
-    const bucket = Math.ceil(2 ** (Math.ceil(2 * Math.log2(Math.max(1, slots)) - 1e-9) / 2));
-    const key = `${tag}/${bucket}`;
+    const key = `${tag}/${slotBucket(slots)}`;
     let out = compressed.get(key);
-    if (!out) compressed.set(key, (out = compressPlan(p, bucket)));
+    if (!out) compressed.set(key, (out = compressFor(p, slots)));
     return out;
   };
   const simObserved = simulatePlan(planFor(plan, observedSlots, 'p'), observed, params);
