@@ -253,3 +253,46 @@ export function interpolateOnGrid(x: number, step: number, f: (x: number) => num
   const w = (x - lo) / (hi - lo);
   return (1 - w) * f(lo) + w * f(hi);
 }
+
+/** Largest relative gap between f at an interval's midpoint and the line through its ends for the line to be used. */
+export const LINE_TOLERANCE = 0.001;
+
+/**
+ * f over [xMin, xMax] from few evaluations, for a function close to linear: f at the multiples of
+ * `step` around both ends, then at midpoints (on the grid) of any interval whose midpoint is off the
+ * line through its ends by more than `tol` of f; the result interpolates linearly between the
+ * points evaluated. `f` is called once per grid point at most. Pure.
+ */
+export function adaptiveLine(xMin: number, xMax: number, step: number, f: (x: number) => number, tol: number = LINE_TOLERANCE): (x: number) => number {
+  const at = (i: number) => Math.round(i * step * 1e6) / 1e6;
+  const i0 = Math.floor(xMin / step + 1e-9);
+  const i1 = Math.max(i0, Math.ceil(xMax / step - 1e-9));
+  const vals = new Map<number, number>();
+  const val = (i: number): number => {
+    let v = vals.get(i);
+    if (v === undefined) vals.set(i, (v = f(at(i))));
+    return v;
+  };
+  const refine = (i: number, j: number): void => {
+    if (j - i <= 1) return;
+    const m = (i + j) >> 1;
+    const fm = val(m);
+    const line = val(i) + ((val(j) - val(i)) * (m - i)) / (j - i);
+    if (Math.abs(fm - line) <= tol * Math.abs(fm)) return;
+    refine(i, m);
+    refine(m, j);
+  };
+  val(i0);
+  val(i1);
+  refine(i0, i1);
+  const knots = [...vals.keys()].sort((a, b) => a - b);
+  const xs = knots.map(at);
+  const ys = knots.map((i) => vals.get(i)!);
+  return (x: number): number => {
+    if (xs.length === 1 || x <= xs[0]!) return ys[0]!;
+    let k = 0;
+    while (k + 2 < xs.length && xs[k + 1]! < x) k++;
+    const w = Math.min(1, (x - xs[k]!) / (xs[k + 1]! - xs[k]!));
+    return (1 - w) * ys[k]! + w * ys[k + 1]!;
+  };
+}

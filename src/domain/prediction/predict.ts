@@ -24,7 +24,7 @@ import { choosePreferencesOver, relativeChange } from './pareto.js';
 import type { PreferenceCeilings } from './pareto.js';
 import { buildReplayPlan } from './plan.js';
 import type { ReplayPlan } from './plan.js';
-import { COMPRESS_FROM_TASKS, CPU_GRID, compressFor, factorSteps, interpolateOnGrid, memoryReach, quantiseFactor, slotBucket } from './compress.js';
+import { COMPRESS_FROM_TASKS, CPU_GRID, adaptiveLine, compressFor, factorSteps, memoryReach, quantiseFactor, slotBucket } from './compress.js';
 import { taskScaling, usableTaskMemoryBytes } from './scaling.js';
 import { adviceProperties, adviseSettings, describeAdvice } from './settings-advice.js';
 import type { SettingAdvice, SettingsAdvice } from './settings-advice.js';
@@ -488,7 +488,7 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   const steps = plan.taskCount >= COMPRESS_FROM_TASKS ? factorSteps(plan, 0.1) : undefined;
   const estimates: CandidateEstimate[] = [];
   const layouts = new Map<CandidateEstimate, ExecutorLayout>();
-  for (const c of candidates) {
+  const prepare = (c: Candidate) => {
     const spec = catalog.get(c.instanceType)!;
     const executors = c.nodes * c.layout.executorsPerNode;
     const exact = taskScaling(
@@ -522,8 +522,28 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
       }
       return ms;
     };
-    // Large logs: simulated at the CPU factors of a CPU_GRID grid either side, interpolated linearly.
-    const simMs = steps ? interpolateOnGrid(exact.cpuFactor, CPU_GRID, simAt) : simAt(scaling.cpuFactor);
+    const group = [executors, c.layout.executorCores, scaling.gcFactor, scaling.fetchFactor, scaling.memoryPerTaskBytes, scaling.spillReliefBytes ?? 0, c.tunedSettings ? 't' : ''].join('/');
+    return { executors, exact, scaling, simAt, group };
+  };
+  const prepared = candidates.map(prepare);
+  // Large logs: per group of candidates that differ only in CPU factor, the estimate is simulated at
+  // few CPU factors (a CPU_GRID grid over the group's range, refined where it is not linear) and
+  // interpolated (compress.ts adaptiveLine).
+  const lines = new Map<string, (x: number) => number>();
+  if (steps) {
+    const range = new Map<string, { lo: number; hi: number; simAt: (x: number) => number }>();
+    for (const p of prepared) {
+      const r = range.get(p.group);
+      if (r) {
+        r.lo = Math.min(r.lo, p.exact.cpuFactor);
+        r.hi = Math.max(r.hi, p.exact.cpuFactor);
+      } else range.set(p.group, { lo: p.exact.cpuFactor, hi: p.exact.cpuFactor, simAt: p.simAt });
+    }
+    for (const [g, r] of range) lines.set(g, adaptiveLine(r.lo, r.hi, CPU_GRID, r.simAt));
+  }
+  for (const [ci, c] of candidates.entries()) {
+    const { executors, exact, scaling, simAt, group } = prepared[ci]!;
+    const simMs = steps ? lines.get(group)!(exact.cpuFactor) : simAt(scaling.cpuFactor);
     const simulatedSeconds = simMs / 1000;
     let runtimeSeconds = simulatedSeconds;
     let source: CandidateEstimate['source'] = 'simulator';
