@@ -7,6 +7,8 @@
 // per slot while all slots are busy. Failed, retried and executor-killing attempts are never merged.
 // The per-task terms of TaskScaling that are not linear (spill over a memory limit, spill relief) are
 // kept exactly: each chunk keeps its tasks' peaks sorted (with prefix sums) and its spilled tasks.
+// Also here: what lets a large prediction share simulations across candidates (memoryReach,
+// factorSteps, adaptiveLine), used by predict.ts for plans of COMPRESS_FROM_TASKS tasks or more.
 import type { PlanStage, ReplayPlan } from './plan.js';
 
 /** Per-entry detail of a compressed stage (entries are chunks of one or more tasks). */
@@ -237,22 +239,8 @@ export function quantiseFactor(f: number, step: number): number {
   return Math.round((1 + Math.round((f - 1) / step) * step) * 1e6) / 1e6;
 }
 
-/** Step of the CPU-factor grid large logs are simulated on (estimates between are interpolated). */
+/** Step of the CPU-factor grid large logs are simulated on (adaptiveLine; estimates between are interpolated). */
 export const CPU_GRID = 0.1;
-
-/**
- * f(x) from f at the two multiples of `step` around x, interpolated linearly (f at x itself when x
- * is on the grid). For the simulator, whose estimate is close to linear in the CPU factor over a
- * small step (task time is linear in it; only the packing of tasks onto slots is not). Pure.
- */
-export function interpolateOnGrid(x: number, step: number, f: (x: number) => number): number {
-  const i = Math.floor(x / step + 1e-9);
-  const lo = Math.round(i * step * 1e6) / 1e6;
-  const hi = Math.round((i + 1) * step * 1e6) / 1e6;
-  if (Math.abs(x - lo) < 1e-9) return f(lo);
-  const w = (x - lo) / (hi - lo);
-  return (1 - w) * f(lo) + w * f(hi);
-}
 
 /** Largest relative gap between f at an interval's midpoint and the line through its ends for the line to be used. */
 export const LINE_TOLERANCE = 0.001;
