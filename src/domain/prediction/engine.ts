@@ -3,6 +3,7 @@
 // driver's observed submission delay); tasks go, in Spark's FIFO order, to free slots; executors
 // arrive, get lost, or (with dynamic allocation) are requested and released as Spark's allocation
 // manager would.
+import { excessOver } from './compress.js';
 import { EventHeap } from './event-heap.js';
 import type { ReplayPlan } from './plan.js';
 
@@ -81,6 +82,7 @@ function scaledDurations(plan: ReplayPlan, sc: TaskScaling | undefined): Float64
   const mem = sc.memoryPerTaskBytes;
   const relief = sc.spillReliefBytes ?? 0;
   return plan.stages.map((st) => {
+    if (st.chunks) return scaledChunks(st, sc);
     const n = st.durationMs.length;
     const out = new Float64Array(n);
     const { durationMs, cpuMs, gcMs, fetchWaitMs, peakMemoryBytes, memorySpillBytes } = st;
@@ -95,6 +97,27 @@ function scaledDurations(plan: ReplayPlan, sc: TaskScaling | undefined): Float64
     }
     return out;
   });
+}
+
+/** scaledDurations for a compressed stage: the linear terms from the chunk sums, spill per task (each task at least 1 ms). */
+function scaledChunks(st: ReplayPlan['stages'][number], sc: TaskScaling): Float64Array {
+  const c = st.chunks!;
+  const fc = sc.cpuFactor - 1;
+  const fg = sc.gcFactor - 1;
+  const ff = sc.fetchFactor - 1;
+  const mem = sc.memoryPerTaskBytes;
+  const relief = sc.spillReliefBytes ?? 0;
+  const n = st.durationMs.length;
+  const out = new Float64Array(n);
+  const { durationMs, cpuMs, gcMs, fetchWaitMs } = st;
+  for (let e = 0; e < n; e++) {
+    let d = durationMs[e]! + cpuMs[e]! * fc + gcMs[e]! * fg + fetchWaitMs[e]! * ff;
+    if (Number.isFinite(mem)) d += excessOver(c, e, mem) * sc.spillMsPerByte;
+    for (let r = c.spillStart[e]!; r < c.spillStart[e + 1]! && c.spillNeed[r]! <= relief; r++) d -= Math.min(c.spillBytes[r]! * sc.spillMsPerByte, c.spillDurationMs[r]! / 2);
+    const w = c.weight[e]!;
+    out[e] = d < w ? w : d;
+  }
+  return out;
 }
 
 /** Runs the plan on the supply; pure and deterministic. */
@@ -121,6 +144,8 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
     for (let k = 0; k < isRetry.length; k++) n += isRetry[k]!;
     available[i] = taskCount[i]! - n;
   }
+  // Tasks each entry stands for (chunks of a compressed stage; else 1).
+  const weights = plan.stages.map((st) => st.chunks?.weight);
   const nextTask = new Int32Array(nStages);
   const ended = new Int32Array(nStages);
   const running = new Int32Array(nStages);
@@ -235,11 +260,12 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
       idleEpoch[e]!++;
       const k = order[s]![nextTask[s]!++]!;
       const d = durations[s]![k]!;
+      const w = weights[s]?.[k] ?? 1;
       running[s]!++;
-      runningTasks++;
-      pendingTasks--;
+      runningTasks += w;
+      pendingTasks -= w;
       if (now + d > lastFinish[s]!) lastFinish[s] = now + d;
-      heap.push(now + d + options.taskOverheadMs, TASK_END, e, s, k);
+      heap.push(now + d + options.taskOverheadMs * w, TASK_END, e, s, k);
       if (nextTask[s] === available[s]) ready.shift();
     }
   };
@@ -251,7 +277,9 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
       return;
     }
     if (available[s]! > 0) insertReady(s);
-    pendingTasks += available[s]!;
+    const w = weights[s];
+    if (w) for (let p = 0; p < available[s]!; p++) pendingTasks += w[order[s]![p]!]!;
+    else pendingTasks += available[s]!;
     scheduleTick(now);
   };
   const releaseIfReady = (s: number, at: number) => {
@@ -287,7 +315,36 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
 
   if (plan.groups.length > 0) releaseGroup(0, plan.groups[0]!.gapBeforeMs);
   let now = 0;
-  while (heap.pop()) {
+  const dynamic = managed !== undefined && managed.dynamic;
+  const overhead = options.taskOverheadMs;
+  while (heap.peek()) {
+    // Fast path, the common event of a large stage: a task ends (no retry, no executor loss, its
+    // stage goes on) while every other slot is busy and tasks wait. dispatch() would hand the freed
+    // slot the next waiting task; that is done here in place, replacing the event at the heap's top.
+    if (heap.topKind === TASK_END && freeTotal === 0 && ready.length > 0) {
+      const e = heap.topA;
+      const s = heap.topB;
+      const k = heap.topC;
+      if (alive[e] && !kills[s]![k] && retries[s]![k]! < 0 && ended[s]! + 1 < taskCount[s]! && !(dynamic && free[e]! + 1 === slots[e]!)) {
+        now = heap.topTime;
+        running[s]!--;
+        runningTasks -= weights[s]?.[k] ?? 1;
+        ended[s]!++;
+        const s2 = ready[0]!;
+        idleEpoch[e]!++;
+        const k2 = order[s2]![nextTask[s2]!++]!;
+        const d = durations[s2]![k2]!;
+        const w = weights[s2]?.[k2] ?? 1;
+        running[s2]!++;
+        runningTasks += w;
+        pendingTasks -= w;
+        if (now + d > lastFinish[s2]!) lastFinish[s2] = now + d;
+        heap.replaceTop(now + d + overhead * w, TASK_END, e, s2, k2);
+        if (nextTask[s2] === available[s2]) ready.shift();
+        continue;
+      }
+    }
+    heap.pop();
     now = heap.topTime;
     const a = heap.topA;
     switch (heap.topKind) {
@@ -295,7 +352,7 @@ export function runEngine(plan: ReplayPlan, supply: Supply, options: EngineOptio
         const s = heap.topB;
         const k = heap.topC;
         running[s]!--;
-        runningTasks--;
+        runningTasks -= weights[s]?.[k] ?? 1;
         ended[s]!++;
         if (kills[s]![k] && alive[a]) {
           // The task failed because its executor died: the executor goes too.

@@ -38,6 +38,46 @@ export class EventHeap {
     this.c[i] = c;
   }
 
+  /** Reads the earliest event into topTime/topKind/topA/topB/topC without removing it; false when empty. */
+  peek(): boolean {
+    if (this.n === 0) return false;
+    this.topTime = this.time[0]!;
+    const top = this.ka[0]!;
+    this.topKind = top & 7;
+    this.topA = top >> 3;
+    this.topB = this.b[0]!;
+    this.topC = this.c[0]!;
+    return true;
+  }
+
+  /** Replaces the earliest event with a new one (a pop and a push in one pass); the heap must not be empty. */
+  replaceTop(time: number, kind: number, a = 0, b = 0, c = 0): void {
+    this.siftDown(time, (a << 3) | kind, b, c, this.n);
+  }
+
+  private siftDown(t: number, k: number, b: number, c: number, last: number): void {
+    const tm = this.time;
+    const ka = this.ka;
+    const bb = this.b;
+    const cc = this.c;
+    let i = 0;
+    for (;;) {
+      let ch = 2 * i + 1;
+      if (ch >= last) break;
+      if (ch + 1 < last && tm[ch + 1]! < tm[ch]!) ch++;
+      if (t <= tm[ch]!) break;
+      tm[i] = tm[ch]!;
+      ka[i] = ka[ch]!;
+      bb[i] = bb[ch]!;
+      cc[i] = cc[ch]!;
+      i = ch;
+    }
+    tm[i] = t;
+    ka[i] = k;
+    bb[i] = b;
+    cc[i] = c;
+  }
+
   /** Removes the earliest event into topTime/topKind/topA/topB/topC; false when empty. */
   pop(): boolean {
     if (this.n === 0) return false;
@@ -52,28 +92,7 @@ export class EventHeap {
     this.topB = bb[0]!;
     this.topC = cc[0]!;
     const last = --this.n;
-    if (last > 0) {
-      const t = tm[last]!;
-      const k = ka[last]!;
-      const b = bb[last]!;
-      const c = cc[last]!;
-      let i = 0;
-      for (;;) {
-        let ch = 2 * i + 1;
-        if (ch >= last) break;
-        if (ch + 1 < last && tm[ch + 1]! < tm[ch]!) ch++;
-        if (t <= tm[ch]!) break;
-        tm[i] = tm[ch]!;
-        ka[i] = ka[ch]!;
-        bb[i] = bb[ch]!;
-        cc[i] = cc[ch]!;
-        i = ch;
-      }
-      tm[i] = t;
-      ka[i] = k;
-      bb[i] = b;
-      cc[i] = c;
-    }
+    if (last > 0) this.siftDown(tm[last]!, ka[last]!, bb[last]!, cc[last]!, last);
     return true;
   }
 

@@ -3,6 +3,7 @@
 // between groups is driver time. Every task attempt (failed and retried ones too) is kept with the
 // parts of its time that scale differently on other hardware.
 import type { ApplicationModel, StageAttempt } from '../eventlog/model.js';
+import type { StageChunks } from './compress.js';
 
 /** One stage attempt ready to replay. Task arrays are in launch order. */
 export type PlanStage = {
@@ -35,6 +36,8 @@ export type PlanStage = {
   /** 1 when the task failed because its executor was lost (the executor goes with it). */
   killsExecutor: Uint8Array;
   failed: number;
+  /** Set when the stage is compressed (compress.ts): each entry above is a chunk of tasks, its columns summed. */
+  chunks?: StageChunks;
 };
 
 export type PlanJob = {

@@ -23,6 +23,8 @@ import type { HistoryCurve, HistoryRun } from './history.js';
 import { beatsCurrent, choosePreferencesOver, relativeChange } from './pareto.js';
 import type { PreferenceCeilings } from './pareto.js';
 import { buildReplayPlan } from './plan.js';
+import type { ReplayPlan } from './plan.js';
+import { COMPRESS_FROM_TASKS, CPU_GRID, adaptiveLine, compressFor, factorSteps, memoryReach, quantiseFactor, slotBucket } from './compress.js';
 import { taskScaling, usableTaskMemoryBytes } from './scaling.js';
 import { adviceProperties, adviseSettings, bytesInWords, describeAdvice } from './settings-advice.js';
 import type { SettingAdvice, SettingsAdvice } from './settings-advice.js';
@@ -444,7 +446,16 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
 
   const observedMemoryPerTaskMb =
     model.settings.executorMemoryMb !== undefined ? model.settings.executorMemoryMb / Math.max(1, Math.floor(observed.cores / plan.taskCpus)) : basisLayout.memoryPerTaskMb;
-  const simObserved = simulatePlan(plan, observed, params);
+  // Large logs are simulated compressed (compress.ts), for slot counts rounded up to a power of sqrt(2), observed run included.
+  const compressed = new Map<string, ReplayPlan>();
+  const planFor = (p: ReplayPlan, slots: number, tag: string): ReplayPlan => {
+    if (p.taskCount < COMPRESS_FROM_TASKS) return p;
+    const key = `${tag}/${slotBucket(slots)}`;
+    let out = compressed.get(key);
+    if (!out) compressed.set(key, (out = compressFor(p, slots)));
+    return out;
+  };
+  const simObserved = simulatePlan(planFor(plan, observedSlots, 'p'), observed, params);
   // Anchor on the observed run: candidates keep the replay's ratio to it.
   const anchor = simObserved.estimatedMs > 0 ? model.durationMs / simObserved.estimatedMs : 1;
 
@@ -505,9 +516,14 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   // Instances are billed from creation: the observed provisioning/bootstrap time is added to each cost.
   const startupSeconds = options.clusterStartupSeconds ?? shape.startupSeconds ?? 0;
   const cache = new Map<string, number>();
+  // What memory limits can change in each plan: limits past every task's peak, and relief below every spilled task's need, change nothing.
+  const reach = new Map<ReplayPlan, ReturnType<typeof memoryReach>>([[plan, memoryReach(plan)]]);
+  if (!reach.has(tunedPlan)) reach.set(tunedPlan, memoryReach(tunedPlan));
+  // Large logs: GC and fetch factors in steps that move the total task time by at most 0.25% (compress.ts).
+  const steps = plan.taskCount >= COMPRESS_FROM_TASKS ? factorSteps(plan, 0.1) : undefined;
   const estimates: CandidateEstimate[] = [];
   const layouts = new Map<CandidateEstimate, ExecutorLayout>();
-  for (const c of candidates) {
+  const prepare = (c: Candidate) => {
     const spec = catalog.get(c.instanceType)!;
     const executors = c.nodes * c.layout.executorsPerNode;
     const exact = taskScaling(
@@ -519,19 +535,50 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     const scaling = {
       ...exact,
       cpuFactor: round(exact.cpuFactor, 2),
-      gcFactor: round(exact.gcFactor, 1),
-      fetchFactor: round(exact.fetchFactor, 1),
+      gcFactor: steps ? quantiseFactor(exact.gcFactor, steps.gc) : round(exact.gcFactor, 1),
+      fetchFactor: steps ? quantiseFactor(exact.fetchFactor, steps.fetch) : round(exact.fetchFactor, 1),
       memoryPerTaskBytes: Number.isFinite(exact.memoryPerTaskBytes) ? Math.round(exact.memoryPerTaskBytes / 1e8) * 1e8 : Infinity,
     };
     if (exact.spillReliefBytes !== undefined) scaling.spillReliefBytes = Math.floor(exact.spillReliefBytes / 1e6) * 1e6;
     // With other shuffle partitions a task's memory need changes: charge what no longer fits.
     if (c.tunedSettings && tunedPlan !== plan && !Number.isFinite(scaling.memoryPerTaskBytes)) scaling.memoryPerTaskBytes = usableTaskMemoryBytes(c.layout.memoryPerTaskMb);
-    const key = [executors, c.layout.executorCores, scaling.cpuFactor, scaling.gcFactor, scaling.fetchFactor, scaling.memoryPerTaskBytes, scaling.spillReliefBytes ?? 0, c.tunedSettings ? 't' : ''].join('/');
-    let simMs = cache.get(key);
-    if (simMs === undefined) {
-      simMs = simulatePlan(c.tunedSettings ? tunedPlan : plan, { executors, cores: c.layout.executorCores, scaling }, params).estimatedMs * anchor;
-      cache.set(key, simMs);
+    const r = reach.get(c.tunedSettings ? tunedPlan : plan)!;
+    if (scaling.memoryPerTaskBytes >= r.maxPeakBytes) scaling.memoryPerTaskBytes = Infinity;
+    if (scaling.spillReliefBytes !== undefined) scaling.spillReliefBytes = r.reliefLevel(scaling.spillReliefBytes);
+    if (scaling.spillReliefBytes === 0) delete scaling.spillReliefBytes;
+    const simAt = (cpuFactor: number): number => {
+      const key = [executors, c.layout.executorCores, cpuFactor, scaling.gcFactor, scaling.fetchFactor, scaling.memoryPerTaskBytes, scaling.spillReliefBytes ?? 0, c.tunedSettings ? 't' : ''].join('/');
+      let ms = cache.get(key);
+      if (ms === undefined) {
+        const slots = executors * Math.max(1, Math.floor(c.layout.executorCores / plan.taskCpus));
+        const simPlan = c.tunedSettings ? planFor(tunedPlan, slots, 't') : planFor(plan, slots, 'p');
+        ms = simulatePlan(simPlan, { executors, cores: c.layout.executorCores, scaling: { ...scaling, cpuFactor } }, params).estimatedMs * anchor;
+        cache.set(key, ms);
+      }
+      return ms;
+    };
+    const group = [executors, c.layout.executorCores, scaling.gcFactor, scaling.fetchFactor, scaling.memoryPerTaskBytes, scaling.spillReliefBytes ?? 0, c.tunedSettings ? 't' : ''].join('/');
+    return { executors, exact, scaling, simAt, group };
+  };
+  const prepared = candidates.map(prepare);
+  // Large logs: per group of candidates that differ only in CPU factor, the estimate is simulated at
+  // few CPU factors (a CPU_GRID grid over the group's range, refined where it is not linear) and
+  // interpolated (compress.ts adaptiveLine).
+  const lines = new Map<string, (x: number) => number>();
+  if (steps) {
+    const range = new Map<string, { lo: number; hi: number; simAt: (x: number) => number }>();
+    for (const p of prepared) {
+      const r = range.get(p.group);
+      if (r) {
+        r.lo = Math.min(r.lo, p.exact.cpuFactor);
+        r.hi = Math.max(r.hi, p.exact.cpuFactor);
+      } else range.set(p.group, { lo: p.exact.cpuFactor, hi: p.exact.cpuFactor, simAt: p.simAt });
     }
+    for (const [g, r] of range) lines.set(g, adaptiveLine(r.lo, r.hi, CPU_GRID, r.simAt));
+  }
+  for (const [ci, c] of candidates.entries()) {
+    const { executors, exact, scaling, simAt, group } = prepared[ci]!;
+    const simMs = steps ? lines.get(group)!(exact.cpuFactor) : simAt(scaling.cpuFactor);
     const simulatedSeconds = simMs / 1000;
     let runtimeSeconds = simulatedSeconds;
     let source: CandidateEstimate['source'] = 'simulator';
