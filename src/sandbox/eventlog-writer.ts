@@ -145,6 +145,9 @@ export function sandboxSparkProperties(run: SimulatedRun, meta: EventLogMeta): R
   };
   if (run.cluster.executorInstances !== undefined) props['spark.executor.instances'] = String(run.cluster.executorInstances);
   if (run.cluster.maxExecutors !== undefined) props['spark.dynamicAllocation.maxExecutors'] = String(run.cluster.maxExecutors);
+  if (run.cluster.shufflePartitions !== undefined) props['spark.sql.shuffle.partitions'] = String(run.cluster.shufflePartitions);
+  if (run.cluster.maxPartitionBytes !== undefined) props['spark.sql.files.maxPartitionBytes'] = String(run.cluster.maxPartitionBytes);
+  if (run.cluster.adaptive !== undefined) props['spark.sql.adaptive.enabled'] = String(run.cluster.adaptive);
   if (meta.eventLogDir !== undefined) props['spark.eventLog.dir'] = meta.eventLogDir;
   return { ...props, ...meta.sparkProperties };
 }

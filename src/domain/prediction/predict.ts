@@ -251,7 +251,7 @@ function solutionsFrom(
   ceilings: PreferenceCeilings | undefined,
   options: PredictOptions,
   layouts: Map<CandidateEstimate, ExecutorLayout>,
-  executorCounts?: { dynamic: boolean; maxExecutors?: number; instances?: number },
+  executorCounts?: { dynamic: boolean; maxExecutors?: number; instances?: number; carried?: Record<string, string> },
   /** Picks made elsewhere (the history model's cautious picks); a missing one keeps the current cluster. */
   picks?: Partial<Record<Preference, CandidateEstimate>>,
   advice?: SettingsAdvice,
@@ -272,7 +272,8 @@ function solutionsFrom(
     }
     const layout = layouts.get(c);
     // The simulation used the whole cluster: lift an executor count the user had pinned below it.
-    const sparkProperties: Record<string, string> = {};
+    // Partitioning the run had (a setting applied earlier) stays: a new cluster shape does not undo it.
+    const sparkProperties: Record<string, string> = { ...(executorCounts?.carried ?? {}) };
     if (executorCounts?.dynamic && executorCounts.maxExecutors !== undefined && executorCounts.maxExecutors < c.executors) {
       sparkProperties['spark.dynamicAllocation.maxExecutors'] = String(c.executors);
     }
@@ -368,6 +369,18 @@ function currentClusterCost(
     priced.reduce((sum, w) => sum + (unpriced.has(w.instanceType) || !catalog.get(w.instanceType) ? 0 : hourlyRate(catalog, w.instanceType, { spot: spotOf(w), ...(spotDiscount !== undefined ? { spotDiscount } : {}) }) * w.count), 0) +
     (master ? hourlyRate(catalog, master) : 0);
   return (perHour * Math.max(seconds, 60)) / 3600;
+}
+
+/** Settings that cut the work into partitions, as the run had them: every solution keeps them (the advice may change them). */
+export const CARRIED_SETTINGS = ['spark.sql.shuffle.partitions', 'spark.sql.files.maxPartitionBytes'] as const;
+
+function carriedSettings(model: ApplicationModel): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of CARRIED_SETTINGS) {
+    const v = model.sparkProperties[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }
 
 /**
@@ -491,6 +504,8 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     if (exact.spillReliefBytes !== undefined) scaling.spillReliefBytes = Math.floor(exact.spillReliefBytes / 1e6) * 1e6;
     // With other shuffle partitions a task's memory need changes: charge what no longer fits.
     if (c.tunedSettings && tunedPlan !== plan && !Number.isFinite(scaling.memoryPerTaskBytes)) scaling.memoryPerTaskBytes = usableTaskMemoryBytes(c.layout.memoryPerTaskMb);
+    // And what now fits is no longer spilled.
+    if (c.tunedSettings && tunedPlan !== plan) scaling.spillReliefBytes = Math.max(scaling.spillReliefBytes ?? 0, Math.floor(usableTaskMemoryBytes(c.layout.memoryPerTaskMb) / 1e6) * 1e6);
     const key = [executors, c.layout.executorCores, scaling.cpuFactor, scaling.gcFactor, scaling.fetchFactor, scaling.memoryPerTaskBytes, scaling.spillReliefBytes ?? 0, c.tunedSettings ? 't' : ''].join('/');
     let simMs = cache.get(key);
     if (simMs === undefined) {
@@ -577,6 +592,7 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
       dynamic: model.settings.dynamicAllocation,
       ...(model.settings.maxExecutors !== undefined ? { maxExecutors: model.settings.maxExecutors } : {}),
       ...(model.settings.executorInstances !== undefined ? { instances: model.settings.executorInstances } : {}),
+      carried: carriedSettings(model),
     }, undefined, tuned),
     basis,
     candidates: estimates,
