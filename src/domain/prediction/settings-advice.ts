@@ -44,6 +44,8 @@ export const TARGET_PARTITION_BYTES = 128 * MiB;
 /** Margin over an observed peak before memory is lowered to it. */
 export const MEMORY_MARGIN = 0.25;
 const DEFAULT_SHUFFLE_PARTITIONS = 200;
+/** The most shuffle partitions are multiplied by in one recommendation. */
+export const MAX_PARTITION_GROWTH = 8;
 const DEFAULT_MAX_PARTITION_BYTES = 128 * MiB;
 
 /** Bytes in words (GiB above 1 GiB, else MiB). */
@@ -115,7 +117,9 @@ export function adviseSettings(model: ApplicationModel, ctx: SettingsContext): S
   const spilledAny = needs.filter((n) => n.diskSpill > 0 || n.memorySpill > 0);
   // A stage that spilled reading a shuffle is cut into more partitions (below) rather than given a
   // bigger heap: that keeps every instance type open; other spills need memory.
-  const byPartitions = pinned.has('spark.sql.shuffle.partitions') ? [] : spilledAny.filter((n) => n.reads && n.maxNeed > 0);
+  // Only where MAX_PARTITION_GROWTH times more partitions fit the largest task in the memory a task has now.
+  const usableNow = usableTaskMemoryBytes(ctx.executorMemoryMb / slotsPerExecutor);
+  const byPartitions = pinned.has('spark.sql.shuffle.partitions') ? [] : spilledAny.filter((n) => n.reads && n.maxNeed > 0 && n.maxNeed * 1.1 <= usableNow * MAX_PARTITION_GROWTH);
   const spilling = spilledAny.filter((n) => !byPartitions.includes(n)).sort((a, b) => b.diskSpill + b.memorySpill - (a.diskSpill + a.memorySpill));
   let memoryMb = ctx.executorMemoryMb;
   let memoryEvidence: string | undefined;
@@ -186,7 +190,9 @@ export function adviseSettings(model: ApplicationModel, ctx: SettingsContext): S
     const perTaskUsable = usableTaskMemoryBytes(memoryMb / newSlotsPerExecutor);
     const worst = byPartitions.reduce((a, b) => (b.maxNeed / Math.max(1, b.tasks) > a.maxNeed / Math.max(1, a.tasks) ? b : a));
     const waves = Math.max(1, ctx.slots);
-    const to = Math.ceil(Math.ceil((worst.tasks * worst.maxNeed * 1.1) / Math.max(1, perTaskUsable)) / waves) * waves;
+    const wanted = Math.ceil(Math.ceil((worst.tasks * worst.maxNeed * 1.1) / Math.max(1, perTaskUsable)) / waves) * waves;
+    // At most MAX_PARTITION_GROWTH times more (and 20,000) partitions in one step: tiny tasks cost their launch each.
+    const to = Math.min(wanted, worst.tasks * MAX_PARTITION_GROWTH, 20_000);
     if (to > worst.tasks) {
       shufflePartitions = { from: worst.tasks, to };
       add(
