@@ -13,7 +13,7 @@ import type { Candidate } from './candidates.js';
 import { basisHardware, clusterShapeFromReport } from './cluster-shape.js';
 import type { BasisHardware, ClusterShape } from './cluster-shape.js';
 import { clusterCostUsd, hourlyRate } from './cost.js';
-import { executorLayout, overheadMb, yarnMemoryMb } from './executor-layout.js';
+import { executorLayout, fitsBesideApplicationMaster, overheadMb, yarnMemoryMb } from './executor-layout.js';
 import type { ExecutorLayout, ExecutorSettings } from './executor-layout.js';
 import { currentClusterFragment, runJobFlowFragment } from './fragment.js';
 import { fitHistory, historyCatalog, historyWeight } from './history.js';
@@ -487,6 +487,9 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   const layouts = new Map<CandidateEstimate, ExecutorLayout>();
   for (const c of candidates) {
     const spec = catalog.get(c.instanceType)!;
+    // A written executor size must leave room for the ApplicationMaster on a one-node cluster (else spark-submit fails).
+    const overhead = c.tunedSettings ? tuned?.executorMemoryOverheadMb : settings.executorMemoryOverheadMb;
+    if (c.nodes === 1 && (pinSizing || c.tunedSettings) && !fitsBesideApplicationMaster(spec, c.layout, overhead)) continue;
     const executors = c.nodes * c.layout.executorsPerNode;
     const exact = taskScaling(
       { instance: basisSpec, nodes: basisNodes, memoryPerTaskMb: observedMemoryPerTaskMb },
