@@ -6,24 +6,18 @@
 // recommended configuration, how often an applied change was really cheaper, and the regret against
 // the true cheapest configuration (brute force on the ground truth) after 1, 3 and 5 iterations.
 import { loadCatalog } from '../src/adapters/prediction/catalog-file.js';
-import { buildApplicationModel } from '../src/domain/eventlog/build-model.js';
 import { mergeJobFlow } from '../src/domain/job-flow.js';
 import type { Catalog } from '../src/domain/prediction/catalog.js';
 import { NODE_GRID } from '../src/domain/prediction/candidates.js';
 import { clusterCostUsd } from '../src/domain/prediction/cost.js';
-import { predictFromModel } from '../src/domain/prediction/predict.js';
-import type { ClusterReport } from '../src/domain/ports.js';
 import { chooseSolution, decideIteration } from '../src/domain/tuning-policy.js';
-import type { JobFlow, Prediction, Preference, ProjectState, Run } from '../src/domain/types.js';
+import type { JobFlow, Preference } from '../src/domain/types.js';
 import { startConfiguration } from '../src/demo/start-configuration.js';
-import { clusterDescription, createAddressPool, createClusterRecord, instanceGroupShape, instanceShape } from '../src/sandbox/emr-cluster.js';
-import type { ClusterRecord } from '../src/sandbox/emr-cluster.js';
 import type { SimulatedRun } from '../src/sandbox/ground-truth.js';
 import { HIDDEN_RANGES, hiddenParameters } from '../src/sandbox/hidden-parameters.js';
 import type { HiddenParameters } from '../src/sandbox/hidden-parameters.js';
 import { readInstanceFacts } from '../src/sandbox/instance-facts.js';
 import { instancePerformance } from '../src/sandbox/instance-performance.js';
-import { sandboxClusterOf, sparkConfOf } from '../src/sandbox/sandbox-platform.js';
 import { shippedWorkloads } from '../src/sandbox/shipped-workloads.js';
 import { createRng } from '../src/sandbox/rng.js';
 import { scaleWorkload } from '../src/sandbox/workload.js';
