@@ -200,13 +200,15 @@ export async function runTuningLoop(setup: LoopSetup): Promise<LoopIteration[]> 
     let prediction: Prediction | undefined;
     let model: ApplicationModel | undefined;
     let outcome: PredictionOutcome | undefined;
-    const floor = memoryGuard(memoryRunsOf(state)).floorMb;
+    let floor = memoryGuard(memoryRunsOf(state)).floorMb;
     if (sim.run && !sim.failed) {
       const log = writeEventLog(sim.run, workload, { appId: `application_${at}_0001`, appName: workload.appName });
       model = await buildApplicationModel(log.split('\n').filter((l) => l.length > 0));
       if (setup.recordInput) run.inputBytes = inputOf(model).bytes;
       const heap = Math.max(0, ...model.executors.filter((e) => e.id !== 'driver').map((e) => e.peakMemory?.jvmHeapBytes ?? 0));
       if (heap > 0) run.peakHeapMb = heap / MiB;
+      // The project's floor with this run's own peak (as prediction.create reads it from the recorded run).
+      floor = memoryGuard(memoryRunsOf(state)).floorMb;
       const history = setup.history
         ? state.runs
             .filter((x) => x.status === 'recorded' && x.runtimeSeconds !== undefined && x.id !== runId)

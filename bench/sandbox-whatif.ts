@@ -157,7 +157,8 @@ async function oneSeed(seed: number, types: string[], catalog: Catalog, instance
     iterations: ITERATIONS,
     preference: PREFERENCE,
     policy,
-    tuneSettings: true,
+    // Cluster shape only: the settings bench (sandbox-settings.ts) measures Spark settings.
+    tuneSettings: false,
     history: true,
     onIteration: ({ k, jobFlow, prediction, decision, next }) => {
       const current = configOf(jobFlow);

@@ -490,6 +490,8 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     // A written executor size must leave room for the ApplicationMaster on a one-node cluster (else spark-submit fails).
     const overhead = c.tunedSettings ? tuned?.executorMemoryOverheadMb : settings.executorMemoryOverheadMb;
     if (c.nodes === 1 && (pinSizing || c.tunedSettings) && !fitsBesideApplicationMaster(spec, c.layout, overhead)) continue;
+    // Never below the project's memory floor (past successful peaks + margin, raised after an OOM).
+    if (options.memoryFloorMb !== undefined && (pinSizing || c.tunedSettings) && c.layout.executorMemoryMb < options.memoryFloorMb) continue;
     const executors = c.nodes * c.layout.executorsPerNode;
     const exact = taskScaling(
       { instance: basisSpec, nodes: basisNodes, memoryPerTaskMb: observedMemoryPerTaskMb },
