@@ -485,13 +485,15 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   const cache = new Map<string, number>();
   const estimates: CandidateEstimate[] = [];
   const layouts = new Map<CandidateEstimate, ExecutorLayout>();
+  const memoryFloor = options.memoryFloorMb !== undefined ? Math.min(options.memoryFloorMb, settings.executorMemoryMb ?? Infinity) : undefined;
   for (const c of candidates) {
     const spec = catalog.get(c.instanceType)!;
     // A written executor size must leave room for the ApplicationMaster on a one-node cluster (else spark-submit fails).
     const overhead = c.tunedSettings ? tuned?.executorMemoryOverheadMb : settings.executorMemoryOverheadMb;
     if (c.nodes === 1 && (pinSizing || c.tunedSettings) && !fitsBesideApplicationMaster(spec, c.layout, overhead)) continue;
-    // Never below the project's memory floor (past successful peaks + margin, raised after an OOM).
-    if (options.memoryFloorMb !== undefined && (pinSizing || c.tunedSettings) && c.layout.executorMemoryMb < options.memoryFloorMb) continue;
+    // Never below the project's memory floor (past successful peaks + margin, raised after an OOM), nor
+    // lower than the run had when it was already under the floor.
+    if (memoryFloor !== undefined && (pinSizing || c.tunedSettings) && c.layout.executorMemoryMb < memoryFloor) continue;
     const executors = c.nodes * c.layout.executorsPerNode;
     const exact = taskScaling(
       { instance: basisSpec, nodes: basisNodes, memoryPerTaskMb: observedMemoryPerTaskMb },
