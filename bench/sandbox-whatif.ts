@@ -6,30 +6,23 @@
 // recommended configuration, how often an applied change was really cheaper, and the regret against
 // the true cheapest configuration (brute force on the ground truth) after 1, 3 and 5 iterations.
 import { loadCatalog } from '../src/adapters/prediction/catalog-file.js';
-import { buildApplicationModel } from '../src/domain/eventlog/build-model.js';
 import { mergeJobFlow } from '../src/domain/job-flow.js';
 import type { Catalog } from '../src/domain/prediction/catalog.js';
 import { NODE_GRID } from '../src/domain/prediction/candidates.js';
 import { clusterCostUsd } from '../src/domain/prediction/cost.js';
-import { predictFromModel } from '../src/domain/prediction/predict.js';
-import type { ClusterReport } from '../src/domain/ports.js';
 import { chooseSolution, decideIteration } from '../src/domain/tuning-policy.js';
-import type { JobFlow, Prediction, Preference, ProjectState, Run } from '../src/domain/types.js';
+import type { JobFlow, Preference } from '../src/domain/types.js';
 import { startConfiguration } from '../src/demo/start-configuration.js';
-import { clusterDescription, createAddressPool, createClusterRecord, instanceGroupShape, instanceShape } from '../src/sandbox/emr-cluster.js';
-import type { ClusterRecord } from '../src/sandbox/emr-cluster.js';
-import { writeEventLog } from '../src/sandbox/eventlog-writer.js';
-import { runWorkload } from '../src/sandbox/ground-truth.js';
 import type { SimulatedRun } from '../src/sandbox/ground-truth.js';
 import { HIDDEN_RANGES, hiddenParameters } from '../src/sandbox/hidden-parameters.js';
 import type { HiddenParameters } from '../src/sandbox/hidden-parameters.js';
 import { readInstanceFacts } from '../src/sandbox/instance-facts.js';
 import { instancePerformance } from '../src/sandbox/instance-performance.js';
-import { sandboxClusterOf, sparkConfOf } from '../src/sandbox/sandbox-platform.js';
 import { shippedWorkloads } from '../src/sandbox/shipped-workloads.js';
 import { createRng } from '../src/sandbox/rng.js';
 import { scaleWorkload } from '../src/sandbox/workload.js';
 import type { Workload } from '../src/sandbox/workload.js';
+import { bestShapeCostBySeed, coreOf, jobFlowOf, runCluster, runTuningLoop } from './sandbox-loop.js';
 
 /** The candidate space searched by the engine (its `include` option) and brute-forced on the ground truth. */
 export const SPACE_FAMILIES = ['m5', 'm6i', 'm6g', 'm7g', 'c5', 'c6i', 'c7g', 'r5', 'r6i', 'r7g'];
@@ -89,63 +82,10 @@ export function workloadFor(seed: number): Workload {
   return { ...scaleWorkload(shipped['etl-shuffle']!, { tasks: rng.uniform(0.15, 0.35), taskWork: rng.uniform(1.5, 5) }), name: 'etl-shuffle' };
 }
 
-export function jobFlowOf(c: Config, codeUrl: string): JobFlow {
-  return {
-    Name: 'whatif',
-    ReleaseLabel: 'emr-6.15.0',
-    Applications: [{ Name: 'Spark' }],
-    Instances: {
-      InstanceGroups: [
-        { Name: 'Primary', InstanceRole: 'MASTER', InstanceType: 'm5.xlarge', InstanceCount: 1 },
-        { Name: 'Core', InstanceRole: 'CORE', InstanceType: c.instanceType, InstanceCount: c.nodes },
-      ],
-      KeepJobFlowAliveWhenNoSteps: false,
-    },
-    Steps: [{ Name: 'etl', ActionOnFailure: 'TERMINATE_CLUSTER', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['spark-submit', codeUrl] } }],
-    JobFlowRole: 'EMR_EC2_DefaultRole',
-    ServiceRole: 'EMR_DefaultRole',
-  };
-}
 
-/** One run as the sandbox platform would make it: the cluster record, its ground-truth run, report and log. */
-export function runCluster(jobFlow: JobFlow, workload: Workload, world: number, noiseSeed: number, instances: ReturnType<typeof readInstanceFacts>, at: number) {
-  const record: ClusterRecord = createClusterRecord(jobFlow as Record<string, unknown>, { region: 'us-east-1', account: '123456789012', now: at, pool: createAddressPool() });
-  const cluster = sandboxClusterOf(record, sparkConfOf(record, record.steps[0]));
-  cluster.hosts = record.instances.filter((i) => i.role !== 'MASTER').map((i) => i.privateDns);
-  let run: SimulatedRun;
-  try {
-    run = runWorkload(workload, cluster, { seed: noiseSeed, startedAt: at, instances, world });
-  } catch (e) {
-    return { record, failed: e instanceof Error ? e.message : String(e) };
-  }
-  record.readyAt = run.timeline.readyAt;
-  record.endedAt = run.timeline.endedAt;
-  record.state = run.failure ? 'TERMINATED_WITH_ERRORS' : 'TERMINATED';
-  for (const i of record.instances) {
-    i.readyAt = run.timeline.readyAt;
-    i.endedAt = run.timeline.endedAt;
-    i.state = 'TERMINATED';
-  }
-  for (const g of record.instanceGroups) g.state = 'TERMINATED';
-  return { record, run, ...(run.failure ? { failed: run.failure } : {}) };
-}
 
-export function reportOf(record: ClusterRecord): ClusterReport {
-  return {
-    Cluster: clusterDescription(record, record.endedAt ?? record.createdAt),
-    Instances: record.instances.map(instanceShape),
-    InstanceGroups: record.instanceGroups.map((g) => instanceGroupShape(record, g)),
-    Steps: [],
-    BootstrapActions: [],
-    Region: 'us-east-1',
-  };
-}
 
-function configOf(jobFlow: JobFlow): Config {
-  const groups = ((jobFlow.Instances as Record<string, unknown>).InstanceGroups ?? []) as { InstanceRole: string; InstanceType: string; InstanceCount: number }[];
-  const core = groups.find((g) => g.InstanceRole === 'CORE')!;
-  return { instanceType: core.InstanceType, nodes: core.InstanceCount };
-}
+const configOf = (jobFlow: JobFlow): Config => coreOf(jobFlow);
 
 /** Runs the whole what-if experiment and prints its figures. */
 export async function runSandboxWhatIf(seeds: number): Promise<void> {
@@ -199,93 +139,55 @@ async function oneSeed(seed: number, types: string[], catalog: Catalog, instance
     }
   }
 
-  const state: ProjectState = {
-    project: { id: 'whatif', name: 'whatif', platform: 'emr', mode: 'auto', preference: PREFERENCE, jobFlow: base, policy: { maxRuntimeSeconds: sla } } as ProjectState['project'],
-    runs: [],
-    predictions: [],
-  };
-  const predictions = new Map<string, Prediction>();
-  let jobFlow = base;
-  // The prediction whose solution the next run uses (undefined: the project's own configuration).
-  let using: { predictionId: string; preference: Preference } | undefined;
+  bestShapeCostBySeed.set(seed, Math.min(...[...truthCache.values()].map((t) => t.cost)));
   const iterations: Iteration[] = [];
   // A configuration over the SLA (or failing) has no regret to speak of: Infinity, counted apart.
   const inUse = (c: Config) => (truth(c).seconds <= sla ? truth(c).cost : Infinity);
   const costAfter: number[] = [inUse(configOf(base))];
   const speedMismatch: number[] = [];
-  let at = t0;
-  for (let k = 1; k <= ITERATIONS; k++) {
-    // The run (its own noise seed), recorded as the agent records it.
-    const current = configOf(jobFlow);
-    const r: { record: ClusterRecord; run?: SimulatedRun; failed?: string } = runCluster(jobFlow, workload, world, seed * 100 + k, instances, at);
-    at += 86_400_000;
-    const runId = `r${k}`;
-    const run: Run = { id: runId, projectId: 'whatif', status: r.failed ? 'failed' : 'recorded', location: '', createdAt: new Date(at).toISOString(), requestKey: runId, cluster: current };
-    if (using) {
-      // As run.start records a run that applies a prediction: what it promised and what it replaced.
-      const pred = predictions.get(using.predictionId)!;
-      run.predictionId = using.predictionId;
-      run.preference = using.preference;
-      run.expected = pred.solutions[using.preference].estimate;
-      run.baseline = pred.basis;
-    }
-    if (r.failed) run.error = { code: 'run_failed', message: r.failed };
-    if (r.run && !r.failed) {
-      run.eventLogUrl = `mem://${runId}`;
-      run.reportUrl = `mem://${runId}/report`;
-      run.runtimeSeconds = r.run.totals.clusterSeconds;
-    }
-    state.runs.push(run);
-
-    let prediction: Prediction | undefined;
-    if (r.run && !r.failed) {
-      const log = writeEventLog(r.run, workload, { appId: `application_${at}_0001`, appName: workload.appName });
-      const model = await buildApplicationModel(log.split('\n').filter((l) => l.length > 0));
-      const history = state.runs
-        .filter((x) => x.status === 'recorded' && x.runtimeSeconds !== undefined && x.id !== runId)
-        .map((x) => ({ instanceType: x.cluster!.instanceType!, nodes: x.cluster!.nodes!, runtimeSeconds: x.runtimeSeconds! }));
-      const out = predictFromModel(model, reportOf(r.record), { catalog, history, include: types });
-      prediction = { predictionId: `p${k}`, projectId: 'whatif', basisRunId: runId, createdAt: new Date(at).toISOString(), solutions: out.solutions, basis: { runtimeSeconds: out.basis.runtimeSeconds, costUsd: out.basis.costUsd } };
-      predictions.set(prediction.predictionId, prediction);
-      run.observed = prediction.basis;
-    }
-    const decision = decideIteration({ state, latest: run, prediction, preference: PREFERENCE, currentFingerprint: 'same' });
-    if (decision.regressed) run.regressed = decision.regressed.why;
-    const it: Iteration = { k, decision: decision.decision, applied: decision.decision === 'applied', basisType: current.instanceType };
-    if (process.env.WHATIF_DEBUG) console.log(`seed ${seed} k ${k} on ${key(current)} (${r.failed ?? 'ok'}): ${decision.decision}: ${decision.reason}`);
-    const chosen = prediction ? chooseSolution(prediction, PREFERENCE, state.project.policy ?? {}) : undefined;
-    if (chosen) {
-      const rec = configOf(mergeJobFlow(base, chosen.solution.configuration));
-      it.recommended = rec;
-      it.estimate = chosen.solution.estimate.runtimeSeconds;
-      // The recommended configuration's actual runtime: the next run's noise seed, as if applied.
-      const actual: { run?: SimulatedRun; failed?: string } = runCluster(jobFlowOf(rec, codeUrl), workload, world, seed * 100 + k + 1, instances, at);
-      if (!actual.run || actual.failed) it.recommendedFailed = true;
-      else {
-        it.actual = actual.run.totals.applicationSeconds;
-        it.logError = Math.log(it.estimate / it.actual);
-        const again = truth(rec).seconds;
-        if (Number.isFinite(again)) it.noiseError = Math.abs(again - it.actual) / it.actual;
-        // How far the engine's idea of the speed ratio (CoreMark per vCPU) is from the sandbox's.
-        const e = (t: string) => catalog.get(t)!.coremark! / catalog.get(t)!.vcpu;
-        const s = (t: string) => instancePerformance(t, instances[t]!.vcpu, world).cpuSpeed;
-        speedMismatch.push(Math.log(e(rec.instanceType) / e(current.instanceType) / (s(rec.instanceType) / s(current.instanceType))));
+  const policy = { maxRuntimeSeconds: sla };
+  await runTuningLoop({
+    seed,
+    world,
+    workloadAt: () => workload,
+    base,
+    catalog,
+    include: types,
+    instances,
+    iterations: ITERATIONS,
+    preference: PREFERENCE,
+    policy,
+    // Cluster shape only: the settings bench (sandbox-settings.ts) measures Spark settings.
+    tuneSettings: false,
+    history: true,
+    onIteration: ({ k, jobFlow, prediction, decision, next }) => {
+      const current = configOf(jobFlow);
+      const it: Iteration = { k, decision: decision.decision, applied: decision.decision === 'applied', basisType: current.instanceType };
+      if (process.env.WHATIF_DEBUG) console.log(`seed ${seed} k ${k} on ${key(current)}: ${decision.decision}: ${decision.reason}`);
+      const chosen = prediction ? chooseSolution(prediction, PREFERENCE, policy) : undefined;
+      if (chosen) {
+        const rec = configOf(mergeJobFlow(base, chosen.solution.configuration));
+        it.recommended = rec;
+        it.estimate = chosen.solution.estimate.runtimeSeconds;
+        // The recommended configuration's actual runtime: the next run's noise seed, as if applied.
+        const actual: { run?: SimulatedRun; failed?: string } = runCluster(jobFlowOf(rec, codeUrl), workload, world, seed * 100 + k + 1, instances, t0 + k * 86_400_000);
+        if (!actual.run || actual.failed) it.recommendedFailed = true;
+        else {
+          it.actual = actual.run.totals.applicationSeconds;
+          it.logError = Math.log(it.estimate / it.actual);
+          const again = truth(rec).seconds;
+          if (Number.isFinite(again)) it.noiseError = Math.abs(again - it.actual) / it.actual;
+          // How far the engine's idea of the speed ratio (CoreMark per vCPU) is from the sandbox's.
+          const e = (t: string) => catalog.get(t)!.coremark! / catalog.get(t)!.vcpu;
+          const s = (t: string) => instancePerformance(t, instances[t]!.vcpu, world).cpuSpeed;
+          speedMismatch.push(Math.log(e(rec.instanceType) / e(current.instanceType) / (s(rec.instanceType) / s(current.instanceType))));
+        }
       }
-    }
-    // The next configuration, as run.start would build it.
-    const next = decision.next;
-    if ('base' in next) {
-      jobFlow = base;
-      using = undefined;
-    } else {
-      const p = predictions.get(next.predictionId)!;
-      jobFlow = mergeJobFlow(base, p.solutions[next.preference].configuration);
-      using = { predictionId: next.predictionId, preference: next.preference };
-    }
-    if (it.applied) it.cheaper = truth(configOf(jobFlow)).cost < truth(current).cost;
-    iterations.push(it);
-    costAfter.push(inUse(configOf(jobFlow)));
-  }
+      if (it.applied) it.cheaper = truth(configOf(next)).cost < truth(current).cost;
+      iterations.push(it);
+      costAfter.push(inUse(configOf(next)));
+    },
+  });
   const perVcpu = (t: string) => clusterCostUsd(catalog, { instanceType: t, nodes: 1 }, 3600) / instances[t]!.vcpu;
   const cheapest = [...types].sort((a, b) => perVcpu(a) - perVcpu(b) || instances[a]!.vcpu - instances[b]!.vcpu)[0]!;
   const naive = { instanceType: cheapest, nodes: Math.max(1, Math.round(start.vcpu / instances[cheapest]!.vcpu)) };

@@ -344,6 +344,9 @@ export function memoryRunsOf(state: ProjectState): MemoryRun[] {
   return out;
 }
 
+/** Applied predictions with a measured outcome a project needs before it explores (its error widens every trial's estimate). */
+export const MIN_TRIAL_SAMPLES = 3;
+
 /** A trial configuration the exploration budget allows, with why. */
 export type Trial = { preference: Preference; solution: Solution; why: string };
 
@@ -364,6 +367,9 @@ export function chooseTrial(state: ProjectState, prediction: Prediction, policy:
   const lastTrial = state.runs.map((r) => r.trial === true).lastIndexOf(true);
   const since = lastTrial < 0 ? state.runs.length : state.runs.length - 1 - lastTrial;
   if (since < every) return undefined;
+  // The budget is kept on estimates widened by the project's observed error: with fewer than
+  // MIN_TRIAL_SAMPLES runs that measured it, that error is not known yet, so nothing is tried.
+  if (accuracyOf(state).samples.length < MIN_TRIAL_SAMPLES) return undefined;
   const widen = Math.max(1, runtimeWidening);
   const budget = policy.maxTrialCostIncrease ?? DEFAULT_POLICY.maxTrialCostIncrease;
   const ceiling = prediction.basis.costUsd * (1 + budget);

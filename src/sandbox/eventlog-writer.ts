@@ -31,6 +31,9 @@ const OOM_REASON = {
 
 type Timed = { at: number; order: number; seq: number; line: string };
 
+/** Heap a Spark executor's JVM uses besides execution memory (classes, buffers, Spark's reserved 300 MB). */
+const JVM_BASE_HEAP_BYTES = 300 * 1024 * 1024;
+
 const ORDER = {
   executorAdded: 1,
   blockManagerAdded: 2,
@@ -38,6 +41,7 @@ const ORDER = {
   stageSubmitted: 4,
   taskStart: 5,
   taskEnd: 6,
+  stageExecutorMetrics: 6.5,
   stageCompleted: 7,
   jobEnd: 8,
   executorRemoved: 9,
@@ -145,6 +149,9 @@ export function sandboxSparkProperties(run: SimulatedRun, meta: EventLogMeta): R
   };
   if (run.cluster.executorInstances !== undefined) props['spark.executor.instances'] = String(run.cluster.executorInstances);
   if (run.cluster.maxExecutors !== undefined) props['spark.dynamicAllocation.maxExecutors'] = String(run.cluster.maxExecutors);
+  if (run.cluster.shufflePartitions !== undefined) props['spark.sql.shuffle.partitions'] = String(run.cluster.shufflePartitions);
+  if (run.cluster.maxPartitionBytes !== undefined) props['spark.sql.files.maxPartitionBytes'] = String(run.cluster.maxPartitionBytes);
+  if (run.cluster.adaptive !== undefined) props['spark.sql.adaptive.enabled'] = String(run.cluster.adaptive);
   if (meta.eventLogDir !== undefined) props['spark.eventLog.dir'] = meta.eventLogDir;
   return { ...props, ...meta.sparkProperties };
 }
@@ -287,6 +294,26 @@ export function eventLogLines(run: SimulatedRun, workload: Workload, meta: Event
         'Task Executor Metrics': { JVMHeapMemory: Math.round(t.peakExecutionMemoryBytes + 300 * 1024 * 1024), JVMOffHeapMemory: 90_000_000 },
         'Task Metrics': taskMetrics(t, remoteBlocks),
       }),
+    );
+  }
+  // Per stage and executor, the executor's peak memory as Spark 3 logs it (spark.eventLog.logStageExecutorMetrics):
+  // the JVM's own heap plus the execution memory of as many of its tasks as it runs at once, within its heap.
+  const peaks = new Map<string, { stage: number; executor: number; at: number; task: number }>();
+  for (const t of run.tasks) {
+    const k = `${t.stageId}/${t.executor}`;
+    const p = peaks.get(k) ?? { stage: t.stageId, executor: t.executor, at: 0, task: 0 };
+    p.task = Math.max(p.task, t.peakExecutionMemoryBytes);
+    p.at = Math.max(p.at, t.finishedAt);
+    peaks.set(k, p);
+  }
+  const stageEnd = new Map(run.stages.map((st) => [st.id, st.completedAt]));
+  for (const p of peaks.values()) {
+    const e = run.executors[p.executor]!;
+    const heap = Math.min(l.executorMemoryMb * 1024 * 1024, JVM_BASE_HEAP_BYTES + p.task * e.cores);
+    add(
+      stageEnd.get(p.stage) ?? p.at,
+      ORDER.stageExecutorMetrics,
+      j({ Event: 'SparkListenerStageExecutorMetrics', 'Executor ID': e.id, 'Stage ID': p.stage, 'Stage Attempt ID': 0, 'Executor Metrics': { JVMHeapMemory: Math.round(heap), JVMOffHeapMemory: 90_000_000 } }),
     );
   }
   timed.sort((a, b) => a.at - b.at || a.order - b.order || a.seq - b.seq);

@@ -29,6 +29,12 @@ export type SandboxCluster = {
   maxExecutors?: number;
   /** spark.executor.memoryOverhead (default max(384 MB, 10%)). */
   executorMemoryOverheadMb?: number;
+  /** spark.sql.shuffle.partitions, when the request sets it (else each stage's own task count). */
+  shufflePartitions?: number;
+  /** spark.sql.files.maxPartitionBytes, when the request sets it (else 128 MiB, the workload's own split). */
+  maxPartitionBytes?: number;
+  /** spark.sql.adaptive.enabled (default true: partitions are coalesced to the advisory size). */
+  adaptive?: boolean;
   masterType?: string;
   bootstrapActions?: number;
   /** Private DNS names of the core/task nodes (executor hosts in the event log); default ip-10-0-1-N. */
@@ -159,6 +165,10 @@ export const GROUND_TRUTH = {
   fetchRequestMs: 1.2,
   /** First task of an executor pays class loading and JIT warm-up, ms. */
   warmupMs: 800,
+  /** AQE's spark.sql.adaptive.advisoryPartitionSizeInBytes (Spark's default 64 MiB): small partitions are coalesced to it. */
+  advisoryPartitionBytes: 64 * 1024 * 1024,
+  /** spark.sql.files.maxPartitionBytes the workloads were recorded with (Spark's default). */
+  defaultMaxPartitionBytes: 128 * 1024 * 1024,
   /** spark.dynamicAllocation.executorIdleTimeout (Spark's default), ms. */
   idleTimeoutMs: 60_000,
 } as const;
@@ -305,7 +315,7 @@ export function runWorkload(workload: Workload, cluster: SandboxCluster, options
   const bootstrappingAt = createdAt + Math.round(prov.starting * 1000);
   const readyAt = bootstrappingAt + Math.round(prov.bootstrapping * 1000);
   const stepStartedAt = readyAt;
-  const app = runApplication(workload, layout, {
+  const app = runApplication(withPartitioning(workload, cluster, options.hidden ?? hiddenParameters(workload.name, options.world ?? 1)), layout, {
     seed: options.seed,
     submittedAt: stepStartedAt,
     ...(options.world !== undefined ? { world: options.world } : {}),
@@ -317,6 +327,40 @@ export function runWorkload(workload: Workload, cluster: SandboxCluster, options
   const stepEndedAt = app.appEndedAt + Math.round(tail.stepEnd * 1000);
   const endedAt = stepEndedAt + Math.round(tail.terminating * 1000);
   return assembleRun(workload, cluster, layout, options.seed, app, { createdAt, bootstrappingAt, readyAt, stepStartedAt, stepEndedAt, terminatingAt: stepEndedAt, endedAt });
+}
+
+/**
+ * The workload as the request's partitioning settings cut it: with spark.sql.shuffle.partitions set,
+ * every stage that reads a shuffle runs that many tasks (AQE, on by default, coalesces them back to
+ * the advisory size when they are smaller); with spark.sql.files.maxPartitionBytes set, scans split
+ * their input by it. A task's time is its fixed part (hidden taskFixedSeconds, which smaller
+ * partitions do not shrink) plus its share of the data; its execution memory follows its share.
+ * Unset settings leave the workload as recorded.
+ */
+export function withPartitioning(workload: Workload, cluster: Pick<SandboxCluster, 'shufflePartitions' | 'maxPartitionBytes' | 'adaptive'>, hidden: HiddenParameters): Workload {
+  const shuffle = cluster.shufflePartitions;
+  const split = cluster.maxPartitionBytes;
+  if (shuffle === undefined && split === undefined) return workload;
+  const adaptive = cluster.adaptive ?? true;
+  const stages = workload.stages.map((s) => {
+    let tasks = s.tasks;
+    if (shuffle !== undefined && s.shuffleReadBytes > 0) {
+      const coalesced = Math.max(1, Math.ceil((s.shuffleReadBytes * hidden.shuffleScale) / GROUND_TRUTH.advisoryPartitionBytes));
+      tasks = adaptive ? Math.min(shuffle, Math.max(s.tasks, coalesced)) : shuffle;
+    } else if (split !== undefined && s.inputBytes > 0 && s.shuffleReadBytes === 0) {
+      tasks = Math.max(1, Math.round((s.tasks * GROUND_TRUTH.defaultMaxPartitionBytes) / split));
+    }
+    if (tasks === s.tasks) return s;
+    const share = s.tasks / tasks;
+    const fixed = Math.min(hidden.taskFixedSeconds, 0.5 * (s.taskSeconds[0] ?? 0));
+    return {
+      ...s,
+      tasks,
+      taskSeconds: s.taskSeconds.map((x) => fixed + Math.max(0, x - fixed) * share),
+      taskMemoryBytes: Math.round(s.taskMemoryBytes * share),
+    };
+  });
+  return { ...workload, stages };
 }
 
 /** What runApplication returns: the application's own timeline, executors, jobs, stages and tasks. */

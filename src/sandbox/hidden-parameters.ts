@@ -30,6 +30,8 @@ export type HiddenParameters = {
   stragglerMaxSlowdown: number;
   /** Spot interruptions per node-hour (only on SPOT core/task nodes). */
   spotInterruptionsPerNodeHour: number;
+  /** Seconds of a task's time that do not shrink with a smaller partition (open, seek, commit, codegen): what more, smaller partitions cost. */
+  taskFixedSeconds: number;
 };
 
 /** The documented range [low, high] of every hidden parameter (uniform draws). */
@@ -46,6 +48,7 @@ export const HIDDEN_RANGES: Readonly<Record<keyof HiddenParameters, readonly [nu
   stragglerProbability: [0.005, 0.04],
   stragglerMaxSlowdown: [2.5, 6],
   spotInterruptionsPerNodeHour: [0.02, 0.15],
+  taskFixedSeconds: [0.05, 0.6],
 };
 
 /** The hidden parameters of `workload` in world `worldSeed` (the same pair always gives the same draw). */
@@ -70,4 +73,5 @@ export const NEUTRAL_PARAMETERS: HiddenParameters = {
   stragglerProbability: 0.015,
   stragglerMaxSlowdown: 5,
   spotInterruptionsPerNodeHour: 0,
+  taskFixedSeconds: 0,
 };

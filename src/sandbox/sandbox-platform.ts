@@ -183,6 +183,11 @@ export function sandboxClusterOf(cluster: ClusterRecord, conf: Record<string, st
   if (Number.isInteger(max) && max > 0) out.maxExecutors = max;
   const overhead = conf['spark.executor.memoryOverhead'] !== undefined ? parseMemoryMb(conf['spark.executor.memoryOverhead']) : undefined;
   if (overhead !== undefined && overhead > 0) out.executorMemoryOverheadMb = overhead;
+  const partitions = Number(conf['spark.sql.shuffle.partitions']);
+  if (Number.isInteger(partitions) && partitions > 0) out.shufflePartitions = partitions;
+  const split = conf['spark.sql.files.maxPartitionBytes'] !== undefined ? Number(conf['spark.sql.files.maxPartitionBytes']) : NaN;
+  if (Number.isFinite(split) && split > 0) out.maxPartitionBytes = split;
+  if (conf['spark.sql.adaptive.enabled'] !== undefined) out.adaptive = conf['spark.sql.adaptive.enabled'].trim().toLowerCase() === 'true';
   if (conf['spark.dynamicAllocation.enabled'] !== undefined) out.dynamicAllocation = conf['spark.dynamicAllocation.enabled'].trim().toLowerCase() === 'true';
   const workers = cluster.instances.filter((i) => i.role !== 'MASTER');
   if (workers.some((i) => i.market === 'SPOT')) out.spotNodes = workers.map((i) => i.market === 'SPOT');

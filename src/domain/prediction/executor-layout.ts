@@ -59,3 +59,11 @@ export function executorLayout(spec: Pick<InstanceSpec, 'vcpu' | 'memoryGib'>, s
     memoryPerTaskMb: memoryMb / slotsPerExecutor,
   };
 }
+
+/** YARN's container for Spark's client-mode ApplicationMaster (spark.yarn.am.memory 512 MB + 384 MB overhead, rounded up to YARN's 1 GB minimum allocation). */
+export const AM_CONTAINER_MB = 1024;
+
+/** Whether one executor of `layout` fits on a node beside the ApplicationMaster (a one-node cluster has no other node for it). */
+export function fitsBesideApplicationMaster(spec: Pick<InstanceSpec, 'memoryGib'>, layout: Pick<ExecutorLayout, 'executorMemoryMb'>, executorMemoryOverheadMb?: number): boolean {
+  return yarnMemoryMb(spec) - AM_CONTAINER_MB >= layout.executorMemoryMb + (executorMemoryOverheadMb ?? overheadMb(layout.executorMemoryMb));
+}

@@ -13,7 +13,7 @@ import type { Candidate } from './candidates.js';
 import { basisHardware, clusterShapeFromReport } from './cluster-shape.js';
 import type { BasisHardware, ClusterShape } from './cluster-shape.js';
 import { clusterCostUsd, hourlyRate } from './cost.js';
-import { executorLayout, overheadMb, yarnMemoryMb } from './executor-layout.js';
+import { executorLayout, fitsBesideApplicationMaster, overheadMb, yarnMemoryMb } from './executor-layout.js';
 import type { ExecutorLayout, ExecutorSettings } from './executor-layout.js';
 import { currentClusterFragment, runJobFlowFragment } from './fragment.js';
 import { fitHistory, historyCatalog, historyWeight } from './history.js';
@@ -267,7 +267,7 @@ function solutionsFrom(
   ceilings: PreferenceCeilings | undefined,
   options: PredictOptions,
   layouts: Map<CandidateEstimate, ExecutorLayout>,
-  executorCounts?: { dynamic: boolean; maxExecutors?: number; instances?: number },
+  executorCounts?: { dynamic: boolean; maxExecutors?: number; instances?: number; carried?: Record<string, string> },
   /** Picks made elsewhere (the history model's cautious picks); a missing one keeps the current cluster. */
   picks?: Partial<Record<Preference, CandidateEstimate>>,
   advice?: SettingsAdvice,
@@ -288,7 +288,8 @@ function solutionsFrom(
     }
     const layout = layouts.get(c);
     // The simulation used the whole cluster: lift an executor count the user had pinned below it.
-    const sparkProperties: Record<string, string> = {};
+    // Partitioning the run had (a setting applied earlier) stays: a new cluster shape does not undo it.
+    const sparkProperties: Record<string, string> = { ...(executorCounts?.carried ?? {}) };
     if (executorCounts?.dynamic && executorCounts.maxExecutors !== undefined && executorCounts.maxExecutors < c.executors) {
       sparkProperties['spark.dynamicAllocation.maxExecutors'] = String(c.executors);
     }
@@ -407,6 +408,18 @@ function basisEvidence(model: ApplicationModel, slots: number): string {
   return `the basis run's ${tasks} tasks kept its ${slots} task slots ${busy}% busy over ${seconds.toFixed(1)} s${spilled}`;
 }
 
+/** Settings that cut the work into partitions, as the run had them: every solution keeps them (the advice may change them). */
+export const CARRIED_SETTINGS = ['spark.sql.shuffle.partitions', 'spark.sql.files.maxPartitionBytes'] as const;
+
+function carriedSettings(model: ApplicationModel): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of CARRIED_SETTINGS) {
+    const v = model.sparkProperties[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
 /**
  * Predicts, from one run's application model and cluster report, the runtime and cost of every
  * candidate cluster and the recommended one per preference. Pure: the catalog is passed in.
@@ -523,8 +536,15 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   const steps = plan.taskCount >= COMPRESS_FROM_TASKS ? factorSteps(plan, 0.1) : undefined;
   const estimates: CandidateEstimate[] = [];
   const layouts = new Map<CandidateEstimate, ExecutorLayout>();
+  const memoryFloor = options.memoryFloorMb !== undefined ? Math.min(options.memoryFloorMb, settings.executorMemoryMb ?? Infinity) : undefined;
   const prepare = (c: Candidate) => {
     const spec = catalog.get(c.instanceType)!;
+    // A written executor size must leave room for the ApplicationMaster on a one-node cluster (else spark-submit fails).
+    const overhead = c.tunedSettings ? tuned?.executorMemoryOverheadMb : settings.executorMemoryOverheadMb;
+    if (c.nodes === 1 && (pinSizing || c.tunedSettings) && !fitsBesideApplicationMaster(spec, c.layout, overhead)) return undefined;
+    // Never below the project's memory floor (past successful peaks + margin, raised after an OOM), nor
+    // lower than the run had when it was already under the floor.
+    if (memoryFloor !== undefined && (pinSizing || c.tunedSettings) && c.layout.executorMemoryMb < memoryFloor) return undefined;
     const executors = c.nodes * c.layout.executorsPerNode;
     const exact = taskScaling(
       { instance: basisSpec, nodes: basisNodes, memoryPerTaskMb: observedMemoryPerTaskMb },
@@ -542,6 +562,8 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     if (exact.spillReliefBytes !== undefined) scaling.spillReliefBytes = Math.floor(exact.spillReliefBytes / 1e6) * 1e6;
     // With other shuffle partitions a task's memory need changes: charge what no longer fits.
     if (c.tunedSettings && tunedPlan !== plan && !Number.isFinite(scaling.memoryPerTaskBytes)) scaling.memoryPerTaskBytes = usableTaskMemoryBytes(c.layout.memoryPerTaskMb);
+    // And what now fits is no longer spilled.
+    if (c.tunedSettings && tunedPlan !== plan) scaling.spillReliefBytes = Math.max(scaling.spillReliefBytes ?? 0, Math.floor(usableTaskMemoryBytes(c.layout.memoryPerTaskMb) / 1e6) * 1e6);
     const r = reach.get(c.tunedSettings ? tunedPlan : plan)!;
     if (scaling.memoryPerTaskBytes >= r.maxPeakBytes) scaling.memoryPerTaskBytes = Infinity;
     if (scaling.spillReliefBytes !== undefined) scaling.spillReliefBytes = r.reliefLevel(scaling.spillReliefBytes);
@@ -568,6 +590,7 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
   if (steps) {
     const range = new Map<string, { lo: number; hi: number; simAt: (x: number) => number }>();
     for (const p of prepared) {
+      if (!p) continue;
       const r = range.get(p.group);
       if (r) {
         r.lo = Math.min(r.lo, p.exact.cpuFactor);
@@ -577,7 +600,9 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
     for (const [g, r] of range) lines.set(g, adaptiveLine(r.lo, r.hi, CPU_GRID, r.simAt));
   }
   for (const [ci, c] of candidates.entries()) {
-    const { executors, exact, scaling, simAt, group } = prepared[ci]!;
+    const p = prepared[ci];
+    if (!p) continue; // skipped: no room beside the ApplicationMaster, or below the memory floor
+    const { executors, exact, scaling, simAt, group } = p;
     const simMs = steps ? lines.get(group)!(exact.cpuFactor) : simAt(scaling.cpuFactor);
     const simulatedSeconds = simMs / 1000;
     let runtimeSeconds = simulatedSeconds;
@@ -660,6 +685,7 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
       dynamic: model.settings.dynamicAllocation,
       ...(model.settings.maxExecutors !== undefined ? { maxExecutors: model.settings.maxExecutors } : {}),
       ...(model.settings.executorInstances !== undefined ? { instances: model.settings.executorInstances } : {}),
+      carried: carriedSettings(model),
     }, undefined, tuned),
     basis,
     candidates: estimates,

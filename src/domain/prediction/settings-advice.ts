@@ -44,6 +44,8 @@ export const TARGET_PARTITION_BYTES = 128 * MiB;
 /** Margin over an observed peak before memory is lowered to it. */
 export const MEMORY_MARGIN = 0.25;
 const DEFAULT_SHUFFLE_PARTITIONS = 200;
+/** The most shuffle partitions are multiplied by in one recommendation. */
+export const MAX_PARTITION_GROWTH = 8;
 const DEFAULT_MAX_PARTITION_BYTES = 128 * MiB;
 
 /** Bytes in words (GiB above 1 GiB, else MiB). */
@@ -112,11 +114,19 @@ export function adviseSettings(model: ApplicationModel, ctx: SettingsContext): S
 
   // Executor memory: enough heap per core for the largest spilling task; else a step down towards the observed peak.
   const heapPerCore = ctx.executorMemoryMb / slotsPerExecutor;
-  const spilling = needs.filter((n) => n.diskSpill > 0 || n.memorySpill > 0).sort((a, b) => b.diskSpill + b.memorySpill - (a.diskSpill + a.memorySpill));
+  const spilledAny = needs.filter((n) => n.diskSpill > 0 || n.memorySpill > 0);
+  // A stage that spilled reading a shuffle is cut into more partitions (below) rather than given a
+  // bigger heap: that keeps every instance type open; other spills need memory.
+  // Only where MAX_PARTITION_GROWTH times more partitions fit the largest task in the memory a task has now.
+  const usableNow = usableTaskMemoryBytes(ctx.executorMemoryMb / slotsPerExecutor);
+  const byPartitions = pinned.has('spark.sql.shuffle.partitions') ? [] : spilledAny.filter((n) => n.reads && n.maxNeed > 0 && n.maxNeed * 1.1 <= usableNow * MAX_PARTITION_GROWTH);
+  const spilling = spilledAny.filter((n) => !byPartitions.includes(n)).sort((a, b) => b.diskSpill + b.memorySpill - (a.diskSpill + a.memorySpill));
   let memoryMb = ctx.executorMemoryMb;
   let memoryEvidence: string | undefined;
   const floorMb = ctx.memoryFloorMb ?? 0;
-  if (spilling.length > 0) {
+  if (spilling.length === 0 && byPartitions.length > 0) {
+    keep('spark.executor.memory', `the spill is in stages that read a shuffle (${byPartitions.map((n) => `stage ${n.stageId}`).join(', ')}): more shuffle partitions remove it, and memory is not lowered while anything spills`);
+  } else if (spilling.length > 0) {
     const worst = spilling.reduce((a, b) => (b.maxNeed > a.maxNeed ? b : a));
     const perCore = roundUpMb(heapPerTaskForNeedMb(worst.maxNeed) * 1.05);
     const top = spilling[0]!;
@@ -174,7 +184,25 @@ export function adviseSettings(model: ApplicationModel, ctx: SettingsContext): S
   const partitions = model.settings.shufflePartitions ?? DEFAULT_SHUFFLE_PARTITIONS;
   const governed = needs.filter((n) => n.reads && n.tasks === partitions);
   let shufflePartitions: SettingsAdvice['shufflePartitions'];
-  if (aqe) keep('spark.sql.shuffle.partitions', 'adaptive query execution is on: it coalesces shuffle partitions itself');
+  if (byPartitions.length > 0) {
+    // Enough partitions that the largest task of the worst spilling shuffle stage fits its memory (10% spare), in whole waves.
+    const newSlotsPerExecutor = Math.max(1, Math.floor(newCores / Math.max(1, ctx.taskCpus)));
+    const perTaskUsable = usableTaskMemoryBytes(memoryMb / newSlotsPerExecutor);
+    const worst = byPartitions.reduce((a, b) => (b.maxNeed / Math.max(1, b.tasks) > a.maxNeed / Math.max(1, a.tasks) ? b : a));
+    const waves = Math.max(1, ctx.slots);
+    const wanted = Math.ceil(Math.ceil((worst.tasks * worst.maxNeed * 1.1) / Math.max(1, perTaskUsable)) / waves) * waves;
+    // At most MAX_PARTITION_GROWTH times more (and 20,000) partitions in one step: tiny tasks cost their launch each.
+    const to = Math.min(wanted, worst.tasks * MAX_PARTITION_GROWTH, 20_000);
+    if (to > worst.tasks) {
+      shufflePartitions = { from: worst.tasks, to };
+      add(
+        'spark.sql.shuffle.partitions',
+        String(to),
+        `stage ${worst.stageId} spilled ${bytesInWords(worst.diskSpill)} to disk reading ${bytesInWords(worst.shuffleRead)} of shuffle in ${worst.tasks} partitions (largest task needed ${bytesInWords(worst.maxNeed)}, ` +
+          `${bytesInWords(perTaskUsable)} of execution memory per task); ${to} partitions of ~${bytesInWords(worst.shuffleRead / to)} fit in memory${aqe ? ' (adaptive execution only coalesces partitions, it does not split a spilling one)' : ''}`,
+      );
+    }
+  } else if (aqe) keep('spark.sql.shuffle.partitions', 'adaptive query execution is on: it coalesces shuffle partitions itself');
   else if (governed.length > 0) {
     const big = governed.reduce((a, b) => (b.shuffleRead > a.shuffleRead ? b : a));
     const newSlotsPerExecutor = Math.max(1, Math.floor(newCores / Math.max(1, ctx.taskCpus)));

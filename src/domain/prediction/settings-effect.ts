@@ -13,11 +13,23 @@ function resample(values: Float64Array, m: number): Float64Array {
   return out;
 }
 
+/**
+ * Task durations for `m` tasks: a part of each task's time does not shrink with its share of the data
+ * (opening files, committing, scheduling); the stage's shortest task is taken as that part.
+ */
+function resampleDurations(values: Float64Array, m: number): Float64Array {
+  let fixed = Infinity;
+  for (const v of values) if (v < fixed) fixed = v;
+  if (!Number.isFinite(fixed) || fixed < 0) fixed = 0;
+  const scaled = resample(values.map((v) => v - fixed), m);
+  return scaled.map((v) => v + fixed);
+}
+
 /** The stage with `m` tasks instead of its own (only stages without failed attempts are changed). */
 function repartitionStage(st: PlanStage, m: number): PlanStage {
   return {
     ...st,
-    durationMs: resample(st.durationMs, m),
+    durationMs: resampleDurations(st.durationMs, m),
     cpuMs: resample(st.cpuMs, m),
     gcMs: resample(st.gcMs, m),
     fetchWaitMs: resample(st.fetchWaitMs, m),

@@ -2,7 +2,7 @@
 // maxTrialCostIncrease (widened by the project's error) and the SLA; a trial that loses is rolled back and not tried again.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chooseTrial, decideIteration } from '../../../src/domain/tuning-policy.js';
+import { MIN_TRIAL_SAMPLES, chooseTrial, decideIteration } from '../../../src/domain/tuning-policy.js';
 import type { Estimate, Prediction, Project, ProjectState, Run, TuningPolicy } from '../../../src/domain/types.js';
 
 const FP = 'fp';
@@ -12,7 +12,9 @@ const est = (runtimeSeconds: number, costUsd: number): Estimate => ({ runtimeSec
 const sol = (e: Estimate) => ({ configuration: { Instances: {} }, estimate: e, source: 'simulator' as const, explanation: 'x' });
 // Basis 1000 s / $10. Nothing saves 10%: economy $9.7 (3% cheaper), balanced $10.8 (+8%), performance $14 (+40%).
 const pred = (id = 'pn'): Prediction => ({ predictionId: id, projectId: 'p1', basisRunId: 'x', createdAt: 'c', basis: est(1000, 10), solutions: { performance: sol(est(600, 14)), balanced: sol(est(800, 10.8)), economy: sol(est(1100, 9.7)) } });
-const state = (policy: TuningPolicy, runs: Run[]): ProjectState => ({ project: project(policy), runs, predictions: [] });
+// Three applied predictions measured exactly: the project's error is known (and zero), so trials may be chosen.
+const measured = ['a1', 'a2', 'a3'].map((runId) => ({ runId, predictionId: 'p0', predictedSeconds: 1000, actualSeconds: 1000, error: 0, actual: 'engine' as const }));
+const state = (policy: TuningPolicy, runs: Run[], accuracy = measured): ProjectState => ({ project: project(policy), runs, predictions: [], accuracy });
 
 test('no exploration without exploreEvery; with it, one trial per N runs, the cheapest within the budget', () => {
   const runs = [run('r1'), run('r2'), run('r3')];
@@ -39,6 +41,13 @@ test('the budget: widened estimates over maxTrialCostIncrease or over the SLA ar
   // The SLA leaves only balanced (800 s); widened by the project's error x1.2 it costs $12.96 > $11: none.
   assert.is(chooseTrial(state({ exploreEvery: 2 }, runs), p, { exploreEvery: 2, maxRuntimeSeconds: 1000 })?.preference, 'balanced');
   assert.is(chooseTrial(state({ exploreEvery: 2 }, runs), p, { exploreEvery: 2, maxRuntimeSeconds: 1000 }, 1.2), undefined);
+});
+
+test('no trial before the project has MIN_TRIAL_SAMPLES measured predictions: its error, which widens the estimate, is not known yet', () => {
+  const runs = [run('r1'), run('r2'), run('r3')];
+  assert.is(chooseTrial(state({ exploreEvery: 3 }, runs, []), pred(), { exploreEvery: 3 }), undefined);
+  assert.is(chooseTrial(state({ exploreEvery: 3 }, runs, measured.slice(0, MIN_TRIAL_SAMPLES - 1)), pred(), { exploreEvery: 3 }), undefined);
+  assert.is(chooseTrial(state({ exploreEvery: 3 }, runs, measured.slice(0, MIN_TRIAL_SAMPLES)), pred(), { exploreEvery: 3 })?.preference, 'economy');
 });
 
 test('a trial that loses is rolled back at once and never tried again', () => {

@@ -15,6 +15,14 @@ import { adviseSettings } from '../../../src/domain/prediction/settings-advice.j
 import { spillLeft, withShufflePartitions } from '../../../src/domain/prediction/settings-effect.js';
 import { observedCluster, simulatePlan, supplyParameters } from '../../../src/domain/prediction/simulator.js';
 import { PREFERENCES } from '../../../src/domain/types.js';
+import { buildApplicationModel } from '../../../src/domain/eventlog/build-model.js';
+import { usableTaskMemoryBytes } from '../../../src/domain/prediction/scaling.js';
+import { writeEventLog } from '../../../src/sandbox/eventlog-writer.js';
+import { runWorkload } from '../../../src/sandbox/ground-truth.js';
+import { NEUTRAL_PARAMETERS } from '../../../src/sandbox/hidden-parameters.js';
+import { readInstanceFacts } from '../../../src/sandbox/instance-facts.js';
+import { shippedWorkloads } from '../../../src/sandbox/shipped-workloads.js';
+import { scaleWorkload } from '../../../src/sandbox/workload.js';
 
 const LOGS = [
   'rapids-tools/aqeshuffle_eventlog.zstd',
@@ -89,7 +97,7 @@ test('executor peak memory is read from SparkListenerStageExecutorMetrics and lo
   assert.match(old.unchanged.find((s) => s.key === 'spark.executor.memory')?.evidence ?? '', /no executor memory metrics/);
 });
 
-test('shuffle partitions: recommended from the shuffle size, and the simulator runs that many tasks doing the same work', () => {
+test('shuffle partitions: recommended from the shuffle size, and the simulator runs that many tasks doing the same work plus each task\'s fixed part', () => {
   const m = model('rapids-tools/db_sim_eventlog');
   const plan = buildReplayPlan(m);
   const observed = observedCluster(plan);
@@ -106,7 +114,10 @@ test('shuffle partitions: recommended from the shuffle size, and the simulator r
     const b = changed.stages[i]!;
     if (a === b) continue;
     assert.is(b.durationMs.length, to);
-    assert.ok(Math.abs(total(a) - total(b)) / total(a) < 0.05, 'same work within 5%');
+    // The same work, plus the fixed part of a task (the stage's shortest) for each added task.
+    const fixed = Math.min(...a.durationMs);
+    const expected = total(a) + (to - from) * fixed;
+    assert.ok(Math.abs(expected - total(b)) / expected < 0.05, `same work within 5%, plus ${to - from} x ${fixed} ms fixed: ${total(b)} vs ${expected}`);
   }
 });
 
@@ -155,6 +166,29 @@ test('a solution that writes settings carries each with its evidence, in the sol
     }
   }
   assert.ok(seen > 0, 'some log gets a tuned solution');
+});
+
+test('a shuffle stage that spilled (AQE on): more shuffle partitions rather than more memory; the simulator runs them without the spill; pinned, none is recommended', async () => {
+  // The sandbox's etl-shuffle (a third of its tasks, each 3x longer and with 1.2x the execution memory), on 2 x c7g.2xlarge: its shuffle stage spills.
+  const w = scaleWorkload(shippedWorkloads()['etl-shuffle']!, { tasks: 0.3, taskWork: 3 });
+  const run = runWorkload(w, { instanceType: 'c7g.2xlarge', nodes: 2 }, { seed: 3, startedAt: Date.UTC(2026, 0, 1), instances: readInstanceFacts(), hidden: { ...NEUTRAL_PARAMETERS, memoryScale: 1.2 } });
+  const m = await buildApplicationModel(writeEventLog(run, w, { appId: 'application_1_0001' }).split('\n').filter((l) => l.length > 0));
+  const ctx = { executorCores: run.layout.executorCores, executorMemoryMb: run.layout.executorMemoryMb, taskCpus: 1, slots: run.layout.executors * run.layout.executorCores };
+  const advice = adviseSettings(m, ctx);
+  const partitions = advice.settings.find((x) => x.key === 'spark.sql.shuffle.partitions');
+  assert.ok(partitions, JSON.stringify(advice.settings));
+  assert.match(partitions.evidence, /stage \d+ spilled .* to disk reading .* of shuffle in \d+ partitions .*; \d+ partitions of ~.* fit in memory/);
+  assert.not.ok(advice.settings.some((x) => x.key === 'spark.executor.memory'), 'memory is not raised for a spill more partitions remove');
+  const plan = buildReplayPlan(m);
+  const { from, to } = advice.shufflePartitions!;
+  assert.ok(to > from);
+  const relief = { memoryPerTaskBytes: Infinity, spillReliefBytes: usableTaskMemoryBytes(run.layout.executorMemoryMb / run.layout.executorCores) };
+  assert.ok(spillLeft(plan, relief).tasks > 0, 'as run, tasks spill');
+  assert.is(spillLeft(withShufflePartitions(plan, from, to), relief).tasks, 0);
+  // Pinned: no partition count is recommended (and memory is then the remedy).
+  const pinned = adviseSettings(m, { ...ctx, pinned: ['spark.sql.shuffle.partitions'] });
+  assert.not.ok(pinned.settings.some((x) => x.key === 'spark.sql.shuffle.partitions'));
+  assert.is(pinned.shufflePartitions, undefined);
 });
 
 test.run();

@@ -189,4 +189,29 @@ test('createRng streams are independent and uniform-ish', () => {
   assert.is.not(xs[0], b.next());
 });
 
+
+test('spark.sql.shuffle.partitions: a spilling shuffle stage cut into more partitions spills less; AQE coalesces small ones; each task keeps its fixed cost', () => {
+  // One stage reading 40 GiB of shuffle in 40 tasks of 6 GiB execution memory each: r5.xlarge's default executors give a task ~3 GiB.
+  const base = synthetic(0.9, 6 * 1024 ** 3, 40);
+  const w: Workload = { ...base, stages: base.stages.map((s) => ({ ...s, shuffleReadBytes: 40 * 1024 ** 3, taskSeconds: [30, 30, 30] })) };
+  const fixed = { executorInstances: 4, dynamicAllocation: false };
+  const asRecorded = run(w, { instanceType: 'r5.xlarge', nodes: 4, ...fixed });
+  const more = run(w, { instanceType: 'r5.xlarge', nodes: 4, shufflePartitions: 160, ...fixed });
+  assert.is(asRecorded.tasks.length, 40);
+  assert.is(more.tasks.length, 160);
+  assert.ok(asRecorded.totals.diskSpillBytes > 0);
+  assert.is(more.totals.diskSpillBytes, 0, 'a quarter of the data per task fits');
+  assert.ok(more.totals.applicationSeconds < asRecorded.totals.applicationSeconds, `${more.totals.applicationSeconds} < ${asRecorded.totals.applicationSeconds}`);
+  // AQE (on by default) coalesces partitions to 64 MiB: 100,000 asked gives 640; with AQE off all 100,000 would run.
+  const aqe = run(w, { instanceType: 'r5.xlarge', nodes: 4, shufflePartitions: 100_000, ...fixed });
+  assert.is(aqe.tasks.length, 640);
+  // The hidden per-task fixed cost: with it, 4x the tasks do more than the same total work.
+  const hidden = { ...NEUTRAL_PARAMETERS, taskFixedSeconds: 2 };
+  const cpuOf = (r: SimulatedRun) => r.tasks.reduce((n, t) => n + t.runMs, 0);
+  const small: Workload = { ...w, stages: w.stages.map((s) => ({ ...s, taskMemoryBytes: 0 })) };
+  const a = runWorkload(small, { instanceType: 'r5.xlarge', nodes: 4, ...fixed }, { seed: 1, startedAt: START, instances, hidden });
+  const b = runWorkload(small, { instanceType: 'r5.xlarge', nodes: 4, shufflePartitions: 160, ...fixed }, { seed: 1, startedAt: START, instances, hidden });
+  assert.ok(cpuOf(b) > cpuOf(a) * 1.1, `${cpuOf(b)} vs ${cpuOf(a)}: 120 more tasks x 2 s fixed`);
+});
+
 test.run();
