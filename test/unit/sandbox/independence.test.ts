@@ -22,9 +22,13 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-/** Relative imports of a TypeScript file (static `from '...'` and dynamic `import('...')`), resolved to .ts paths. */
+/**
+ * Relative imports of a TypeScript file (static `from '...'` and dynamic `import('...')`), resolved to .ts
+ * paths. Type-only imports (`import type …`) are left out: they are erased at build time and carry no code
+ * or constant (the sandbox's Databricks server uses the shared port types, which name the engine's catalog type).
+ */
 function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
+  const text = readFileSync(file, 'utf8').replace(/import\s+type\s[^;]*?from\s+['"][^'"]+['"]/gs, '');
   const specs = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)].map((m) => m[1]!);
   return specs.filter((s) => s.startsWith('.')).map((s) => resolve(dirname(file), s.replace(/\.js$/, '.ts')));
 }
