@@ -225,14 +225,29 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
     return 2;
   }
   if (values['declared-input'] !== undefined || values['job-type'] !== undefined) {
-    const bytes = values['declared-input'] === undefined ? undefined : parseSize(values['declared-input']);
-    if (target || values.history || bytes === undefined || values['job-type'] === undefined) {
-      io.err(`sync-agent predict: a cold start needs --declared-input SIZE (e.g. 200GiB) and --job-type (${JOB_TYPES.join(', ')}), and no event log or history\n${USAGE}`);
+    const declared = values['declared-input'];
+    const jobType = values['job-type'];
+    const bytes = declared === undefined ? undefined : parseSize(declared);
+    // Each mistake in its own words: the flag missing, the size or the job type that is not one.
+    const problem =
+      target || values.history
+        ? 'a cold start (--declared-input, --job-type) takes no event log or history: it is the guess for a job without them'
+        : declared === undefined
+          ? `--job-type needs --declared-input SIZE (e.g. 200GiB), the input the job reads`
+          : bytes === undefined
+            ? `--declared-input must be a size such as 200GiB, 1.5TiB or 500MB (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB), got '${declared}'`
+            : jobType === undefined
+              ? `--declared-input needs --job-type (${JOB_TYPES.join(', ')})`
+              : !(JOB_TYPES as readonly string[]).includes(jobType)
+                ? `--job-type must be one of ${JOB_TYPES.join(', ')}, got '${jobType}'`
+                : undefined;
+    if (problem !== undefined || bytes === undefined) {
+      io.err(`sync-agent predict: ${problem ?? '--declared-input is missing'}\n${USAGE}`);
       return 2;
     }
     try {
       const rows = await siteColdStart(io, values.config);
-      const guess = coldStartConfiguration({ inputBytes: bytes, type: values['job-type'] as JobType }, coldStartTable(rows));
+      const guess = coldStartConfiguration({ inputBytes: bytes, type: jobType as JobType }, coldStartTable(rows));
       io.out(values.json ? JSON.stringify({ coldStart: guess }, (_, v: unknown) => (v === Infinity ? null : v), 2) : formatColdStart(guess));
       return 0;
     } catch (e) {
