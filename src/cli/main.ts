@@ -22,8 +22,9 @@ const COMMANDS: Record<string, string> = {
 const USAGES: Record<string, string> = {
   start: 'usage: sync-agent start [--config PATH]\n  runs the daemon until SIGTERM (graceful) or a second signal (abort); SIGHUP re-reads the configuration',
   demo: [
-    'usage: sync-agent demo [--iterations N] [--seed N] [--time-scale S] [--keep | --dir DIR] [--ui [--port P]]',
+    'usage: sync-agent demo [--platform emr|databricks] [--iterations N] [--seed N] [--time-scale S] [--keep | --dir DIR] [--ui [--port P]]',
     '  the tuning loop on embedded defaults (private redis-server, file state, simulated EMR, local SQS)',
+    '  --platform P    emr (default) or databricks (a simulated Databricks workspace; runs priced as VM + DBU; no --ui)',
     '  --iterations N  runs of the loop (1-20, default 4)     --seed N  the sandbox world (default 42)',
     '  --time-scale S  simulated seconds per real second (default 600)',
     '  --keep          keep the demo folder (state, run data, agent log) and print how to inspect it',

@@ -26,6 +26,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.err(`sync-agent demo: --platform must be emr or databricks, got '${values.platform}'`);
     return 2;
   }
+  if (values.platform === 'databricks' && values.ui) {
+    io.err('sync-agent demo: --ui is for the EMR demo; the Databricks demo prints its runs and ends (--keep keeps its folder to inspect)');
+    return 2;
+  }
   const iterations = Number(values.iterations);
   const timeScale = Number(values['time-scale']);
   if (!Number.isInteger(iterations) || iterations < 1 || iterations > 20) {
