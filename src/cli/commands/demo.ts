@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -57,16 +57,23 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     onSignal = r;
   });
   if (values.ui) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal!);
+  const kept = values.keep || values.dir !== undefined;
+  const config = join(dir, 'sync.config.mjs');
+  if (kept) {
+    mkdirSync(dir, { recursive: true });
+    // A configuration pointing at the demo's state, so its projects and runs can be inspected; with the
+    // demo's queue prefix, and written before the loop starts, so that while --ui keeps its agent up,
+    // enqueue/status/cancel with it reach that agent.
+    const prefix = values.platform === 'databricks' ? 'dbxdemo' : 'demo';
+    writeFileSync(config, `export default ${JSON.stringify({ site: { redis: 'embedded', queues: { prefix } }, tenant: { id: 'sandbox', state: 'file:./state', projectLocation: 'file:./runs' } }, null, 2)};\n`);
+  }
   try {
     if (values.platform === 'databricks') return await runDatabricksDemo({ io, dir, iterations, timeScale, seed: Number(values.seed) });
-    return await runDemo({ io, dir, iterations, timeScale, seed: Number(values.seed), keep: values.keep || values.dir !== undefined, ...(values.ui ? { ui: { port, untilStopped } } : {}) });
+    return await runDemo({ io, dir, iterations, timeScale, seed: Number(values.seed), keep: kept, ...(values.ui ? { ui: { port, untilStopped } } : {}) });
   } finally {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeListener(sig, onSignal!);
-    if (!values.keep && !values.dir) rmSync(dir, { recursive: true, force: true });
+    if (!kept) rmSync(dir, { recursive: true, force: true });
     else {
-      // A configuration pointing at the demo's state, so its projects and runs can be inspected.
-      const config = join(dir, 'sync.config.mjs');
-      writeFileSync(config, `export default ${JSON.stringify({ site: { redis: 'embedded' }, tenant: { id: 'sandbox', state: 'file:./state', projectLocation: 'file:./runs' } }, null, 2)};\n`);
       io.out(`kept ${dir}; inspect it with:\n  sync-agent projects show nightly-etl --config ${config}\n  sync-agent runs nightly-etl --config ${config}`);
     }
   }
