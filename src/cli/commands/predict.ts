@@ -190,7 +190,7 @@ export function formatOutcome(o: PredictionOutcome, options: { all?: boolean; re
     const used = new Set(PREFERENCES.flatMap((p) => (o.solutions[p].settings ?? []).map((x) => x.key)));
     lines.push('', 'Spark settings (from the event log\'s evidence)');
     for (const x of advice.settings) lines.push(`  ${x.key}=${x.value}${used.has(x.key) ? '' : ' (no recommended configuration needed it)'}: ${x.evidence}`);
-    for (const x of advice.unchanged) lines.push(`  ${x.key} left at ${x.value}: ${x.evidence}`);
+    for (const x of advice.unchanged) lines.push(`  ${x.key} ${x.value === '(unset)' ? 'left unset' : `left at ${x.value}`}: ${x.evidence}`);
   }
   if (o.warnings.length > 0) lines.push('', 'warnings', ...o.warnings.map((w) => `  - ${w}`));
   return lines.join('\n');
