@@ -146,7 +146,11 @@ export function formatOutcome(o: PredictionOutcome, options: { all?: boolean; re
   const where = o.basis.description ?? `${o.basis.nodes} x ${o.basis.instanceType}`;
   if (options.replay) {
     const r = options.replay;
-    const err = (x: number) => `${(((x - r.observedMs) / r.observedMs) * 100).toFixed(1)}%`;
+    const err = (x: number) => {
+      if (!(r.observedMs > 0)) return 'no observed duration to compare';
+      const pct = ((x - r.observedMs) / r.observedMs) * 100;
+      return `${pct > 0 ? '+' : ''}${pct.toFixed(1)}%`;
+    };
     lines.push(
       `observed     ${(r.observedMs / 1000).toFixed(1)} s on ${where}, ${money(o.basis.costUsd)}`,
       `replayed     ${(r.simulatedMs / 1000).toFixed(1)} s (${err(r.simulatedMs)}); baseline simulation ${(r.baselineMs / 1000).toFixed(1)} s (${err(r.baselineMs)})`,

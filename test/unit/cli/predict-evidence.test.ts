@@ -33,6 +33,8 @@ test('a setting the run never set and the engine leaves alone reads "left unset"
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /spark\.sql\.shuffle\.partitions left unset: adaptive query execution is on/);
   assert.not.match(r.stdout, /\(unset\)/);
+  // The replay's error against the observed run carries its sign either way (+ slower, - faster).
+  assert.match(r.stdout, /^replayed +[\d.]+ s \([+-]\d+\.\d%\); baseline simulation [\d.]+ s \([+-]\d+\.\d%\)$/m);
 });
 
 test.run();
