@@ -31,7 +31,7 @@ const USAGES: Record<string, string> = {
     '  --ui            then keep the dashboard up until Ctrl-C, with a one-time sign-in link (--port P, default a free one)',
   ].join('\n'),
   enqueue:
-    'usage: sync-agent enqueue NAME --data JSON|@FILE [--id ID] [--idempotency-key KEY] [--wait [--until started|recorded]] [--timeout SECONDS] [--config PATH]\n  --until recorded  with run.start: wait until the run is recorded (or failed, or cancelled), not merely started',
+    'usage: sync-agent enqueue NAME --data JSON|@FILE [--id ID] [--idempotency-key KEY] [--wait [--until started|recorded]] [--timeout SECONDS] [--config PATH]\n  --until recorded  with run.start, prediction.apply or project.iterate: wait until the run it started is recorded (or failed, or cancelled), not merely started',
   status: 'usage: sync-agent status ID [--config PATH]\n  a request\'s result, or where it stands',
   projects: 'usage: sync-agent projects list [--json] | sync-agent projects show ID [--json]   [--config PATH]',
   runs: 'usage: sync-agent runs PROJECT_ID [--all] [--json] [--config PATH]\n  --all  include the runs archived out of the project document',
