@@ -262,7 +262,15 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
       throw e;
     }
   }
-  if (positionals.length > 1 || (!target && !values.history) || (maxCost !== undefined && !(maxCost > 0)) || (maxRuntime !== undefined && !(maxRuntime > 0))) {
+  if (maxCost !== undefined && !(maxCost > 0)) {
+    io.err(`sync-agent predict: --max-cost must be a positive number of US dollars, got '${values['max-cost']}'\n${USAGE}`);
+    return 2;
+  }
+  if (maxRuntime !== undefined && !(maxRuntime > 0)) {
+    io.err(`sync-agent predict: --max-runtime must be a positive number of seconds, got '${values['max-runtime']}'\n${USAGE}`);
+    return 2;
+  }
+  if (positionals.length > 1 || (!target && !values.history)) {
     io.err(USAGE);
     return 2;
   }
@@ -276,7 +284,15 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
     if (values.spot) options.spot = true;
     if (margin !== undefined) options.margin = margin;
     if (values['x86-only']) options.x86Only = true;
-    if (values.families) options.include = values.families.split(',').map((f) => f.trim()).filter(Boolean);
+    if (values.families) {
+      options.include = values.families.split(',').map((f) => f.trim()).filter(Boolean);
+      // A family or type the catalog lacks would silently leave nothing to choose from but the current cluster.
+      const unknown = options.include.filter((f) => !catalog.instances.some((i) => i.family === f || i.instanceType === f));
+      if (unknown.length > 0) {
+        io.err(`sync-agent predict: --families: ${unknown.map((f) => `'${f}'`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a family or instance type in the catalog (e.g. m5, r6g, c7g.2xlarge)`);
+        return 2;
+      }
+    }
     if (maxCost !== undefined || maxRuntime !== undefined) {
       options.preferenceCeilings = {
         ...(maxCost !== undefined ? { performanceMaxCostUsd: maxCost } : {}),
