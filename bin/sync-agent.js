@@ -11,6 +11,15 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+// `sync-agent predict LOG | head` closes the pipe early: the output was wanted only that far, so end quietly
+// (exit 0, as other command-line tools do) instead of an unhandled EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 // An older Node fails on the code's syntax with a bare "Unexpected token 'with'" (import attributes, 20.10);
 // say instead what it needs, from package.json's engines.
 const engines = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines?.node ?? '';

@@ -103,6 +103,12 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   // The webhook takes the request ingress token as a bearer token, or as the password of Basic auth.
   const authorizeHook = (req: IncomingMessage): Reply | undefined => {
     if (opts.token && basicPasswordMatches(req.headers.authorization, opts.token)) return undefined;
+    const header = req.headers.authorization;
+    // A notification destination sends Basic auth: say what it should hold, not 'bearer token'.
+    if (opts.token && (header === undefined || /^basic\s/i.test(header))) {
+      const what = header === undefined ? 'missing Authorization' : 'wrong password in Basic auth';
+      return error(401, 'access_denied', `${what}: the webhook takes the agent's request-ingress token (SYNC_AGENT_TOKEN) as the Basic auth password (any user name) or as a Bearer token`, {}, { 'www-authenticate': REALM });
+    }
     return authorize(req);
   };
 

@@ -35,15 +35,20 @@ export function runsTable(state: ProjectState): string {
     ];
   });
   const header = ['run', 'created', 'status', 'cluster', 'runtime', 'cost', 'event log', 'prediction applied', 'predicted', 'runtime err'];
-  // Databricks runs: the recorded bill, VM and DBU apart, beside the cost.
-  if (state.runs.some((r) => r.costBreakdown !== undefined)) {
-    header.splice(6, 0, 'VM cost', 'DBU cost');
-    state.runs.forEach((r, i) => rows[i]!.splice(6, 0, usd(r.costBreakdown?.vmUsd), usd(r.costBreakdown?.dbuUsd)));
+  // Databricks runs: the recorded bill (VM + DBU, submission to end), and VM and DBU apart, beside the cost.
+  // 'cost' is the engine's measure once a prediction read the run (what predictions are compared with), so
+  // the bill gets its own column: VM + DBU always add up to 'billed'.
+  const databricks = state.runs.some((r) => r.costBreakdown !== undefined);
+  if (databricks) {
+    header.splice(6, 0, 'billed', 'VM cost', 'DBU cost');
+    state.runs.forEach((r, i) => rows[i]!.splice(6, 0, usd(r.costBreakdown ? r.costUsd : undefined), usd(r.costBreakdown?.vmUsd), usd(r.costBreakdown?.dbuUsd)));
   }
   const out = table(header, rows);
+  const measured = databricks && state.runs.some((r) => r.observed !== undefined && r.costBreakdown !== undefined);
+  const legend = measured ? ["runtime, cost: the Spark application's, as the engine measures it (what 'predicted' estimates); billed: VM cost + DBU cost, submission to end"] : [];
   const notes = state.runs.map(eventLogWarning).filter((w): w is string => w !== undefined);
   const failures = state.runs.flatMap((r) => (r.failure ? [failureLine(r.id, r.failure)] : []));
-  const below = [...notes.map((w) => `WARNING: ${w}`), ...failures];
+  const below = [...legend, ...notes.map((w) => `WARNING: ${w}`), ...failures];
   return below.length === 0 ? out : [out, '', ...below].join('\n');
 }
 

@@ -22,15 +22,16 @@ const COMMANDS: Record<string, string> = {
 const USAGES: Record<string, string> = {
   start: 'usage: sync-agent start [--config PATH]\n  runs the daemon until SIGTERM (graceful) or a second signal (abort); SIGHUP re-reads the configuration',
   demo: [
-    'usage: sync-agent demo [--iterations N] [--seed N] [--time-scale S] [--keep | --dir DIR] [--ui [--port P]]',
+    'usage: sync-agent demo [--platform emr|databricks] [--iterations N] [--seed N] [--time-scale S] [--keep | --dir DIR] [--ui [--port P]]',
     '  the tuning loop on embedded defaults (private redis-server, file state, simulated EMR, local SQS)',
+    '  --platform P    emr (default) or databricks (a simulated Databricks workspace; runs priced as VM + DBU; no --ui)',
     '  --iterations N  runs of the loop (1-20, default 4)     --seed N  the sandbox world (default 42)',
     '  --time-scale S  simulated seconds per real second (default 600)',
     '  --keep          keep the demo folder (state, run data, agent log) and print how to inspect it',
     '  --ui            then keep the dashboard up until Ctrl-C, with a one-time sign-in link (--port P, default a free one)',
   ].join('\n'),
   enqueue:
-    'usage: sync-agent enqueue NAME --data JSON|@FILE [--id ID] [--idempotency-key KEY] [--wait [--until started|recorded]] [--timeout SECONDS] [--config PATH]\n  --until recorded  with run.start: wait until the run is recorded (or failed, or cancelled), not merely started',
+    'usage: sync-agent enqueue NAME --data JSON|@FILE [--id ID] [--idempotency-key KEY] [--wait [--until started|recorded]] [--timeout SECONDS] [--config PATH]\n  --until recorded  with run.start, prediction.apply or project.iterate: wait until the run it started is recorded (or failed, or cancelled), not merely started',
   status: 'usage: sync-agent status ID [--config PATH]\n  a request\'s result, or where it stands',
   projects: 'usage: sync-agent projects list [--json] | sync-agent projects show ID [--json]   [--config PATH]',
   runs: 'usage: sync-agent runs PROJECT_ID [--all] [--json] [--config PATH]\n  --all  include the runs archived out of the project document',

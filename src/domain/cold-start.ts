@@ -53,7 +53,9 @@ export function coldStartConfiguration(declared: { inputBytes: number; type: Job
   const rows = table.filter((r) => r.type === declared.type).sort((a, b) => a.maxInputBytes - b.maxInputBytes);
   const r = rows.find((x) => declared.inputBytes <= x.maxInputBytes) ?? rows[rows.length - 1];
   if (!r) throw new SyncError('invalid_request', `cold start: the table has no row for job type '${declared.type}'`);
-  const size = declared.inputBytes >= GiB ? `${(declared.inputBytes / GiB).toFixed(0)} GiB` : `${Math.round(declared.inputBytes / 1024 ** 2)} MiB`;
+  const b = declared.inputBytes;
+  // Below 1 MiB in bytes (a bare '200' is 200 bytes, not '0 MiB').
+  const size = b >= GiB ? `${(b / GiB).toFixed(0)} GiB` : b >= 1024 ** 2 ? `${Math.round(b / 1024 ** 2)} MiB` : `${Math.round(b)} bytes`;
   return {
     ...r,
     guess: true,

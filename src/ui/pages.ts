@@ -155,7 +155,7 @@ function evidenceList(pred: Prediction): string {
       return lines.length > 0 ? `<h4>${pref}</h4><ul aria-label="Evidence for ${pref}">${lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` : '';
     })
     .join('');
-  const unchanged = (pred.unchangedSettings ?? []).map((x) => `<li>${esc(`${x.key} left at ${x.value}: ${x.evidence}`)}</li>`).join('');
+  const unchanged = (pred.unchangedSettings ?? []).map((x) => `<li>${esc(`${x.key} ${x.value === '(unset)' ? 'left unset' : `left at ${x.value}`}: ${x.evidence}`)}</li>`).join('');
   if (!items && !unchanged) return '';
   return `<div class="evidence"><h3>Evidence</h3>${items}${unchanged ? `<h4>Spark settings left as they are</h4><ul aria-label="Settings left as they are">${unchanged}</ul>` : ''}</div>`;
 }

@@ -17,6 +17,12 @@ test('demo --platform databricks prints VM and DBU cost per run and leaves no ru
   const bad = spawnSync(process.execPath, ['bin/sync-agent.js', 'demo', '--platform', 'gcp'], { encoding: 'utf8', timeout: 30_000 });
   assert.is(bad.status, 2);
   assert.match(bad.stderr, /--platform must be emr or databricks/);
+  const ui = spawnSync(process.execPath, ['bin/sync-agent.js', 'demo', '--platform', 'databricks', '--ui'], { encoding: 'utf8', timeout: 30_000 });
+  assert.is(ui.status, 2, 'the dashboard is the EMR demo\'s: refused, not silently ignored');
+  assert.match(ui.stderr, /--ui is for the EMR demo/);
+  assert.is(ui.stdout, '', 'nothing ran');
+  const help = spawnSync(process.execPath, ['bin/sync-agent.js', 'demo', '--help'], { encoding: 'utf8', timeout: 30_000 });
+  assert.match(help.stdout, /--platform emr\|databricks/);
 });
 
 test.run();

@@ -49,7 +49,10 @@ test('the webhook records a finished run once, as the poller would; unauthentica
   // Not authenticated: nothing is read or handed off.
   assert.is((await hook(notification(databricksRunId), undefined)).status, 401);
   assert.is((await hook(notification(databricksRunId), 'Bearer wrong-token')).status, 401);
-  assert.is((await hook(notification(databricksRunId), `Basic ${Buffer.from('databricks:wrong').toString('base64')}`)).status, 401);
+  const wrongBasic = await hook(notification(databricksRunId), `Basic ${Buffer.from('databricks:wrong').toString('base64')}`);
+  assert.is(wrongBasic.status, 401);
+  // Said in the webhook's terms (a notification destination's password), not as a bad bearer token.
+  assert.match(((await wrongBasic.json()) as { error: { message: string } }).error.message, /^wrong password in Basic auth: the webhook takes the agent's request-ingress token \(SYNC_AGENT_TOKEN\)/);
   // A body naming no run: 400 naming the field.
   const bad = await hook({ event_type: 'jobs.on_success', run: { run_id: 'abc' } }, bearer);
   assert.is(bad.status, 400);

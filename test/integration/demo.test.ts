@@ -3,7 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function processesIn(dir: string): number[] {
   const pids: number[] = [];
@@ -66,6 +68,39 @@ test('sync-agent demo --ui keeps the dashboard up with a one-time sign-in link u
     assert.equal(processesIn(dir!), [], 'nothing is left running');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('demo --ui --keep: while the agent is up, enqueue with the kept sync.config.mjs reaches it (--wait --until recorded)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'demo-kept-'));
+  const child = spawn(process.execPath, ['bin/sync-agent.js', 'demo', '--ui', '--iterations', '1', '--seed', '5', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    const deadline = Date.now() + 120_000;
+    while (!/sign in once with:/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.match(out, /sign in once with:/);
+    const config = join(dir, 'sync.config.mjs');
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
+      const c = spawn(process.execPath, ['bin/sync-agent.js', 'enqueue', 'run.start', '--data', '{"projectId":"nightly-etl"}', '--wait', '--until', 'recorded', '--timeout', '90', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let so = '';
+      let se = '';
+      c.stdout.on('data', (b: Buffer) => (so += b.toString()));
+      c.stderr.on('data', (b: Buffer) => (se += b.toString()));
+      c.on('exit', (code) => res({ code, stdout: so, stderr: se }));
+    });
+    assert.is(run.code, 0, `${run.stderr}\n${run.stdout}`);
+    const answer = JSON.parse(run.stdout) as { recorded?: boolean; run?: { status: string } };
+    assert.is(answer.recorded, true);
+    assert.is(answer.run?.status, 'recorded');
+    child.kill('SIGINT');
+    assert.is(await exited, 0, out);
+    assert.match(out, new RegExp(`runs nightly-etl --config ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -105,6 +105,10 @@ ops('enqueue run.start --wait --until recorded returns once the run is recorded,
   const noWait = await cli(['enqueue', 'run.start', '--data', '{"projectId":"ops"}', '--until', 'recorded', '--config', ctx.configPath]).done;
   assert.is(noWait.status, 2);
   assert.match(noWait.stderr, /--until recorded needs --wait/);
+  const noRun = await cli(['enqueue', 'project.update', '--data', '{"projectId":"ops","name":"renamed"}', '--wait', '--until', 'recorded', '--config', ctx.configPath]).done;
+  assert.is(noRun.status, 2, 'refused before it is sent: project.update starts no run to wait for');
+  assert.match(noRun.stderr, /^--until recorded waits for the run a request starts \(run\.start, prediction\.apply, project\.iterate\); project\.update starts none/);
+  assert.is(noRun.stdout, '', 'nothing was enqueued');
 
   const waiting = cli(['enqueue', 'run.start', '--id', 'cli-start-1', '--data', '{"projectId":"ops"}', '--wait', '--until', 'recorded', '--timeout', '90', '--config', ctx.configPath]);
   // run.start has its result (the run started) while the command keeps waiting.

@@ -83,7 +83,7 @@ s('the dashboard lists the evidence on the project page; projects show prints it
       assert.equal(items, ctx.prediction.solutions[pref].evidence, pref);
     }
     // Settings considered and left as they are (pinned, no evidence, or not chosen) say why, too.
-    const left = (ctx.prediction.unchangedSettings ?? []).map((x) => `${x.key} left at ${x.value}: ${x.evidence}`);
+    const left = (ctx.prediction.unchangedSettings ?? []).map((x) => `${x.key} ${x.value === '(unset)' ? 'left unset' : `left at ${x.value}`}: ${x.evidence}`);
     if (left.length > 0) assert.equal(await page.getByRole('list', { name: 'Settings left as they are' }).getByRole('listitem').allTextContents(), left);
     // A project with a declared input and no run: the cold-start guess, marked as one.
     const project = demoProject(pathToFileURL(join(ctx.dir, 'etl-shuffle.py')).href);

@@ -196,7 +196,11 @@ export async function run(argv: string[], io: CliIo, deps: EventLogDeps = {}): P
   const { values, positionals } = args;
   const target = positionals[0];
   const top = values.top === undefined ? 5 : Number(values.top);
-  if (!target || positionals.length > 1 || !Number.isInteger(top) || top < 0) {
+  if (!Number.isInteger(top) || top < 0) {
+    io.err(`sync-agent analyze: --top must be a whole number >= 0, got '${values.top}'\n${USAGE}`);
+    return 2;
+  }
+  if (!target || positionals.length > 1) {
     io.err(USAGE);
     return 2;
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +24,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   });
   if (values.platform !== 'emr' && values.platform !== 'databricks') {
     io.err(`sync-agent demo: --platform must be emr or databricks, got '${values.platform}'`);
+    return 2;
+  }
+  if (values.platform === 'databricks' && values.ui) {
+    io.err('sync-agent demo: --ui is for the EMR demo; the Databricks demo prints its runs and ends (--keep keeps its folder to inspect)');
     return 2;
   }
   const iterations = Number(values.iterations);
@@ -53,16 +57,23 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     onSignal = r;
   });
   if (values.ui) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal!);
+  const kept = values.keep || values.dir !== undefined;
+  const config = join(dir, 'sync.config.mjs');
+  if (kept) {
+    mkdirSync(dir, { recursive: true });
+    // A configuration pointing at the demo's state, so its projects and runs can be inspected; with the
+    // demo's queue prefix, and written before the loop starts, so that while --ui keeps its agent up,
+    // enqueue/status/cancel with it reach that agent.
+    const prefix = values.platform === 'databricks' ? 'dbxdemo' : 'demo';
+    writeFileSync(config, `export default ${JSON.stringify({ site: { redis: 'embedded', queues: { prefix } }, tenant: { id: 'sandbox', state: 'file:./state', projectLocation: 'file:./runs' } }, null, 2)};\n`);
+  }
   try {
     if (values.platform === 'databricks') return await runDatabricksDemo({ io, dir, iterations, timeScale, seed: Number(values.seed) });
-    return await runDemo({ io, dir, iterations, timeScale, seed: Number(values.seed), keep: values.keep || values.dir !== undefined, ...(values.ui ? { ui: { port, untilStopped } } : {}) });
+    return await runDemo({ io, dir, iterations, timeScale, seed: Number(values.seed), keep: kept, ...(values.ui ? { ui: { port, untilStopped } } : {}) });
   } finally {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeListener(sig, onSignal!);
-    if (!values.keep && !values.dir) rmSync(dir, { recursive: true, force: true });
+    if (!kept) rmSync(dir, { recursive: true, force: true });
     else {
-      // A configuration pointing at the demo's state, so its projects and runs can be inspected.
-      const config = join(dir, 'sync.config.mjs');
-      writeFileSync(config, `export default ${JSON.stringify({ site: { redis: 'embedded' }, tenant: { id: 'sandbox', state: 'file:./state', projectLocation: 'file:./runs' } }, null, 2)};\n`);
       io.out(`kept ${dir}; inspect it with:\n  sync-agent projects show nightly-etl --config ${config}\n  sync-agent runs nightly-etl --config ${config}`);
     }
   }

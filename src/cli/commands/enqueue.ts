@@ -25,6 +25,9 @@ import { FINAL_RUN_STATUSES, WAIT_UNTIL, runView, startedRun, waitForRun } from 
 const USAGE =
   'usage: sync-agent enqueue NAME --data JSON|@FILE [--id ID] [--idempotency-key KEY] [--wait [--until started|recorded]] [--timeout SECONDS] [--config PATH]';
 
+/** The requests whose result names a run they started, so that `--until recorded` can wait for it. */
+const RUN_STARTING = ['run.start', 'prediction.apply', 'project.iterate'] as const;
+
 /** `sync-agent enqueue`: validates a request locally, adds it to `<prefix>:inbox`, prints its id (and, with --wait, its result). */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -51,6 +54,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   if (values.until === 'recorded' && !values.wait) {
     io.err(`--until recorded needs --wait\n${USAGE}`);
+    return 2;
+  }
+  if (values.until === 'recorded' && !(RUN_STARTING as readonly string[]).includes(name)) {
+    // Refused before it is sent: the request would run, then the wait would have no run to wait for.
+    io.err(`--until recorded waits for the run a request starts (${RUN_STARTING.join(', ')}); ${name} starts none\n${USAGE}`);
     return 2;
   }
   if (!/^\d+(\.\d+)?$/.test(values.timeout) || Number(values.timeout) <= 0) {

@@ -146,7 +146,11 @@ export function formatOutcome(o: PredictionOutcome, options: { all?: boolean; re
   const where = o.basis.description ?? `${o.basis.nodes} x ${o.basis.instanceType}`;
   if (options.replay) {
     const r = options.replay;
-    const err = (x: number) => `${(((x - r.observedMs) / r.observedMs) * 100).toFixed(1)}%`;
+    const err = (x: number) => {
+      if (!(r.observedMs > 0)) return 'no observed duration to compare';
+      const pct = ((x - r.observedMs) / r.observedMs) * 100;
+      return `${pct > 0 ? '+' : ''}${pct.toFixed(1)}%`;
+    };
     lines.push(
       `observed     ${(r.observedMs / 1000).toFixed(1)} s on ${where}, ${money(o.basis.costUsd)}`,
       `replayed     ${(r.simulatedMs / 1000).toFixed(1)} s (${err(r.simulatedMs)}); baseline simulation ${(r.baselineMs / 1000).toFixed(1)} s (${err(r.baselineMs)})`,
@@ -190,7 +194,7 @@ export function formatOutcome(o: PredictionOutcome, options: { all?: boolean; re
     const used = new Set(PREFERENCES.flatMap((p) => (o.solutions[p].settings ?? []).map((x) => x.key)));
     lines.push('', 'Spark settings (from the event log\'s evidence)');
     for (const x of advice.settings) lines.push(`  ${x.key}=${x.value}${used.has(x.key) ? '' : ' (no recommended configuration needed it)'}: ${x.evidence}`);
-    for (const x of advice.unchanged) lines.push(`  ${x.key} left at ${x.value}: ${x.evidence}`);
+    for (const x of advice.unchanged) lines.push(`  ${x.key} ${x.value === '(unset)' ? 'left unset' : `left at ${x.value}`}: ${x.evidence}`);
   }
   if (o.warnings.length > 0) lines.push('', 'warnings', ...o.warnings.map((w) => `  - ${w}`));
   return lines.join('\n');
@@ -225,14 +229,29 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
     return 2;
   }
   if (values['declared-input'] !== undefined || values['job-type'] !== undefined) {
-    const bytes = values['declared-input'] === undefined ? undefined : parseSize(values['declared-input']);
-    if (target || values.history || bytes === undefined || values['job-type'] === undefined) {
-      io.err(`sync-agent predict: a cold start needs --declared-input SIZE (e.g. 200GiB) and --job-type (${JOB_TYPES.join(', ')}), and no event log or history\n${USAGE}`);
+    const declared = values['declared-input'];
+    const jobType = values['job-type'];
+    const bytes = declared === undefined ? undefined : parseSize(declared);
+    // Each mistake in its own words: the flag missing, the size or the job type that is not one.
+    const problem =
+      target || values.history
+        ? 'a cold start (--declared-input, --job-type) takes no event log or history: it is the guess for a job without them'
+        : declared === undefined
+          ? `--job-type needs --declared-input SIZE (e.g. 200GiB), the input the job reads`
+          : bytes === undefined
+            ? `--declared-input must be a size such as 200GiB, 1.5TiB or 500MB (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB), got '${declared}'`
+            : jobType === undefined
+              ? `--declared-input needs --job-type (${JOB_TYPES.join(', ')})`
+              : !(JOB_TYPES as readonly string[]).includes(jobType)
+                ? `--job-type must be one of ${JOB_TYPES.join(', ')}, got '${jobType}'`
+                : undefined;
+    if (problem !== undefined || bytes === undefined) {
+      io.err(`sync-agent predict: ${problem ?? '--declared-input is missing'}\n${USAGE}`);
       return 2;
     }
     try {
       const rows = await siteColdStart(io, values.config);
-      const guess = coldStartConfiguration({ inputBytes: bytes, type: values['job-type'] as JobType }, coldStartTable(rows));
+      const guess = coldStartConfiguration({ inputBytes: bytes, type: jobType as JobType }, coldStartTable(rows));
       io.out(values.json ? JSON.stringify({ coldStart: guess }, (_, v: unknown) => (v === Infinity ? null : v), 2) : formatColdStart(guess));
       return 0;
     } catch (e) {
@@ -243,7 +262,15 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
       throw e;
     }
   }
-  if (positionals.length > 1 || (!target && !values.history) || (maxCost !== undefined && !(maxCost > 0)) || (maxRuntime !== undefined && !(maxRuntime > 0))) {
+  if (maxCost !== undefined && !(maxCost > 0)) {
+    io.err(`sync-agent predict: --max-cost must be a positive number of US dollars, got '${values['max-cost']}'\n${USAGE}`);
+    return 2;
+  }
+  if (maxRuntime !== undefined && !(maxRuntime > 0)) {
+    io.err(`sync-agent predict: --max-runtime must be a positive number of seconds, got '${values['max-runtime']}'\n${USAGE}`);
+    return 2;
+  }
+  if (positionals.length > 1 || (!target && !values.history)) {
     io.err(USAGE);
     return 2;
   }
@@ -257,7 +284,15 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
     if (values.spot) options.spot = true;
     if (margin !== undefined) options.margin = margin;
     if (values['x86-only']) options.x86Only = true;
-    if (values.families) options.include = values.families.split(',').map((f) => f.trim()).filter(Boolean);
+    if (values.families) {
+      options.include = values.families.split(',').map((f) => f.trim()).filter(Boolean);
+      // A family or type the catalog lacks would silently leave nothing to choose from but the current cluster.
+      const unknown = options.include.filter((f) => !catalog.instances.some((i) => i.family === f || i.instanceType === f));
+      if (unknown.length > 0) {
+        io.err(`sync-agent predict: --families: ${unknown.map((f) => `'${f}'`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a family or instance type in the catalog (e.g. m5, r6g, c7g.2xlarge)`);
+        return 2;
+      }
+    }
     if (maxCost !== undefined || maxRuntime !== undefined) {
       options.preferenceCeilings = {
         ...(maxCost !== undefined ? { performanceMaxCostUsd: maxCost } : {}),

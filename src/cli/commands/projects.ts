@@ -21,7 +21,7 @@ export function describePrediction(p: Prediction): string {
     const evidence = s.evidence ?? (s.settings ?? []).map((x) => `${x.key}=${x.value}: ${x.evidence}`);
     for (const e of evidence) lines.push(`      evidence: ${e}`);
   }
-  for (const x of p.unchangedSettings ?? []) lines.push(`  ${x.key} left at ${x.value}: ${x.evidence}`);
+  for (const x of p.unchangedSettings ?? []) lines.push(`  ${x.key} ${x.value === '(unset)' ? 'left unset' : `left at ${x.value}`}: ${x.evidence}`);
   for (const w of p.warnings ?? []) lines.push(`  note: ${w}`);
   return lines.join('\n');
 }

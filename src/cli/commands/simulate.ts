@@ -30,6 +30,12 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
   const executors = Number(values.executors);
   const cores = Number(values.cores);
   const target = positionals[0];
+  for (const [flag, n] of [['executors', executors], ['cores', cores]] as const) {
+    if (values[flag] !== undefined && (!Number.isInteger(n) || n < 1)) {
+      io.err(`sync-agent simulate: --${flag} must be a whole number >= 1, got '${values[flag]}'\n${USAGE}`);
+      return 2;
+    }
+  }
   if (!target || positionals.length > 1 || !Number.isInteger(executors) || executors < 1 || !Number.isInteger(cores) || cores < 1) {
     io.err(USAGE);
     return 2;

@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-type Layout = { src: boolean; dist: boolean; tsx: boolean; engines?: string };
+type Layout = { src: boolean; dist: boolean; tsx: boolean; engines?: string; distMain?: string; pipeTo?: string };
 
 function runBinIn(layout: Layout): { code: number | null; stdout: string; stderr: string } {
   const root = mkdtempSync(join(tmpdir(), 'sync-bin-'));
@@ -23,7 +23,7 @@ function runBinIn(layout: Layout): { code: number | null; stdout: string; stderr
     }
     if (layout.dist) {
       mkdirSync(join(root, 'dist/cli'), { recursive: true });
-      writeFileSync(join(root, 'dist/cli/main.js'), "console.log('ran dist');\n");
+      writeFileSync(join(root, 'dist/cli/main.js'), layout.distMain ?? "console.log('ran dist');\n");
     }
     if (layout.tsx) {
       mkdirSync(join(root, 'node_modules'));
@@ -31,6 +31,12 @@ function runBinIn(layout: Layout): { code: number | null; stdout: string; stderr
     }
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
+    if (layout.pipeTo) {
+      // The bin's exit code through a shell pipe whose reader stops early (PIPESTATUS: the bin's, not the reader's).
+      const line = `"${process.execPath}" "${join(root, 'bin/sync-agent.js')}" | ${layout.pipeTo}; echo "exit=\${PIPESTATUS[0]}" >&2`;
+      const r = spawnSync('bash', ['-c', line], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+      return { code: Number(/exit=(\d+)/.exec(r.stderr)?.[1] ?? -1), stdout: r.stdout, stderr: r.stderr };
+    }
     const r = spawnSync(process.execPath, [join(root, 'bin/sync-agent.js')], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   } finally {
@@ -67,6 +73,14 @@ test('on a Node older than engines.node it says which Node it needs instead of f
   assert.is(r.code, 1);
   assert.is(r.stdout, '', 'nothing ran');
   assert.is(r.stderr, `sync-agent needs Node >=99.1; this is Node ${process.versions.node}\n`);
+});
+
+test('output piped into a reader that stops early (| head) ends quietly with 0, not an EPIPE stack trace', () => {
+  // Far more than a pipe buffer, written asynchronously, so the writes outlive the reader.
+  const distMain = "const line = 'x'.repeat(1000) + '\\n';\nfor (let i = 0; i < 5000; i++) process.stdout.write(line);\n";
+  const r = runBinIn({ src: false, dist: true, tsx: false, distMain, pipeTo: 'head -c 10 >/dev/null' });
+  assert.not.match(r.stderr, /EPIPE|Unhandled/, r.stderr);
+  assert.is(r.code, 0, r.stderr);
 });
 
 test.run();

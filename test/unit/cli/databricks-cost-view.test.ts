@@ -26,6 +26,8 @@ test('runs and projects show: VM cost and DBU cost columns for Databricks runs, 
     const base = { createdAt: '2026-12-01T00:00:00.000Z', status: 'recorded' as const, reportUrl: 'file:///r/report.json' };
     const dbx: Run[] = [
       { ...base, projectId: 'd1', id: 'r-dbx', clusterId: '1001', location: 'file:///r/d/', requestKey: 'k1', runtimeSeconds: 600, costUsd: 4.2, costBreakdown: { vmUsd: 3.1, dbuUsd: 1.1, dbus: 3.7 }, cluster: { instanceType: 'm5.4xlarge', nodes: 12 } },
+      // Read by a prediction: its runtime and cost as the engine measures them differ from the bill.
+      { ...base, projectId: 'd1', id: 'r-read', clusterId: '1002', location: 'file:///r/d2/', requestKey: 'k3', runtimeSeconds: 443, costUsd: 3.15, costBreakdown: { vmUsd: 2.05, dbuUsd: 1.1, dbus: 7.3 }, observed: { runtimeSeconds: 367, costUsd: 1.5 }, cluster: { instanceType: 'm5.4xlarge', nodes: 12 } },
       { id: 'r-live', projectId: 'd1', createdAt: '2026-12-01T00:00:00.000Z', status: 'running', location: 'file:///r/live/', requestKey: 'k2' },
     ];
     const emr: Run[] = [{ ...base, projectId: 'e1', id: 'r-emr', clusterId: 'j-1', location: 'file:///r/e/', requestKey: 'k1', costUsd: 2.5 }];
@@ -42,10 +44,13 @@ test('runs and projects show: VM cost and DBU cost columns for Databricks runs, 
       const lines = io.text().split('\n');
       const header = lines.find((l) => l.startsWith('run '))!;
       const cols = header.split(/\s{2,}/);
-      assert.ok(cols.includes('VM cost') && cols.includes('DBU cost'), `${name}: ${header}`);
+      assert.ok(cols.includes('billed') && cols.includes('VM cost') && cols.includes('DBU cost'), `${name}: ${header}`);
       const row = lines.find((l) => l.startsWith('r-dbx'))!;
-      assert.match(row, /\$4\.20\s+\$3\.10\s+\$1\.10/, `${name}: cost, then VM and DBU: ${row}`);
-      assert.match(lines.find((l) => l.startsWith('r-live'))!, /-\s+-\s+-/, name);
+      assert.match(row, /\$4\.20\s+\$4\.20\s+\$3\.10\s+\$1\.10/, `${name}: cost, billed, then VM and DBU: ${row}`);
+      // The engine's measure in 'cost', the bill beside it: VM + DBU add up to 'billed', not to 'cost'.
+      assert.match(lines.find((l) => l.startsWith('r-read'))!, /367 s\s+\$1\.50\s+\$3\.15\s+\$2\.05\s+\$1\.10/, name);
+      assert.ok(lines.some((l) => l.startsWith('runtime, cost: the Spark application') && l.includes('billed: VM cost + DBU cost')), `${name}: the columns are explained`);
+      assert.match(lines.find((l) => l.startsWith('r-live'))!, /-\s+-\s+-\s+-/, name);
     }
     const io = capture(dir);
     assert.is(await runsCommand(['e1', '--config', configPath], io), 0);

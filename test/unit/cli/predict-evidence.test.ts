@@ -28,4 +28,13 @@ test('predict prints each recommendation with its evidence, and each Spark setti
   assert.match(text.stdout, /Spark settings \(from the event log's evidence\)/);
 });
 
+test('a setting the run never set and the engine leaves alone reads "left unset", not "left at (unset)"', () => {
+  const r = spawnSync(process.execPath, ['bin/sync-agent.js', 'predict', 'test/fixtures/eventlogs/rapids-tools/aqeshuffle_eventlog.zstd'], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /spark\.sql\.shuffle\.partitions left unset: adaptive query execution is on/);
+  assert.not.match(r.stdout, /\(unset\)/);
+  // The replay's error against the observed run carries its sign either way (+ slower, - faster).
+  assert.match(r.stdout, /^replayed +[\d.]+ s \([+-]\d+\.\d%\); baseline simulation [\d.]+ s \([+-]\d+\.\d%\)$/m);
+});
+
 test.run();
