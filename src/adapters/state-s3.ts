@@ -1,6 +1,7 @@
 // Tenant state in object storage: `<root>/projects/<projectId>.json`, one ProjectState per
 // project, versioned by the object's ETag. Writes are conditional (If-Match, or If-None-Match '*'
 // to create), so two agents never lose each other's update.
+import { createHash } from 'node:crypto';
 import { SyncError } from '../domain/errors.js';
 import type { CallOptions, ObjectStore, StateStore, Versioned } from '../domain/ports.js';
 import type { ProjectState } from '../domain/types.js';
@@ -10,6 +11,23 @@ import { assertProjectId, parseArchiveChunk, parseProjectState, serializeProject
 import type { StateStoreOptions } from './state-file.js';
 
 const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const TORN_READ_ATTEMPTS = 6;
+const TORN_READ_BACKOFF_MS = 25;
+
+/** True when `etag` is a single-part MD5 ETag that `body` does not hash to: the read saw a write in flight. */
+export function isTornRead(body: Uint8Array, etag: string): boolean {
+  const m = /^(?:W\/)?"?([0-9a-f]{32})"?$/i.exec(etag.trim());
+  if (!m) return false;
+  return createHash('md5').update(body).digest('hex') !== m[1]!.toLowerCase();
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+  });
+}
 
 /**
  * Creates the StateStore kept under `rootUrl` (`s3://bucket/prefix`; any URL `objectStore` serves). A
@@ -32,12 +50,26 @@ export function createS3StateStore(deps: { objectStore: ObjectStore; rootUrl: st
 
   const get = async (projectId: string, options?: CallOptions): Promise<Versioned<ProjectState> | undefined> => {
     const url = docUrl(projectId);
-    try {
-      const { body, info } = await objectStore.get(url, options);
-      return { value: parseProjectState(body, url), version: info.etag };
-    } catch (e) {
-      if (e instanceof SyncError && e.code === 'not_found') return undefined;
-      throw e;
+    for (let attempt = 1; ; attempt++) {
+      let body: Buffer;
+      let etag: string;
+      try {
+        const got = await objectStore.get(url, options);
+        body = got.body;
+        etag = got.info.etag;
+      } catch (e) {
+        if (e instanceof SyncError && e.code === 'not_found') return undefined;
+        throw e;
+      }
+      try {
+        return { value: parseProjectState(body, url), version: etag };
+      } catch (e) {
+        // A body that does not hash to its own single-part ETag was read while a write was landing
+        // (S3-compatible stores that write in place can serve that); read again. A body that does
+        // hash to its ETag is what was stored: corrupt for real, reported at once.
+        if (attempt >= TORN_READ_ATTEMPTS || !isTornRead(body, etag)) throw e;
+        await sleep(TORN_READ_BACKOFF_MS * attempt, options?.signal);
+      }
     }
   };
 
