@@ -8,6 +8,7 @@ import { SyncError } from '../domain/errors.js';
 import type { CallOptions, ObjectStore, PoolStore, Versioned } from '../domain/ports.js';
 import type { PoolState } from '../domain/pools.js';
 import { assertProjectId } from './state-file.js';
+import { getVersionedDocument } from './state-s3.js';
 
 function parsePoolState(bytes: Uint8Array, where: string): PoolState {
   let doc: unknown;
@@ -40,13 +41,7 @@ export function createPoolStore(deps: { objectStore: ObjectStore; stateUrl: stri
   return {
     async get(poolId, options): Promise<Versioned<PoolState> | undefined> {
       const u = url(poolId);
-      try {
-        const { body, info } = await deps.objectStore.get(u, signalOf(options));
-        return { value: parsePoolState(body, u), version: info.etag };
-      } catch (e) {
-        if (e instanceof SyncError && e.code === 'not_found') return undefined;
-        throw e;
-      }
+      return getVersionedDocument(deps.objectStore, u, (body) => parsePoolState(body, u), options);
     },
     async put(poolId, state, expectedVersion, options) {
       const condition = expectedVersion === null ? { ifNoneMatch: '*' as const } : { ifMatch: expectedVersion };

@@ -30,6 +30,30 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
+ * Reads and parses the JSON document at `url` with its version (ETag), or undefined when there is
+ * none. A body that does not hash to its own single-part ETag was read while a write was landing
+ * (S3-compatible stores that write in place can serve that): read again. A body that does hash to
+ * its ETag is what was stored, so a parse failure there is reported at once.
+ */
+export async function getVersionedDocument<T>(objectStore: ObjectStore, url: string, parse: (body: Buffer) => T, options?: CallOptions): Promise<Versioned<T> | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    let got: { body: Buffer; info: { etag: string } };
+    try {
+      got = await objectStore.get(url, options?.signal ? { signal: options.signal } : {});
+    } catch (e) {
+      if (e instanceof SyncError && e.code === 'not_found') return undefined;
+      throw e;
+    }
+    try {
+      return { value: parse(got.body), version: got.info.etag };
+    } catch (e) {
+      if (attempt >= TORN_READ_ATTEMPTS || !isTornRead(got.body, got.info.etag)) throw e;
+      await sleep(TORN_READ_BACKOFF_MS * attempt, options?.signal);
+    }
+  }
+}
+
+/**
  * Creates the StateStore kept under `rootUrl` (`s3://bucket/prefix`; any URL `objectStore` serves). A
  * document over its bound moves its oldest finished runs to `<root>/projects/<projectId>.runs/<chunk>.json`.
  */
@@ -50,27 +74,7 @@ export function createS3StateStore(deps: { objectStore: ObjectStore; rootUrl: st
 
   const get = async (projectId: string, options?: CallOptions): Promise<Versioned<ProjectState> | undefined> => {
     const url = docUrl(projectId);
-    for (let attempt = 1; ; attempt++) {
-      let body: Buffer;
-      let etag: string;
-      try {
-        const got = await objectStore.get(url, options);
-        body = got.body;
-        etag = got.info.etag;
-      } catch (e) {
-        if (e instanceof SyncError && e.code === 'not_found') return undefined;
-        throw e;
-      }
-      try {
-        return { value: parseProjectState(body, url), version: etag };
-      } catch (e) {
-        // A body that does not hash to its own single-part ETag was read while a write was landing
-        // (S3-compatible stores that write in place can serve that); read again. A body that does
-        // hash to its ETag is what was stored: corrupt for real, reported at once.
-        if (attempt >= TORN_READ_ATTEMPTS || !isTornRead(body, etag)) throw e;
-        await sleep(TORN_READ_BACKOFF_MS * attempt, options?.signal);
-      }
-    }
+    return getVersionedDocument(objectStore, url, (body) => parseProjectState(body, url), options);
   };
 
   const put = async (projectId: string, state: ProjectState, expectedVersion: string | null, options?: CallOptions): Promise<string> => {
