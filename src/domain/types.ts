@@ -235,6 +235,8 @@ export type Solution = {
   evidence?: string[];
   /** Databricks: the estimate's cost, VM and DBU apart (USD), and the DBUs it would use. */
   costBreakdown?: { vmUsd: number; dbuUsd: number; dbus: number };
+  /** True when the cluster shape (instance type and node count) is the basis run's: only Spark settings change. */
+  sameCluster?: true;
 };
 
 /** A prediction as stored at `{location}/{projectId}/predictions/{predictionId}.json`. */

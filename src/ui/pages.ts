@@ -1,5 +1,6 @@
 // The dashboard's pages as server-rendered HTML: readable without JavaScript, real headings, labels and
 // table headers, and forms (POST + CSRF token) for every action.
+import { describeExploration, explorationSummary } from '../domain/tuning-policy.js';
 import type { IterationRecord, Prediction, ProjectState, Run } from '../domain/types.js';
 import { bytes as formatBytes } from '../cli/commands/analyze.js';
 import { candidateScatter, costSplitText, runChart, type ChartRun, type ScatterPoint } from './charts.js';
@@ -210,7 +211,8 @@ ${actionForm(p.id, 'rollback', ctx, v.nonce, 'Roll back to the last good configu
   const policyList = `<section aria-labelledby="pol"><h2 id="pol">Policy</h2><dl class="facts">
 <div><dt>SLA</dt><dd>${policy.maxRuntimeSeconds !== undefined ? esc(duration(policy.maxRuntimeSeconds)) : 'none'}</dd></div>
 <div><dt>Compelling saving</dt><dd>${esc(policy.compellingSaving !== undefined ? `${Math.round(policy.compellingSaving * 100)}%` : '10% (default)')}</dd></div>
-<div><dt>Regression tolerance</dt><dd>${esc(policy.regressionTolerance !== undefined ? `${Math.round(policy.regressionTolerance * 100)}%` : '25% (default)')}</dd></div></dl></section>`;
+<div><dt>Regression tolerance</dt><dd>${esc(policy.regressionTolerance !== undefined ? `${Math.round(policy.regressionTolerance * 100)}%` : '25% (default)')}</dd></div>
+<div><dt>Exploration</dt><dd>${esc(describeExploration(explorationSummary(state)))}</dd></div></dl></section>`;
   const body = `<h1>${esc(p.name)} <span class="sub">${esc(p.id)}</span></h1>${summary}${warnings}
 <section aria-labelledby="c"><h2 id="c">Runtime and cost per run</h2>${runChart(charted.slice(-CHART_RUNS))}${charted.length > CHART_RUNS ? `<p class="sub">The latest ${CHART_RUNS} of ${charted.length} finished runs.</p>` : ''}</section>
 <section aria-labelledby="r"><h2 id="r">Runs</h2>${pager}<div class="table-wrap"><table class="cards"><caption>Runs, newest first</caption>

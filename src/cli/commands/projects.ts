@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { accuracyOf, describeAccuracy } from '../../domain/prediction-accuracy.js';
+import { describeExploration, explorationSummary } from '../../domain/tuning-policy.js';
 import { modeOf } from '../../domain/tuning-policy.js';
 import { runsTable, table } from '../format.js';
 import type { CliIo } from '../io.js';
@@ -65,13 +66,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const s = doc.value;
   if (values.json) {
-    io.out(JSON.stringify({ ...s, predictionAccuracy: accuracyOf(s) }, null, 2));
+    io.out(JSON.stringify({ ...s, predictionAccuracy: accuracyOf(s), exploration: explorationSummary(s) }, null, 2));
     return 0;
   }
   const p = s.project;
   io.out(`${p.id}: ${p.name} (${p.platform}, mode ${modeOf(p)}${p.preference ? `, prefers ${p.preference}` : ''}${p.policy?.maxRuntimeSeconds ? `, SLA ${p.policy.maxRuntimeSeconds} s` : ''})`);
   for (const w of s.status?.warnings ?? []) io.out(`WARNING: ${w}`);
   io.out(`prediction accuracy: ${describeAccuracy(accuracyOf(s))}`);
+  io.out(`exploration: ${describeExploration(explorationSummary(s))}`);
   io.out('');
   io.out(runsTable(s));
   const planChanges = s.runs.filter((r) => r.planChange !== undefined);

@@ -316,6 +316,7 @@ function solutionsFrom(
       explanation: explain(pref, c, basis, resolved, archNoteFor(options.catalog, basis.instanceType, c.instanceType)) + settingsNote,
       ...(tuned.length > 0 ? { settings: tuned.map((t: SettingAdvice) => ({ ...t })) } : {}),
       evidence: [shapeEvidence(c, basis), ...tuned.map((t) => `${t.key}=${t.value}: ${t.evidence}`)],
+      ...(c.instanceType === basis.instanceType && c.nodes === basis.nodes ? { sameCluster: true as const } : {}),
     };
   }
   return out;

@@ -41,10 +41,12 @@ test('projects show prints the project error distribution and confidence; --json
   assert.match(text, /prediction accuracy: 3 runs with a prediction applied: median runtime error 10%, p90 30%/);
   assert.match(text, /confidence medium/);
   assert.match(text, /widened x1\.30/);
+  assert.match(text, /exploration: off \(set policy\.exploreEvery/);
   io = memoryIo({}, dir);
   assert.is(await projects(['show', 'acc', '--json'], io), 0);
   const json = JSON.parse(io.stdout.join('\n')) as { predictionAccuracy: { samples: unknown[]; confidence: string; runtimeWidening: number } };
   assert.is(json.predictionAccuracy.samples.length, 3);
+  assert.equal((json as unknown as { exploration: { trials: number } }).exploration.trials, 0);
   assert.is(json.predictionAccuracy.confidence, 'medium');
   assert.ok(Math.abs(json.predictionAccuracy.runtimeWidening - 1.3) < 1e-9);
 });

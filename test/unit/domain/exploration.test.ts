@@ -2,14 +2,21 @@
 // maxTrialCostIncrease (widened by the project's error) and the SLA; a trial that loses is rolled back and not tried again.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MIN_TRIAL_SAMPLES, chooseTrial, decideIteration } from '../../../src/domain/tuning-policy.js';
+import { MIN_TRIAL_SAMPLES, SHAPE_TRIAL_WIDENING, chooseTrial, decideIteration, trialSpacing } from '../../../src/domain/tuning-policy.js';
 import type { Estimate, Prediction, Project, ProjectState, Run, TuningPolicy } from '../../../src/domain/types.js';
 
 const FP = 'fp';
 const project = (policy: TuningPolicy): Project => ({ id: 'p1', name: 'p1', platform: 'emr', tenantId: 't', createdAt: 'c', updatedAt: 'c', mode: 'auto', policy });
 const run = (id: string, extra: Partial<Run> = {}): Run => ({ id, projectId: 'p1', status: 'recorded', location: 'l', createdAt: 'c', requestKey: id, clusterId: `j-${id}`, fingerprint: FP, ...extra });
 const est = (runtimeSeconds: number, costUsd: number): Estimate => ({ runtimeSeconds, costUsd });
-const sol = (e: Estimate) => ({ configuration: { Instances: {} }, estimate: e, source: 'simulator' as const, explanation: 'x' });
+// Spark settings at the same cluster shape unless told (a new shape is widened at least SHAPE_TRIAL_WIDENING).
+const sol = (e: Estimate, sameCluster = true) => ({
+  configuration: { Instances: {} },
+  estimate: e,
+  source: 'simulator' as const,
+  explanation: 'x',
+  ...(sameCluster ? { sameCluster: true as const, settings: [{ key: 'spark.sql.shuffle.partitions', value: '400', evidence: 'e' }] } : {}),
+});
 // Basis 1000 s / $10. Nothing saves 10%: economy $9.7 (3% cheaper), balanced $10.8 (+8%), performance $14 (+40%).
 const pred = (id = 'pn'): Prediction => ({ predictionId: id, projectId: 'p1', basisRunId: 'x', createdAt: 'c', basis: est(1000, 10), solutions: { performance: sol(est(600, 14)), balanced: sol(est(800, 10.8)), economy: sol(est(1100, 9.7)) } });
 // Three applied predictions measured exactly: the project's error is known (and zero), so trials may be chosen.
@@ -43,6 +50,25 @@ test('the budget: widened estimates over maxTrialCostIncrease or over the SLA ar
   assert.is(chooseTrial(state({ exploreEvery: 2 }, runs), p, { exploreEvery: 2, maxRuntimeSeconds: 1000 }, 1.2), undefined);
 });
 
+test('a new cluster shape is tried only when its estimate widened by SHAPE_TRIAL_WIDENING (or the project error, if larger) is within the budget', () => {
+  const runs = [run('r1'), run('r2'), run('r3')];
+  const policy = { exploreEvery: 3 };
+  const withEconomy = (costUsd: number, sameCluster: boolean): Prediction => ({ ...pred(), solutions: { performance: sol(est(600, 14), false), balanced: sol(est(800, 12), false), economy: sol(est(1100, costUsd), sameCluster) } });
+  // $9.7 on a new shape: x2.3 = $22.31 > $11, nothing is tried; the same $9.7 as Spark settings alone is.
+  assert.is(chooseTrial(state(policy, runs), withEconomy(9.7, false), policy), undefined);
+  assert.is(chooseTrial(state(policy, runs), withEconomy(9.7, true), policy)?.preference, 'economy');
+  // A new shape estimated at $4.70: x2.3 = $10.81 <= $11 is within the budget, and the why says how it was widened.
+  const t = chooseTrial(state(policy, runs), withEconomy(4.7, false), policy);
+  assert.is(t?.preference, 'economy');
+  assert.match(t!.why, `widened x${SHAPE_TRIAL_WIDENING.toFixed(2)}`);
+  assert.match(t!.why, 'a new cluster shape');
+  // The same cluster shape with no Spark setting to change is the configuration in use: not a trial.
+  const noop: Prediction = { ...withEconomy(9.7, true), solutions: { ...withEconomy(9.7, true).solutions, economy: { ...sol(est(1100, 9.7)), settings: [] } } };
+  assert.is(chooseTrial(state(policy, runs), noop, policy), undefined);
+  // The project's own error, when larger, widens more: x2.4 puts $4.70 at $11.28, over the budget.
+  assert.is(chooseTrial(state(policy, runs), withEconomy(4.7, false), policy, 2.4), undefined);
+});
+
 test('no trial before the project has MIN_TRIAL_SAMPLES measured predictions: its error, which widens the estimate, is not known yet', () => {
   const runs = [run('r1'), run('r2'), run('r3')];
   assert.is(chooseTrial(state({ exploreEvery: 3 }, runs, []), pred(), { exploreEvery: 3 }), undefined);
@@ -58,13 +84,41 @@ test('a trial that loses is rolled back at once and never tried again', () => {
   assert.is(lost.decision, 'rolled-back');
   assert.equal(lost.next, { base: true });
   assert.match(lost.regressed!.why, /trial lost: the trial cost \$10\.40 against \$10\.00 before/);
-  // Penalised: the same prediction's economy solution is not offered again.
+  // Penalised: the project explores half as often (4 runs apart, not 2), and the same prediction's economy solution is not offered again.
   const after = [...runs.slice(0, 2), { ...trialRun, regressed: lost.regressed!.why }, run('r4'), run('r5')];
-  const again = chooseTrial(state(policy, after), pred('pn'), policy);
-  assert.is.not(again?.preference, 'economy');
+  assert.is(trialSpacing(state(policy, after), 2), 4);
+  assert.is(chooseTrial(state(policy, after), pred('p9'), policy), undefined, 'two runs after a lost trial is too soon');
+  const later = [...after, run('r6'), run('r7')];
+  assert.is(chooseTrial(state(policy, later), pred('p9'), policy)?.preference, 'economy', 'a new prediction may be tried four runs later');
+  const again = chooseTrial(state(policy, later), pred('pn'), policy);
+  assert.ok(again === undefined || again.preference !== 'economy', 'the lost solution is not offered again');
+  assert.is(again?.preference, 'balanced');
   // A trial that won (cheaper) is not rolled back.
   const won = decideIteration({ state: state(policy, runs), latest: trialRun, prediction: { ...pred('p3'), basis: est(1050, 9.6) }, preference: 'economy', currentFingerprint: FP });
   assert.is.not(won.decision, 'rolled-back');
 });
 
+
+
+test('the exploration summary: trials, what lost trials cost and what won trials save, in words', async () => {
+  const { explorationSummary, describeExploration } = await import('../../../src/domain/tuning-policy.js');
+  assert.match(describeExploration(explorationSummary(state({}, [run('r1')]))), /^off \(set policy\.exploreEvery/);
+  const none = explorationSummary(state({ exploreEvery: 3 }, [run('r1')]));
+  assert.equal([none.trials, none.spacing], [0, 3]);
+  assert.match(describeExploration(none), /one trial per 3 runs, budget \+10% per trial; no trial yet/);
+  const runs = [
+    run('r1'),
+    run('r2', { trial: true, predictionId: 'a', preference: 'economy', baseline: est(1000, 10), observed: est(1100, 10.4), regressed: 'trial lost' }),
+    run('r3'),
+    run('r4', { trial: true, predictionId: 'b', preference: 'economy', baseline: est(1000, 10), observed: est(900, 9.1) }),
+    run('r5', { trial: true }),
+  ];
+  const x = explorationSummary(state({ exploreEvery: 3, maxTrialCostIncrease: 0.05 }, runs));
+  assert.equal([x.trials, x.lost, x.won, x.spacing, x.budget], [3, 1, 1, 6, 0.05]);
+  assert.ok(Math.abs(x.spentUsd - 0.4) < 1e-9 && Math.abs(x.boughtUsdPerRun - 0.9) < 1e-9);
+  assert.is(
+    describeExploration(x),
+    'one trial per 6 runs (exploreEvery 3, doubled per lost trial), budget +5% per trial; 3 trials (1 not measured yet): 1 lost and rolled back, costing $0.40 above the runs they replaced; 1 won, saving $0.90 a run',
+  );
+});
 test.run();
