@@ -1,4 +1,5 @@
 import type { Interface } from 'node:readline';
+import { isSyncError } from '../domain/errors.js';
 /** What a CLI command may touch of the process: its output streams, environment and working folder. */
 export type CliIo = {
   out(text: string): void;
@@ -8,6 +9,18 @@ export type CliIo = {
   /** Interactive input, when stdin is a TTY. */
   prompt?: (question: string) => Promise<string>;
 };
+
+/**
+ * How a command ends on an error it caught: a SyncError is one line on stderr,
+ * `sync-agent <command>: <code>: <message>`, and exit 1; anything else is a bug and is rethrown.
+ */
+export function syncErrorExit(io: CliIo, command: string, e: unknown): 1 {
+  if (isSyncError(e)) {
+    io.err(`sync-agent ${command}: ${e.code}: ${e.message}`);
+    return 1;
+  }
+  throw e;
+}
 
 /** The real process's IO. */
 export function processIo(): CliIo {

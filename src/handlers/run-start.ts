@@ -101,6 +101,26 @@ function failedRunError(run: Run): SyncError {
   });
 }
 
+/**
+ * Reserves a new run in its project's state, then rereads it by request key: a concurrent request with the
+ * same key may have reserved it first (and even started it or failed). Gives back the stored run to go on
+ * with, or the answer that run already has; a stored run that failed or was cancelled throws its error.
+ */
+async function reserveNewRun(
+  deps: HandlerDeps,
+  projectId: string,
+  run: Run,
+  requestKey: string,
+  opts: { signal: AbortSignal },
+): Promise<{ run: Run } | { result: RunStartResult }> {
+  const reserved = await updateProjectState(deps.state, projectId, (s) => reserveRun(s, run), opts);
+  const stored = reserved.state.runs.find((r) => r.requestKey === requestKey);
+  if (!stored) throw new SyncError('internal', `run ${run.id} vanished after it was reserved`);
+  if (stored.clusterId !== undefined) return { result: resultOf(stored as Run & { clusterId: string }) };
+  if (stored.status === 'failed' || stored.status === 'cancelled') throw failedRunError(stored);
+  return { run: stored };
+}
+
 type PlannedFromPrediction = { jobFlow: JobFlow; preference: Preference; estimate?: Estimate; basis?: Estimate };
 
 /** The prediction a run.start names (`data.predictionId`), where it is stored, and the preference that applies. */
@@ -201,12 +221,9 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
     // A pooled project: no cluster of its own; its steps go to the pool's least-loaded cluster.
     if (decision.kind === 'new') {
       run.pool = { poolId: project.pool };
-      const reserved = await updateProjectState(deps.state, projectId, (s) => reserveRun(s, run), opts);
-      const stored = reserved.state.runs.find((r) => r.requestKey === requestKey);
-      if (!stored) throw new SyncError('internal', `run ${runId} vanished after it was reserved`);
-      if (stored.clusterId !== undefined) return resultOf(stored as Run & { clusterId: string });
-      if (stored.status === 'failed' || stored.status === 'cancelled') throw failedRunError(stored);
-      run = stored;
+      const reserved = await reserveNewRun(deps, projectId, run, requestKey, opts);
+      if ('result' in reserved) return reserved.result;
+      run = reserved.run;
     }
     await deps.objects.put(eventLogDir(run.location), '', { ...opts, contentType: 'application/x-directory' });
     // The steps and spark-defaults of the request, the applied prediction (merged, pinned keys kept) or the project.
@@ -217,12 +234,9 @@ async function startRun(data: RunStartData, deps: HandlerDeps, ctx: HandlerConte
     planJobFlow({ request, project, runId: r.id, runUrl: r.location, tenantId: project.tenantId, predictionId: r.predictionId });
   plan(run);
   if (decision.kind === 'new') {
-    const reserved = await updateProjectState(deps.state, projectId, (s) => reserveRun(s, run), opts);
-    const stored = reserved.state.runs.find((r) => r.requestKey === requestKey);
-    if (!stored) throw new SyncError('internal', `run ${runId} vanished after it was reserved`);
-    if (stored.clusterId !== undefined) return resultOf(stored as Run & { clusterId: string });
-    if (stored.status === 'failed' || stored.status === 'cancelled') throw failedRunError(stored);
-    run = stored;
+    const reserved = await reserveNewRun(deps, projectId, run, requestKey, opts);
+    if ('result' in reserved) return reserved.result;
+    run = reserved.run;
   }
   const { jobFlow, warnings } = plan(run);
   const log = deps.logger.child({ projectId, runId: run.id, requestId: ctx.requestId });

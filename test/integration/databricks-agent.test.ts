@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ResultEntry } from '../../src/queues/results.js';
-import { startDatabricksAgent, type DatabricksAgent } from '../support/databricks-agent.js';
+import { applyPrediction, startDatabricksAgent, type DatabricksAgent } from '../support/databricks-agent.js';
 import type { DatabricksServer } from '../../src/sandbox/databricks-server.js';
 import type { DatabricksJob } from '../../src/domain/databricks-job.js';
 import type { Run } from '../../src/domain/types.js';
@@ -96,27 +96,13 @@ test('prediction.create gives Databricks fragments with runtime and cost; predic
     const split = (s as { costBreakdown?: { vmUsd: number; dbuUsd: number } }).costBreakdown;
     assert.ok(split && split.vmUsd > 0 && split.dbuUsd > 0 && Math.abs(split.vmUsd + split.dbuUsd - s.estimate.costUsd) < 0.001, `${pref}: ${JSON.stringify(split)}`);
   }
-  const before = server.runs().length;
-  const applied = await request('prediction.apply', { projectId: 'orders', predictionId: prediction.predictionId, preference: 'economy' }, 'orders-apply-1', 60_000);
-  assert.is(applied.status, 'completed', JSON.stringify(applied.error));
-  assert.is(server.runs().length, before + 1, 'a second runs/submit');
-  const second = server.runs().find((r) => r.runId === (applied.result as { databricksRunId: number }).databricksRunId)!;
-  const chosen = prediction.solutions.economy!.configuration;
-  const cluster = (second.body.job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
-  assert.is(cluster.node_type_id, chosen.node_type_id);
-  assert.is(cluster.num_workers, chosen.num_workers);
-  assert.is((cluster.custom_tags as Record<string, string>)['sync:prediction-id'], prediction.predictionId);
-  const mine = (fixture().job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
-  for (const [k, v] of Object.entries(mine)) {
-    if (['custom_tags', 'node_type_id', 'driver_node_type_id', 'num_workers', 'spark_conf'].includes(k)) continue;
-    assert.equal(cluster[k], v, k);
-  }
+  const { body, cluster, chosen, mine } = await applyPrediction(env, { projectId: 'orders', prediction, preference: 'economy', idempotencyKey: 'orders-apply-1', original: fixture() });
   // The user's Spark settings stay but for those the solution recommends (its spark_conf), which are written.
   const conf = cluster.spark_conf as Record<string, string>;
   const recommended = (chosen.spark_conf ?? {}) as Record<string, string>;
   for (const [k, v] of Object.entries({ ...(mine.spark_conf as Record<string, string>), ...recommended })) assert.is(conf[k], v, k);
   for (const k of Object.keys(conf)) assert.ok(k in (mine.spark_conf as object) || k in recommended, k);
-  assert.equal(second.body.tasks, fixture().tasks);
+  assert.equal(body.tasks, fixture().tasks);
 });
 
 test('the poller hands run.record for a finished run: recorded with no run.record sent', async () => {

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import type { ResultEntry } from '../../src/queues/results.js';
-import { startDatabricksAgent, type DatabricksAgent } from '../support/databricks-agent.js';
+import { applyPrediction, startDatabricksAgent, type DatabricksAgent } from '../support/databricks-agent.js';
 import type { DatabricksServer } from '../../src/sandbox/databricks-server.js';
 import type { DatabricksJob } from '../../src/domain/databricks-job.js';
 import type { Run } from '../../src/domain/types.js';
@@ -79,26 +79,12 @@ test('Azure: prediction.create recommends Standard_* node types with runtime and
     assert.type(s.configuration.num_workers, 'number');
     assert.match(s.explanation, /VM \$[\d.]+ \+ DBUs \$[\d.]+/, `${pref}: ${s.explanation}`);
   }
-  const before = server.runs().length;
-  const applied = await request('prediction.apply', { projectId: 'orders-az', predictionId: prediction.predictionId, preference: 'economy' }, 'orders-az-apply-1', 60_000);
-  assert.is(applied.status, 'completed', JSON.stringify(applied.error));
-  assert.is(server.runs().length, before + 1, 'a second runs/submit');
-  const second = server.runs().find((r) => r.runId === (applied.result as { databricksRunId: number }).databricksRunId)!;
-  const chosen = prediction.solutions.economy!.configuration;
-  const cluster = (second.body.job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
-  assert.is(cluster.node_type_id, chosen.node_type_id);
+  const { body, cluster, chosen, mine } = await applyPrediction(env, { projectId: 'orders-az', prediction, preference: 'economy', idempotencyKey: 'orders-az-apply-1', original: azureJob() });
   assert.is(cluster.driver_node_type_id, chosen.driver_node_type_id);
-  assert.is(cluster.num_workers, chosen.num_workers);
-  assert.is((cluster.custom_tags as Record<string, string>)['sync:prediction-id'], prediction.predictionId);
-  const mine = (azureJob().job_clusters as { new_cluster: Record<string, unknown> }[])[0]!.new_cluster;
-  for (const [k, v] of Object.entries(mine)) {
-    if (['custom_tags', 'node_type_id', 'driver_node_type_id', 'num_workers', 'spark_conf'].includes(k)) continue;
-    assert.equal(cluster[k], v, k);
-  }
   const conf = cluster.spark_conf as Record<string, string>;
   for (const [k, v] of Object.entries(mine.spark_conf as Record<string, string>)) assert.is(conf[k], v, k);
   for (const k of Object.keys(conf)) assert.ok(k in (mine.spark_conf as object) || k.startsWith('spark.executor.'), k);
-  assert.equal(second.body.tasks, azureJob().tasks);
+  assert.equal(body.tasks, azureJob().tasks);
 });
 
 function catalogNodeTypes(): string[] {

@@ -2,7 +2,7 @@
 // exits 0, and leaves no process and no folder behind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,15 @@ function processesIn(dir: string): number[] {
     }
   }
   return pids;
+}
+
+/** `sync-agent demo <args>` as a child process, its stdout and stderr gathered in `out`, and its exit code to come. */
+function startDemo(args: string[]): { child: ChildProcess; out: string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['bin/sync-agent.js', 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const demo = { child, out: '', exited: new Promise<number | null>((r) => child.on('exit', (code) => r(code))) };
+  child.stdout.on('data', (c: Buffer) => (demo.out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (demo.out += c.toString()));
+  return demo;
 }
 
 test('sync-agent demo runs the loop, prints the table and chart, and leaves nothing running', () => {
@@ -42,17 +51,14 @@ test('sync-agent demo rejects bad options with a clear message', () => {
 });
 
 test('sync-agent demo --ui keeps the dashboard up with a one-time sign-in link until Ctrl-C', async () => {
-  const child = spawn(process.execPath, ['bin/sync-agent.js', 'demo', '--ui', '--iterations', '1', '--seed', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const demo = startDemo(['--ui', '--iterations', '1', '--seed', '5']);
+  const { child, exited } = demo;
   try {
     const deadline = Date.now() + 120_000;
     let link: string | undefined;
-    while (!(link = /sign in once with: (\S+)/.exec(out)?.[1]) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    assert.ok(link, `the demo printed a sign-in link:\n${out}`);
-    assert.match(out, /dashboard: http:\/\/127\.0\.0\.1:\d+\/ui\//);
+    while (!(link = /sign in once with: (\S+)/.exec(demo.out)?.[1]) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(link, `the demo printed a sign-in link:\n${demo.out}`);
+    assert.match(demo.out, /dashboard: http:\/\/127\.0\.0\.1:\d+\/ui\//);
     const signIn = await fetch(link!, { redirect: 'manual' });
     assert.is(signIn.status, 303);
     const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
@@ -61,8 +67,8 @@ test('sync-agent demo --ui keeps the dashboard up with a one-time sign-in link u
     assert.match(await page.text(), 'nightly-etl');
     assert.is((await fetch(link!, { redirect: 'manual' })).status, 401, 'the link works once');
     child.kill('SIGINT');
-    assert.is(await exited, 0, out);
-    const dir = /agent log: (\S+)\/agent\.log/.exec(out)?.[1];
+    assert.is(await exited, 0, demo.out);
+    const dir = /agent log: (\S+)\/agent\.log/.exec(demo.out)?.[1];
     assert.ok(dir);
     assert.not.ok(existsSync(dir!), 'its temporary folder is removed');
     assert.equal(processesIn(dir!), [], 'nothing is left running');
@@ -73,15 +79,12 @@ test('sync-agent demo --ui keeps the dashboard up with a one-time sign-in link u
 
 test('demo --ui --keep: while the agent is up, enqueue with the kept sync.config.mjs reaches it (--wait --until recorded)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'demo-kept-'));
-  const child = spawn(process.execPath, ['bin/sync-agent.js', 'demo', '--ui', '--iterations', '1', '--seed', '5', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const demo = startDemo(['--ui', '--iterations', '1', '--seed', '5', '--dir', dir]);
+  const { child, exited } = demo;
   try {
     const deadline = Date.now() + 120_000;
-    while (!/sign in once with:/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    assert.match(out, /sign in once with:/);
+    while (!/sign in once with:/.test(demo.out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.match(demo.out, /sign in once with:/);
     const config = join(dir, 'sync.config.mjs');
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
       const c = spawn(process.execPath, ['bin/sync-agent.js', 'enqueue', 'run.start', '--data', '{"projectId":"nightly-etl"}', '--wait', '--until', 'recorded', '--timeout', '90', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -96,8 +99,8 @@ test('demo --ui --keep: while the agent is up, enqueue with the kept sync.config
     assert.is(answer.recorded, true);
     assert.is(answer.run?.status, 'recorded');
     child.kill('SIGINT');
-    assert.is(await exited, 0, out);
-    assert.match(out, new RegExp(`runs nightly-etl --config ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.is(await exited, 0, demo.out);
+    assert.match(demo.out, new RegExp(`runs nightly-etl --config ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
+import * as assert from 'uvu/assert';
 import { createAgent, type Agent } from '../../src/agent/daemon.js';
 import { resolveRedisUrl } from '../../src/agent/runtime.js';
 import { createFileStateStore } from '../../src/adapters/state-file.js';
 import { embeddedDefaults } from '../../src/config/defaults.js';
 import type { Config } from '../../src/config/types.js';
+import type { DatabricksJob } from '../../src/domain/databricks-job.js';
 import type { Run } from '../../src/domain/types.js';
 import { inboxKey } from '../../src/queues/inbox.js';
 import { createResults, type ResultEntry } from '../../src/queues/results.js';
@@ -97,4 +99,42 @@ export async function startDatabricksAgent(opts: {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+type Cluster = Record<string, unknown>;
+const clusterOf = (job: { job_clusters?: unknown }): Cluster => (job.job_clusters as { new_cluster: Cluster }[])[0]!.new_cluster;
+
+/**
+ * prediction.apply of one solution, checked the same way on every cloud: it makes exactly one more runs/submit,
+ * whose first job cluster has the solution's node type and worker count, carries the prediction's id as a tag,
+ * and keeps every other key of the user's cluster (`original`) but spark_conf, which is left to the caller.
+ * Gives back the submitted run's body and cluster, the applied configuration and the user's cluster.
+ */
+export async function applyPrediction(
+  env: DatabricksAgent,
+  opts: {
+    projectId: string;
+    prediction: { predictionId: string; solutions: Record<string, { configuration: Record<string, unknown> }> };
+    preference: string;
+    idempotencyKey: string;
+    original: DatabricksJob;
+  },
+): Promise<{ body: Record<string, unknown>; cluster: Cluster; chosen: Record<string, unknown>; mine: Cluster }> {
+  const { prediction, preference } = opts;
+  const before = env.server.runs().length;
+  const applied = await env.request('prediction.apply', { projectId: opts.projectId, predictionId: prediction.predictionId, preference }, opts.idempotencyKey, 60_000);
+  assert.is(applied.status, 'completed', JSON.stringify(applied.error));
+  assert.is(env.server.runs().length, before + 1, 'a second runs/submit');
+  const second = env.server.runs().find((r) => r.runId === (applied.result as { databricksRunId: number }).databricksRunId)!;
+  const chosen = prediction.solutions[preference]!.configuration;
+  const cluster = clusterOf(second.body);
+  assert.is(cluster.node_type_id, chosen.node_type_id);
+  assert.is(cluster.num_workers, chosen.num_workers);
+  assert.is((cluster.custom_tags as Record<string, string>)['sync:prediction-id'], prediction.predictionId);
+  const mine = clusterOf(opts.original);
+  for (const [k, v] of Object.entries(mine)) {
+    if (['custom_tags', 'node_type_id', 'driver_node_type_id', 'num_workers', 'spark_conf'].includes(k)) continue;
+    assert.equal(cluster[k], v, k);
+  }
+  return { body: second.body, cluster, chosen, mine };
 }

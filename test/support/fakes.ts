@@ -3,7 +3,7 @@
 import type { Config } from '../../src/config/types.js';
 import { SyncError } from '../../src/domain/errors.js';
 import type { CallOptions, ClusterInfo, ClusterReport, Clock, Platform, StateStore, Versioned } from '../../src/domain/ports.js';
-import type { JobFlow, ProjectState, RunStep } from '../../src/domain/types.js';
+import type { JobFlow, Prediction, ProjectState, RunStep } from '../../src/domain/types.js';
 import { silentLogger } from '../../src/adapters/logger.js';
 import type { HandlerContext, HandlerDeps } from '../../src/handlers/deps.js';
 import { createMemoryObjectStore, type MemoryObjectStore } from './memory-object-store.js';
@@ -222,6 +222,11 @@ export function testContext(requestId = 'req-1', idempotencyKey?: string): Handl
   const ctx: HandlerContext = { requestId, signal: new AbortController().signal };
   if (idempotencyKey !== undefined) ctx.idempotencyKey = idempotencyKey;
   return ctx;
+}
+
+/** Prediction 'pred-1' of project 'p1' made from run 'r-0' (100 s, $1) with these solutions; `overrides` replace any field. */
+export function testPrediction(solutions: Prediction['solutions'], overrides: Partial<Prediction> = {}): Prediction {
+  return { predictionId: 'pred-1', projectId: 'p1', basisRunId: 'r-0', createdAt: 'c', basis: { runtimeSeconds: 100, costUsd: 1 }, solutions, ...overrides };
 }
 
 export { rejection } from './async.js';

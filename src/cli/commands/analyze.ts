@@ -2,7 +2,6 @@
 // engine sees: duration and driver share, executors, jobs, stages, tasks, skew, spill, biggest stages.
 import { loadApplicationModel } from '../../adapters/eventlog-source.js';
 import type { EventLogDeps } from '../../adapters/eventlog-source.js';
-import { isSyncError } from '../../domain/errors.js';
 import type { ApplicationModel } from '../../domain/eventlog/model.js';
 import { allStageStats } from '../../domain/eventlog/stage-stats.js';
 import { buildReplayPlan } from '../../domain/prediction/plan.js';
@@ -10,7 +9,7 @@ import { simulateBaselinePlan, simulatePlan } from '../../domain/prediction/simu
 import type { StageStats } from '../../domain/eventlog/stage-stats.js';
 import type { ObjectStore } from '../../domain/ports.js';
 import { parseCommand } from '../args.js';
-import type { CliIo } from '../io.js';
+import { syncErrorExit, type CliIo } from '../io.js';
 
 const USAGE = 'usage: sync-agent analyze PATH|file://...|s3://... [--json] [--top N] [--config PATH]';
 
@@ -211,10 +210,6 @@ export async function run(argv: string[], io: CliIo, deps: EventLogDeps = {}): P
     io.out(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
     return 0;
   } catch (e) {
-    if (isSyncError(e)) {
-      io.err(`sync-agent analyze: ${e.code}: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    return syncErrorExit(io, 'analyze', e);
   }
 }

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadApplicationModel } from '../../adapters/eventlog-source.js';
 import { loadCatalog } from '../../adapters/prediction/catalog-file.js';
-import { isSyncError, SyncError } from '../../domain/errors.js';
+import { SyncError } from '../../domain/errors.js';
 import { coldStartConfiguration, coldStartTable, JOB_TYPES, type ColdStart, type ColdStartRow, type JobType } from '../../domain/cold-start.js';
 import type { Catalog } from '../../domain/prediction/catalog.js';
 import type { HistoryRun } from '../../domain/prediction/history.js';
@@ -18,7 +18,7 @@ import type { Config } from '../../config/types.js';
 import type { ClusterReport, ObjectStore } from '../../domain/ports.js';
 import { PREFERENCES } from '../../domain/types.js';
 import { parseCommand } from '../args.js';
-import type { CliIo } from '../io.js';
+import { syncErrorExit, type CliIo } from '../io.js';
 
 const USAGE = [
   'usage: sync-agent predict EVENTLOG [--cluster-report FILE] [--history FILE] [--json]',
@@ -255,11 +255,7 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
       io.out(values.json ? JSON.stringify({ coldStart: guess }, (_, v: unknown) => (v === Infinity ? null : v), 2) : formatColdStart(guess));
       return 0;
     } catch (e) {
-      if (isSyncError(e)) {
-        io.err(`sync-agent predict: ${e.code}: ${e.message}`);
-        return 1;
-      }
-      throw e;
+      return syncErrorExit(io, 'predict', e);
     }
   }
   if (maxCost !== undefined && !(maxCost > 0)) {
@@ -342,11 +338,7 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
     } else io.out(formatOutcome(outcome, { replay, ...(values.all ? { all: true } : {}) }));
     return 0;
   } catch (e) {
-    if (isSyncError(e)) {
-      io.err(`sync-agent predict: ${e.code}: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    return syncErrorExit(io, 'predict', e);
   }
 }
 

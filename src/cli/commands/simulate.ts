@@ -2,7 +2,7 @@
 // application on a cluster of N executors x C cores and prints the estimated wall-clock time.
 import { loadApplicationModel } from '../../adapters/eventlog-source.js';
 import { loadCatalog } from '../../adapters/prediction/catalog-file.js';
-import { isSyncError, SyncError } from '../../domain/errors.js';
+import { SyncError } from '../../domain/errors.js';
 import type { Catalog } from '../../domain/prediction/catalog.js';
 import { executorLayout } from '../../domain/prediction/executor-layout.js';
 import { buildReplayPlan } from '../../domain/prediction/plan.js';
@@ -12,7 +12,7 @@ import { observedCluster, simulateBaselinePlan, simulatePlan } from '../../domai
 import type { SimCluster } from '../../domain/prediction/simulator.js';
 import type { ObjectStore } from '../../domain/ports.js';
 import { parseCommand } from '../args.js';
-import type { CliIo } from '../io.js';
+import { syncErrorExit, type CliIo } from '../io.js';
 
 const USAGE = 'usage: sync-agent simulate EVENTLOG --executors N --cores C [--instance-type T [--basis-instance-type T0]] [--json]';
 
@@ -88,10 +88,6 @@ export async function run(argv: string[], io: CliIo, deps: { objectStore?: Objec
     }
     return 0;
   } catch (e) {
-    if (isSyncError(e)) {
-      io.err(`sync-agent simulate: ${e.code}: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    return syncErrorExit(io, 'simulate', e);
   }
 }

@@ -4,10 +4,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { lastValueFrom } from 'rxjs';
 import { SyncError } from '../../../src/domain/errors.js';
-import type { Prediction } from '../../../src/domain/types.js';
 import { predictionApply } from '../../../src/handlers/prediction-apply.js';
 import { runStart } from '../../../src/handlers/run-start.js';
-import { createFakeDeps, testContext, type FakeDeps } from '../../support/fakes.js';
+import { createFakeDeps, testContext, testPrediction, type FakeDeps } from '../../support/fakes.js';
 
 const jobFlow = {
   Name: 'nightly',
@@ -33,7 +32,7 @@ async function projectWithRecordedRunAndPrediction(deps: FakeDeps): Promise<stri
   assert.match(basis.fingerprint ?? '', /^sha256:/, 'the first run has a known fingerprint');
   const url = 's3://runs-bucket/sync/p1/predictions/pred-1.json';
   const sol = { configuration: { Instances: { InstanceGroups: [{ InstanceRole: 'CORE', InstanceType: 'r5.xlarge', InstanceCount: 3 }] } }, estimate: { runtimeSeconds: 90, costUsd: 0.5 }, source: 'simulator' as const, explanation: '' };
-  const prediction: Prediction = { predictionId: 'pred-1', projectId: 'p1', basisRunId: first.runId, createdAt: 'c', basis: { runtimeSeconds: 100, costUsd: 1 }, solutions: { performance: sol, balanced: sol, economy: sol } };
+  const prediction = testPrediction({ performance: sol, balanced: sol, economy: sol }, { basisRunId: first.runId });
   await deps.objects.put(url, JSON.stringify(prediction));
   await deps.state.put('p1', { ...cur.value, runs: [{ ...basis, status: 'recorded' }], predictions: [{ id: 'pred-1', url, basisRunId: first.runId, createdAt: 'c' }] }, cur.version);
   return first.runId;

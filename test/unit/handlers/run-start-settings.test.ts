@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { lastValueFrom } from 'rxjs';
 import type { Prediction, ProjectState, Run } from '../../../src/domain/types.js';
 import { runStart } from '../../../src/handlers/run-start.js';
-import { createFakeDeps, testContext, type FakeDeps } from '../../support/fakes.js';
+import { createFakeDeps, testContext, testPrediction, type FakeDeps } from '../../support/fakes.js';
 
 const GiB = 1024 ** 3;
 const userJobFlow = {
@@ -14,13 +14,8 @@ const userJobFlow = {
   Configurations: [{ Classification: 'spark-defaults', Properties: { 'spark.executor.memory': '6g' } }],
   Steps: [{ Name: 'etl', HadoopJarStep: { Jar: 'command-runner.jar', Args: ['spark-submit', 's3://code-bucket/etl.py'] } }],
 };
-const prediction: Prediction = {
-  predictionId: 'pred-1',
-  projectId: 'p1',
-  basisRunId: 'r-0',
-  createdAt: 'c',
-  basis: { runtimeSeconds: 100, costUsd: 1 },
-  solutions: Object.fromEntries(
+const prediction = testPrediction(
+  Object.fromEntries(
     (['performance', 'balanced', 'economy'] as const).map((p) => [
       p,
       {
@@ -34,7 +29,7 @@ const prediction: Prediction = {
       },
     ]),
   ) as unknown as Prediction['solutions'],
-};
+);
 
 async function setUp(deps: FakeDeps, pinned: string[] | undefined, runs: Run[] = []): Promise<void> {
   const project = { id: 'p1', name: 'etl', platform: 'emr' as const, tenantId: 'acme', createdAt: 'c', updatedAt: 'c', jobFlow: structuredClone(userJobFlow), preference: 'economy' as const, ...(pinned ? { policy: { pinned } } : {}) };

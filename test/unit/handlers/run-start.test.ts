@@ -3,9 +3,9 @@ import * as assert from 'uvu/assert';
 import { lastValueFrom } from 'rxjs';
 import { SyncError } from '../../../src/domain/errors.js';
 import { deriveRunId } from '../../../src/domain/ids.js';
-import type { Prediction, ProjectState } from '../../../src/domain/types.js';
+import type { ProjectState } from '../../../src/domain/types.js';
 import { decideRunStart, runStart } from '../../../src/handlers/run-start.js';
-import { createFakeDeps, rejection, testContext, type FakeDeps } from '../../support/fakes.js';
+import { createFakeDeps, rejection, testContext, testPrediction, type FakeDeps } from '../../support/fakes.js';
 
 const userJobFlow = {
   Name: 'nightly',
@@ -201,23 +201,16 @@ test('the project location wins over the site location', async () => {
 test('with a predictionId the solution for the preference is merged and tagged', async () => {
   const deps = createFakeDeps();
   await withProject(deps, { preference: 'economy' });
-  const prediction: Prediction = {
-    predictionId: 'pred-1',
-    projectId: 'p1',
-    basisRunId: 'r-0',
-    createdAt: 'c',
-    basis: { runtimeSeconds: 100, costUsd: 1 },
-    solutions: {
-      performance: { configuration: { Instances: { InstanceGroups: [{ InstanceRole: 'CORE', InstanceType: 'c5.4xlarge', InstanceCount: 8 }] } }, estimate: { runtimeSeconds: 50, costUsd: 2 }, source: 'simulator', explanation: '' },
-      balanced: { configuration: { Instances: { InstanceGroups: [{ InstanceRole: 'CORE', InstanceType: 'm5.2xlarge', InstanceCount: 4 }] } }, estimate: { runtimeSeconds: 70, costUsd: 1 }, source: 'simulator', explanation: '' },
-      economy: {
-        configuration: { Instances: { InstanceGroups: [{ InstanceRole: 'MASTER', InstanceType: 'm5.xlarge', InstanceCount: 1 }, { InstanceRole: 'CORE', InstanceType: 'r5.xlarge', InstanceCount: 3 }] } },
-        estimate: { runtimeSeconds: 90, costUsd: 0.5 },
-        source: 'simulator',
-        explanation: '',
-      },
+  const prediction = testPrediction({
+    performance: { configuration: { Instances: { InstanceGroups: [{ InstanceRole: 'CORE', InstanceType: 'c5.4xlarge', InstanceCount: 8 }] } }, estimate: { runtimeSeconds: 50, costUsd: 2 }, source: 'simulator', explanation: '' },
+    balanced: { configuration: { Instances: { InstanceGroups: [{ InstanceRole: 'CORE', InstanceType: 'm5.2xlarge', InstanceCount: 4 }] } }, estimate: { runtimeSeconds: 70, costUsd: 1 }, source: 'simulator', explanation: '' },
+    economy: {
+      configuration: { Instances: { InstanceGroups: [{ InstanceRole: 'MASTER', InstanceType: 'm5.xlarge', InstanceCount: 1 }, { InstanceRole: 'CORE', InstanceType: 'r5.xlarge', InstanceCount: 3 }] } },
+      estimate: { runtimeSeconds: 90, costUsd: 0.5 },
+      source: 'simulator',
+      explanation: '',
     },
-  };
+  });
   await deps.objects.put('s3://runs-bucket/sync/p1/predictions/pred-1.json', JSON.stringify(prediction));
   const r = await start(deps, testContext('req-9'), { projectId: 'p1', predictionId: 'pred-1' });
   const sent = deps.platform.clusters.get(r.clusterId)?.request as { Instances: { InstanceGroups: unknown[]; Ec2SubnetId: string }; Tags: { Key: string; Value: string }[]; Steps: unknown };
