@@ -6,6 +6,8 @@
 /** A clock whose time (epoch ms) runs `timeScale` x real time, with events scheduled on it. */
 export type SimClock = {
   readonly timeScale: number;
+  /** Changes how fast simulated time runs from now on (a test that must act while a run is still going slows it down). */
+  setTimeScale(timeScale: number): void;
   /** Simulated epoch ms; never decreases. */
   now(): number;
   /**
@@ -31,8 +33,11 @@ function abortError(message: string): Error {
 
 /** Starts simulated time at `start` (default: real now). */
 export function createSimClock(opts: { timeScale: number; start?: number }): SimClock {
-  const scale = opts.timeScale;
-  if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`timeScale must be a positive number, got ${scale}`);
+  const check = (v: number) => {
+    if (!(v > 0) || !Number.isFinite(v)) throw new RangeError(`timeScale must be a positive number, got ${v}`);
+    return v;
+  };
+  let scale = check(opts.timeScale);
   let anchorSim = opts.start ?? Date.now();
   let anchorReal = Date.now();
   let last = anchorSim;
@@ -90,7 +95,15 @@ export function createSimClock(opts: { timeScale: number; start?: number }): Sim
   };
 
   return {
-    timeScale: scale,
+    get timeScale() {
+      return scale;
+    },
+    setTimeScale(timeScale: number) {
+      const v = check(timeScale);
+      if (frozen === undefined) reanchor(now());
+      scale = v;
+      arm();
+    },
     now,
     at<T>(at: number, action: () => T | Promise<T>, signal?: AbortSignal): Promise<T> {
       return new Promise<T>((resolve, reject) => {
