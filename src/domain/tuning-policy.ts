@@ -53,20 +53,35 @@ export function lastGoodRun(state: ProjectState, before: Run): Run | undefined {
  * replaced did (`baseline`). Missing an estimate alone is a prediction error, not a regression: a run
  * that is still faster and cheaper than before is kept.
  */
-export function regressionOf(expected: Estimate, observed: Estimate, policy: TuningPolicy, baseline?: Estimate, input?: InputComparison): string | undefined {
+/**
+ * How much longer than the run it replaced an economy solution may be estimated to run: economy is the
+ * cheapest configuration finishing within this factor of the basis runtime (or the SLA when one is set).
+ */
+export const ECONOMY_RUNTIME_FACTOR = 1.5;
+
+/**
+ * Why a run that applied a prediction regressed, or undefined. Over the SLA always regresses; otherwise
+ * a run regresses when it is worse than both what was promised and the run before by the tolerance, on
+ * the axes its preference trades: an economy run that is cheaper but slower, within the SLA and within
+ * ECONOMY_RUNTIME_FACTOR of the run before (plus the tolerance), is what economy asked for, not a regression.
+ */
+export function regressionOf(expected: Estimate, observed: Estimate, policy: TuningPolicy, baseline?: Estimate, input?: InputComparison, preference?: Preference): string | undefined {
   const tol = policy.regressionTolerance ?? DEFAULT_POLICY.regressionTolerance;
   // Like with like: the estimate and the run before are scaled to this run's input (see input-volume.ts).
   const factor = input ? inputFactor(input) : 1;
   if (factor !== 1) {
-    const why = regressionOf(scaleEstimate(expected, factor), observed, policy, baseline ? scaleEstimate(baseline, factor) : undefined);
+    const why = regressionOf(scaleEstimate(expected, factor), observed, policy, baseline ? scaleEstimate(baseline, factor) : undefined, undefined, preference);
     return why === undefined ? undefined : `${why}, per unit of input (x${(input!.runBytes / input!.referenceBytes).toFixed(2)} the input of the run it was based on)`;
   }
   if (policy.maxRuntimeSeconds !== undefined && observed.runtimeSeconds > policy.maxRuntimeSeconds) {
     return `it ran ${Math.round(observed.runtimeSeconds)} s, over the ${Math.round(policy.maxRuntimeSeconds)} s runtime ceiling`;
   }
   const worse = (actual: number, promised: number, before: number | undefined) => actual > promised * (1 + tol) && (before === undefined || actual > before * (1 + tol));
-  if (worse(observed.runtimeSeconds, expected.runtimeSeconds, baseline?.runtimeSeconds)) {
-    return `it ran ${Math.round(observed.runtimeSeconds)} s against ${Math.round(expected.runtimeSeconds)} s estimated${baseline ? ` and ${Math.round(baseline.runtimeSeconds)} s before` : ''} (over the ${pct(tol)} tolerance)`;
+  // Economy trades runtime for cost: slower than before is a regression only beyond what economy accepts.
+  const slowerAccepted = preference === 'economy' ? ECONOMY_RUNTIME_FACTOR : 1;
+  if (worse(observed.runtimeSeconds, expected.runtimeSeconds, baseline ? baseline.runtimeSeconds * slowerAccepted : undefined)) {
+    const accepted = slowerAccepted !== 1 && baseline ? ` (economy accepts up to x${slowerAccepted} the runtime before)` : '';
+    return `it ran ${Math.round(observed.runtimeSeconds)} s against ${Math.round(expected.runtimeSeconds)} s estimated${baseline ? ` and ${Math.round(baseline.runtimeSeconds)} s before${accepted}` : ''} (over the ${pct(tol)} tolerance)`;
   }
   if (worse(observed.costUsd, expected.costUsd, baseline?.costUsd)) {
     return `it cost $${observed.costUsd.toFixed(2)} against $${expected.costUsd.toFixed(2)} estimated${baseline ? ` and $${baseline.costUsd.toFixed(2)} before` : ''} (over the ${pct(tol)} tolerance)`;
@@ -183,7 +198,7 @@ function decideWithinGroup(input: IterationInput, planChanged: boolean): Iterati
     }
   }
   if (latest.predictionId !== undefined && latest.expected && prediction && !planChanged) {
-    const why = regressionOf(latest.expected, prediction.basis, policy, latest.baseline, inputComparisonFor(state, latest));
+    const why = regressionOf(latest.expected, prediction.basis, policy, latest.baseline, inputComparisonFor(state, latest), latest.preference);
     if (why) {
       const good = lastGoodRun(state, latest);
       return {

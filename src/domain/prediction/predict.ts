@@ -1,6 +1,7 @@
 // The prediction engine: simulate the basis application on every candidate cluster (or use the
 // project's scaling curve), price each, take the Pareto front of (runtime, cost), and pick the
 // cluster for each preference with a RunJobFlow fragment and a short explanation.
+import { ECONOMY_RUNTIME_FACTOR } from '../tuning-policy.js';
 import type { ApplicationModel } from '../eventlog/model.js';
 import type { ClusterReport } from '../ports.js';
 import type { Estimate, Preference, Solution } from '../types.js';
@@ -115,7 +116,6 @@ export const FALLBACK_INSTANCE_TYPE = 'm5.xlarge';
 const PERFORMANCE_COST_FACTOR = 2;
 /** Default margin a recommendation must beat the current configuration by (the policy's compellingSaving default). */
 export const DEFAULT_MARGIN = 0.1;
-const ECONOMY_RUNTIME_FACTOR = 1.5;
 /** Fewest candidates a default search evaluates (the range widens upwards to reach it). */
 export const MIN_CANDIDATES = 200;
 

@@ -71,8 +71,11 @@ test('a failed run on the project configuration holds: no prediction applied', (
 });
 
 test('a run that regressed beyond the tolerance (runtime or cost) is rolled back, skipping earlier regressions', () => {
-  const runs = [run('r1'), run('r2', { predictionId: 'p-a', preference: 'economy', regressed: 'earlier' }), run('r3', { predictionId: 'p-b', preference: 'economy', expected: est(1300, 6), baseline: est(1000, 10) })];
+  const runs = [run('r1'), run('r2', { predictionId: 'p-a', preference: 'economy', regressed: 'earlier' }), run('r3', { predictionId: 'p-b', preference: 'balanced', expected: est(1300, 6), baseline: est(1000, 10) })];
   const slow = prediction(est(1700, 7), est(600, 14), est(800, 8), est(1300, 6));
+  // Economy accepts a slower run (up to x1.5 the run before, plus the tolerance) when it is cheaper: 1700 s for $7 against 1000 s for $10 is what it asked for.
+  const economyRuns = runs.map((r) => (r.id === 'r3' ? { ...r, preference: 'economy' as const } : r));
+  assert.is.not(decideIteration(input(economyRuns, slow)).decision, 'rolled-back');
   const d = decideIteration(input(runs, slow));
   assert.is(d.decision, 'rolled-back');
   assert.equal(d.next, { base: true }, 'r2 was a regression; r1 ran on the project configuration');
@@ -94,6 +97,17 @@ test('the SLA: a solution over the ceiling is replaced by the cheapest within it
   assert.match(none.reason, /500 s runtime ceiling/);
   assert.match(regressionOf(est(800, 8), est(950, 8), { maxRuntimeSeconds: 900 })!, /runtime ceiling/);
   assert.is(regressionOf(est(115, 0.85), est(145, 0.86), {}, est(150, 1.56)), undefined, 'faster and cheaper than before, though slower than estimated');
+});
+
+test('economy trades runtime for cost: slower than before within x1.5 (plus the tolerance) and the SLA is not a regression; beyond it, or over the SLA, it is', () => {
+  // Promised 635 s / $0.41 from 644 s / $1.14 before; ran 818 s (+27% on both) for $0.45.
+  assert.match(regressionOf(est(635, 0.41), est(818, 0.45), {}, est(644, 1.14))!, /it ran 818 s against 635 s estimated and 644 s before/, 'balanced or performance: a regression');
+  assert.is(regressionOf(est(635, 0.41), est(818, 0.45), {}, est(644, 1.14), undefined, 'economy'), undefined, 'economy: cheaper, and slower by less than it accepts');
+  assert.match(regressionOf(est(635, 0.41), est(818, 0.45), { maxRuntimeSeconds: 800 }, est(644, 1.14), undefined, 'economy')!, /over the 800 s runtime ceiling/);
+  // 1300 s is over 644 s x 1.5 x 1.25 = 1208 s and over 635 s x 1.25.
+  assert.match(regressionOf(est(635, 0.41), est(1300, 0.45), {}, est(644, 1.14), undefined, 'economy')!, /it ran 1300 s .* 644 s before \(economy accepts up to x1\.5 the runtime before\)/);
+  // The cost clause is the same for every preference.
+  assert.match(regressionOf(est(635, 0.41), est(700, 1.6), {}, est(644, 1.14), undefined, 'economy')!, /it cost \$1\.60 against \$0\.41 estimated and \$1\.14 before/);
 });
 
 test('a code change holds the configuration and warns until a run on the new code is recorded', () => {
