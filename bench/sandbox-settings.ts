@@ -12,7 +12,7 @@
 import { loadCatalog } from '../src/adapters/prediction/catalog-file.js';
 import type { Catalog } from '../src/domain/prediction/catalog.js';
 import { NODE_GRID } from '../src/domain/prediction/candidates.js';
-import { DEFAULT_POLICY, SHAPE_TRIAL_WIDENING } from '../src/domain/tuning-policy.js';
+import { DEFAULT_POLICY, TRIAL_WIDENING } from '../src/domain/tuning-policy.js';
 import type { JobFlow, Preference, TuningPolicy } from '../src/domain/types.js';
 import { startConfiguration } from '../src/demo/start-configuration.js';
 import { readInstanceFacts } from '../src/sandbox/instance-facts.js';
@@ -209,7 +209,7 @@ export async function runSandboxSettings(seeds: number): Promise<void> {
   console.log(`  (d) exploration (exploreEvery ${EXPLORE_EVERY}, maxTrialCostIncrease ${pct(budget)}) vs off, both with settings; regret = true cost in use / cheapest cluster shape at default settings (brute force) - 1`);
   console.log(`      regret after 10 iterations: exploration on median ${pct(median(on))}, p90 ${pct(quantile(on, 0.9))}   off (baseline) median ${pct(median(off))}, p90 ${pct(quantile(off, 0.9))}`);
   if (increases.length === 0) {
-    console.log(`      trials ${trials}: no solution's estimate, widened by the project's error (and x${SHAPE_TRIAL_WIDENING} at a new cluster shape), fit the ${pct(budget)} budget in any seed; worst trial cost increase: none`);
+    console.log(`      trials ${trials}: no solution's estimate, widened by the project's error (at least x${TRIAL_WIDENING}), fit the ${pct(budget)} budget in any seed; worst trial cost increase: none`);
   } else {
     console.log(
       `      trials ${trials} (lost and rolled back ${lost}); true cost increase over the configuration replaced: median ${pct(median(increases))}, worst ${pct(Math.max(...increases))}, over the ${pct(budget)} budget ${over} of ${increases.length}; ` +

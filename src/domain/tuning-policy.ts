@@ -363,12 +363,13 @@ export function memoryRunsOf(state: ProjectState): MemoryRun[] {
 export const MIN_TRIAL_SAMPLES = 3;
 
 /**
- * The least a trial's cost estimate is widened by when the trial changes the cluster shape (instance
- * type or node count): the largest true/estimated cost the engine showed at a new cluster shape on the
- * sandbox's independent ground truth (seeds 51-110, 761 shape changes estimated within 10% of the run
- * in use; the bench reports seeds 1-50). A project's own observed error widens further when larger.
+ * The least a trial's cost estimate is widened by: the largest true/estimated cost the engine showed at
+ * the solutions exploration could try, on the sandbox's independent ground truth (seeds 51-110: 724
+ * solutions estimated within 10% of the run in use, max 2.32; `node --import tsx bench/exploration-calibration.ts`).
+ * Every such solution there changed the cluster shape; Spark settings alone were never a solution apart
+ * from a shape, so they get no smaller widening. A project's own observed error widens further when larger.
  */
-export const SHAPE_TRIAL_WIDENING = 2.3;
+export const TRIAL_WIDENING = 2.35;
 
 /** A trial configuration the exploration budget allows, with why. */
 export type Trial = { preference: Preference; solution: Solution; why: string };
@@ -384,15 +385,9 @@ export function trialSpacing(state: ProjectState, every: number): number {
   return every * 2 ** Math.min(lost, 6);
 }
 
-/**
- * How much a solution's cost estimate is widened for the exploration budget: by the project's observed
- * error, and for a change of cluster shape by at least SHAPE_TRIAL_WIDENING. A change of Spark settings
- * alone at the same cluster shape keeps the project's widening: on the sandbox's calibration seeds none of
- * 123 such solutions cost more than the run in use.
- */
-export function trialWidening(solution: Solution, projectWidening: number): number {
-  const widen = Math.max(1, projectWidening);
-  return solution.sameCluster ? widen : Math.max(widen, SHAPE_TRIAL_WIDENING);
+/** How much a trial's cost estimate is widened for the exploration budget: the project's observed error, at least TRIAL_WIDENING. */
+export function trialWidening(projectWidening: number): number {
+  return Math.max(1, projectWidening, TRIAL_WIDENING);
 }
 
 /**
@@ -414,7 +409,7 @@ export function chooseTrial(state: ProjectState, prediction: Prediction, policy:
   const budget = policy.maxTrialCostIncrease ?? DEFAULT_POLICY.maxTrialCostIncrease;
   const ceiling = prediction.basis.costUsd * (1 + budget);
   const penalised = penalisedTrials(state);
-  const options = PREFERENCES.map((p) => ({ preference: p, solution: prediction.solutions[p], widen: trialWidening(prediction.solutions[p], runtimeWidening) }))
+  const options = PREFERENCES.map((p) => ({ preference: p, solution: prediction.solutions[p], widen: trialWidening(runtimeWidening) }))
     .filter((o) => !o.solution.keep && !penalised.has(`${prediction.predictionId}/${o.preference}`))
     // The same cluster shape without a Spark setting to change is the configuration in use: nothing to learn.
     .filter((o) => !o.solution.sameCluster || (o.solution.settings?.length ?? 0) > 0)
@@ -423,13 +418,12 @@ export function chooseTrial(state: ProjectState, prediction: Prediction, policy:
     .sort((a, b) => a.solution.estimate.costUsd - b.solution.estimate.costUsd);
   const best = options[0];
   if (!best) return undefined;
-  const kind = best.solution.sameCluster ? 'Spark settings at the same cluster shape' : `a new cluster shape (estimates there widened at least x${SHAPE_TRIAL_WIDENING})`;
   return {
     preference: best.preference,
     solution: best.solution,
     why:
-      `exploration trial (one per ${spacing} runs, ${since} since the last): the ${best.preference} solution of prediction ${prediction.predictionId}, ${kind}, ` +
-      `is estimated at $${(best.solution.estimate.costUsd * best.widen).toFixed(2)} widened x${best.widen.toFixed(2)}, within ${pct(budget)} of the current $${prediction.basis.costUsd.toFixed(2)}${policy.maxRuntimeSeconds !== undefined ? ` and the ${policy.maxRuntimeSeconds} s SLA` : ''}`,
+      `exploration trial (one per ${spacing} runs, ${since} since the last): the ${best.preference} solution of prediction ${prediction.predictionId} ` +
+      `is estimated at $${(best.solution.estimate.costUsd * best.widen).toFixed(2)} widened x${best.widen.toFixed(2)} (the engine's error at configurations not yet run, or this project's if larger), within ${pct(budget)} of the current $${prediction.basis.costUsd.toFixed(2)}${policy.maxRuntimeSeconds !== undefined ? ` and the ${policy.maxRuntimeSeconds} s SLA` : ''}`,
   };
 }
 
@@ -481,7 +475,7 @@ export function explorationSummary(state: ProjectState): ExplorationSummary {
 export function describeExploration(x: ExplorationSummary): string {
   if (x.every === undefined && x.trials === 0) return 'off (set policy.exploreEvery in mode auto to try one configuration every N runs within policy.maxTrialCostIncrease)';
   const head = x.every === undefined ? 'off now' : `one trial per ${x.spacing} runs${x.spacing !== x.every ? ` (exploreEvery ${x.every}, doubled per lost trial)` : ''}, budget +${pct(x.budget)} per trial`;
-  if (x.trials === 0) return `${head}; no trial yet (a trial needs an estimate within the budget once widened: a new cluster shape x${SHAPE_TRIAL_WIDENING} or more)`;
+  if (x.trials === 0) return `${head}; no trial yet (a trial's estimate is widened at least x${TRIAL_WIDENING} and must stay within the budget)`;
   const measured = x.lost + x.won;
   return (
     `${head}; ${x.trials} trial${x.trials === 1 ? '' : 's'}${measured < x.trials ? ` (${x.trials - measured} not measured yet)` : ''}: ` +
