@@ -4,6 +4,7 @@
 //     whole compressed file is at most WHOLE_MAX_INPUT bytes and a scan of the frames' block headers
 //     bounds the decompressed size by WHOLE_MAX_OUTPUT: memory then stays bounded even on a log that
 //     compresses unusually well. The file is read (at most the cap) before anything is decoded.
+//     Frames without a content size (a streaming writer's) and concatenated frames decode alike.
 //  2. The runtime's streaming native decoder (node:zlib createZstdDecompress, Node >= 22.15 / 23.8).
 //  3. The pure-JS fzstd, chunk by chunk.
 // 2 and 3 stream: memory stays bounded whatever the file size. Above the caps, when the native
@@ -99,10 +100,16 @@ export async function* decodeZstdJs(input: AsyncIterable<Uint8Array>): AsyncGene
 /** Whole-buffer zstd decompression (the native package's `decompress`). */
 export type WholeZstd = (data: Buffer) => Promise<Buffer>;
 
-/** Compressed bytes above which the whole-buffer decoder is not used (see the header comment). */
-export const WHOLE_MAX_INPUT = 64 * 1024 * 1024;
+// The caps keep the whole-buffer path inside the reader's 200 MB peak-RSS budget (bench/eventlog):
+// the decoded buffer is held whole, so peak RSS grows by about the decompressed size. Measured with
+// loadApplicationModel on generated logs (zstd -3, ~20:1), Node 20, 2 cores, native vs fzstd peak
+// RSS: 16 MB log 107 vs 93 MB, 64 MB log 174 vs 99 MB, 128 MB log 260 vs 122 MB, 300 MB log 459 vs
+// 176 MB. 64 MiB decompressed is the largest that stays under 200 MB; at ~20:1 that is ~3 MiB of
+// zstd, so more than 8 MiB of compressed input is not worth holding to find out.
+/** Compressed bytes above which the whole-buffer decoder is not used (the most ever buffered). */
+export const WHOLE_MAX_INPUT = 8 * 1024 * 1024;
 /** Decompressed bytes (upper bound from the block headers) above which it is not used. */
-export const WHOLE_MAX_OUTPUT = 1024 * 1024 * 1024;
+export const WHOLE_MAX_OUTPUT = 64 * 1024 * 1024;
 /** Size of the slices a whole-buffer result is handed on in (a streaming decoder's block size). */
 const OUT_SLICE = 128 * 1024;
 
