@@ -249,6 +249,13 @@ export async function* decodeZstdBest(input: AsyncIterable<Uint8Array>, options:
       if (!ended) why = `stream larger than ${maxInput} bytes compressed (native decoder is whole-buffer)`;
       else {
         const buf = Buffer.concat(held, bytes);
+        // A fallback re-reads the one copy, in the chunks it came in (error offsets stay the same).
+        let at = 0;
+        for (let k = 0; k < held.length; k++) {
+          const n = (held[k] as Uint8Array).length;
+          held[k] = buf.subarray(at, at + n);
+          at += n;
+        }
         const bound = zstdOutputBound(buf);
         if (bound === undefined) why = 'not a complete zstd stream by its block headers';
         else if (bound > maxOutput) why = `decompressed size may reach ${bound} bytes (over ${maxOutput}; native decoder is whole-buffer)`;
