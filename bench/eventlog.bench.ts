@@ -9,7 +9,10 @@
 // Then a synthetic 1,000,000-task log (written directly, compact lines) is predicted in full
 // (loadApplicationModel + predictFromModel over the catalog) in a child: wall time and peak RSS
 // against the 20 s / 1 GB targets.
-// Env: EVENTLOG_BENCH_MB (default 300) sets the generated size; EVENTLOG_BENCH_TASKS (default
+// zstd decode alone, native (@mongodb-js/zstd, whole buffer) against pure-JS (fzstd, streamed), on
+// the same input in memory: the generated log's zstd copy, and a copy of its first 48 MB (under the
+// reader's whole-buffer caps, so the size the native decoder is used for).
+// Env: EVENTLOG_BENCH_ONLY=zstd runs only the zstd decode section; EVENTLOG_BENCH_MB (default 300) sets the generated size; EVENTLOG_BENCH_TASKS (default
 // 1000000) the synthetic log's task count (0 skips that section); EVENTLOG_BENCH_PREDICT_LIMIT_S
 // (default 120) how long that prediction may run before it is stopped and reported as missed.
 import { execFileSync, spawn } from 'node:child_process';
@@ -114,7 +117,47 @@ async function naive(path: string): Promise<{ events: number; tasks: number }> {
   return { events, tasks };
 }
 
+/** Decodes the zstd file at `path` from memory with one decoder; `events` is the decompressed size. */
+async function zstdChild(mode: string, path: string): Promise<void> {
+  const input = readFileSync(path);
+  let out = 0;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  if (mode === 'zstd-native') {
+    const z = await import('@mongodb-js/zstd');
+    out = (await z.decompress(input)).length;
+  } else {
+    const { decodeZstdJs } = await import('../src/adapters/codecs/zstd.js');
+    async function* pieces(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < input.length; i += 120 * 1024) yield input.subarray(i, i + 120 * 1024);
+    }
+    for await (const c of decodeZstdJs(pieces())) out += c.length;
+  }
+  const cpu = process.cpuUsage(c0);
+  const result: ChildResult = { ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, bytes: input.length, events: out, tasks: 0, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+/** Prints zstd decode MB/s (of decompressed output), native against pure-JS, on each input. */
+async function zstdDecodeSection(inputs: [string, string][]): Promise<void> {
+  const best = (a: ChildResult | undefined, b: ChildResult): ChildResult => (a === undefined || b.ms < a.ms ? b : a);
+  console.log(`zstd decode alone, from memory (best of ${ROUNDS} alternating runs, each in its own process; MB/s of decompressed output)`);
+  for (const [label, path] of inputs) {
+    let nat: ChildResult | undefined;
+    let js: ChildResult | undefined;
+    for (let round = 0; round < ROUNDS; round++) {
+      nat = best(nat, await runChild('zstd-native', path));
+      js = best(js, await runChild('zstd-js', path));
+    }
+    if (!nat || !js) throw new Error('no zstd round ran');
+    if (nat.events !== js.events) throw new Error(`zstd decoders disagree on ${label}: native ${nat.events} bytes, fzstd ${js.events}`);
+    const r = (c: ChildResult): string => (c.events / MB / (c.ms / 1000)).toFixed(0).padStart(5);
+    console.log(`  ${label}: native ${r(nat)} MB/s  peak RSS ${(nat.maxRssBytes / MB).toFixed(0)} MB | pure-JS ${r(js)} MB/s  peak RSS ${(js.maxRssBytes / MB).toFixed(0)} MB | native/JS ${(js.ms / nat.ms).toFixed(2)}x`);
+  }
+}
+
 async function child(mode: string, path: string): Promise<void> {
+  if (mode.startsWith('zstd-')) return zstdChild(mode, path);
   const started = performance.now();
   const cpu0 = process.cpuUsage();
   let events = 0;
@@ -192,6 +235,16 @@ export async function run(): Promise<void> {
     const zst = join(dir, 'app-bench.zstd');
     execFileSync('zstd', ['-q', '-3', '-T1', plain, '-o', zst]);
     console.log(`generated ${(gen.bytes / MB).toFixed(0)} MB plain (${gen.tasks} tasks), ${(statSync(zst).size / MB).toFixed(1)} MB zstd in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const small = join(dir, 'app-bench-48mb.zstd');
+    execFileSync('sh', ['-c', 'head -c 50331648 "$1" | zstd -q -3 -T1 -o "$2"', 'sh', plain, small]);
+    const zstdInputs: [string, string][] = [
+      [`${(gen.bytes / MB).toFixed(0)} MB log (${(statSync(zst).size / MB).toFixed(1)} MB zstd)`, zst],
+      [`48 MB log (${(statSync(small).size / MB).toFixed(1)} MB zstd, streamed frame)`, small],
+    ];
+    if (process.env.EVENTLOG_BENCH_ONLY === 'zstd') {
+      await zstdDecodeSection(zstdInputs);
+      return;
+    }
 
     // The machine is shared: run the readers alternately, ROUNDS times each, and keep each one's best.
     const best = (a: ChildResult | undefined, b: ChildResult): ChildResult => (a === undefined || b.ms < a.ms ? b : a);
@@ -221,6 +274,7 @@ export async function run(): Promise<void> {
     console.log(`peak RSS of ours: ${(peak / MB).toFixed(0)} MB (limit 200 MB: ${peak < 200 * MB ? 'ok' : 'EXCEEDED'})`);
     console.log(`analyze end to end (--json)  ${(an.ms / 1000).toFixed(2)} s wall, ${(an.cpuMs / 1000).toFixed(2)} s CPU  vs naive ${(base.ms / 1000).toFixed(2)} s wall, ${(base.cpuMs / 1000).toFixed(2)} s CPU`);
     console.log(`ratio naive/analyze          ${(base.ms / an.ms).toFixed(2)}x wall (${(base.cpuMs / an.cpuMs).toFixed(2)}x CPU); target >= 2x (analyze in at most half the naive time)  peak RSS ${(an.maxRssBytes / MB).toFixed(0)} MB`);
+    await zstdDecodeSection(zstdInputs);
     await rm(plain, { force: true });
     await rm(zst, { force: true });
 

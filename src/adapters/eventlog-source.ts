@@ -246,7 +246,8 @@ async function* readBatches(pathOrUrl: string, deps: EventLogDeps, warn: (m: str
     const last = p === layout.parts.length - 1;
     const tolerant = last && layout.inProgress;
     const log = deps.log;
-    const decoded = decoderFor(codecOfName(part.name), log ? { debug: (m) => log.debug(m, { file: part.location }) } : {})(store.open(part.location));
+    // The size is a hint only: a file still being written may have grown since it was listed.
+    const decoded = decoderFor(codecOfName(part.name), { sizeHint: part.size, ...(log ? { debug: (m: string) => log.debug(m, { file: part.location }) } : {}) })(store.open(part.location));
     async function* guarded(): AsyncGenerator<Uint8Array> {
       try {
         yield* decoded;

@@ -28,9 +28,15 @@ export function codecOfName(name: string): CodecName {
   return SUFFIXES[base.slice(dot + 1).toLowerCase()] ?? 'none';
 }
 
-/** The decoder for a codec (identity for plain files); `debug` hears which zstd decoder is used when it is the fallback. */
-export function decoderFor(codec: CodecName, options: { debug?: (msg: string) => void } = {}): Decoder {
+/**
+ * The decoder for a codec (identity for plain files); for zstd, `sizeHint` (the compressed file size,
+ * when known) lets a large file skip the whole-buffer native decoder, and `debug` hears why the
+ * pure-JS fallback is used when it is.
+ */
+export function decoderFor(codec: CodecName, options: { debug?: (msg: string) => void; sizeHint?: number } = {}): Decoder {
   if (codec === 'none') return (input) => input;
-  if (codec === 'zstd' && options.debug) return createZstdDecoder({ debug: options.debug });
+  if (codec === 'zstd' && (options.debug || options.sizeHint !== undefined)) {
+    return createZstdDecoder({ ...(options.debug ? { debug: options.debug } : {}), ...(options.sizeHint !== undefined ? { sizeHint: options.sizeHint } : {}) });
+  }
   return DECODERS[codec];
 }
