@@ -138,9 +138,11 @@ async function zstdChild(mode: string, path: string): Promise<void> {
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
+/** The faster of two child results (the machine is shared: each reader keeps its best run). */
+const best = (a: ChildResult | undefined, b: ChildResult): ChildResult => (a === undefined || b.ms < a.ms ? b : a);
+
 /** Prints zstd decode MB/s (of decompressed output), native against pure-JS, on each input. */
 async function zstdDecodeSection(inputs: [string, string][]): Promise<void> {
-  const best = (a: ChildResult | undefined, b: ChildResult): ChildResult => (a === undefined || b.ms < a.ms ? b : a);
   console.log(`zstd decode alone, from memory (best of ${ROUNDS} alternating runs, each in its own process; MB/s of decompressed output)`);
   for (const [label, path] of inputs) {
     let nat: ChildResult | undefined;
@@ -247,7 +249,6 @@ export async function run(): Promise<void> {
     }
 
     // The machine is shared: run the readers alternately, ROUNDS times each, and keep each one's best.
-    const best = (a: ChildResult | undefined, b: ChildResult): ChildResult => (a === undefined || b.ms < a.ms ? b : a);
     let base: ChildResult | undefined;
     let ours: ChildResult | undefined;
     let z: ChildResult | undefined;

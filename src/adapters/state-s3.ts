@@ -3,6 +3,7 @@
 // to create), so two agents never lose each other's update.
 import { createHash } from 'node:crypto';
 import { SyncError } from '../domain/errors.js';
+import { sleep } from '../domain/sleep.js';
 import type { CallOptions, ObjectStore, StateStore, Versioned } from '../domain/ports.js';
 import type { ProjectState } from '../domain/types.js';
 import type { RunArchiveChunk } from '../domain/run-archive.js';
@@ -19,14 +20,6 @@ export function isTornRead(body: Uint8Array, etag: string): boolean {
   const m = /^(?:W\/)?"?([0-9a-f]{32})"?$/i.exec(etag.trim());
   if (!m) return false;
   return createHash('md5').update(body).digest('hex') !== m[1]!.toLowerCase();
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
-  });
 }
 
 /**
@@ -48,7 +41,7 @@ export async function getVersionedDocument<T>(objectStore: ObjectStore, url: str
       return { value: parse(got.body), version: got.info.etag };
     } catch (e) {
       if (attempt >= TORN_READ_ATTEMPTS || !isTornRead(got.body, got.info.etag)) throw e;
-      await sleep(TORN_READ_BACKOFF_MS * attempt, options?.signal);
+      await sleep(TORN_READ_BACKOFF_MS * attempt, options?.signal, `reading ${url}`);
     }
   }
 }

@@ -48,22 +48,17 @@ export function lastGoodRun(state: ProjectState, before: Run): Run | undefined {
 }
 
 /**
- * Why a run that applied a prediction is a regression, or undefined: it broke the SLA, or its runtime
- * (or cost) exceeds by more than the tolerance both what the prediction estimated and what the run it
- * replaced did (`baseline`). Missing an estimate alone is a prediction error, not a regression: a run
- * that is still faster and cheaper than before is kept.
- */
-/**
  * How much longer than the run it replaced an economy solution may be estimated to run: economy is the
  * cheapest configuration finishing within this factor of the basis runtime (or the SLA when one is set).
  */
 export const ECONOMY_RUNTIME_FACTOR = 1.5;
 
 /**
- * Why a run that applied a prediction regressed, or undefined. Over the SLA always regresses; otherwise
- * a run regresses when it is worse than both what was promised and the run before by the tolerance, on
- * the axes its preference trades: an economy run that is cheaper but slower, within the SLA and within
- * ECONOMY_RUNTIME_FACTOR of the run before (plus the tolerance), is what economy asked for, not a regression.
+ * Why a run that applied a prediction is a regression, or undefined: it broke the SLA, or its runtime
+ * (or cost) exceeds by more than the tolerance both what the prediction estimated and what the run it
+ * replaced did (`baseline`). Missing an estimate alone is a prediction error, not a regression: a run
+ * that is still faster and cheaper than before is kept. An economy run trades runtime for cost: slower
+ * than before is a regression only beyond ECONOMY_RUNTIME_FACTOR times the run before (plus the tolerance).
  */
 export function regressionOf(expected: Estimate, observed: Estimate, policy: TuningPolicy, baseline?: Estimate, input?: InputComparison, preference?: Preference): string | undefined {
   const tol = policy.regressionTolerance ?? DEFAULT_POLICY.regressionTolerance;
@@ -409,21 +404,21 @@ export function chooseTrial(state: ProjectState, prediction: Prediction, policy:
   const budget = policy.maxTrialCostIncrease ?? DEFAULT_POLICY.maxTrialCostIncrease;
   const ceiling = prediction.basis.costUsd * (1 + budget);
   const penalised = penalisedTrials(state);
-  const options = PREFERENCES.map((p) => ({ preference: p, solution: prediction.solutions[p], widen: trialWidening(runtimeWidening) }))
+  const widen = trialWidening(runtimeWidening);
+  const options = PREFERENCES.map((p) => ({ preference: p, solution: prediction.solutions[p] }))
     .filter((o) => !o.solution.keep && !penalised.has(`${prediction.predictionId}/${o.preference}`))
     // The same cluster shape without a Spark setting to change is the configuration in use: nothing to learn.
     .filter((o) => !o.solution.sameCluster || (o.solution.settings?.length ?? 0) > 0)
-    .filter((o) => o.solution.estimate.costUsd * o.widen <= ceiling)
-    .filter((o) => policy.maxRuntimeSeconds === undefined || o.solution.estimate.runtimeSeconds * o.widen <= policy.maxRuntimeSeconds)
+    .filter((o) => o.solution.estimate.costUsd * widen <= ceiling)
+    .filter((o) => policy.maxRuntimeSeconds === undefined || o.solution.estimate.runtimeSeconds * widen <= policy.maxRuntimeSeconds)
     .sort((a, b) => a.solution.estimate.costUsd - b.solution.estimate.costUsd);
   const best = options[0];
   if (!best) return undefined;
   return {
-    preference: best.preference,
-    solution: best.solution,
+    ...best,
     why:
       `exploration trial (one per ${spacing} runs, ${since} since the last): the ${best.preference} solution of prediction ${prediction.predictionId} ` +
-      `is estimated at $${(best.solution.estimate.costUsd * best.widen).toFixed(2)} widened x${best.widen.toFixed(2)} (the engine's error at configurations not yet run, or this project's if larger), within ${pct(budget)} of the current $${prediction.basis.costUsd.toFixed(2)}${policy.maxRuntimeSeconds !== undefined ? ` and the ${policy.maxRuntimeSeconds} s SLA` : ''}`,
+      `is estimated at $${(best.solution.estimate.costUsd * widen).toFixed(2)} widened x${widen.toFixed(2)} (the engine's error at configurations not yet run, or this project's if larger), within ${pct(budget)} of the current $${prediction.basis.costUsd.toFixed(2)}${policy.maxRuntimeSeconds !== undefined ? ` and the ${policy.maxRuntimeSeconds} s SLA` : ''}`,
   };
 }
 

@@ -4,7 +4,7 @@ import { decodeGzip } from './gzip.js';
 import { decodeLz4 } from './lz4.js';
 import { decodeLzf } from './lzf.js';
 import { decodeSnappy } from './snappy.js';
-import { createZstdDecoder, decodeZstd } from './zstd.js';
+import { createZstdDecoder } from './zstd.js';
 
 /** Turns compressed chunks into decompressed chunks. */
 export type Decoder = (input: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>;
@@ -13,7 +13,7 @@ export type CodecName = 'none' | 'zstd' | 'lz4' | 'snappy' | 'lzf' | 'gzip';
 
 const SUFFIXES: Record<string, CodecName> = { zstd: 'zstd', zst: 'zstd', lz4: 'lz4', snappy: 'snappy', lzf: 'lzf', gz: 'gzip' };
 
-const DECODERS: Record<Exclude<CodecName, 'none'>, Decoder> = { zstd: decodeZstd, gzip: decodeGzip, lz4: decodeLz4, snappy: decodeSnappy, lzf: decodeLzf };
+const DECODERS: Record<Exclude<CodecName, 'none' | 'zstd'>, Decoder> = { gzip: decodeGzip, lz4: decodeLz4, snappy: decodeSnappy, lzf: decodeLzf };
 
 /** True when the file name says the application was still writing it. */
 export function isInProgressName(name: string): boolean {
@@ -35,8 +35,6 @@ export function codecOfName(name: string): CodecName {
  */
 export function decoderFor(codec: CodecName, options: { debug?: (msg: string) => void; sizeHint?: number } = {}): Decoder {
   if (codec === 'none') return (input) => input;
-  if (codec === 'zstd' && (options.debug || options.sizeHint !== undefined)) {
-    return createZstdDecoder({ ...(options.debug ? { debug: options.debug } : {}), ...(options.sizeHint !== undefined ? { sizeHint: options.sizeHint } : {}) });
-  }
+  if (codec === 'zstd') return createZstdDecoder(options);
   return DECODERS[codec];
 }

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { accuracyOf, describeAccuracy } from '../../domain/prediction-accuracy.js';
-import { describeExploration, explorationSummary } from '../../domain/tuning-policy.js';
-import { modeOf } from '../../domain/tuning-policy.js';
+import { describeExploration, explorationSummary, modeOf } from '../../domain/tuning-policy.js';
 import { runsTable, table } from '../format.js';
 import type { CliIo } from '../io.js';
 import { openState } from '../state-access.js';
