@@ -103,13 +103,19 @@ export function recentFailures(state: PoolState): Map<string, number> {
 
 /**
  * The least-loaded active cluster: fewest running + pending steps (clusterLoads), ties by
- * fewest recent failures, then by the lower slot. Undefined when the pool has no active cluster.
+ * fewest recent failures, then by fewest placements on record (so that ties, common when steps end
+ * between placements, do not pile work on the first slot), then by the lower slot. Undefined when
+ * the pool has no active cluster.
  */
 export function chooseCluster(state: PoolState, active?: ActiveSteps): PoolCluster | undefined {
   const loads = clusterLoads(state, active);
   const failures = recentFailures(state);
+  const placed = new Map<string, number>();
+  for (const p of state.placements) placed.set(p.clusterId, (placed.get(p.clusterId) ?? 0) + 1);
   const candidates = state.clusters.filter((c) => c.status === 'active');
-  candidates.sort((a, b) => loads.get(a.id)! - loads.get(b.id)! || (failures.get(a.id) ?? 0) - (failures.get(b.id) ?? 0) || a.slot - b.slot);
+  candidates.sort(
+    (a, b) => loads.get(a.id)! - loads.get(b.id)! || (failures.get(a.id) ?? 0) - (failures.get(b.id) ?? 0) || (placed.get(a.id) ?? 0) - (placed.get(b.id) ?? 0) || a.slot - b.slot,
+  );
   return candidates[0];
 }
 

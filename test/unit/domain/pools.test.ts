@@ -30,11 +30,13 @@ function pool(placements: Partial<Placement>[] = [], extra: Partial<PoolState> =
   };
 }
 
-test('the least-loaded cluster: fewest running + pending, ties by fewest recent failures, then slot', () => {
+test('the least-loaded cluster: fewest running + pending, ties by fewest recent failures, then fewest placements, then slot', () => {
   const s = pool([{ clusterId: 'j-A' }, { clusterId: 'j-B' }, { clusterId: 'j-C', status: 'ended', failed: true }, { clusterId: 'j-B', status: 'ended' }]);
   assert.is(chooseCluster(s)?.id, 'j-C', 'C has no step running');
   const tie = pool([{ clusterId: 'j-A', status: 'ended', failed: true }, { clusterId: 'j-B', status: 'ended', failed: true }]);
   assert.is(chooseCluster(tie)?.id, 'j-C', 'no recent failure wins the tie');
+  const worn = pool([{ clusterId: 'j-A', status: 'ended' }, { clusterId: 'j-A', status: 'ended' }, { clusterId: 'j-B', status: 'ended' }]);
+  assert.is(chooseCluster(worn)?.id, 'j-C', 'then the fewest placements on record');
   assert.is(chooseCluster(pool())?.id, 'j-A', 'then the lowest slot');
   const draining = pool([], { clusters: [{ id: 'j-A', slot: 0, status: 'draining', createdAt: at }, { id: 'j-B', slot: 1, status: 'active', createdAt: at }] });
   assert.is(chooseCluster(draining)?.id, 'j-B', 'a draining cluster takes no step');
