@@ -356,7 +356,10 @@ emrSuite('terminating during the work aborts the hook; protected clusters refuse
   const end = await emr.server.waitForState(id, 'TERMINATED', 1000);
   assert.ok(aborted);
   assert.is(end.reason.Code, 'USER_REQUEST');
-  assert.ok(end.steps.every((s) => s.state === 'CANCELLED'));
+  // Step a has 5 ms of work and may complete before the terminate lands (a loaded machine); step b, whose work
+  // the hook holds, never completes.
+  assert.is(end.steps.at(-1)!.state, 'CANCELLED');
+  assert.ok(end.steps.every((s) => s.state === 'CANCELLED' || s.state === 'COMPLETED'), end.steps.map((s) => s.state).join(', '));
 
   const guarded = (
     await emr.client.send(
