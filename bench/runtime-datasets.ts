@@ -480,7 +480,7 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
   console.log(`      choices per fold: ${[...choices.entries()].map(([g, n]) => `${g} (${n})`).join('; ')}`);
   // The same protocol over other seeded splits (both directions each): how often the rule chosen on one half beats the baseline on the other.
   const splits = 10;
-  const tally = views.map(() => new Map<number, { wins: number; folds: number; gain: number }>([[3, { wins: 0, folds: 0, gain: 0 }], [5, { wins: 0, folds: 0, gain: 0 }]]));
+  const tally = views.map(() => new Map<number, { wins: number; folds: number; gain: number; held: Stats[] }>([[3, { wins: 0, folds: 0, gain: 0, held: [] }], [5, { wins: 0, folds: 0, gain: 0, held: [] }]]));
   for (let seed = 1; seed <= splits; seed++) {
     const sp = splitJobs(jobs, seed);
     const [x, y] = [new Set(sp.aWorkloads), new Set(sp.bWorkloads)];
@@ -494,13 +494,14 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
           const t = tally[vi]!.get(k)!;
           t.folds++;
           t.gain += s.hits / s.n - bs.hits / bs.n;
+          t.held.push(s);
           if (s.hits / s.n > bs.hits / bs.n) t.wins++;
         }
       });
     }
   }
   console.log(
-    `    ${splits} more seeded splits, both directions; the held-out half beats the baseline in: ${views.map((v, vi) => `${v.name}: ${[3, 5].map((k) => `k=${k} ${tally[vi]!.get(k)!.wins} of ${tally[vi]!.get(k)!.folds} (mean gain ${((100 * tally[vi]!.get(k)!.gain) / tally[vi]!.get(k)!.folds).toFixed(1)} points)`).join(', ')}`).join(' | ')}`,
+    `    ${splits} more seeded splits, both directions; the held-out half beats the baseline in: ${views.map((v, vi) => `${v.name}: ${[3, 5].map((k) => `k=${k} ${tally[vi]!.get(k)!.wins} of ${tally[vi]!.get(k)!.folds} (mean gain ${((100 * tally[vi]!.get(k)!.gain) / tally[vi]!.get(k)!.folds).toFixed(1)} points; err ${pct(median(merge(tally[vi]!.get(k)!.held).errs))}, new ${pct(median(merge(tally[vi]!.get(k)!.held).errsNew))} over the held-out halves)`).join(', ')}`).join(' | ')}`,
   );
   // The shipped rule per workload: where it is worse than re-using the cheapest run, it shows here.
   for (const v of views) {
