@@ -248,19 +248,27 @@ const vcpuOnly: HistoryPrior = {
   family: { mean: 0, sd: 1e-3 },
 };
 
-const GRID_Z = [0, 0.5, 1, 1.5, 2];
+const GRID_Z = [0, 0.25, 0.5, 1, 1.5, 2];
 const GRID_MARGIN = [0, 0.1, 0.2];
 /**
  * Prior variants in the grid: the prior mean slope, the curvature's mean (0: a power law; > 0: convex
- * in log-log, as Amdahl's t = s + p/n is, whose curvature lies in [0, 0.25]) and width (how fast the
- * uncertainty grows outside the observed sizes), and the width of an unobserved family's effect.
+ * in log-log, a speed-up fading with size, as Amdahl's t = s + p/n is, and more so with an overhead
+ * growing with the node count) and width (how fast the uncertainty grows outside the observed sizes),
+ * and the width of an unobserved family's effect.
  */
 const GRID_SLOPE = [-0.5, -0.75];
-// A curvature mean in {0, 0.1, 0.2} was tried as well: chosen on A it did worse on B and in
-// leave-one-workload-out (more freedom, more overfitting to half A), so it stays at the prior's 0.
+// The curvature mean {0.1, 0.2} and z = 0.25 were added (with the bound at new configurations
+// lowered from 20% to the issue's 15%) after measuring, on half A only, that the estimate at new
+// picks was 15-18% low at the median (signed, in log), mostly at sizes below those observed: a power law through the
+// runs is optimistic there, and the pick goes where the estimate is cheapest. Before that bound and
+// z = 0.25, a curvature mean in {0.1, 0.2} chosen on A did worse on B and in leave-one-workload-out;
+// with them half A chooses 0.2, and B and leave-one-workload-out confirm it (the swap does not: on B
+// alone the rule keeps 0, whose error at new configurations on A is 19.7% at k = 3).
 // Widening every spread by the runs' own leave-one-out errors was tried too: half A did not choose it
-// and leave-one-workload-out was no better with it, so it is not in the model.
-const GRID_CURVATURE_MEAN = [0];
+// and leave-one-workload-out was no better with it, so it is not in the model. So were, on half A
+// only: a larger noise sd (0.2, 0.3: fewer hits, new-configuration error no lower) and reporting the
+// pick's upper estimate instead of its median (the bias goes, the spread stays: 15-16% at k = 3).
+const GRID_CURVATURE_MEAN = [0, 0.1, 0.2];
 const GRID_CURVATURE_SD = [0.1, 0.3];
 const GRID_FAMILY_SD = [0.15, 0.3];
 const ERROR_BOUND = 0.15;
@@ -268,10 +276,10 @@ const ERROR_BOUND = 0.15;
  * The bound on the median error at picks of configurations not yet run: without it the choice flips
  * between grid points less than a point apart in gain whose errors there differ twofold (20% vs 36%),
  * since a re-used configuration's error is 0 here and hides the model's (set after seeing that on
- * half A only). Where no grid point meets it, it is dropped (otherwise the most cautious point, which
- * almost never moves, would be chosen).
+ * half A only). 15%, the issue's goal (was 20%). Where no grid point meets it, it is dropped
+ * (otherwise the most cautious point, which almost never moves, would be chosen).
  */
-const NEW_ERROR_BOUND = 0.2;
+const NEW_ERROR_BOUND = 0.15;
 type GridPoint = { reuse: boolean; z: number; margin: number; slope: number; curvatureMean: number; curvatureSd: number; familySd: number; prior: HistoryPrior; name: string };
 const priors = GRID_SLOPE.flatMap((slope) =>
   GRID_CURVATURE_MEAN.flatMap((curvatureMean) =>
@@ -311,7 +319,7 @@ const at = (v: View, k: number, name: string, idx: number[]) => merge(idx.map((i
  * The selection rule, applied to a set of workloads: the grid point with the largest mean gain in
  * within-10% share over the cheapest-observed baseline, over both views (several types; one type at a
  * time) and k = 3 and 5, among those whose median err@pick is at most 15% and whose median error at
- * configurations not yet run is at most 20% in each; ties go to the
+ * configurations not yet run is at most 15% in each; ties go to the
  * later grid point (the more cautious z and margin).
  */
 function choose(views: View[], ws: ReadonlySet<string>, baseline: string): GridPoint {
@@ -480,7 +488,7 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
   console.log(`      choices per fold: ${[...choices.entries()].map(([g, n]) => `${g} (${n})`).join('; ')}`);
   // The same protocol over other seeded splits (both directions each): how often the rule chosen on one half beats the baseline on the other.
   const splits = 10;
-  const tally = views.map(() => new Map<number, { wins: number; folds: number; gain: number }>([[3, { wins: 0, folds: 0, gain: 0 }], [5, { wins: 0, folds: 0, gain: 0 }]]));
+  const tally = views.map(() => new Map<number, { wins: number; folds: number; gain: number; held: Stats[] }>([[3, { wins: 0, folds: 0, gain: 0, held: [] }], [5, { wins: 0, folds: 0, gain: 0, held: [] }]]));
   for (let seed = 1; seed <= splits; seed++) {
     const sp = splitJobs(jobs, seed);
     const [x, y] = [new Set(sp.aWorkloads), new Set(sp.bWorkloads)];
@@ -494,13 +502,14 @@ export function runDatasets(sharedData: string, options: { draws?: number } = {}
           const t = tally[vi]!.get(k)!;
           t.folds++;
           t.gain += s.hits / s.n - bs.hits / bs.n;
+          t.held.push(s);
           if (s.hits / s.n > bs.hits / bs.n) t.wins++;
         }
       });
     }
   }
   console.log(
-    `    ${splits} more seeded splits, both directions; the held-out half beats the baseline in: ${views.map((v, vi) => `${v.name}: ${[3, 5].map((k) => `k=${k} ${tally[vi]!.get(k)!.wins} of ${tally[vi]!.get(k)!.folds} (mean gain ${((100 * tally[vi]!.get(k)!.gain) / tally[vi]!.get(k)!.folds).toFixed(1)} points)`).join(', ')}`).join(' | ')}`,
+    `    ${splits} more seeded splits, both directions; the held-out half beats the baseline in: ${views.map((v, vi) => `${v.name}: ${[3, 5].map((k) => `k=${k} ${tally[vi]!.get(k)!.wins} of ${tally[vi]!.get(k)!.folds} (mean gain ${((100 * tally[vi]!.get(k)!.gain) / tally[vi]!.get(k)!.folds).toFixed(1)} points; err ${pct(median(merge(tally[vi]!.get(k)!.held).errs))}, new ${pct(median(merge(tally[vi]!.get(k)!.held).errsNew))} over the held-out halves)`).join(', ')}`).join(' | ')}`,
   );
   // The shipped rule per workload: where it is worse than re-using the cheapest run, it shows here.
   for (const v of views) {
