@@ -697,6 +697,24 @@ export function predictFromModel(model: ApplicationModel, report: ClusterReport 
 }
 
 /**
+ * Says so when a candidate lies outside the runs observed (its total vCPU or its vCPU per node beyond
+ * their range): its estimate there is the model's extrapolation. Undefined inside the range.
+ */
+export function outsideObserved(c: { instanceType: string; nodes: number }, runs: readonly HistoryRun[], catalog: Catalog): string | undefined {
+  const vcpu = (t: string) => catalog.get(t)!.vcpu;
+  const totals = runs.map((r) => r.nodes * vcpu(r.instanceType));
+  const perNode = runs.map((r) => vcpu(r.instanceType));
+  const [t, n] = [c.nodes * vcpu(c.instanceType), vcpu(c.instanceType)];
+  const range = (xs: number[]) => [Math.min(...xs), Math.max(...xs)] as const;
+  const [tLo, tHi] = range(totals);
+  const [nLo, nHi] = range(perNode);
+  const what: string[] = [];
+  if (t < tLo || t > tHi) what.push(`${t} vCPU in all against ${tLo === tHi ? tLo : `${tLo}-${tHi}`} run`);
+  if (n < nLo || n > nHi) what.push(`${n} vCPU per node against ${nLo === nHi ? nLo : `${nLo}-${nHi}`} run`);
+  return what.length > 0 ? `It lies outside the runs observed (${what.join('; ')}): its estimate there is the model's extrapolation, not a measurement.` : undefined;
+}
+
+/**
  * Predicts from earlier runs alone (no event log): fits the scaling curve and prices every
  * candidate within twice the fitted size range. Needs runs at two or more sizes.
  */
@@ -824,7 +842,11 @@ export function predictFromHistory(runs: readonly HistoryRun[], options: Omit<Pr
   for (const pref of PREFERENCES) {
     const c = picks[pref];
     if (c && isObserved(c)) solutions[pref].explanation += ` This configuration was already run (at most ${Math.round(c.runtimeHighSeconds!)} s): its known cost is used, and no configuration not yet run beats it at ${z} model standard deviations above its median estimate.`;
-    else if (c) solutions[pref].explanation += ` Chosen on estimates ${z} model standard deviations above the median (here ${Math.round(c.runtimeHighSeconds!)} s), so that configurations far from the runs observed are not bet on.`;
+    else if (c) {
+      solutions[pref].explanation += ` Chosen on estimates ${z} model standard deviations above the median (here ${Math.round(c.runtimeHighSeconds!)} s), so that configurations far from the runs observed are not bet on.`;
+      const outside = outsideObserved(c, usable, catalog);
+      if (outside) solutions[pref].explanation += ` ${outside}`;
+    }
   }
   return { solutions, basis, candidates: estimates, source: 'history', warnings };
 }

@@ -4,7 +4,7 @@ import { loadCatalog } from '../../../src/adapters/prediction/catalog-file.js';
 import { fitRuntimeModel, invertSpd, pickEconomy, pickEconomyOverObserved } from '../../../src/domain/prediction/history-model.js';
 import type { HardwareOf } from '../../../src/domain/prediction/history-model.js';
 import { historyCatalog, vcpuOfSize } from '../../../src/domain/prediction/history.js';
-import { predictFromHistory } from '../../../src/domain/prediction/predict.js';
+import { outsideObserved, predictFromHistory } from '../../../src/domain/prediction/predict.js';
 import { clusterCostUsd } from '../../../src/domain/prediction/cost.js';
 
 const t = suite('learning across runs: the Bayesian runtime model');
@@ -98,6 +98,29 @@ t('predictFromHistory: economy re-uses a cheaper configuration already run, at i
   assert.is(out.solutions.economy.estimate.runtimeSeconds, 418);
   assert.match(out.solutions.economy.explanation, /already run/);
   assert.ok(Math.abs(out.solutions.economy.estimate.costUsd - known) < 1e-3);
+});
+
+t('predictFromHistory: a pick outside the sizes run says its estimate is an extrapolation', () => {
+  const catalog = loadCatalog();
+  const runs = [
+    { instanceType: 'c4.large', nodes: 10, runtimeSeconds: 780 },
+    { instanceType: 'c4.xlarge', nodes: 10, runtimeSeconds: 418 },
+    { instanceType: 'm4.2xlarge', nodes: 10, runtimeSeconds: 406 },
+  ];
+  assert.match(outsideObserved({ instanceType: 'c4.8xlarge', nodes: 1 }, runs, catalog)!, /36 vCPU per node against 2-8 run/);
+  assert.match(outsideObserved({ instanceType: 'c4.large', nodes: 4 }, runs, catalog)!, /8 vCPU in all against 20-80 run/);
+  assert.is(outsideObserved({ instanceType: 'm4.xlarge', nodes: 8 }, runs, catalog), undefined);
+  // With every type, economy goes to 1 x c4.8xlarge (36 vCPU per node; the runs had 2-8) and says so.
+  const out = predictFromHistory(runs, { catalog, include: ['c4', 'm4', 'r4'] });
+  for (const pref of ['performance', 'balanced', 'economy'] as const) {
+    const s = out.solutions[pref];
+    const c = s.keep ? undefined : out.candidates.find((x) => !x.current && x.runtimeSeconds === s.estimate.runtimeSeconds);
+    if (!c || runs.some((r) => r.instanceType === c.instanceType && r.nodes === c.nodes)) continue;
+    const outside = outsideObserved(c, runs, catalog);
+    if (outside) assert.ok(s.explanation.includes(outside), `${pref}: ${s.explanation}`);
+    else assert.not.match(s.explanation, /outside the runs observed/);
+  }
+  assert.match(out.solutions.economy.explanation, /outside the runs observed \(36 vCPU per node against 2-8 run\)/);
 });
 
 t('invertSpd inverts a symmetric positive-definite matrix', () => {
