@@ -71,14 +71,17 @@ t('economy against the cheapest observed run: a new configuration only when its 
   assert.is(pickEconomyOverObserved([], observed, est, cost, 1, 0, 100), undefined);
 });
 
+/** Three runs of one Scout job; the latest is the dearest, 10 x c4.xlarge was already run for less. */
+const SCOUT_RUNS = [
+  { instanceType: 'c4.large', nodes: 10, runtimeSeconds: 780 },
+  { instanceType: 'c4.xlarge', nodes: 10, runtimeSeconds: 418 },
+  { instanceType: 'm4.2xlarge', nodes: 10, runtimeSeconds: 406 },
+];
+
 t('predictFromHistory: economy re-uses a cheaper configuration already run, at its known runtime, when nothing new beats it', () => {
   const catalog = loadCatalog();
   // The latest run is the dearest; 10 x c4.xlarge was already run for less.
-  const runs = [
-    { instanceType: 'c4.large', nodes: 10, runtimeSeconds: 780 },
-    { instanceType: 'c4.xlarge', nodes: 10, runtimeSeconds: 418 },
-    { instanceType: 'm4.2xlarge', nodes: 10, runtimeSeconds: 406 },
-  ];
+  const runs = SCOUT_RUNS;
   // The candidates of the Scout dataset these runs come from (c4/m4/r4 up to 2xlarge). With every
   // type, 1 x c4.8xlarge (36 vCPU per node against the 2-8 observed) beats the known cost at its
   // upper estimate by 7% under the prior and z chosen on Scout; this test is about re-use.
@@ -102,11 +105,7 @@ t('predictFromHistory: economy re-uses a cheaper configuration already run, at i
 
 t('predictFromHistory: a pick outside the sizes run says its estimate is an extrapolation', () => {
   const catalog = loadCatalog();
-  const runs = [
-    { instanceType: 'c4.large', nodes: 10, runtimeSeconds: 780 },
-    { instanceType: 'c4.xlarge', nodes: 10, runtimeSeconds: 418 },
-    { instanceType: 'm4.2xlarge', nodes: 10, runtimeSeconds: 406 },
-  ];
+  const runs = SCOUT_RUNS;
   assert.match(outsideObserved({ instanceType: 'c4.8xlarge', nodes: 1 }, runs, catalog)!, /36 vCPU per node against 2-8 run/);
   assert.match(outsideObserved({ instanceType: 'c4.large', nodes: 4 }, runs, catalog)!, /8 vCPU in all against 20-80 run/);
   assert.is(outsideObserved({ instanceType: 'm4.xlarge', nodes: 8 }, runs, catalog), undefined);
