@@ -195,14 +195,14 @@ test('the TaskEnd fast path equals a full parse on odd shapes: key orders, missi
           // Spark writes "Accumulables" last in "Task Info" (the scanner's bound of that region).
           const infoEntries = [
             ...shuffled(
-              Object.entries(full).filter(([key]) => !t.drop.includes(key) && key !== 'Accumulables'),
+              Object.entries(full).filter(([key]) => !(t.drop as string[]).includes(key) && key !== 'Accumulables'),
               t.infoOrder,
             ),
             ['Accumulables', full.Accumulables],
           ];
           const m = metrics(300 + k, 1e6 * k, 10 * k);
           const metricEntries = shuffled(
-            Object.entries(m).filter(([key]) => !t.drop.includes(key)),
+            Object.entries(m).filter(([key]) => !(t.drop as string[]).includes(key)),
             t.metricsOrder,
           );
           if (!t.drop.includes('Executor Run Time')) metricEntries.push(['Shuffle Read Metrics', { ...(m['Shuffle Read Metrics'] as object), Note: t.names.join('') }]);
