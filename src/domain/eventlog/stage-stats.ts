@@ -39,7 +39,8 @@ function quantile(sorted: Float64Array, q: number): number {
 /** Aggregates one stage attempt's tasks. */
 export function stageStats(s: StageAttempt): StageStats {
   const t = s.tasks;
-  const durations: number[] = [];
+  const durations = new Float64Array(t.count);
+  let finished = 0;
   const st: StageStats = {
     stageId: s.stageId,
     attemptId: s.attemptId,
@@ -73,7 +74,7 @@ export function stageStats(s: StageAttempt): StageStats {
     if (launch > 0 && launch < first) first = launch;
     if (finish > last) last = finish;
     if (finish > 0 && launch > 0 && finish >= launch) {
-      durations.push(finish - launch);
+      durations[finished++] = finish - launch;
       st.taskTimeMs += finish - launch;
     }
     st.executorRunTimeMs += t.executorRunTimeMs[i] ?? 0;
@@ -90,7 +91,7 @@ export function stageStats(s: StageAttempt): StageStats {
   }
   if (s.submissionTime !== undefined && s.completionTime !== undefined) st.wallMs = Math.max(0, s.completionTime - s.submissionTime);
   else if (last > first) st.wallMs = last - first;
-  const sorted = Float64Array.from(durations).sort();
+  const sorted = durations.subarray(0, finished).sort();
   st.medianTaskMs = quantile(sorted, 0.5);
   st.p95TaskMs = quantile(sorted, 0.95);
   st.maxTaskMs = sorted.length > 0 ? (sorted[sorted.length - 1] ?? 0) : 0;
