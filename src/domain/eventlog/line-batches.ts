@@ -38,7 +38,11 @@ function decode(bytes: Buffer, offset: number): LineBatch {
   return { lines, bytes, offset, unterminated: false };
 }
 
-/** Lines of `chunks` ("\n"-separated UTF-8; a trailing "\r" is left for JSON.parse to ignore). */
+/**
+ * Lines of `chunks` ("\n"-separated UTF-8; a trailing "\r" is left for JSON.parse to ignore). A chunk
+ * is not kept once the next one is asked for (the cut line carried over is copied), so the source may
+ * reuse its buffers; a batch's `bytes` are valid until the next batch is asked for.
+ */
 export async function* lineBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<LineBatch> {
   let pending: Buffer[] = [];
   let offset = 0;
@@ -48,7 +52,7 @@ export async function* lineBatches(chunks: AsyncIterable<Uint8Array>): AsyncGene
       const chunk = whole.length <= MAX_DECODE ? whole : whole.subarray(from, from + MAX_DECODE);
       const nl = chunk.lastIndexOf(NL);
       if (nl < 0) {
-        if (chunk.length > 0) pending.push(chunk);
+        if (chunk.length > 0) pending.push(Buffer.from(chunk));
         continue;
       }
       let rest = chunk.subarray(0, nl + 1);
@@ -60,7 +64,7 @@ export async function* lineBatches(chunks: AsyncIterable<Uint8Array>): AsyncGene
         offset += joined.length;
         rest = chunk.subarray(first + 1, nl + 1);
       }
-      pending = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
+      pending = nl + 1 < chunk.length ? [Buffer.from(chunk.subarray(nl + 1))] : [];
       if (rest.length > 0) {
         yield decode(rest, offset);
         offset += rest.length;

@@ -8,19 +8,41 @@
 // so that same-named keys elsewhere (e.g. "Task Executor Metrics") are out of reach. Lines that are
 // shaped otherwise (a failure reason, no accumulables, escaped executor ids) return false and are
 // parsed whole by the caller.
+//
+// Searches look for a key's text after its opening quote (then check the quote): the first character
+// of a needle is found by memchr, and quotes and commas are everywhere in JSON, while the capital
+// letter a key starts with is rare.
 import type { TaskRow } from './task-table.js';
 
 /** The Task Info fields that are not metrics. */
 export type ScannedTaskInfo = { stageId: number; attemptId: number; taskId: number; executorId: string; host: string; gettingResultAt: number };
 
-const SUCCESS = '"Task End Reason":{"Reason":"Success"}';
+const SUCCESS = 'Task End Reason":{"Reason":"Success"}';
 
-/** Index just past the first `key` in line[from, to), searching from `hint` first; -1 when absent. */
-function find(line: string, key: string, from: number, to: number, hint: number): number {
-  let i = hint >= from ? line.indexOf(key, hint) : -1;
-  if (i < 0 || i + key.length > to) i = line.indexOf(key, from);
-  if (i < 0 || i + key.length > to) return -1;
-  return i + key.length;
+/** `line.indexOf(head + rest, start)`, searched for as `rest` preceded by `head`. */
+function indexOfJoined(line: string, head: string, rest: string, start: number): number {
+  let i = line.indexOf(rest, start + head.length);
+  while (i >= 0 && !line.startsWith(head, i - head.length)) i = line.indexOf(rest, i + 1);
+  return i < 0 ? -1 : i - head.length;
+}
+
+/** `line.indexOf('"' + rest, start)`, searched for as `rest` preceded by a quote. */
+function indexOfQuoted(line: string, rest: string, start: number): number {
+  let i = line.indexOf(rest, start + 1);
+  while (i > 0 && line.charCodeAt(i - 1) !== 34) i = line.indexOf(rest, i + 1);
+  return i < 0 ? -1 : i - 1;
+}
+
+/**
+ * Index just past the first `"name` (a key's text after its opening quote, up to its colon) in
+ * line[from, to), searching from `hint` first; -1 when absent.
+ */
+function find(line: string, name: string, from: number, to: number, hint: number): number {
+  const length = name.length + 1;
+  let i = hint >= from ? indexOfQuoted(line, name, hint) : -1;
+  if (i < 0 || i + length > to) i = indexOfQuoted(line, name, from);
+  if (i < 0 || i + length > to) return -1;
+  return i + length;
 }
 
 /** The JSON number starting at `i`, NaN when there is none. */
@@ -80,27 +102,37 @@ function isTrue(line: string, key: string, from: number, to: number): boolean {
 /** Reads the head and the scalar part of "Task Info" of a task event; false when shaped otherwise. */
 function scanHeadAndInfo(line: string, iInfo: number, infoEnd: number, row: TaskRow, info: ScannedTaskInfo): boolean {
   cursor = 0;
-  info.stageId = numberOf(line, '"Stage ID":', 0, iInfo, NaN);
-  info.attemptId = numberOf(line, '"Stage Attempt ID":', 0, iInfo, 0);
+  info.stageId = numberOf(line, 'Stage ID":', 0, iInfo, NaN);
+  info.attemptId = numberOf(line, 'Stage Attempt ID":', 0, iInfo, 0);
   if (!(info.stageId >= 0) || !(info.attemptId >= 0)) return false;
   const from = iInfo + 13;
   cursor = from;
-  info.taskId = numberOf(line, '"Task ID":', from, infoEnd, NaN);
-  row.index = numberOf(line, '"Index":', from, infoEnd, -1);
-  row.launchTime = numberOf(line, '"Launch Time":', from, infoEnd, 0);
-  const executorId = textOf(line, '"Executor ID":', from, infoEnd);
+  info.taskId = numberOf(line, 'Task ID":', from, infoEnd, NaN);
+  row.index = numberOf(line, 'Index":', from, infoEnd, -1);
+  row.launchTime = numberOf(line, 'Launch Time":', from, infoEnd, 0);
+  const executorId = textOf(line, 'Executor ID":', from, infoEnd);
   if (executorId === undefined || Number.isNaN(info.taskId)) return false;
   info.executorId = executorId;
-  info.host = textOf(line, '"Host":', from, infoEnd) ?? '';
-  row.speculative = isTrue(line, '"Speculative":', from, infoEnd) ? 1 : 0;
-  info.gettingResultAt = numberOf(line, '"Getting Result Time":', from, infoEnd, 0);
-  row.finishTime = numberOf(line, '"Finish Time":', from, infoEnd, 0);
-  return !isTrue(line, '"Failed":', from, infoEnd) && !isTrue(line, '"Killed":', from, infoEnd);
+  info.host = textOf(line, 'Host":', from, infoEnd) ?? '';
+  row.speculative = isTrue(line, 'Speculative":', from, infoEnd) ? 1 : 0;
+  info.gettingResultAt = numberOf(line, 'Getting Result Time":', from, infoEnd, 0);
+  row.finishTime = numberOf(line, 'Finish Time":', from, infoEnd, 0);
+  return !isTrue(line, 'Failed":', from, infoEnd) && !isTrue(line, 'Killed":', from, infoEnd);
+}
+
+/**
+ * `line.lastIndexOf(',"Task Metrics":')`, found forwards from `from` (lastIndexOf does not skip ahead
+ * with memchr, and the key is near the end of a long line); before `from` only when it is not after.
+ */
+function lastTaskMetrics(line: string, from: number): number {
+  let last = -1;
+  for (let i = indexOfJoined(line, ',"Tas', 'k Metrics":', from); i >= 0; i = indexOfJoined(line, ',"Tas', 'k Metrics":', i + 1)) last = i;
+  return last >= 0 ? last : line.lastIndexOf(',"Task Metrics":', from);
 }
 
 /** The "Task ID" of a task event line (the first one in it), NaN when there is none. */
 export function scanTaskId(line: string): number {
-  const p = line.indexOf('"Task ID":');
+  const p = indexOfQuoted(line, 'Task ID":', 0);
   return p < 0 ? NaN : numberAt(line, p + 10);
 }
 
@@ -109,33 +141,33 @@ export function scanTaskId(line: string): number {
  * line that ended in Success; false when the line needs a full parse.
  */
 export function scanSuccessfulTaskEnd(line: string, row: TaskRow, info: ScannedTaskInfo): boolean {
-  const iInfo = line.indexOf(',"Task Info":{');
+  const iInfo = indexOfJoined(line, ',"', 'Task Info":{', 0);
   if (iInfo < 0) return false;
-  const reason = line.indexOf(SUCCESS);
+  const reason = indexOfQuoted(line, SUCCESS, 0);
   if (reason < 0 || reason > iInfo) return false;
-  const iAcc = line.indexOf(',"Accumulables":', iInfo);
+  const iAcc = indexOfJoined(line, ',"', 'Accumulables":', iInfo);
   if (iAcc < 0) return false;
   if (!scanHeadAndInfo(line, iInfo, iAcc, row, info)) return false;
 
-  const iMet = line.lastIndexOf(',"Task Metrics":');
+  const iMet = lastTaskMetrics(line, iAcc);
   if (iMet < 0) return true; // no metrics: every metric stays 0, as a full parse would leave it
   if (iMet < iAcc) return false;
   const end = line.length;
   cursor = iMet;
-  row.executorDeserializeTimeMs = numberOf(line, '"Executor Deserialize Time":', iMet, end, 0);
-  row.executorRunTimeMs = numberOf(line, '"Executor Run Time":', iMet, end, 0);
-  row.executorCpuTimeMs = numberOf(line, '"Executor CPU Time":', iMet, end, 0) / 1e6;
-  row.peakExecutionMemoryBytes = numberOf(line, '"Peak Execution Memory":', iMet, end, 0);
-  row.gcTimeMs = numberOf(line, '"JVM GC Time":', iMet, end, 0);
-  row.resultSerializationTimeMs = numberOf(line, '"Result Serialization Time":', iMet, end, 0);
-  row.memorySpillBytes = numberOf(line, '"Memory Bytes Spilled":', iMet, end, 0);
-  row.diskSpillBytes = numberOf(line, '"Disk Bytes Spilled":', iMet, end, 0);
-  row.shuffleFetchWaitMs = numberOf(line, '"Fetch Wait Time":', iMet, end, 0);
-  row.shuffleRemoteReadBytes = numberOf(line, '"Remote Bytes Read":', iMet, end, 0);
-  row.shuffleReadBytes = row.shuffleRemoteReadBytes + numberOf(line, '"Local Bytes Read":', iMet, end, 0);
-  row.shuffleWriteBytes = numberOf(line, '"Shuffle Bytes Written":', iMet, end, 0);
-  row.shuffleWriteTimeMs = numberOf(line, '"Shuffle Write Time":', iMet, end, 0) / 1e6;
-  row.inputBytes = numberOf(line, '"Bytes Read":', iMet, end, 0);
-  row.outputBytes = numberOf(line, '"Bytes Written":', iMet, end, 0);
+  row.executorDeserializeTimeMs = numberOf(line, 'Executor Deserialize Time":', iMet, end, 0);
+  row.executorRunTimeMs = numberOf(line, 'Executor Run Time":', iMet, end, 0);
+  row.executorCpuTimeMs = numberOf(line, 'Executor CPU Time":', iMet, end, 0) / 1e6;
+  row.peakExecutionMemoryBytes = numberOf(line, 'Peak Execution Memory":', iMet, end, 0);
+  row.gcTimeMs = numberOf(line, 'JVM GC Time":', iMet, end, 0);
+  row.resultSerializationTimeMs = numberOf(line, 'Result Serialization Time":', iMet, end, 0);
+  row.memorySpillBytes = numberOf(line, 'Memory Bytes Spilled":', iMet, end, 0);
+  row.diskSpillBytes = numberOf(line, 'Disk Bytes Spilled":', iMet, end, 0);
+  row.shuffleFetchWaitMs = numberOf(line, 'Fetch Wait Time":', iMet, end, 0);
+  row.shuffleRemoteReadBytes = numberOf(line, 'Remote Bytes Read":', iMet, end, 0);
+  row.shuffleReadBytes = row.shuffleRemoteReadBytes + numberOf(line, 'Local Bytes Read":', iMet, end, 0);
+  row.shuffleWriteBytes = numberOf(line, 'Shuffle Bytes Written":', iMet, end, 0);
+  row.shuffleWriteTimeMs = numberOf(line, 'Shuffle Write Time":', iMet, end, 0) / 1e6;
+  row.inputBytes = numberOf(line, 'Bytes Read":', iMet, end, 0);
+  row.outputBytes = numberOf(line, 'Bytes Written":', iMet, end, 0);
   return true;
 }

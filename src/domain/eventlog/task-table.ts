@@ -108,32 +108,66 @@ export function clearTaskRow(row: TaskRow): void {
   row.peakExecutionMemoryBytes = 0;
 }
 
+/** Bytes per row of a TaskTable: the Float64 columns, then the two Int32 and the two Uint8 ones. */
+const ROW_BYTES = FLOAT_COLUMNS.length * 8 + 2 * 4 + 2;
+
+/**
+ * A table of `capacity` rows, every column a view of one zeroed buffer: one allocation instead of one
+ * per column (each ArrayBuffer is a separate backing store, and many of them at once make V8 collect
+ * garbage for the external memory).
+ */
 function allocate(capacity: number): TaskTable {
+  const buffer = new ArrayBuffer(capacity * ROW_BYTES);
+  let at = 0;
+  const f64 = (): Float64Array => {
+    const a = new Float64Array(buffer, at, capacity);
+    at += capacity * 8;
+    return a;
+  };
+  const launchTime = f64();
+  const finishTime = f64();
+  const executorRunTimeMs = f64();
+  const executorCpuTimeMs = f64();
+  const executorDeserializeTimeMs = f64();
+  const resultSerializationTimeMs = f64();
+  const gettingResultTimeMs = f64();
+  const schedulerDelayMs = f64();
+  const gcTimeMs = f64();
+  const inputBytes = f64();
+  const outputBytes = f64();
+  const shuffleReadBytes = f64();
+  const shuffleRemoteReadBytes = f64();
+  const shuffleFetchWaitMs = f64();
+  const shuffleWriteBytes = f64();
+  const shuffleWriteTimeMs = f64();
+  const memorySpillBytes = f64();
+  const diskSpillBytes = f64();
+  const peakExecutionMemoryBytes = f64();
   return {
     count: 0,
-    index: new Int32Array(capacity),
-    launchTime: new Float64Array(capacity),
-    finishTime: new Float64Array(capacity),
-    executor: new Int32Array(capacity),
-    status: new Uint8Array(capacity),
-    speculative: new Uint8Array(capacity),
-    executorRunTimeMs: new Float64Array(capacity),
-    executorCpuTimeMs: new Float64Array(capacity),
-    executorDeserializeTimeMs: new Float64Array(capacity),
-    resultSerializationTimeMs: new Float64Array(capacity),
-    gettingResultTimeMs: new Float64Array(capacity),
-    schedulerDelayMs: new Float64Array(capacity),
-    gcTimeMs: new Float64Array(capacity),
-    inputBytes: new Float64Array(capacity),
-    outputBytes: new Float64Array(capacity),
-    shuffleReadBytes: new Float64Array(capacity),
-    shuffleRemoteReadBytes: new Float64Array(capacity),
-    shuffleFetchWaitMs: new Float64Array(capacity),
-    shuffleWriteBytes: new Float64Array(capacity),
-    shuffleWriteTimeMs: new Float64Array(capacity),
-    memorySpillBytes: new Float64Array(capacity),
-    diskSpillBytes: new Float64Array(capacity),
-    peakExecutionMemoryBytes: new Float64Array(capacity),
+    index: new Int32Array(buffer, at, capacity),
+    launchTime,
+    finishTime,
+    executor: new Int32Array(buffer, at + capacity * 4, capacity),
+    status: new Uint8Array(buffer, at + capacity * 8, capacity),
+    speculative: new Uint8Array(buffer, at + capacity * 9, capacity),
+    executorRunTimeMs,
+    executorCpuTimeMs,
+    executorDeserializeTimeMs,
+    resultSerializationTimeMs,
+    gettingResultTimeMs,
+    schedulerDelayMs,
+    gcTimeMs,
+    inputBytes,
+    outputBytes,
+    shuffleReadBytes,
+    shuffleRemoteReadBytes,
+    shuffleFetchWaitMs,
+    shuffleWriteBytes,
+    shuffleWriteTimeMs,
+    memorySpillBytes,
+    diskSpillBytes,
+    peakExecutionMemoryBytes,
   };
 }
 

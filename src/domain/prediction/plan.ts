@@ -2,7 +2,7 @@
 // grouped into the intervals where at least one job ran (concurrent jobs share a group); the time
 // between groups is driver time. Every task attempt (failed and retried ones too) is kept with the
 // parts of its time that scale differently on other hardware.
-import type { ApplicationModel, StageAttempt } from '../eventlog/model.js';
+import type { ApplicationModel, StageAttempt, TaskTable } from '../eventlog/model.js';
 import type { StageChunks } from './compress.js';
 
 /** One stage attempt ready to replay. Task arrays are in launch order. */
@@ -143,6 +143,50 @@ function pick(col: Float64Array, order: Uint32Array): Float64Array {
   return out;
 }
 
+/** The PlanStage columns that are task columns picked in launch order (each floored at 0). */
+const PICKED = {
+  cpuMs: 'executorCpuTimeMs',
+  gcMs: 'gcTimeMs',
+  fetchWaitMs: 'shuffleFetchWaitMs',
+  spillBytes: 'diskSpillBytes',
+  memorySpillBytes: 'memorySpillBytes',
+  peakMemoryBytes: 'peakExecutionMemoryBytes',
+  shuffleReadBytes: 'shuffleReadBytes',
+  remoteReadBytes: 'shuffleRemoteReadBytes',
+} as const satisfies Record<string, keyof TaskTable>;
+
+type Picked = keyof typeof PICKED;
+
+/**
+ * `stage` with the PICKED columns as properties that pick their column from `tasks` when first read
+ * (and may be assigned): the replay at the observed configuration reads none of them, and each is a
+ * copy of a task column.
+ */
+function pickedLazily<T extends object>(stage: T, tasks: TaskTable, order: Uint32Array): T & Record<Picked, Float64Array> {
+  let source: { tasks: TaskTable; order: Uint32Array } | undefined = { tasks, order };
+  let left = Object.keys(PICKED).length;
+  for (const [name, column] of Object.entries(PICKED)) {
+    let value: Float64Array | undefined;
+    Object.defineProperty(stage, name, {
+      enumerable: true,
+      configurable: true,
+      get: (): Float64Array => {
+        if (value === undefined) {
+          value = pick(source!.tasks[column], source!.order);
+          // Every column picked: the task table and the order are no longer needed here.
+          if (--left === 0) source = undefined;
+        }
+        return value;
+      },
+      set: (v: Float64Array) => {
+        if (value === undefined && --left === 0) source = undefined;
+        value = v;
+      },
+    });
+  }
+  return stage as T & Record<Picked, Float64Array>;
+}
+
 /** Spark time strings ("60s", "500ms", "2min") in ms; undefined when absent or unreadable. */
 export function parseSparkDurationMs(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -268,57 +312,49 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
     const ready = Math.max(jobStart, ...parents.map((p) => stageEnd.get(ordered[p]!)!));
     const submit = s.submissionTime ?? firstLaunch(s)!;
     const t = s.tasks;
-    const order = launchOrder(t.launchTime, t.count);
-    let failed = 0;
-    for (let k = 0; k < t.count; k++) if (t.status[k] === 1) failed++;
-    // A task index launched again after an attempt of it failed is a retry of that attempt.
-    const retry = new Int32Array(t.count).fill(-1);
-    const isRetry = new Uint8Array(t.count);
-    const lastFailed = new Map<number, number>();
-    for (let pos = 0; pos < order.length; pos++) {
-      const k = order[pos]!;
-      const idx = t.index[k]!;
-      const prevPos = lastFailed.get(idx);
-      if (prevPos !== undefined && retry[prevPos] === -1 && t.finishTime[order[prevPos]!]! <= t.launchTime[k]! + 1) {
-        retry[prevPos] = pos;
-        isRetry[pos] = 1;
-        lastFailed.delete(idx);
-      }
-      if (t.status[k] === 1 || t.status[k] === 2) lastFailed.set(idx, pos);
-    }
+    const n = t.count;
+    const order = launchOrder(t.launchTime, n);
+    // The columns the replay reads, in launch order: views of one buffer (durationMs, then retry,
+    // isRetry and killsExecutor). The other task columns are picked when first read (pickedLazily).
+    const buffer = new ArrayBuffer(n * (8 + 4 + 2));
+    const durationMs = new Float64Array(buffer, 0, n);
+    const retry = new Int32Array(buffer, 8 * n, n).fill(-1);
+    const isRetry = new Uint8Array(buffer, 12 * n, n);
     // A failed task that ended when its executor was lost (not removed for idleness) took it down.
-    const killsExecutor = new Uint8Array(t.count);
-    const durationMs = new Float64Array(t.count);
-    for (let pos = 0; pos < order.length; pos++) {
+    const killsExecutor = new Uint8Array(buffer, 13 * n, n);
+    let failed = 0;
+    let failedOrKilled = 0;
+    for (let pos = 0; pos < n; pos++) {
       const k = order[pos]!;
       durationMs[pos] = Math.max(0, t.finishTime[k]! - t.launchTime[k]!);
-      if (t.status[k] !== 1) continue;
+      const status = t.status[k]!;
+      if (status === 2) failedOrKilled++;
+      if (status !== 1) continue;
+      failed++;
+      failedOrKilled++;
       const ex = model.executors[t.executor[k]!];
       const lostAt = ex?.removedAt;
       killsExecutor[pos] = lostAt !== undefined && !IDLE_REMOVAL.test(ex?.removedReason ?? '') && Math.abs(lostAt - t.finishTime[k]!) <= 1000 ? 1 : 0;
     }
+    // A task index launched again after an attempt of it failed is a retry of that attempt (none
+    // when no attempt failed or was killed).
+    if (failedOrKilled > 0) {
+      const lastFailed = new Map<number, number>();
+      for (let pos = 0; pos < n; pos++) {
+        const k = order[pos]!;
+        const idx = t.index[k]!;
+        const prevPos = lastFailed.get(idx);
+        if (prevPos !== undefined && retry[prevPos] === -1 && t.finishTime[order[prevPos]!]! <= t.launchTime[k]! + 1) {
+          retry[prevPos] = pos;
+          isRetry[pos] = 1;
+          lastFailed.delete(idx);
+        }
+        if (t.status[k] === 1 || t.status[k] === 2) lastFailed.set(idx, pos);
+      }
+    }
     jobs[job]!.stages.push(i);
-    return {
-      stageId: s.stageId,
-      attemptId: s.attemptId,
-      priority: i,
-      parents,
-      job,
-      submitDelayMs: Math.max(0, submit - ready),
-      durationMs,
-      cpuMs: pick(t.executorCpuTimeMs, order),
-      gcMs: pick(t.gcTimeMs, order),
-      fetchWaitMs: pick(t.shuffleFetchWaitMs, order),
-      spillBytes: pick(t.diskSpillBytes, order),
-      memorySpillBytes: pick(t.memorySpillBytes, order),
-      peakMemoryBytes: pick(t.peakExecutionMemoryBytes, order),
-      shuffleReadBytes: pick(t.shuffleReadBytes, order),
-      remoteReadBytes: pick(t.shuffleRemoteReadBytes, order),
-      retry,
-      isRetry,
-      killsExecutor,
-      failed,
-    };
+    const head = { stageId: s.stageId, attemptId: s.attemptId, priority: i, parents, job, submitDelayMs: Math.max(0, submit - ready), durationMs };
+    return Object.assign(pickedLazily(head, t, order), { retry, isRetry, killsExecutor, failed });
   });
 
   const gaps = launchGaps(ran, model.executors.length);
@@ -379,28 +415,36 @@ export function buildReplayPlan(model: ApplicationModel): ReplayPlan {
  * finishes sorted natively, so the cost is O(n log n) with no object per task.
  */
 function launchGaps(ran: StageAttempt[], executorCount: number): Float64Array {
+  // Executor -1 (unknown) and ids past the known executors get buckets too: bucket = executor + 1.
   let n = 0;
-  for (const s of ran) n += s.tasks.count;
-  // Executor -1 (unknown) and ids past the known executors get buckets too.
   let maxExec = executorCount - 1;
-  for (const s of ran) for (let k = 0; k < s.tasks.count; k++) maxExec = Math.max(maxExec, s.tasks.executor[k]!);
+  for (const s of ran) {
+    const executor = s.tasks.executor;
+    n += s.tasks.count;
+    for (let k = 0; k < s.tasks.count; k++) if (executor[k]! > maxExec) maxExec = executor[k]!;
+  }
   const buckets = maxExec + 2;
   const start = new Int32Array(buckets + 1);
-  for (const s of ran) for (let k = 0; k < s.tasks.count; k++) start[s.tasks.executor[k]! + 2]!++;
+  for (const s of ran) {
+    const executor = s.tasks.executor;
+    for (let k = 0; k < s.tasks.count; k++) start[executor[k]! + 2]!++;
+  }
   for (let b = 1; b <= buckets; b++) start[b]! += start[b - 1]!;
   const fill = start.slice(0, buckets);
   const launch = new Float64Array(n);
   const finish = new Float64Array(n);
   const queued = new Uint8Array(n);
   for (const s of ran) {
+    const t = s.tasks;
     let first = Infinity;
-    for (let k = 0; k < s.tasks.count; k++) first = Math.min(first, s.tasks.launchTime[k]!);
-    for (let k = 0; k < s.tasks.count; k++) {
-      const at = fill[s.tasks.executor[k]! + 1]!++;
-      launch[at] = s.tasks.launchTime[k]!;
-      finish[at] = s.tasks.finishTime[k]!;
+    for (let k = 0; k < t.count; k++) first = Math.min(first, t.launchTime[k]!);
+    for (let k = 0; k < t.count; k++) {
+      const at = fill[t.executor[k]! + 1]!++;
+      const l = t.launchTime[k]!;
+      launch[at] = l;
+      finish[at] = t.finishTime[k]!;
       // A task launched after its stage's first wave was waiting for a slot: its launch gap is overhead.
-      queued[at] = launch[at]! > first + 50 ? 1 : 0;
+      queued[at] = l > first + 50 ? 1 : 0;
     }
   }
   const gaps = new Float64Array(n);

@@ -180,10 +180,16 @@ export function simulate(model: ApplicationModel, cluster?: SimCluster): Simulat
  */
 export function simulateBaselinePlan(plan: ReplayPlan, cluster: SimCluster = observedCluster(plan)): SimulationResult {
   const slots = Math.max(1, Math.round(cluster.executors) * Math.max(1, Math.floor(cluster.cores / plan.taskCpus)));
+  const free = new Float64Array(slots);
+  // Slots as a binary min-heap by (free time, slot number): its top is the earliest free slot, the
+  // lowest-numbered of those free earliest.
+  const heap = new Int32Array(slots);
+  const before = (a: number, b: number): boolean => free[a]! < free[b]! || (free[a] === free[b] && a < b);
   let jobMs = 0;
   for (const job of plan.jobs) {
     if (job.stages.length === 0) continue;
-    const free = new Float64Array(slots);
+    free.fill(0);
+    for (let i = 0; i < slots; i++) heap[i] = i;
     const done = new Map<number, number>();
     let end = 0;
     for (const s of [...job.stages].sort((a, b) => plan.stages[a]!.stageId - plan.stages[b]!.stageId || a - b)) {
@@ -192,12 +198,21 @@ export function simulateBaselinePlan(plan: ReplayPlan, cluster: SimCluster = obs
       for (const p of st.parents) start = Math.max(start, done.get(p) ?? 0);
       let finish = start;
       for (let k = 0; k < st.durationMs.length; k++) {
-        // Earliest free slot (linear scan: the baseline is for comparison, not speed).
-        let best = 0;
-        for (let i = 1; i < slots; i++) if (free[i]! < free[best]!) best = i;
+        const best = heap[0]!;
         const t = Math.max(free[best]!, start) + st.durationMs[k]!;
         free[best] = t;
         finish = Math.max(finish, t);
+        // The slot is free later than before: sift it down.
+        let i = 0;
+        for (;;) {
+          const l = 2 * i + 1;
+          if (l >= slots) break;
+          const c = l + 1 < slots && before(heap[l + 1]!, heap[l]!) ? l + 1 : l;
+          if (!before(heap[c]!, best)) break;
+          heap[i] = heap[c]!;
+          i = c;
+        }
+        heap[i] = best;
       }
       done.set(s, finish);
       end = Math.max(end, finish);

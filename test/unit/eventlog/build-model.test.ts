@@ -169,6 +169,75 @@ test('the model keeps tasks, not bytes: padding lines the model skips changes no
   for (const s of b.stages) assert.is(s.tasks.index.length, s.tasks.count, 'task columns are trimmed to the task count');
 });
 
+test('the TaskEnd fast path equals a full parse on odd shapes: key orders, missing keys, key-like text in values', () => {
+  // Text that looks like the keys the scanner looks for, inside strings (escaped quotes) and as keys of
+  // other objects.
+  const tricky = fc.constantFrom('k Metrics":', ',"Task Metrics":{', 'Task ID":7', '"Bytes Read":9', 'Executor Run Time":5,', 'Accumulables":[', 'Task Info":{', 'plain');
+  const shuffled = <T>(xs: T[], order: number[]): T[] => xs.map((x, i) => [x, order[i % order.length]! + i / 1000] as const).sort((a, b) => a[1] - b[1]).map((p) => p[0]);
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          infoOrder: fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 1, maxLength: 12 }),
+          metricsOrder: fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 1, maxLength: 12 }),
+          drop: fc.array(fc.constantFrom('Index', 'Host', 'Getting Result Time', 'Executor Run Time', 'Fetch Wait Time', 'Bytes Read', 'Task Metrics', 'Shuffle Write Metrics'), { maxLength: 3 }),
+          names: fc.array(tricky, { maxLength: 3 }),
+          executorMetricsKey: fc.boolean(),
+          metricsFirst: fc.boolean(),
+        }),
+        { minLength: 1, maxLength: 6 },
+      ),
+      (tasks) => {
+        const lines = [...LINES.slice(0, 7)];
+        tasks.forEach((t, k) => {
+          const full = info(100 + k, k, k % 2 ? '1' : '2', 1000 + k, 1500 + 3 * k);
+          full.Accumulables = t.names.map((n, i) => ({ ID: i, Name: n, Update: i, Value: i }));
+          // Spark writes "Accumulables" last in "Task Info" (the scanner's bound of that region).
+          const infoEntries = [
+            ...shuffled(
+              Object.entries(full).filter(([key]) => !(t.drop as string[]).includes(key) && key !== 'Accumulables'),
+              t.infoOrder,
+            ),
+            ['Accumulables', full.Accumulables],
+          ];
+          const m = metrics(300 + k, 1e6 * k, 10 * k);
+          const metricEntries = shuffled(
+            Object.entries(m).filter(([key]) => !(t.drop as string[]).includes(key)),
+            t.metricsOrder,
+          );
+          if (!t.drop.includes('Executor Run Time')) metricEntries.push(['Shuffle Read Metrics', { ...(m['Shuffle Read Metrics'] as object), Note: t.names.join('') }]);
+          const head: [string, unknown][] = [
+            ['Event', 'SparkListenerTaskEnd'],
+            ['Stage ID', 0],
+            ['Stage Attempt ID', 1],
+            ['Task Type', 'ShuffleMapTask'],
+            ['Task End Reason', { Reason: 'Success' }],
+          ];
+          const tail: [string, unknown][] = [
+            ['Task Info', Object.fromEntries(infoEntries)],
+            ...(t.executorMetricsKey ? ([['Task Executor Metrics', { JVMHeapMemory: 1, 'Task Metrics': 5 }]] as [string, unknown][]) : []),
+            ...(t.drop.includes('Task Metrics') ? [] : ([['Task Metrics', Object.fromEntries(metricEntries)]] as [string, unknown][])),
+          ];
+          if (t.metricsFirst) tail.reverse();
+          lines.push(JSON.stringify(Object.fromEntries([...head, ...tail])));
+        });
+        lines.push(...LINES.slice(7));
+        const fast = createModelBuilder();
+        const slow = createModelBuilder({ fullParse: true });
+        for (const l of lines) {
+          fast.accept(l);
+          slow.accept(l);
+        }
+        const a = fast.finish();
+        const b = slow.finish();
+        assert.equal(a.stages, b.stages);
+        assert.equal(a.executors, b.executors);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
 test('lines of events the model does not use are skipped unparsed', async () => {
   const lines = [...LINES];
   lines.splice(3, 0, '{"Event":"SparkListenerBlockUpdated", this is not JSON', '{"Event":"org.apache.spark.sql.execution.ui.SparkListenerDriverAccumUpdates",[[');
@@ -189,16 +258,23 @@ test('lineBatches: multi-byte characters across the 96 KiB decode windows of one
   assert.equal(got, expected);
 });
 
-test('lineBatches: any chunking of any text gives the same lines and offsets', async () => {
+test('lineBatches: any chunking of any text gives the same lines and offsets, also from a source that reuses its buffer', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(fc.string({ unit: 'binary', maxLength: 40 }), { maxLength: 30 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }), async (parts, sizes) => {
+    fc.asyncProperty(fc.array(fc.string({ unit: 'binary', maxLength: 40 }), { maxLength: 30 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }), fc.boolean(), async (parts, sizes, reuse) => {
       const text = parts.map((p) => p.replace(/\n/g, ' ')).join('\n');
       const bytes = Buffer.from(text, 'utf8');
+      // A reusing source (as a plain local file is read) overwrites a chunk once the next is asked for.
+      const shared = Buffer.alloc(50);
       async function* chunks(): AsyncGenerator<Uint8Array> {
         let i = 0;
         for (let k = 0; i < bytes.length; k++) {
           const n = sizes[k % sizes.length] as number;
-          yield bytes.subarray(i, i + n);
+          const piece = bytes.subarray(i, i + n);
+          if (reuse) {
+            piece.copy(shared);
+            yield shared.subarray(0, piece.length);
+            shared.fill(0x7b);
+          } else yield piece;
           i += n;
         }
       }

@@ -96,4 +96,43 @@ test('with one slot per task and no delays, a job takes at least its longest tas
   );
 });
 
+test('the baseline with its slots in a heap gives what a linear scan of the slots for each task gives', () => {
+  // The reference: every slot scanned for each task.
+  const linear = (plan: ReturnType<typeof buildReplayPlan>, slots: number): number => {
+    let jobMs = 0;
+    for (const job of plan.jobs) {
+      if (job.stages.length === 0) continue;
+      const free = new Float64Array(slots);
+      const done = new Map<number, number>();
+      let end = 0;
+      for (const s of [...job.stages].sort((a, b) => plan.stages[a]!.stageId - plan.stages[b]!.stageId || a - b)) {
+        const st = plan.stages[s]!;
+        let start = 0;
+        for (const p of st.parents) start = Math.max(start, done.get(p) ?? 0);
+        let finish = start;
+        for (let k = 0; k < st.durationMs.length; k++) {
+          let best = 0;
+          for (let i = 1; i < slots; i++) if (free[i]! < free[best]!) best = i;
+          const t = Math.max(free[best]!, start) + st.durationMs[k]!;
+          free[best] = t;
+          finish = Math.max(finish, t);
+        }
+        done.set(s, finish);
+        end = Math.max(end, finish);
+      }
+      jobMs += end;
+    }
+    return plan.driverMs + jobMs;
+  };
+  fc.assert(
+    fc.property(appArb, fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 4 }), (model, executors, cores) => {
+      const plan = buildReplayPlan(model);
+      // Few distinct durations, so that slots often free at the same time.
+      for (const st of plan.stages) for (let k = 0; k < st.durationMs.length; k++) st.durationMs[k] = 100 * Math.ceil(st.durationMs[k]! / 1000);
+      assert.is(simulateBaselinePlan(plan, { executors, cores }).estimatedMs, linear(plan, Math.max(1, executors * Math.max(1, Math.floor(cores / plan.taskCpus)))));
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test.run();
