@@ -41,31 +41,7 @@ export function stageStats(s: StageAttempt): StageStats {
   const t = s.tasks;
   const durations = new Float64Array(t.count);
   let finished = 0;
-  const st: StageStats = {
-    stageId: s.stageId,
-    attemptId: s.attemptId,
-    name: s.name,
-    tasks: t.count,
-    failedTasks: 0,
-    wallMs: 0,
-    taskTimeMs: 0,
-    executorRunTimeMs: 0,
-    executorCpuTimeMs: 0,
-    gcTimeMs: 0,
-    inputBytes: 0,
-    outputBytes: 0,
-    shuffleReadBytes: 0,
-    shuffleWriteBytes: 0,
-    shuffleFetchWaitMs: 0,
-    memorySpillBytes: 0,
-    diskSpillBytes: 0,
-    peakExecutionMemoryBytes: 0,
-    medianTaskMs: 0,
-    p95TaskMs: 0,
-    maxTaskMs: 0,
-    skew: 0,
-  };
-  // Sums in locals (cheaper than properties while this runs unoptimised), added in task order as before.
+  // Sums in locals (cheaper than properties while this runs unoptimised), added in task order.
   let first = Infinity;
   let last = -Infinity;
   let failedTasks = 0;
@@ -103,27 +79,36 @@ export function stageStats(s: StageAttempt): StageStats {
     diskSpillBytes += t.diskSpillBytes[i] ?? 0;
     peakExecutionMemoryBytes = Math.max(peakExecutionMemoryBytes, t.peakExecutionMemoryBytes[i] ?? 0);
   }
-  st.failedTasks = failedTasks;
-  st.taskTimeMs = taskTimeMs;
-  st.executorRunTimeMs = executorRunTimeMs;
-  st.executorCpuTimeMs = executorCpuTimeMs;
-  st.gcTimeMs = gcTimeMs;
-  st.inputBytes = inputBytes;
-  st.outputBytes = outputBytes;
-  st.shuffleReadBytes = shuffleReadBytes;
-  st.shuffleWriteBytes = shuffleWriteBytes;
-  st.shuffleFetchWaitMs = shuffleFetchWaitMs;
-  st.memorySpillBytes = memorySpillBytes;
-  st.diskSpillBytes = diskSpillBytes;
-  st.peakExecutionMemoryBytes = peakExecutionMemoryBytes;
-  if (s.submissionTime !== undefined && s.completionTime !== undefined) st.wallMs = Math.max(0, s.completionTime - s.submissionTime);
-  else if (last > first) st.wallMs = last - first;
+  let wallMs = 0;
+  if (s.submissionTime !== undefined && s.completionTime !== undefined) wallMs = Math.max(0, s.completionTime - s.submissionTime);
+  else if (last > first) wallMs = last - first;
   const sorted = durations.subarray(0, finished).sort();
-  st.medianTaskMs = quantile(sorted, 0.5);
-  st.p95TaskMs = quantile(sorted, 0.95);
-  st.maxTaskMs = sorted.length > 0 ? (sorted[sorted.length - 1] ?? 0) : 0;
-  st.skew = sorted.length === 0 ? 0 : st.maxTaskMs / Math.max(1, st.medianTaskMs);
-  return st;
+  const medianTaskMs = quantile(sorted, 0.5);
+  const maxTaskMs = sorted.length > 0 ? (sorted[sorted.length - 1] ?? 0) : 0;
+  return {
+    stageId: s.stageId,
+    attemptId: s.attemptId,
+    name: s.name,
+    tasks: t.count,
+    failedTasks,
+    wallMs,
+    taskTimeMs,
+    executorRunTimeMs,
+    executorCpuTimeMs,
+    gcTimeMs,
+    inputBytes,
+    outputBytes,
+    shuffleReadBytes,
+    shuffleWriteBytes,
+    shuffleFetchWaitMs,
+    memorySpillBytes,
+    diskSpillBytes,
+    peakExecutionMemoryBytes,
+    medianTaskMs,
+    p95TaskMs: quantile(sorted, 0.95),
+    maxTaskMs,
+    skew: sorted.length === 0 ? 0 : maxTaskMs / Math.max(1, medianTaskMs),
+  };
 }
 
 /** Stats of every stage attempt that ran (skipped stages left out), in model order. */
