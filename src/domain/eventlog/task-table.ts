@@ -114,7 +114,8 @@ const ROW_BYTES = FLOAT_COLUMNS.length * 8 + 2 * 4 + 2;
 /**
  * A table of `capacity` rows, every column a view of one zeroed buffer: one allocation instead of one
  * per column (each ArrayBuffer is a separate backing store, and many of them at once make V8 collect
- * garbage for the external memory).
+ * garbage for the external memory). The columns are spelled out, not looped over FLOAT_COLUMNS and
+ * spread: that version measured 1.79-1.93x against 2.23-2.24x naive/analyze in the eventlog bench.
  */
 function allocate(capacity: number): TaskTable {
   const buffer = new ArrayBuffer(capacity * ROW_BYTES);
