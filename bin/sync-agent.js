@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// In a developer checkout (src/ present and tsx installed) runs the TypeScript sources through tsx, so an
-// edit is never hidden by an older `npm run build`; an installed package ships only dist/ and runs that.
-import { existsSync, readFileSync } from 'node:fs';
+// In a developer checkout (src/ present and tsx installed) runs the TypeScript sources through tsx when
+// a source is newer than the build, so an edit is never hidden by an older `npm run build`, and the build
+// when it is up to date (tsx compiles every module on each start: `analyze` of a 300 MB log took 2.1-2.5 s
+// through it against 1.7 s from dist/). An installed package ships only dist/ and runs that.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -42,7 +44,18 @@ function tsxApi() {
   }
 }
 
-const tsx = existsSync(source) ? tsxApi() : undefined;
+/** The newest modification time (ms) of the files under `dir`. */
+function newestUnder(dir) {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestUnder(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+const upToDate = existsSync(compiled) && (!existsSync(source) || statSync(compiled).mtimeMs >= newestUnder(join(root, 'src')));
+const tsx = existsSync(source) && !upToDate ? tsxApi() : undefined;
 if (tsx) {
   const { register } = await import(tsx);
   register();

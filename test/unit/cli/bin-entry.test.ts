@@ -1,14 +1,15 @@
-// bin/sync-agent.js picks what to run: the sources through tsx in a developer checkout (so an edit is never
-// hidden by an older build), the compiled dist/ in an installed package (no src/, no tsx). Checked on a
+// bin/sync-agent.js picks what to run: the sources through tsx in a developer checkout whose build is older
+// than a source (so an edit is never hidden by an older build), else the compiled dist/ (an installed
+// package: no src/, no tsx; or a checkout whose build is up to date). Checked on a
 // throwaway package folder holding the real bin script, a src/ and a dist/ that say which one ran.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-type Layout = { src: boolean; dist: boolean; tsx: boolean; engines?: string; distMain?: string; pipeTo?: string };
+type Layout = { src: boolean; dist: boolean; tsx: boolean; engines?: string; distMain?: string; pipeTo?: string; srcNewer?: boolean };
 
 function runBinIn(layout: Layout): { code: number | null; stdout: string; stderr: string } {
   const root = mkdtempSync(join(tmpdir(), 'sync-bin-'));
@@ -24,6 +25,13 @@ function runBinIn(layout: Layout): { code: number | null; stdout: string; stderr
     if (layout.dist) {
       mkdirSync(join(root, 'dist/cli'), { recursive: true });
       writeFileSync(join(root, 'dist/cli/main.js'), layout.distMain ?? "console.log('ran dist');\n");
+    }
+    if (layout.src && layout.dist) {
+      // The build at t0; a source edited a minute later, or every source older than the build.
+      const t0 = Date.now() / 1000 - 3600;
+      utimesSync(join(root, 'dist/cli/main.js'), t0, t0);
+      const t = layout.srcNewer ? t0 + 60 : t0 - 60;
+      utimesSync(join(root, 'src/cli/main.ts'), t, t);
     }
     if (layout.tsx) {
       mkdirSync(join(root, 'node_modules'));
@@ -44,8 +52,20 @@ function runBinIn(layout: Layout): { code: number | null; stdout: string; stderr
   }
 }
 
-test('a checkout with src/ and tsx runs the sources even when an older dist/ is present', () => {
-  const r = runBinIn({ src: true, dist: true, tsx: true });
+test('a checkout with src/ and tsx runs the sources when a source is newer than dist/', () => {
+  const r = runBinIn({ src: true, dist: true, tsx: true, srcNewer: true });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'ran src');
+});
+
+test('a checkout whose dist/ is newer than every source runs dist/ (the build is up to date)', () => {
+  const r = runBinIn({ src: true, dist: true, tsx: true, srcNewer: false });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'ran dist');
+});
+
+test('a checkout with src/, tsx and no dist/ runs the sources', () => {
+  const r = runBinIn({ src: true, dist: false, tsx: true });
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout.trim(), 'ran src');
 });
