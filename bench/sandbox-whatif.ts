@@ -46,6 +46,13 @@ type Iteration = {
   /** |truth with another noise seed - actual| / actual: what even a perfect model of this configuration would miss by. */
   noiseError?: number;
   basisType: string;
+  /** The decision's reason, the configuration the run used and the one the next run uses (the tail diagnosis). */
+  reason: string;
+  current: Config;
+  next: Config;
+  /** What the run was promised (when it applied a prediction) and what the engine measured of it. */
+  expected?: { runtimeSeconds: number; costUsd: number };
+  observed?: { runtimeSeconds: number; costUsd: number };
 };
 type SeedResult = {
   seed: number;
@@ -61,6 +68,9 @@ type SeedResult = {
   costAfter: number[];
   iterations: Iteration[];
   speedMismatch: number[];
+  sla: number;
+  /** The ground truth of every configuration evaluated (brute force and those the loop used), by key. */
+  truths: Map<string, Truth>;
 };
 
 const key = (c: Config) => `${c.nodes} x ${c.instanceType}`;
@@ -88,7 +98,7 @@ export function workloadFor(seed: number): Workload {
 const configOf = (jobFlow: JobFlow): Config => coreOf(jobFlow);
 
 /** Runs the whole what-if experiment and prints its figures. */
-export async function runSandboxWhatIf(seeds: number, first = 1): Promise<void> {
+export async function runSandboxWhatIf(seeds: number, first = 1): Promise<SeedResult[]> {
   const catalog: Catalog = loadCatalog();
   const instances = readInstanceFacts();
   const types = SPACE_FAMILIES.flatMap((f) => SPACE_SIZES.map((s) => `${f}.${s}`)).filter((t) => catalog.get(t) && instances[t]);
@@ -97,6 +107,8 @@ export async function runSandboxWhatIf(seeds: number, first = 1): Promise<void> 
   for (let seed = first; seed < first + seeds; seed++) results.push(await oneSeed(seed, types, catalog, instances));
   const secs = (performance.now() - started) / 1000;
   report(results, types, secs);
+  if (process.env.WHATIF_TAIL) tail(results);
+  return results;
 }
 
 async function oneSeed(seed: number, types: string[], catalog: Catalog, instances: ReturnType<typeof readInstanceFacts>): Promise<SeedResult> {
@@ -160,9 +172,11 @@ async function oneSeed(seed: number, types: string[], catalog: Catalog, instance
     // Cluster shape only: the settings bench (sandbox-settings.ts) measures Spark settings.
     tuneSettings: false,
     history: true,
-    onIteration: ({ k, jobFlow, prediction, decision, next }) => {
+    onIteration: ({ k, jobFlow, run, prediction, decision, next }) => {
       const current = configOf(jobFlow);
-      const it: Iteration = { k, decision: decision.decision, applied: decision.decision === 'applied', basisType: current.instanceType };
+      const it: Iteration = { k, decision: decision.decision, applied: decision.decision === 'applied', basisType: current.instanceType, reason: decision.reason, current, next: configOf(next) };
+      if (run.expected) it.expected = run.expected;
+      if (run.observed) it.observed = run.observed;
       if (process.env.WHATIF_DEBUG) console.log(`seed ${seed} k ${k} on ${key(current)}: ${decision.decision}: ${decision.reason}`);
       const chosen = prediction ? chooseSolution(prediction, PREFERENCE, policy) : undefined;
       if (chosen) {
@@ -203,6 +217,8 @@ async function oneSeed(seed: number, types: string[], catalog: Catalog, instance
     costAfter,
     iterations,
     speedMismatch,
+    sla,
+    truths: truthCache,
   };
 }
 
@@ -219,7 +235,8 @@ function report(results: SeedResult[], types: string[], secs: number): void {
     `\nWhat-if on the sandbox: ${results.length} seeds (hidden parameters + instance speeds + workload + start), ${ITERATIONS} iterations each, preference ${PREFERENCE}, SLA 1.5 x the start's true runtime; ` +
       `space ${types.length} types (${SPACE_FAMILIES.join(', ')} x ${SPACE_SIZES.join('/')}) x node counts; ${secs.toFixed(0)} s`,
   );
-  console.log(`  decisions: ${[...decisions.entries()].map(([d, n]) => `${d} ${n}`).join(', ')}`);
+  const slaBreaks = its.filter((i) => i.decision === 'rolled-back' && /runtime ceiling; back to/.test(i.reason)).length;
+  console.log(`  decisions: ${[...decisions.entries()].map(([d, n]) => `${d} ${n}`).join(', ')}; runs measured over the SLA (rolled back): ${slaBreaks}`);
   console.log(
     `  runtime error at the recommended configuration (|estimate - actual| / actual, ${errs.length} predictions): median ${pct(quantile(errs, 0.5))}, p90 ${pct(quantile(errs, 0.9))}; ` +
       `at the applied ones (${appliedErrs.length}): median ${pct(quantile(appliedErrs, 0.5))}, p90 ${pct(quantile(appliedErrs, 0.9))}`,
@@ -280,6 +297,30 @@ function report(results: SeedResult[], types: string[], secs: number): void {
   const byWorkload = new Map<string, number[]>();
   for (const r of results) for (const i of r.iterations) if (i.actual !== undefined) byWorkload.set(r.workload, [...(byWorkload.get(r.workload) ?? []), Math.abs(i.estimate! - i.actual!) / i.actual!]);
   console.log(`    by workload: ${[...byWorkload.entries()].map(([w, e]) => `${w} median ${pct(quantile(e, 0.5))} (${e.length})`).join(', ')}`);
+}
+
+/** The seeds in the tail (regret > 50% after 3 or 5 iterations, or over the SLA), iteration by iteration (WHATIF_TAIL=1). */
+function tail(results: SeedResult[]): void {
+  const regret = (r: SeedResult, k: number) => r.costAfter[k]! / r.bestCost - 1;
+  const inTail = results.filter((r) => !(regret(r, 3) <= 0.5) || !(regret(r, 5) <= 0.5));
+  console.log(`\n  tail: ${inTail.length} seeds with regret > 50% (or over the SLA) after 3 or 5 iterations`);
+  const t = (r: SeedResult, c: Config) => {
+    const x = r.truths.get(key(c));
+    return x ? `${Number.isFinite(x.seconds) ? Math.round(x.seconds) : 'fail'} s $${x.cost.toFixed(3)}` : '?';
+  };
+  for (const r of inTail) {
+    console.log(
+      `  seed ${r.seed} (${r.workload}): start ${key(r.start)} [${t(r, r.start)}], best ${key(r.best)} [${t(r, r.best)}], SLA ${Math.round(r.sla)} s; ` +
+        `regret after 1/3/5: ${[1, 3, 5].map((k) => pct(regret(r, k))).join(' / ')}`,
+    );
+    for (const i of r.iterations) {
+      const promised = i.expected ? ` promised ${Math.round(i.expected.runtimeSeconds)} s $${i.expected.costUsd.toFixed(3)}` : '';
+      const measured = i.observed ? ` measured ${Math.round(i.observed.runtimeSeconds)} s $${i.observed.costUsd.toFixed(3)}` : ' (no measure)';
+      const rec = i.recommended ? ` | recommended ${key(i.recommended)} est ${Math.round(i.estimate!)} s, actual ${i.actual !== undefined ? `${Math.round(i.actual)} s` : 'failed'} [true ${t(r, i.recommended)}]` : '';
+      console.log(`    k${i.k} on ${key(i.current)} [true ${t(r, i.current)}]${promised}${measured} -> ${i.decision} -> ${key(i.next)}${rec}`);
+      console.log(`       ${i.reason.slice(0, 400)}`);
+    }
+  }
 }
 
 function correlation(a: number[], b: number[]): number {

@@ -106,6 +106,11 @@ export function chooseSolution(prediction: Prediction, preference: Preference, p
   return within[0];
 }
 
+/** Whether a run measured `observed` broke the policy's runtime ceiling. */
+function overSla(policy: TuningPolicy, observed: Estimate): boolean {
+  return policy.maxRuntimeSeconds !== undefined && observed.runtimeSeconds > policy.maxRuntimeSeconds;
+}
+
 export type IterationInput = {
   state: ProjectState;
   /** The project's latest run (recorded or failed); undefined for the first iteration. */
@@ -237,10 +242,13 @@ function decideWithinGroup(input: IterationInput, planChanged: boolean): Iterati
     chosen.preference !== preference && accuracy.runtimeWidening > 1
       ? ` (the ${preference} solution, ${Math.round(prediction.solutions[preference].estimate.runtimeSeconds)} s${widened}, could exceed the ${policy.maxRuntimeSeconds} s runtime ceiling)`
       : '';
-  const saving = savingOf(chosen.preference, chosen.solution, prediction.basis);
+  // A solution chosen in place of the preference's (for the SLA) is judged on the preference's axis: an
+  // economy project does not pay more for a faster run, unless the run it replaces broke the SLA.
+  const axis = chosen.preference !== preference && !overSla(policy, prediction.basis) ? preference : chosen.preference;
+  const saving = savingOf(axis, chosen.solution, prediction.basis);
   const threshold = (policy.compellingSaving ?? DEFAULT_POLICY.compellingSaving) + accuracy.extraMargin;
   const compelling = saving >= threshold;
-  const dimension = chosen.preference === 'performance' ? 'runtime' : 'cost';
+  const dimension = axis === 'performance' ? 'runtime' : 'cost';
   const what = `${chosen.preference} solution of prediction ${prediction.predictionId} ${saving >= 0 ? `saves ${pct(saving)} ${dimension}` : `adds ${pct(-saving)} ${dimension}`}${swapped}`;
   if (mode === 'track') return { decision: 'kept', next: configurationOf(latest), reason: `mode track: the ${what}; recorded, not applied`, compelling, saving };
   if (!compelling && mode === 'auto') {
@@ -248,7 +256,8 @@ function decideWithinGroup(input: IterationInput, planChanged: boolean): Iterati
     if (trial) return { decision: 'applied', next: { predictionId: prediction.predictionId, preference: trial.preference }, reason: trial.why, compelling, saving, trial: true };
   }
   if (!compelling) {
-    const why = accuracy.extraMargin > 0 ? ` (${pct(policy.compellingSaving ?? DEFAULT_POLICY.compellingSaving)} plus this project's median prediction error ${pct(accuracy.extraMargin)})` : '';
+    const aged = accuracy.unaged ? `, older errors counting less (halved every ${accuracy.halfLifeRuns} run${accuracy.halfLifeRuns === 1 ? '' : 's'} recorded since)` : '';
+    const why = accuracy.extraMargin > 0 ? ` (${pct(policy.compellingSaving ?? DEFAULT_POLICY.compellingSaving)} plus this project's median prediction error ${pct(accuracy.extraMargin)}${aged})` : '';
     return { decision: 'kept', next: configurationOf(latest), reason: `the ${what}, under the ${pct(threshold)} needed to change the configuration${why}`, compelling, saving };
   }
   if (mode === 'recommend') {

@@ -99,6 +99,21 @@ test('the SLA: a solution over the ceiling is replaced by the cheapest within it
   assert.is(regressionOf(est(115, 0.85), est(145, 0.86), {}, est(150, 1.56)), undefined, 'faster and cheaper than before, though slower than estimated');
 });
 
+test('a solution chosen for the SLA in place of the preference\'s is judged on the preference\'s axis: an economy project does not pay more for a faster run', () => {
+  // SLA 700 s: only performance (600 s, $14) fits. The run before took 650 s for $10: performance saves runtime but adds 40% cost.
+  const within = prediction(est(650, 10), est(600, 14), est(800, 8), est(1300, 6));
+  const proj = project({ policy: { maxRuntimeSeconds: 700 } });
+  const d = decideIteration(input([run('r1')], within, {}, proj));
+  assert.is(d.decision, 'kept', d.reason);
+  assert.ok(Math.abs(d.saving! + 0.4) < 1e-9);
+  assert.match(d.reason, /performance solution of prediction pred-new adds 40% cost/);
+  // The run before broke the SLA (1000 s > 700 s): the faster, dearer solution that fits it is applied.
+  const over = decideIteration(input([run('r1')], good, {}, proj));
+  assert.is(over.decision, 'applied', over.reason);
+  assert.equal(over.next, { predictionId: 'pred-new', preference: 'performance' });
+  assert.match(over.reason, /saves 40% runtime/);
+});
+
 test('economy trades runtime for cost: slower than before within x1.5 (plus the tolerance) and the SLA is not a regression; beyond it, or over the SLA, it is', () => {
   // Promised 635 s / $0.41 from 644 s / $1.14 before; ran 818 s (+27% on both) for $0.45.
   assert.match(regressionOf(est(635, 0.41), est(818, 0.45), {}, est(644, 1.14))!, /it ran 818 s against 635 s estimated and 644 s before/, 'balanced or performance: a regression');
