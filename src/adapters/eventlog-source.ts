@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SyncError, isSyncError } from '../domain/errors.js';
 import { createModelBuilder } from '../domain/eventlog/build-model.js';
-import { lineBatches, lineOffset } from '../domain/eventlog/line-batches.js';
+import { lineBatches, linesOf } from '../domain/eventlog/line-batches.js';
 import type { LineBatch } from '../domain/eventlog/line-batches.js';
 import type { ApplicationModel } from '../domain/eventlog/model.js';
 import type { Logger, ObjectStore } from '../domain/ports.js';
@@ -22,9 +22,9 @@ export type EventLogDeps = { objectStore?: ObjectStore; signal?: AbortSignal; lo
 // Read size for local files handed to a decompressor: below V8's large-object threshold (128 KiB), so
 // what is made from each chunk dies young instead of piling up in large-object space until a full GC.
 const READ_CHUNK_BYTES = 120 * 1024;
-// Read size for plain local files, read into a few buffers used in turn (lineBatches decodes them in
-// 96 KiB windows and copies the cut line it keeps): fewer, larger reads and no fresh buffer per read,
-// which costs page faults.
+// Read size for plain local files, read into a few buffers used in turn (the model builder reads the
+// lines in place and lineBatches copies the cut line it keeps): fewer, larger reads and no fresh
+// buffer per read, which costs page faults.
 const PLAIN_READ_CHUNK_BYTES = 1024 * 1024;
 
 type Entry = { rel: string; size: number };
@@ -280,7 +280,7 @@ async function* readBatches(pathOrUrl: string, deps: EventLogDeps, warn: (m: str
     }
     for await (const batch of lineBatches(guarded())) {
       if (batch.unterminated) {
-        const line = batch.lines[0] ?? '';
+        const line = linesOf(batch)[0] ?? '';
         if (!parses(line)) {
           const where = `${part.location}: last line cut off at byte offset ${batch.offset} (${batch.bytes.length} bytes)`;
           if (!tolerant) throw new SyncError('corrupt_data', `${where}: the file is truncated`, { details: { file: part.location, offset: batch.offset } });
@@ -313,7 +313,7 @@ function wrap(e: unknown, file: string): unknown {
 
 /** The lines of the event log at `pathOrUrl`, streamed (local path, file:// or s3:// URL). */
 export async function* openEventLog(pathOrUrl: string, deps: EventLogDeps = {}): AsyncGenerator<string> {
-  for await (const batch of readBatches(pathOrUrl, deps, () => undefined)) yield* batch.lines;
+  for await (const batch of readBatches(pathOrUrl, deps, () => undefined)) yield* linesOf(batch);
 }
 
 /** Reads and models the event log at `pathOrUrl` (local path, file:// or s3:// URL). */
@@ -322,12 +322,19 @@ export async function loadApplicationModel(pathOrUrl: string, deps: EventLogDeps
   let inProgress = false;
   for await (const batch of readBatches(pathOrUrl, deps, (m) => builder.warn(m), (l) => (inProgress = l.inProgress && l.kind !== 'databricks'))) {
     if (deps.signal?.aborted) throw new SyncError('aborted', `reading ${pathOrUrl} was aborted`);
-    let k = 0;
+    const b = batch.bytes;
+    let start = 0;
     try {
-      for (; k < batch.lines.length; k++) builder.accept(batch.lines[k] as string);
+      while (start < b.length) {
+        let end = b.indexOf(10, start);
+        if (end < 0) end = b.length;
+        builder.acceptBytes(b, start, end);
+        start = end + 1;
+      }
+      builder.release(); // the batch's bytes may be overwritten once the next batch is asked for
     } catch (e) {
       if (isSyncError(e, 'corrupt_data')) {
-        const offset = lineOffset(batch, k);
+        const offset = batch.offset + start;
         throw new SyncError('corrupt_data', `${batch.part.location}: corrupt event at byte offset ${offset}: ${String(e.details?.reason ?? e.message)}`, {
           cause: e,
           details: { file: batch.part.location, offset },

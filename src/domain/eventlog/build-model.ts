@@ -1,7 +1,7 @@
 // Builds the ApplicationModel from the lines of a Spark event log (one JSON event per line).
 // Pure: no I/O. Lines whose event the model does not use are skipped on their "Event" prefix without a
-// JSON parse; successful TaskEnd lines (the bulk of a log) are read by key without one
-// (task-end-scanner.ts) and other TaskEnd lines are parsed in pieces that leave out the accumulables,
+// JSON parse; successful TaskEnd lines (the bulk of a log) are read by key without one, from their
+// bytes when the reader hands over bytes (acceptBytes; task-end-scanner.ts), and other TaskEnd lines are parsed in pieces that leave out the accumulables,
 // which are most of their bytes; TaskStart lines are held unparsed until their TaskEnd, which says
 // everything they did, and only those of tasks that never ended are parsed. The rest is parsed whole.
 import { planSkeleton } from './plan-skeleton.js';
@@ -25,6 +25,13 @@ export type BuildOptions = {
 export type ModelBuilder = {
   /** Consumes one line; throws SyncError 'corrupt_data' when the line is not a JSON event. */
   accept(line: string): void;
+  /**
+   * Consumes the line b[start, end) (UTF-8, without its newline), as `accept` would its text. The
+   * builder may refer to `b` until `release()`: call it before the bytes change or other bytes come.
+   */
+  acceptBytes(b: Buffer, start: number, end: number): void;
+  /** Copies out what the builder still refers to in the bytes given to acceptBytes. */
+  release(): void;
   /** Records something the reader tolerated, to be listed in `model.warnings`. */
   warn(message: string): void;
   /** Completes the model (tasks still running are kept with status 3). */
@@ -61,6 +68,17 @@ const USED_EVENTS = new Set([
 const EVENT_PREFIX = '{"Event":"';
 const TASK_END_PREFIX = '{"Event":"SparkListenerTaskEnd",';
 const TASK_START_PREFIX = '{"Event":"SparkListenerTaskStart",';
+const TASK_END_BYTES = Buffer.from(TASK_END_PREFIX, 'latin1');
+const TASK_START_BYTES = Buffer.from(TASK_START_PREFIX, 'latin1');
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** True when b[start, end) starts with `prefix`. */
+function startsWith(b: Buffer, start: number, end: number, prefix: Buffer): boolean {
+  const n = prefix.length;
+  if (end - start < n) return false;
+  for (let i = 0; i < n; i++) if (b[start + i] !== prefix[i]) return false;
+  return true;
+}
 
 type StageState = {
   attempt: Omit<StageAttempt, 'tasks' | 'jobIds'>;
@@ -170,6 +188,11 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
   // TaskStart lines by task id, kept (as copies) until their TaskEnd; only the ones never ended are
   // ever parsed, at finish(). The TaskEnd carries everything the TaskStart did.
   const startedLines = new Map<number, string>();
+  // TaskStart lines given as bytes (acceptBytes), by task id: where they are in `startedIn`, decoded
+  // into startedLines only by release() (most tasks end in the same stretch of bytes; then the line is
+  // never decoded).
+  const startedAt = new Map<number, { start: number; end: number }>();
+  let startedIn: Buffer | undefined;
   const sql = new Map<number, SqlExecution>();
   const taskFailures: TaskFailure[] = [];
   const row = emptyTaskRow();
@@ -294,6 +317,7 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
       );
     }
     if (taskId !== undefined) {
+      if (startedAt.size > 0) startedAt.delete(taskId);
       if (startedLines.size > 0) startedLines.delete(taskId);
       if (running.size > 0) running.delete(taskId);
     }
@@ -303,9 +327,9 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
   const scanned: ScannedTaskInfo = { stageId: 0, attemptId: 0, taskId: 0, executorId: '', host: '', gettingResultAt: 0 };
 
   /** The fast path for a successful TaskEnd; false when the line needs a full parse. */
-  const scanTaskEnd = (line: string): boolean => {
+  const scanTaskEnd = (b: Buffer, start: number, end: number): boolean => {
     clearTaskRow(row);
-    if (!scanSuccessfulTaskEnd(line, row, scanned)) return false;
+    if (!scanSuccessfulTaskEnd(b, start, end, row, scanned)) return false;
     const exec = scanned.executorId === '<driver>' ? 'driver' : scanned.executorId;
     row.executor = executorFor(exec, scanned.host, row.launchTime);
     seen(row.launchTime);
@@ -525,6 +549,43 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
     }
   };
 
+  /** Decodes the TaskStart lines still held as places in the bytes given to acceptBytes. */
+  function release(): void {
+    if (startedIn === undefined) return;
+    for (const [taskId, { start, end }] of startedAt) startedLines.set(taskId, startedIn.toString('utf8', start, end));
+    startedAt.clear();
+    startedIn = undefined;
+  }
+
+  /** Consumes a line the fast paths did not take. */
+  const acceptText = (line: string): void => {
+    lineNo += 1;
+    if (line.length === 0 || (line.charCodeAt(0) !== 123 && line.trim().length === 0)) {
+      blankLines += 1;
+      return;
+    }
+    let name = eventNameOf(line);
+    if (name !== undefined && !USED_EVENTS.has(name)) return;
+    if (name === 'SparkListenerTaskEnd' && !options.fullParse) {
+      const parts = splitTaskEnd(line);
+      if (parts) {
+        onTaskEnd(parts);
+        return;
+      }
+    }
+    let e: unknown;
+    try {
+      e = JSON.parse(line);
+    } catch (err) {
+      throw corrupt((err as Error).message);
+    }
+    const event = obj(e);
+    if (!event || typeof event.Event !== 'string') throw corrupt('no "Event" field');
+    name = event.Event;
+    if (!USED_EVENTS.has(name)) return;
+    handle(event, name);
+  };
+
   const corrupt = (why: string): SyncError =>
     new SyncError('corrupt_data', `${source}: line ${lineNo} is not a Spark event (${why})`, { details: { source, line: lineNo, reason: why } });
 
@@ -539,43 +600,52 @@ export function createModelBuilder(options: BuildOptions = {}): ModelBuilder {
       warnings.push(message);
     },
     accept(line) {
-      lineNo += 1;
-      if (line.length === 0 || (line.charCodeAt(0) !== 123 && line.trim().length === 0)) {
-        blankLines += 1;
-        return;
-      }
-      // The two most frequent events first, without cutting out the name.
+      release(); // TaskStart lines in the order they came
+      // The two most frequent events first, without cutting out the name; their fast paths read bytes.
       if (line.startsWith(TASK_END_PREFIX)) {
-        if (!options.fullParse && scanTaskEnd(line)) return;
+        // A lone surrogate (possible in a string, never in bytes read from a log) would not survive
+        // the round trip through UTF-8: such a line is parsed.
+        if (!options.fullParse && !LONE_SURROGATE.test(line)) {
+          const b = Buffer.from(line, 'utf8');
+          if (scanTaskEnd(b, 0, b.length)) {
+            lineNo += 1;
+            return;
+          }
+        }
       } else if (line.startsWith(TASK_START_PREFIX)) {
-        const taskId = scanTaskId(line);
+        const b = Buffer.from(line, 'utf8');
+        const taskId = scanTaskId(b, 0, b.length);
         if (!Number.isNaN(taskId)) {
+          lineNo += 1;
           startedLines.set(taskId, own(line));
           return;
         }
       }
-      let name = eventNameOf(line);
-      if (name !== undefined && !USED_EVENTS.has(name)) return;
-      if (name === 'SparkListenerTaskEnd' && !options.fullParse) {
-        const parts = splitTaskEnd(line);
-        if (parts) {
-          onTaskEnd(parts);
+      acceptText(line);
+    },
+    acceptBytes(b, start, end) {
+      if (startsWith(b, start, end, TASK_END_BYTES)) {
+        if (!options.fullParse && scanTaskEnd(b, start, end)) {
+          lineNo += 1;
+          return;
+        }
+      } else if (startsWith(b, start, end, TASK_START_BYTES)) {
+        const taskId = scanTaskId(b, start, end);
+        if (!Number.isNaN(taskId)) {
+          if (startedIn !== b) {
+            if (startedAt.size > 0) throw new Error('acceptBytes: new bytes before release() of the previous ones');
+            startedIn = b;
+          }
+          lineNo += 1;
+          startedAt.set(taskId, { start, end });
           return;
         }
       }
-      let e: unknown;
-      try {
-        e = JSON.parse(line);
-      } catch (err) {
-        throw corrupt((err as Error).message);
-      }
-      const event = obj(e);
-      if (!event || typeof event.Event !== 'string') throw corrupt('no "Event" field');
-      name = event.Event;
-      if (!USED_EVENTS.has(name)) return;
-      handle(event, name);
+      acceptText(b.toString('utf8', start, end));
     },
+    release,
     finish() {
+      release();
       return finishModel();
     },
   };

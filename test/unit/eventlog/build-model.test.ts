@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { buildApplicationModel, createModelBuilder } from '../../../src/domain/eventlog/build-model.js';
 import { SyncError } from '../../../src/domain/errors.js';
-import { lineBatches, lineOffset } from '../../../src/domain/eventlog/line-batches.js';
+import { lineBatches, lineOffset, linesOf } from '../../../src/domain/eventlog/line-batches.js';
 import { taskRowAt } from '../../../src/domain/eventlog/task-table.js';
 
 const T = 1_700_000_000_000;
@@ -238,6 +238,65 @@ test('the TaskEnd fast path equals a full parse on odd shapes: key orders, missi
   );
 });
 
+test('lines read from bytes (acceptBytes, released batch by batch) give the model of their text fully parsed', () => {
+  // Executor ids and hosts with multi-byte characters and escapes; tasks that end in a later batch,
+  // fail, or never end; batches cut anywhere between lines, each overwritten once released (as a
+  // reader's reused buffer is).
+  const ids = fc.constantFrom('1', '2', 'é', '😀x', 'a"b', 'c\\d', '<driver>', 'driver');
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ exec: ids, host: ids, end: fc.constantFrom('success', 'success', 'failed', 'never'), delay: fc.integer({ min: 0, max: 4 }) }), { minLength: 1, maxLength: 12 }),
+      fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 5 }),
+      (tasks, cuts) => {
+        const lines = [...LINES.slice(0, 7)];
+        const ends: [number, string][] = [];
+        tasks.forEach((t, k) => {
+          const ti = { ...info(200 + k, k, t.exec, 1000 + k, 1500 + k), Host: t.host };
+          lines.push(JSON.stringify({ Event: 'SparkListenerTaskStart', 'Stage ID': 0, 'Stage Attempt ID': 0, 'Task Info': { ...ti, 'Finish Time': 0 } }));
+          if (t.end !== 'never') {
+            const reason = t.end === 'success' ? { Reason: 'Success' } : { Reason: 'ExceptionFailure', 'Class Name': 'E', Description: 'boom' };
+            const line = JSON.stringify({ Event: 'SparkListenerTaskEnd', 'Stage ID': 0, 'Stage Attempt ID': 0, 'Task Type': 'ResultTask', 'Task End Reason': reason, 'Task Info': { ...ti, Failed: t.end === 'failed' }, 'Task Metrics': metrics(300 + k, 1e6 * k) });
+            ends.push([k + t.delay, line]);
+          }
+          for (const [at, line] of ends.filter(([at]) => at <= k)) lines.push(line), ends.splice(ends.indexOf(ends.find((e) => e[0] === at && e[1] === line)!), 1);
+        });
+        for (const [, line] of ends) lines.push(line);
+        lines.push(...LINES.slice(7));
+
+        const fast = createModelBuilder();
+        for (let i = 0, c = 0; i < lines.length; c++) {
+          const n = cuts[c % cuts.length]!;
+          const batch = Buffer.from(lines.slice(i, i + n).join('\n') + '\n');
+          for (let start = 0; start < batch.length; ) {
+            const end = batch.indexOf(10, start);
+            fast.acceptBytes(batch, start, end);
+            start = end + 1;
+          }
+          fast.release();
+          batch.fill(0x7b);
+          i += n;
+        }
+        const slow = createModelBuilder({ fullParse: true });
+        for (const l of lines) slow.accept(l);
+        const a = fast.finish();
+        const b = slow.finish();
+        assert.equal(a.stages, b.stages);
+        assert.equal(a.executors, b.executors);
+        assert.equal(a.taskFailures, b.taskFailures);
+        assert.equal(a.warnings, b.warnings);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('acceptBytes refuses new bytes while it still refers to unreleased ones', () => {
+  const b = createModelBuilder();
+  const start = Buffer.from(LINES[7]!);
+  b.acceptBytes(start, 0, start.length);
+  assert.throws(() => b.acceptBytes(Buffer.from(LINES[20]!), 0, LINES[20]!.length), /release/);
+});
+
 test('lines of events the model does not use are skipped unparsed', async () => {
   const lines = [...LINES];
   lines.splice(3, 0, '{"Event":"SparkListenerBlockUpdated", this is not JSON', '{"Event":"org.apache.spark.sql.execution.ui.SparkListenerDriverAccumUpdates",[[');
@@ -254,7 +313,7 @@ test('lineBatches: multi-byte characters across the 96 KiB decode windows of one
     yield bytes;
   }
   const got: string[] = [];
-  for await (const b of lineBatches(one())) got.push(...b.lines);
+  for await (const b of lineBatches(one())) got.push(...linesOf(b));
   assert.equal(got, expected);
 });
 
@@ -281,7 +340,7 @@ test('lineBatches: any chunking of any text gives the same lines and offsets, al
       const lines: string[] = [];
       const offsets: number[] = [];
       for await (const b of lineBatches(chunks())) {
-        b.lines.forEach((l, k) => {
+        linesOf(b).forEach((l, k) => {
           lines.push(l);
           offsets.push(lineOffset(b, k));
         });
