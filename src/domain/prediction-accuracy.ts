@@ -18,10 +18,29 @@ export type ProjectAccuracy = {
   runtimeWidening: number;
   /** Added to the policy's compelling saving: a prediction must promise this much more to be applied. */
   extraMargin: number;
+  /** Runs over which an error's weight in the widening and the margin halves now (ERROR_HALF_LIFE_RUNS, doubled per rollback after the first). */
+  halfLifeRuns: number;
+  /** The widening and margin before aging, when aging lowered either. */
+  unaged?: { runtimeWidening: number; extraMargin: number };
 };
 
 /** How many recent samples the distribution keeps. */
 export const ACCURACY_WINDOW = 20;
+
+/**
+ * Errors age: in the widening and the margin, an error counts in full for the run after the run that
+ * measured it, then half as much for every ERROR_HALF_LIFE_RUNS runs the project records after that. A
+ * project that runs on without applying a prediction (after a rollback, say) gets no new sample, so without
+ * aging one large miss would hold it on its configuration for good. Every rollback among the window's
+ * samples after the first doubles the half-life: a project that keeps missing relaxes more slowly.
+ */
+export const ERROR_HALF_LIFE_RUNS = 1;
+
+/** The weight of a sample `age` runs old (runs recorded after its own) with this half-life: 1 up to one run, then halving. */
+export function ageWeight(age: number | undefined, halfLifeRuns: number): number {
+  if (age === undefined || !Number.isFinite(halfLifeRuns) || halfLifeRuns <= 0) return 1;
+  return 0.5 ** (Math.max(0, age - 1) / halfLifeRuns);
+}
 
 /** The predicted vs actual pair of a run that applied a prediction, once it has an actual. */
 export function accuracySampleOf(run: Run): AccuracySample | undefined {
@@ -51,15 +70,38 @@ export function accuracyOf(state: Pick<ProjectState, 'runs' | 'accuracy'>, windo
     if (s) byRun.set(r.id, s);
   }
   const samples = [...byRun.values()].slice(-window);
-  if (samples.length === 0) return { samples, confidence: 'unknown', runtimeWidening: 1, extraMargin: 0 };
+  if (samples.length === 0) return { samples, confidence: 'unknown', runtimeWidening: 1, extraMargin: 0, halfLifeRuns: ERROR_HALF_LIFE_RUNS };
   const abs = samples.map((s) => Math.abs(s.error)).sort((a, b) => a - b);
   const signed = samples.map((s) => s.error).sort((a, b) => a - b);
   const medianAbsError = quantile(abs, 0.5);
   const p90AbsError = quantile(abs, 0.9);
-  // Only running longer than estimated threatens an SLA: widen by the 90th percentile of the overruns.
-  const overrun = quantile(samples.map((s) => Math.max(0, s.error)).sort((a, b) => a - b), 0.9);
   const confidence = p90AbsError <= 0.15 ? 'high' : p90AbsError <= 0.35 ? 'medium' : 'low';
-  return { samples, medianAbsError, p90AbsError, bias: quantile(signed, 0.5), confidence, runtimeWidening: 1 + overrun, extraMargin: medianAbsError };
+  // Aging (ERROR_HALF_LIFE_RUNS): a sample's age is the runs recorded after its own (unknown, so no aging, when its run left the document).
+  const position = new Map(state.runs.map((r, i) => [r.id, i]));
+  const recordedAfter = (runId: string) => {
+    const i = position.get(runId);
+    return i === undefined ? undefined : state.runs.slice(i + 1).filter((r) => r.status === 'recorded').length;
+  };
+  const rolledBack = new Set(state.runs.filter((r) => r.regressed !== undefined).map((r) => r.id));
+  const misses = samples.filter((s) => rolledBack.has(s.runId)).length;
+  const halfLifeRuns = ERROR_HALF_LIFE_RUNS * 2 ** Math.min(6, Math.max(0, misses - 1));
+  const aged = samples.map((s) => s.error * ageWeight(recordedAfter(s.runId), halfLifeRuns));
+  // Only running longer than estimated threatens an SLA: widen by the 90th percentile of the overruns.
+  const p90Overrun = (errors: number[]) => quantile(errors.map((e) => Math.max(0, e)).sort((a, b) => a - b), 0.9);
+  const median = (errors: number[]) => quantile(errors.map(Math.abs).sort((a, b) => a - b), 0.5);
+  const out: ProjectAccuracy = {
+    samples,
+    medianAbsError,
+    p90AbsError,
+    bias: quantile(signed, 0.5),
+    confidence,
+    runtimeWidening: 1 + p90Overrun(aged),
+    extraMargin: median(aged),
+    halfLifeRuns,
+  };
+  const unaged = { runtimeWidening: 1 + p90Overrun(samples.map((s) => s.error)), extraMargin: medianAbsError };
+  if (unaged.runtimeWidening - out.runtimeWidening > 0.005 || unaged.extraMargin - out.extraMargin > 0.005) out.unaged = unaged;
+  return out;
 }
 
 /** The persisted window after `run` got its actual (unchanged when the run has no sample). */
@@ -77,6 +119,7 @@ export function describeAccuracy(a: ProjectAccuracy): string {
   return (
     `${a.samples.length} run${a.samples.length === 1 ? '' : 's'} with a prediction applied: median runtime error ${pct(a.medianAbsError!)}, p90 ${pct(a.p90AbsError!)}` +
     `${Math.abs(bias) >= 0.02 ? `, runs take ${bias > 0 ? 'longer' : 'less'} than estimated (${bias > 0 ? '+' : ''}${pct(bias)})` : ''}; confidence ${a.confidence}` +
-    `${a.runtimeWidening > 1 ? `; estimates widened x${a.runtimeWidening.toFixed(2)} against the SLA` : ''}${a.extraMargin > 0 ? `, saving needed +${pct(a.extraMargin)}` : ''}`
+    `${a.runtimeWidening > 1 ? `; estimates widened x${a.runtimeWidening.toFixed(2)} against the SLA` : ''}${a.extraMargin > 0 ? `, saving needed +${pct(a.extraMargin)}` : ''}` +
+    `${a.unaged ? ` (older errors count less, halved every ${a.halfLifeRuns} run${a.halfLifeRuns === 1 ? '' : 's'} recorded since: x${a.unaged.runtimeWidening.toFixed(2)} and +${pct(a.unaged.extraMargin)} at full weight)` : ''}`
   );
 }

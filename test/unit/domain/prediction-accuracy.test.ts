@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { accuracyOf, accuracySampleOf, describeAccuracy, withAccuracySample, ACCURACY_WINDOW } from '../../../src/domain/prediction-accuracy.js';
+import { accuracyOf, accuracySampleOf, ageWeight, describeAccuracy, withAccuracySample, ACCURACY_WINDOW, ERROR_HALF_LIFE_RUNS } from '../../../src/domain/prediction-accuracy.js';
 import { chooseSolution, decideIteration } from '../../../src/domain/tuning-policy.js';
 import type { Estimate, Prediction, Project, ProjectState, Run } from '../../../src/domain/types.js';
 
@@ -94,10 +94,64 @@ test('guard rail: a project whose predictions miss needs a bigger saving (margin
   const pred = prediction(est(1000, 10), est(600, 14), est(900, 9.5), est(1100, 8.5));
   const accurate = [applied('r1', 1000, 1000), run('r2')];
   assert.is(decideIteration({ state: state(accurate), latest: accurate[1], prediction: pred, preference: 'economy', currentFingerprint: FP }).decision, 'applied');
-  const missed = [applied('r1', 1000, 800), applied('r2', 1000, 1200), run('r3')];
-  const d = decideIteration({ state: state(missed), latest: missed[2], prediction: pred, preference: 'economy', currentFingerprint: FP });
+  // The latest run measured the error (ages 1 and 0: both at full weight) and is not itself a regression of its $10 estimate.
+  const missed = [applied('r1', 1000, 800), run('r2', { predictionId: 'p-r2', preference: 'economy', expected: est(1000, 10), observed: est(1200, 10) })];
+  const d = decideIteration({ state: state(missed), latest: missed[1], prediction: pred, preference: 'economy', currentFingerprint: FP });
   assert.is(d.decision, 'kept');
   assert.match(d.reason, /median prediction error 20%/);
+});
+
+test('errors age: full weight for the run after, then halved per ERROR_HALF_LIFE_RUNS runs recorded since; unknown age does not age', () => {
+  assert.is(ERROR_HALF_LIFE_RUNS, 1);
+  assert.equal([0, 1, 2, 3].map((a) => ageWeight(a, 1)), [1, 1, 0.5, 0.25]);
+  assert.is(ageWeight(3, 2), 0.5);
+  assert.is(ageWeight(undefined, 1), 1, 'a sample whose run left the document keeps its weight');
+  // One miss of +54% (rolled back), then runs on the project's own configuration: no new sample.
+  const miss = run('r2', { predictionId: 'p1', preference: 'economy', expected: est(363, 1), observed: est(559, 1), regressed: 'over the SLA' });
+  const after = (n: number) => accuracyOf({ runs: [run('r1'), miss, ...Array.from({ length: n }, (_, i) => run(`b${i}`))] });
+  const w = [0, 1, 2, 3].map((n) => after(n).runtimeWidening);
+  assert.ok(Math.abs(w[0]! - 1.54) < 0.01 && Math.abs(w[1]! - 1.54) < 0.01, `full weight up to the run after: ${w}`);
+  assert.ok(Math.abs(w[2]! - 1.27) < 0.01 && Math.abs(w[3]! - 1.135) < 0.01, `then halved per run: ${w}`);
+  assert.ok(Math.abs(after(3).extraMargin - 0.135) < 0.01, 'the margin ages the same way');
+  // The track record itself is not aged: the median error, p90 and confidence are what was measured.
+  assert.ok(Math.abs(after(3).medianAbsError! - 0.54) < 0.01);
+  assert.is(after(3).confidence, 'low');
+  assert.equal(after(1).unaged, undefined);
+  assert.ok(Math.abs(after(3).unaged!.runtimeWidening - 1.54) < 0.01);
+  assert.match(describeAccuracy(after(3)), /older errors count less, halved every 1 run recorded since: x1\.54 and \+54% at full weight/);
+  // Failed runs are not recorded runs: they do not age a sample.
+  assert.ok(Math.abs(accuracyOf({ runs: [miss, run('f1', { status: 'failed' }), run('f2', { status: 'failed' })] }).runtimeWidening - 1.54) < 0.01);
+});
+
+test('every rollback after the first among the samples doubles the half-life: a project that keeps missing relaxes more slowly', () => {
+  const miss = (id: string) => run(id, { predictionId: `p-${id}`, preference: 'economy', expected: est(100, 1), observed: est(150, 1), regressed: 'over the SLA' });
+  const once = accuracyOf({ runs: [miss('m1'), run('b1'), run('b2'), run('b3')] });
+  assert.is(once.halfLifeRuns, 1);
+  assert.ok(Math.abs(once.runtimeWidening - 1.125) < 1e-9, '50% halved twice');
+  const twice = accuracyOf({ runs: [miss('m1'), run('b1'), miss('m2'), run('b2'), run('b3')] });
+  assert.is(twice.halfLifeRuns, 2);
+  // m2 has 2 recorded runs after it (b2, b3): weight 0.5^(1/2); m1 has 4 (b1, m2, b2, b3): 0.5^(3/2).
+  assert.ok(Math.abs(twice.runtimeWidening - (1 + 0.5 * 0.5 ** 0.5)) < 1e-9, String(twice.runtimeWidening));
+});
+
+test('a project held on its configuration by one miss is released as the miss ages, and the aged widening still keeps the SLA', () => {
+  // Economy: 394 s, $0.18 against an SLA of 409 s, from a run of 314 s, $0.31. One miss of +54% (rolled back to the project's configuration).
+  const pred = prediction(est(314, 0.31), est(200, 0.5), est(300, 0.3), est(394, 0.18));
+  const proj = project({ policy: { maxRuntimeSeconds: 409 } });
+  const miss = run('r2', { predictionId: 'p1', preference: 'economy', expected: est(363, 0.18), observed: est(559, 0.21), regressed: 'over the SLA' });
+  const decide = (n: number) => {
+    const runs = [run('r1'), miss, ...Array.from({ length: n }, (_, i) => run(`b${i}`))];
+    return decideIteration({ state: state(runs, proj), latest: runs[runs.length - 1], prediction: pred, preference: 'economy', currentFingerprint: FP });
+  };
+  // 1 run after the miss: x1.54 (394 x 1.54 > 409); 2 runs: x1.27; 3 runs: x1.135 (447 s) still over; 4 runs: x1.07 (420 s) over; 5 runs: x1.03 (407 s) within.
+  for (const n of [1, 2, 3, 4]) {
+    const d = decide(n);
+    assert.ok(!('preference' in d.next && d.next.preference === 'economy'), d.reason);
+  }
+  const released = decide(5);
+  assert.is(released.decision, 'applied', released.reason);
+  assert.equal(released.next, { predictionId: 'pred-new', preference: 'economy' });
+  assert.match(released.reason, /older errors count less/);
 });
 
 test.run();
