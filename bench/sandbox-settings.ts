@@ -96,13 +96,13 @@ const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : St
 const last = (its: LoopIteration[]) => its[its.length - 1]!.next;
 
 /** Runs the settings experiments over `seeds` seeds and prints their figures. */
-export async function runSandboxSettings(seeds: number): Promise<void> {
+export async function runSandboxSettings(seeds: number, first = 1): Promise<void> {
   const catalog = loadCatalog();
   const instances = readInstanceFacts();
   const types = SPACE_FAMILIES.flatMap((f) => SPACE_SIZES.map((s) => `${f}.${s}`)).filter((t) => catalog.get(t) && instances[t]);
   const t0 = performance.now();
   const all: Seed[] = [];
-  for (let seed = 1; seed <= seeds; seed++) all.push(await oneSeed(seed, catalog, types, instances));
+  for (let seed = first; seed < first + seeds; seed++) all.push(await oneSeed(seed, catalog, types, instances));
   const secs = (performance.now() - t0) / 1000;
   console.log(`\nSpark settings on the sandbox: ${seeds} seeds (hidden parameters + workload + start), ${ITERATIONS} iterations per arm from the same start, preference ${PREFERENCE}; ${secs.toFixed(0)} s`);
 

@@ -28,11 +28,13 @@ export type ProjectAccuracy = {
 export const ACCURACY_WINDOW = 20;
 
 /**
- * Errors age: in the widening and the margin, an error counts in full for the run after the run that
- * measured it, then half as much for every ERROR_HALF_LIFE_RUNS runs the project records after that. A
- * project that runs on without applying a prediction (after a rollback, say) gets no new sample, so without
- * aging one large miss would hold it on its configuration for good. Every rollback among the window's
- * samples after the first doubles the half-life: a project that keeps missing relaxes more slowly.
+ * Misses that were rolled back age: in the widening and the margin, the error of a run judged a
+ * regression counts in full for the run after it, then half as much for every ERROR_HALF_LIFE_RUNS runs
+ * the project records after that. After a rollback the project runs on its own configuration without a
+ * prediction applied, so no new sample comes: without aging, one large miss (often run-to-run noise)
+ * held it there for good. Every rollback among the window's samples after the first doubles the
+ * half-life: a project that keeps missing relaxes more slowly. Errors of runs that stayed in use do not
+ * age (aging them too made the 10-iteration settings loop of the bench 6% dearer).
  */
 export const ERROR_HALF_LIFE_RUNS = 1;
 
@@ -85,7 +87,9 @@ export function accuracyOf(state: Pick<ProjectState, 'runs' | 'accuracy'>, windo
   const rolledBack = new Set(state.runs.filter((r) => r.regressed !== undefined).map((r) => r.id));
   const misses = samples.filter((s) => rolledBack.has(s.runId)).length;
   const halfLifeRuns = ERROR_HALF_LIFE_RUNS * 2 ** Math.min(6, Math.max(0, misses - 1));
-  const aged = samples.map((s) => s.error * ageWeight(recordedAfter(s.runId), halfLifeRuns));
+  // Only misses that were rolled back age: the project went back to a configuration it knows, so no new
+  // sample comes. An error measured on a run that stayed in use keeps its full weight.
+  const aged = samples.map((s) => (rolledBack.has(s.runId) ? s.error * ageWeight(recordedAfter(s.runId), halfLifeRuns) : s.error));
   // Only running longer than estimated threatens an SLA: widen by the 90th percentile of the overruns.
   const p90Overrun = (errors: number[]) => quantile(errors.map((e) => Math.max(0, e)).sort((a, b) => a - b), 0.9);
   const median = (errors: number[]) => quantile(errors.map(Math.abs).sort((a, b) => a - b), 0.5);
@@ -120,6 +124,6 @@ export function describeAccuracy(a: ProjectAccuracy): string {
     `${a.samples.length} run${a.samples.length === 1 ? '' : 's'} with a prediction applied: median runtime error ${pct(a.medianAbsError!)}, p90 ${pct(a.p90AbsError!)}` +
     `${Math.abs(bias) >= 0.02 ? `, runs take ${bias > 0 ? 'longer' : 'less'} than estimated (${bias > 0 ? '+' : ''}${pct(bias)})` : ''}; confidence ${a.confidence}` +
     `${a.runtimeWidening > 1 ? `; estimates widened x${a.runtimeWidening.toFixed(2)} against the SLA` : ''}${a.extraMargin > 0 ? `, saving needed +${pct(a.extraMargin)}` : ''}` +
-    `${a.unaged ? ` (older errors count less, halved every ${a.halfLifeRuns} run${a.halfLifeRuns === 1 ? '' : 's'} recorded since: x${a.unaged.runtimeWidening.toFixed(2)} and +${pct(a.unaged.extraMargin)} at full weight)` : ''}`
+    `${a.unaged ? ` (misses rolled back count less, halved every ${a.halfLifeRuns} run${a.halfLifeRuns === 1 ? '' : 's'} recorded since: x${a.unaged.runtimeWidening.toFixed(2)} and +${pct(a.unaged.extraMargin)} at full weight)` : ''}`
   );
 }

@@ -256,7 +256,7 @@ function decideWithinGroup(input: IterationInput, planChanged: boolean): Iterati
     if (trial) return { decision: 'applied', next: { predictionId: prediction.predictionId, preference: trial.preference }, reason: trial.why, compelling, saving, trial: true };
   }
   if (!compelling) {
-    const aged = accuracy.unaged ? `, older errors counting less (halved every ${accuracy.halfLifeRuns} run${accuracy.halfLifeRuns === 1 ? '' : 's'} recorded since)` : '';
+    const aged = accuracy.unaged ? `, misses rolled back counting less (halved every ${accuracy.halfLifeRuns} run${accuracy.halfLifeRuns === 1 ? '' : 's'} recorded since)` : '';
     const why = accuracy.extraMargin > 0 ? ` (${pct(policy.compellingSaving ?? DEFAULT_POLICY.compellingSaving)} plus this project's median prediction error ${pct(accuracy.extraMargin)}${aged})` : '';
     return { decision: 'kept', next: configurationOf(latest), reason: `the ${what}, under the ${pct(threshold)} needed to change the configuration${why}`, compelling, saving };
   }

@@ -94,14 +94,13 @@ test('guard rail: a project whose predictions miss needs a bigger saving (margin
   const pred = prediction(est(1000, 10), est(600, 14), est(900, 9.5), est(1100, 8.5));
   const accurate = [applied('r1', 1000, 1000), run('r2')];
   assert.is(decideIteration({ state: state(accurate), latest: accurate[1], prediction: pred, preference: 'economy', currentFingerprint: FP }).decision, 'applied');
-  // The latest run measured the error (ages 1 and 0: both at full weight) and is not itself a regression of its $10 estimate.
-  const missed = [applied('r1', 1000, 800), run('r2', { predictionId: 'p-r2', preference: 'economy', expected: est(1000, 10), observed: est(1200, 10) })];
-  const d = decideIteration({ state: state(missed), latest: missed[1], prediction: pred, preference: 'economy', currentFingerprint: FP });
+  const missed = [applied('r1', 1000, 800), applied('r2', 1000, 1200), run('r3')];
+  const d = decideIteration({ state: state(missed), latest: missed[2], prediction: pred, preference: 'economy', currentFingerprint: FP });
   assert.is(d.decision, 'kept');
   assert.match(d.reason, /median prediction error 20%/);
 });
 
-test('errors age: full weight for the run after, then halved per ERROR_HALF_LIFE_RUNS runs recorded since; unknown age does not age', () => {
+test('misses rolled back age: full weight for the run after, then halved per ERROR_HALF_LIFE_RUNS runs recorded since; unknown age does not age', () => {
   assert.is(ERROR_HALF_LIFE_RUNS, 1);
   assert.equal([0, 1, 2, 3].map((a) => ageWeight(a, 1)), [1, 1, 0.5, 0.25]);
   assert.is(ageWeight(3, 2), 0.5);
@@ -118,9 +117,17 @@ test('errors age: full weight for the run after, then halved per ERROR_HALF_LIFE
   assert.is(after(3).confidence, 'low');
   assert.equal(after(1).unaged, undefined);
   assert.ok(Math.abs(after(3).unaged!.runtimeWidening - 1.54) < 0.01);
-  assert.match(describeAccuracy(after(3)), /older errors count less, halved every 1 run recorded since: x1\.54 and \+54% at full weight/);
+  assert.match(describeAccuracy(after(3)), /misses rolled back count less, halved every 1 run recorded since: x1\.54 and \+54% at full weight/);
   // Failed runs are not recorded runs: they do not age a sample.
   assert.ok(Math.abs(accuracyOf({ runs: [miss, run('f1', { status: 'failed' }), run('f2', { status: 'failed' })] }).runtimeWidening - 1.54) < 0.01);
+});
+
+test('an error measured on a run that stayed in use does not age', () => {
+  const kept = run('r1', { predictionId: 'p1', preference: 'economy', expected: est(100, 1), observed: est(150, 1) });
+  const a = accuracyOf({ runs: [kept, run('b1'), run('b2'), run('b3'), run('b4')] });
+  assert.ok(Math.abs(a.runtimeWidening - 1.5) < 1e-9, String(a.runtimeWidening));
+  assert.ok(Math.abs(a.extraMargin - 0.5) < 1e-9);
+  assert.equal(a.unaged, undefined);
 });
 
 test('every rollback after the first among the samples doubles the half-life: a project that keeps missing relaxes more slowly', () => {
@@ -151,7 +158,7 @@ test('a project held on its configuration by one miss is released as the miss ag
   const released = decide(5);
   assert.is(released.decision, 'applied', released.reason);
   assert.equal(released.next, { predictionId: 'pred-new', preference: 'economy' });
-  assert.match(released.reason, /older errors count less/);
+  assert.match(released.reason, /misses rolled back count less/);
 });
 
 test.run();
