@@ -1,7 +1,8 @@
 // Splits a byte stream into batches of whole lines, a batch per input chunk, left as bytes: the model
 // builder reads the bulk of a log (successful TaskEnd lines) from the bytes and decodes only the
 // other lines into strings, one at a time (linesOf decodes a whole batch, for callers that want
-// strings). Byte offsets of lines are computed only when asked (for error messages).
+// strings). A batch carries the stream offset of its first byte; a reader adds a line's position in
+// the batch for error messages.
 import { isAscii } from 'node:buffer';
 
 /** Whole lines from one stretch of the stream, as bytes. */
@@ -15,17 +16,6 @@ export type LineBatch = {
 };
 
 const NL = 10;
-
-/** Byte offset in the stream where line `k` of `batch` starts. */
-export function lineOffset(batch: LineBatch, k: number): number {
-  let pos = 0;
-  for (let i = 0; i < k; i++) {
-    const next = batch.bytes.indexOf(NL, pos);
-    if (next < 0) break;
-    pos = next + 1;
-  }
-  return batch.offset + pos;
-}
 
 /** The text of b[start, end): UTF-8; ASCII, the usual case, decoded as latin1 (faster) when it is long. */
 function decode(b: Buffer, start: number, end: number): string {
