@@ -79,17 +79,18 @@ export function accuracyOf(state: Pick<ProjectState, 'runs' | 'accuracy'>, windo
   const p90AbsError = quantile(abs, 0.9);
   const confidence = p90AbsError <= 0.15 ? 'high' : p90AbsError <= 0.35 ? 'medium' : 'low';
   // Aging (ERROR_HALF_LIFE_RUNS): a sample's age is the runs recorded after its own (unknown, so no aging, when its run left the document).
-  const position = new Map(state.runs.map((r, i) => [r.id, i]));
-  const recordedAfter = (runId: string) => {
-    const i = position.get(runId);
-    return i === undefined ? undefined : state.runs.slice(i + 1).filter((r) => r.status === 'recorded').length;
-  };
+  const recordedAfter = new Map<string, number>();
+  for (let i = state.runs.length - 1, n = 0; i >= 0; i--) {
+    const r = state.runs[i]!;
+    recordedAfter.set(r.id, n);
+    if (r.status === 'recorded') n++;
+  }
   const rolledBack = new Set(state.runs.filter((r) => r.regressed !== undefined).map((r) => r.id));
   const misses = samples.filter((s) => rolledBack.has(s.runId)).length;
   const halfLifeRuns = ERROR_HALF_LIFE_RUNS * 2 ** Math.min(6, Math.max(0, misses - 1));
   // Only misses that were rolled back age: the project went back to a configuration it knows, so no new
   // sample comes. An error measured on a run that stayed in use keeps its full weight.
-  const aged = samples.map((s) => (rolledBack.has(s.runId) ? s.error * ageWeight(recordedAfter(s.runId), halfLifeRuns) : s.error));
+  const aged = samples.map((s) => (rolledBack.has(s.runId) ? s.error * ageWeight(recordedAfter.get(s.runId), halfLifeRuns) : s.error));
   // Only running longer than estimated threatens an SLA: widen by the 90th percentile of the overruns.
   const p90Overrun = (errors: number[]) => quantile(errors.map((e) => Math.max(0, e)).sort((a, b) => a - b), 0.9);
   const median = (errors: number[]) => quantile(errors.map(Math.abs).sort((a, b) => a - b), 0.5);
