@@ -16,12 +16,13 @@
 // 1000000) the synthetic log's task count (0 skips that section); EVENTLOG_BENCH_PREDICT_LIMIT_S
 // (default 120) how long that prediction may run before it is stopped and reported as missed.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { buildIsCurrent } from '../bin/build-current.js';
+import { naive } from './naive-reader.mjs';
 import { gunzipSync } from 'node:zlib';
 
 const HERE = fileURLToPath(import.meta.url);
@@ -102,19 +103,6 @@ export function generate(path: string, targetBytes: number): { bytes: number; ta
   write(tail.map((e) => JSON.stringify(e)).join('\n') + (tail.length ? '\n' : ''));
   closeSync(fd);
   return { bytes, tasks };
-}
-
-async function naive(path: string): Promise<{ events: number; tasks: number }> {
-  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  let events = 0;
-  let tasks = 0;
-  for await (const line of rl) {
-    if (line.length === 0) continue;
-    const e = JSON.parse(line) as { Event?: string };
-    if (e.Event) events++;
-    if (e.Event === 'SparkListenerTaskEnd') tasks++;
-  }
-  return { events, tasks };
 }
 
 /** Decodes the zstd file at `path` from memory with one decoder; `events` is the decompressed size. */
@@ -226,19 +214,6 @@ function runChild(mode: string, path: string, limitMs?: number): Promise<ChildRe
 const MB = 1024 * 1024;
 const ROUNDS = 2;
 
-/** The naive baseline as a standalone script, for the whole-process comparison. */
-const NAIVE_SCRIPT = `import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-const rl = createInterface({ input: createReadStream(process.argv[2]), crlfDelay: Infinity });
-let tasks = 0;
-for await (const line of rl) {
-  if (line.length === 0) continue;
-  const e = JSON.parse(line);
-  if (e.Event === 'SparkListenerTaskEnd') tasks++;
-}
-console.log(tasks);
-`;
-
 /** Wall and CPU (user + system, from bash's time keyword) of one whole command, start-up included. */
 function timeCommand(argv: string[]): { ms: number; cpuMs: number } {
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
@@ -250,26 +225,16 @@ function timeCommand(argv: string[]): { ms: number; cpuMs: number } {
   return { ms, cpuMs: ((user ?? NaN) + (sys ?? NaN)) * 1000 };
 }
 
-/** The newest modification time under `dir` (ms). */
-function newestUnder(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) newest = Math.max(newest, e.isDirectory() ? newestUnder(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs);
-  return newest;
-}
-
 /**
  * The commands as a user runs them, each a whole process with Node's start-up and module loading:
- * `sync-agent analyze LOG --json` (bin/sync-agent.js) against `node naive.mjs LOG`.
+ * `sync-agent analyze LOG --json` (bin/sync-agent.js) against `node bench/naive-reader.mjs LOG`.
  */
-async function commandsSection(dir: string, plain: string): Promise<void> {
-  const naive = join(dir, 'naive.mjs');
-  writeFileSync(naive, NAIVE_SCRIPT);
-  const compiled = join(ROOT, 'dist', 'cli', 'main.js');
-  const built = existsSync(compiled) && statSync(compiled).mtimeMs >= newestUnder(join(ROOT, 'src'));
+async function commandsSection(plain: string): Promise<void> {
+  const built = buildIsCurrent(ROOT);
   let base: { ms: number; cpuMs: number } | undefined;
   let cli: { ms: number; cpuMs: number } | undefined;
   for (let round = 0; round < ROUNDS; round++) {
-    const b = timeCommand([process.execPath, naive, plain]);
+    const b = timeCommand([process.execPath, join(ROOT, 'bench', 'naive-reader.mjs'), plain]);
     const c = timeCommand([process.execPath, join(ROOT, 'bin', 'sync-agent.js'), 'analyze', plain, '--json']);
     if (!base || b.ms < base.ms) base = b;
     if (!cli || c.ms < cli.ms) cli = c;
@@ -277,7 +242,7 @@ async function commandsSection(dir: string, plain: string): Promise<void> {
   if (!base || !cli) throw new Error('no command round ran');
   console.log(
     `the commands, whole processes (start-up included; best of ${ROUNDS}): sync-agent analyze --json ${(cli.ms / 1000).toFixed(2)} s wall, ${(cli.cpuMs / 1000).toFixed(2)} s CPU` +
-      ` vs node naive.mjs ${(base.ms / 1000).toFixed(2)} s wall, ${(base.cpuMs / 1000).toFixed(2)} s CPU: ${(base.ms / cli.ms).toFixed(2)}x wall (${(base.cpuMs / cli.cpuMs).toFixed(2)}x CPU)` +
+      ` vs node naive-reader.mjs ${(base.ms / 1000).toFixed(2)} s wall, ${(base.cpuMs / 1000).toFixed(2)} s CPU: ${(base.ms / cli.ms).toFixed(2)}x wall (${(base.cpuMs / cli.cpuMs).toFixed(2)}x CPU)` +
       (built ? ' (bin ran dist/)' : ' (dist/ is older than src/: bin ran the sources through tsx; `npm run build` first for the installed figure)'),
   );
 }
@@ -331,7 +296,7 @@ export async function run(): Promise<void> {
     console.log(`peak RSS of ours: ${(peak / MB).toFixed(0)} MB (limit 200 MB: ${peak < 200 * MB ? 'ok' : 'EXCEEDED'})`);
     console.log(`analyze end to end (--json)  ${(an.ms / 1000).toFixed(2)} s wall, ${(an.cpuMs / 1000).toFixed(2)} s CPU  vs naive ${(base.ms / 1000).toFixed(2)} s wall, ${(base.cpuMs / 1000).toFixed(2)} s CPU`);
     console.log(`ratio naive/analyze          ${(base.ms / an.ms).toFixed(2)}x wall (${(base.cpuMs / an.cpuMs).toFixed(2)}x CPU); target >= 2x (analyze in at most half the naive time)  peak RSS ${(an.maxRssBytes / MB).toFixed(0)} MB`);
-    await commandsSection(dir, plain);
+    await commandsSection(plain);
     await zstdDecodeSection(zstdInputs);
     await rm(plain, { force: true });
     await rm(zst, { force: true });

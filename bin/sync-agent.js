@@ -3,9 +3,10 @@
 // a source is newer than the build, so an edit is never hidden by an older `npm run build`, and the build
 // when it is up to date (tsx compiles every module on each start: `analyze` of a 300 MB log took 2.1-2.5 s
 // through it against 1.7 s from dist/). An installed package ships only dist/ and runs that.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
+import { buildIsCurrent } from './build-current.js';
 
 // The AWS SDK warns on every start that its releases from 2027 need Node 22; sync-agent pins SDK versions
 // that run on Node 20, so the notice is off unless the operator sets this variable to 'false'.
@@ -44,18 +45,7 @@ function tsxApi() {
   }
 }
 
-/** The newest modification time (ms) of the files under `dir`. */
-function newestUnder(dir) {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestUnder(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-const upToDate = existsSync(compiled) && (!existsSync(source) || statSync(compiled).mtimeMs >= newestUnder(join(root, 'src')));
-const tsx = existsSync(source) && !upToDate ? tsxApi() : undefined;
+const tsx = existsSync(source) && !buildIsCurrent(root) ? tsxApi() : undefined;
 if (tsx) {
   const { register } = await import(tsx);
   register();

@@ -15,7 +15,7 @@ function runBinIn(layout: Layout): { code: number | null; stdout: string; stderr
   const root = mkdtempSync(join(tmpdir(), 'sync-bin-'));
   try {
     mkdirSync(join(root, 'bin'));
-    copyFileSync(resolve('bin/sync-agent.js'), join(root, 'bin/sync-agent.js'));
+    for (const f of ['sync-agent.js', 'build-current.js']) copyFileSync(resolve('bin', f), join(root, 'bin', f));
     writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'bin-entry-fixture', type: 'module', engines: { node: layout.engines ?? '>=20.10' } }));
     if (layout.src) {
       mkdirSync(join(root, 'src/cli'), { recursive: true });
