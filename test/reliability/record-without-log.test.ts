@@ -121,25 +121,36 @@ async function runScenario(name: string, daemons: number, runs: number, kills: n
     for (const c of clusters) perTag.set(c.tags['sync:run-id']!, (perTag.get(c.tags['sync:run-id']!) ?? 0) + 1);
     const duplicateClusters = [...perTag].filter(([, n]) => n > 1).length + Math.max(0, clusters.length - runs);
     const duplicateEntries = all.length - new Set(all.map((r) => r.id)).size;
-    const stream = await world.r.xrange(`${world.prefix}:results`, '-', '+');
-    const answers = new Map<string, Set<string>>();
-    let recordRequests = 0;
-    const badAnswers: string[] = [];
-    for (const [, fields] of stream) {
-      const f: Record<string, string> = {};
-      for (let i = 0; i < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-      if (f.name !== 'run.record') continue;
-      recordRequests += 1;
-      if (f.status !== 'completed') {
-        badAnswers.push(`${f.id}: ${f.status} ${f.error ?? ''}`);
-        continue;
+    // The answers on the results stream. A run.record job whose daemon was killed after it wrote the
+    // run's state answers when the job is run again (after its lock expires), so they are awaited too.
+    const readAnswers = async () => {
+      const stream = await world.r.xrange(`${world.prefix}:results`, '-', '+');
+      const answers = new Map<string, Set<string>>();
+      let recordRequests = 0;
+      const badAnswers: string[] = [];
+      for (const [, fields] of stream) {
+        const f: Record<string, string> = {};
+        for (let i = 0; i < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+        if (f.name !== 'run.record') continue;
+        recordRequests += 1;
+        if (f.status !== 'completed') {
+          badAnswers.push(`${f.id}: ${f.status} ${f.error ?? ''}`);
+          continue;
+        }
+        const result = JSON.parse(f.result!) as { runId: string; eventLog?: string; warnings?: string[] };
+        const warning = result.warnings?.[0] ?? '';
+        const expected = result.eventLog === 'missing' ? /has no event log: no event log was written under s3:\/\/runs\// : /has an unfinished event log: .*\.inprogress/;
+        if (!expected.test(warning)) badAnswers.push(`${f.id}: ${f.result}`);
+        answers.set(result.runId, (answers.get(result.runId) ?? new Set()).add(f.result!));
       }
-      const result = JSON.parse(f.result!) as { runId: string; eventLog?: string; warnings?: string[] };
-      const warning = result.warnings?.[0] ?? '';
-      const expected = result.eventLog === 'missing' ? /has no event log: no event log was written under s3:\/\/runs\// : /has an unfinished event log: .*\.inprogress/;
-      if (!expected.test(warning)) badAnswers.push(`${f.id}: ${f.result}`);
-      answers.set(result.runId, (answers.get(result.runId) ?? new Set()).add(f.result!));
+      return { answers, recordRequests, badAnswers };
+    };
+    let read = await readAnswers();
+    while (read.answers.size < runs && Date.now() < hardDeadline) {
+      await sleep(500);
+      read = await readAnswers();
     }
+    const { answers, recordRequests, badAnswers } = read;
     const differing = [...answers].filter(([, a]) => a.size !== 1).map(([id]) => id);
 
     // Why a run.record was put off (not_ready), from every daemon's log: explains any latency.
